@@ -1,0 +1,110 @@
+"""Domain values shared by the core and storage: statuses, roles, value objects."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class Platform(enum.StrEnum):
+    """Where a workspace lives."""
+
+    SLACK = "slack"
+    TEAMS = "teams"
+    CONSOLE = "console"
+
+
+class Role(enum.StrEnum):
+    """Roles a member can hold (DESIGN.md, "Roles"). ``member`` is implicit."""
+
+    AMBASSADOR = "ambassador"
+    REFERENT = "referent"
+    CM = "cm"
+    APPROVER = "approver"
+    ADMIN = "admin"
+
+
+class Status(enum.StrEnum):
+    """Submission lifecycle."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CHANGES_REQUESTED = "changes_requested"
+    ESCALATED = "escalated"
+    WITHDRAWN = "withdrawn"
+
+
+#: Statuses in which nobody has decided yet: the author may still withdraw.
+UNDECIDED = frozenset({Status.PENDING, Status.CHANGES_REQUESTED, Status.ESCALATED})
+
+#: Allowed transitions (DESIGN.md "The data"); withdrawal is handled separately.
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.PENDING: frozenset(
+        {Status.APPROVED, Status.REJECTED, Status.CHANGES_REQUESTED, Status.ESCALATED}
+    ),
+    Status.ESCALATED: frozenset({Status.APPROVED, Status.REJECTED}),
+    Status.CHANGES_REQUESTED: frozenset({Status.PENDING}),
+}
+
+
+class ReviewAction(enum.StrEnum):
+    """What an audit row records."""
+
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CHANGES_REQUESTED = "changes_requested"
+    ESCALATED = "escalated"
+    RESUBMITTED = "resubmitted"
+    WITHDRAWN = "withdrawn"
+
+
+class OutboxStatus(enum.StrEnum):
+    """Outbox row lifecycle: pending -> sending -> sent, or -> dead after the last try."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DEAD = "dead"
+
+
+@dataclass(frozen=True)
+class MemberView:
+    """A member as the core sees it (no ORM object escapes storage)."""
+
+    id: int
+    workspace_id: int
+    platform: Platform
+    external_id: str
+    display_name: str
+    locale: str
+    timezone: str | None
+    site_id: int | None
+    roles: frozenset[Role]
+
+    def has(self, *roles: Role) -> bool:
+        """True when the member holds any of ``roles`` (admin holds them all)."""
+        return Role.ADMIN in self.roles or any(r in self.roles for r in roles)
+
+
+@dataclass(frozen=True)
+class SubmissionView:
+    """A submission with what a card or a DM needs to show."""
+
+    id: int
+    workspace_id: int
+    author: MemberView
+    caption: str
+    status: Status
+    site_name: str | None
+    campaign_title: str | None
+    people_consented: bool
+    sensitive: bool
+    media_keys: tuple[str, ...]
+    created_at: datetime
+    decided_by_name: str | None
+    decided_at: datetime | None
+    decision_reason: str | None
+    revision: int

@@ -1,0 +1,79 @@
+"""Settings read from the environment or a ``.env`` file.
+
+Names follow the interface contract in DESIGN.md; the extra ``RELAIS_*`` knobs have
+safe defaults so a fresh machine runs with nothing set.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def default_database_url() -> str:
+    """SQLite file in the working directory: the embedded default."""
+    return f"sqlite+aiosqlite:///{Path.cwd() / 'relais.db'}"
+
+
+class Settings(BaseSettings):
+    """Every setting Relais reads. Environment names are the field names, upper-cased."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    host: str = "127.0.0.1"
+    port: int = 3000
+    database_url: str = Field(default_factory=default_database_url)
+    media_dir: Path = Field(default_factory=lambda: Path.cwd() / "media")
+    public_url: str = ""
+
+    relais_locale: Literal["fr", "en"] = "en"
+    relais_timezone: str = "Europe/Paris"
+    relais_review_channel: str = ""
+    relais_digest_channel: str = ""
+    relais_digest_schedule: str = "fri 16:00"
+    relais_cms: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    relais_charter_file: Path | None = None
+    relais_max_photo_mb: float = 20.0
+    relais_max_photo_pixels: int = 40_000_000
+    relais_points_per_approval: int = 10
+    relais_outbox_max_attempts: int = 8
+
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_app_token: str = ""
+    slack_client_id: str = ""
+    slack_client_secret: str = ""
+    slack_api_url: str = "https://slack.com/api/"
+
+    microsoft_app_id: str = ""
+    microsoft_app_password: str = ""
+    microsoft_app_tenant_id: str = ""
+    microsoft_app_type: str = "MultiTenant"
+
+    @field_validator("relais_cms", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        # RELAIS_CMS=U1,U2 (commas and/or spaces), as people write it in a .env file.
+        if isinstance(value, str):
+            return [part for part in value.replace(",", " ").split() if part]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        # People paste the URL their host gives them; pick the async driver for it.
+        if value.startswith("postgres://"):
+            value = "postgresql://" + value.removeprefix("postgres://")
+        if value.startswith("postgresql://"):
+            return "postgresql+asyncpg://" + value.removeprefix("postgresql://")
+        if value.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
+        return value
+
+    @property
+    def max_photo_bytes(self) -> int:
+        """The photo size limit in bytes."""
+        return int(self.relais_max_photo_mb * 1024 * 1024)

@@ -1,0 +1,40 @@
+"""Repositories: the only code that writes SQL. ``Repos`` bundles them for one transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.repositories.members import (
+    CharterRepository,
+    MemberRepository,
+    SiteRepository,
+    WorkspaceRepository,
+)
+from storage.repositories.outbox import OutboxRepository
+from storage.repositories.submissions import (
+    CampaignRepository,
+    MediaRepository,
+    PointsRepository,
+    ReviewEventRepository,
+    SubmissionRepository,
+)
+
+
+class Repos:
+    """Every repository, sharing one session and so one transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.workspaces = WorkspaceRepository(session)
+        self.members = MemberRepository(session)
+        self.sites = SiteRepository(session)
+        self.charters = CharterRepository(session)
+        self.campaigns = CampaignRepository(session)
+        self.submissions = SubmissionRepository(session)
+        self.media = MediaRepository(session)
+        self.reviews = ReviewEventRepository(session)
+        self.points = PointsRepository(session)
+        self.outbox = OutboxRepository(session)
+
+
+__all__ = ["Repos"]

@@ -1,0 +1,158 @@
+"""The outbox table: written with the change that caused a message, claimed by dispatchers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import OutboxStatus
+from storage.models import OutboxMessage
+
+
+class OutboxRepository:
+    """Rows of ``outbox``."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def add(
+        self,
+        *,
+        workspace_id: int,
+        platform: str,
+        kind: str,
+        target: dict[str, Any],
+        payload: dict[str, Any],
+        now: datetime,
+        replaces_id: int | None = None,
+        dedupe_key: str | None = None,
+    ) -> int:
+        """Queue one message in the caller's transaction and return its id."""
+        row = OutboxMessage(
+            workspace_id=workspace_id,
+            platform=platform,
+            kind=kind,
+            target=target,
+            payload=payload,
+            replaces_id=replaces_id,
+            dedupe_key=dedupe_key,
+            status=OutboxStatus.PENDING.value,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        self.s.add(row)
+        await self.s.flush()
+        return row.id
+
+    async def claim(
+        self, worker: str, *, now: datetime, lease: timedelta, limit: int
+    ) -> list[OutboxMessage]:
+        """Take up to ``limit`` due rows for ``worker``.
+
+        One UPDATE over a ``FOR UPDATE SKIP LOCKED`` sub-select: on PostgreSQL two
+        dispatchers never get the same row; on SQLite the write lock serialises claims.
+        A row whose lease ran out (its dispatcher died mid-send) becomes due again.
+        """
+        due = (
+            select(OutboxMessage.id)
+            .where(
+                or_(
+                    (OutboxMessage.status == OutboxStatus.PENDING.value)
+                    & (OutboxMessage.next_attempt_at <= now),
+                    (OutboxMessage.status == OutboxStatus.SENDING.value)
+                    & (OutboxMessage.claimed_until < now),
+                )
+            )
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        rows = await self.s.scalars(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(due.scalar_subquery()))
+            .values(
+                status=OutboxStatus.SENDING.value,
+                claimed_by=worker,
+                claimed_until=now + lease,
+                attempts=OutboxMessage.attempts + 1,
+            )
+            .returning(OutboxMessage)
+            .execution_options(synchronize_session=False)
+        )
+        return sorted(rows, key=lambda r: r.id)
+
+    async def _finish(self, row_id: int, worker: str, **values: Any) -> bool:
+        result = await self.s.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == row_id,
+                OutboxMessage.claimed_by == worker,
+                OutboxMessage.status == OutboxStatus.SENDING.value,
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
+
+    async def mark_sent(
+        self, row_id: int, worker: str, *, result: dict[str, Any] | None, now: datetime
+    ) -> bool:
+        """Record a delivered row and what the platform answered."""
+        return await self._finish(
+            row_id, worker, status=OutboxStatus.SENT.value, result=result, sent_at=now,
+            claimed_until=None, last_error=None,
+        )
+
+    async def mark_retry(
+        self, row_id: int, worker: str, *, at: datetime, error: str, count_attempt: bool = True
+    ) -> bool:
+        """Put a row back in the queue for ``at``."""
+        values: dict[str, Any] = dict(
+            status=OutboxStatus.PENDING.value, next_attempt_at=at, claimed_until=None,
+            last_error=error[:2000],
+        )
+        if not count_attempt:
+            values["attempts"] = OutboxMessage.attempts - 1
+        return await self._finish(row_id, worker, **values)
+
+    async def mark_dead(self, row_id: int, worker: str, *, error: str) -> bool:
+        """Park a row as a dead letter for ``relais doctor``."""
+        return await self._finish(
+            row_id, worker, status=OutboxStatus.DEAD.value, claimed_until=None,
+            last_error=error[:2000],
+        )
+
+    async def get(self, row_id: int) -> OutboxMessage | None:
+        """A row by id, fresh from the database."""
+        return await self.s.get(OutboxMessage, row_id, populate_existing=True)
+
+    async def dead_letters(self, *, limit: int = 50) -> list[OutboxMessage]:
+        """Rows that could not be delivered, newest first."""
+        rows = await self.s.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.DEAD.value)
+            .order_by(OutboxMessage.id.desc())
+            .limit(limit)
+        )
+        return list(rows)
+
+    async def counts(self) -> dict[str, int]:
+        """Number of rows per status."""
+        rows = await self.s.execute(
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+        )
+        return {status: int(n) for status, n in rows.all()}
+
+    async def requeue_dead(self, *, now: datetime) -> int:
+        """Give every dead letter a fresh set of attempts; returns how many."""
+        result = await self.s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.DEAD.value)
+            .values(status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0)

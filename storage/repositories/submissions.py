@@ -1,0 +1,352 @@
+"""Submissions, their photos, the audit trail, points and campaigns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import ReviewAction, Status
+from storage.models import (
+    Campaign,
+    Media,
+    PointsEntry,
+    ReviewEvent,
+    Submission,
+    SubmissionMedia,
+)
+
+
+class SubmissionRepository:
+    """Rows of ``submissions`` and ``submission_media``."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def create(
+        self,
+        *,
+        workspace_id: int,
+        author_id: int,
+        caption: str,
+        site_id: int | None,
+        campaign_id: int | None,
+        people_consented: bool,
+        sensitive: bool,
+        client_key: str | None,
+        now: datetime,
+    ) -> Submission:
+        """Insert a pending submission."""
+        row = Submission(
+            workspace_id=workspace_id,
+            author_id=author_id,
+            caption=caption,
+            site_id=site_id,
+            campaign_id=campaign_id,
+            status=Status.PENDING.value,
+            people_consented=people_consented,
+            sensitive=sensitive,
+            client_key=client_key,
+            revision=1,
+            created_at=now,
+            updated_at=now,
+        )
+        self.s.add(row)
+        await self.s.flush()
+        return row
+
+    async def get(self, submission_id: int) -> Submission | None:
+        """A submission by id, fresh from the database."""
+        return await self.s.get(Submission, submission_id, populate_existing=True)
+
+    async def by_client_key(self, workspace_id: int, client_key: str) -> Submission | None:
+        """The submission created from this platform idempotency key, if any."""
+        return (
+            await self.s.execute(
+                select(Submission).where(
+                    Submission.workspace_id == workspace_id, Submission.client_key == client_key
+                )
+            )
+        ).scalar_one_or_none()
+
+    async def transition(
+        self,
+        submission_id: int,
+        *,
+        expected: Status,
+        new: Status,
+        now: datetime,
+        decided_by: int | None = None,
+        reason: str | None = None,
+    ) -> bool:
+        """Move ``expected -> new`` in one conditional UPDATE; False if someone moved it first."""
+        values: dict[str, object] = {"status": new.value, "updated_at": now}
+        if new in (Status.APPROVED, Status.REJECTED, Status.CHANGES_REQUESTED, Status.ESCALATED):
+            values.update(decided_at=now, decided_by_id=decided_by, decision_reason=reason)
+        if new is Status.PENDING:
+            values.update(
+                decided_at=None,
+                decided_by_id=None,
+                decision_reason=None,
+                revision=Submission.revision + 1,
+            )
+        result = await self.s.execute(
+            update(Submission)
+            .where(Submission.id == submission_id, Submission.status == expected.value)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
+
+    async def update_content(
+        self,
+        submission_id: int,
+        *,
+        caption: str,
+        people_consented: bool,
+        sensitive: bool,
+        site_id: int | None,
+        campaign_id: int | None,
+    ) -> None:
+        """Replace what the author can change when resubmitting."""
+        await self.s.execute(
+            update(Submission)
+            .where(Submission.id == submission_id)
+            .values(
+                caption=caption,
+                people_consented=people_consented,
+                sensitive=sensitive,
+                site_id=site_id,
+                campaign_id=campaign_id,
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+    async def set_card(self, submission_id: int, outbox_id: int) -> None:
+        """Remember which outbox row posted the submission's current review card."""
+        await self.s.execute(
+            update(Submission)
+            .where(Submission.id == submission_id)
+            .values(card_outbox_id=outbox_id)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def attach_media(self, submission_id: int, media_ids: Sequence[int]) -> None:
+        """Link photos to a submission, in order, replacing any earlier set."""
+        existing = await self.s.scalars(
+            select(SubmissionMedia).where(SubmissionMedia.submission_id == submission_id)
+        )
+        for link in existing:
+            await self.s.delete(link)
+        await self.s.flush()
+        for position, media_id in enumerate(media_ids):
+            self.s.add(
+                SubmissionMedia(submission_id=submission_id, media_id=media_id,
+                                position=position)
+            )
+        await self.s.flush()
+
+    async def media_keys(self, submission_id: int) -> tuple[str, ...]:
+        """Storage keys of the submission's photos, in order."""
+        rows = await self.s.scalars(
+            select(Media.storage_key)
+            .join(SubmissionMedia, SubmissionMedia.media_id == Media.id)
+            .where(SubmissionMedia.submission_id == submission_id)
+            .order_by(SubmissionMedia.position)
+        )
+        return tuple(rows)
+
+    async def find_duplicate(
+        self, author_id: int, source_hashes: Sequence[str], *, exclude_id: int | None = None
+    ) -> int | None:
+        """Id of a live submission by this author that already holds one of these photos."""
+        if not source_hashes:
+            return None
+        query = (
+            select(Submission.id)
+            .join(SubmissionMedia, SubmissionMedia.submission_id == Submission.id)
+            .join(Media, Media.id == SubmissionMedia.media_id)
+            .where(
+                Submission.author_id == author_id,
+                Media.owner_id == author_id,
+                Media.source_sha256.in_(list(source_hashes)),
+                Submission.status.not_in([Status.WITHDRAWN.value, Status.REJECTED.value]),
+            )
+            .order_by(Submission.id)
+            .limit(1)
+        )
+        if exclude_id is not None:
+            query = query.where(Submission.id != exclude_id)
+        return await self.s.scalar(query)
+
+    async def by_author(self, author_id: int, *, limit: int = 10) -> list[Submission]:
+        """The author's latest submissions, newest first."""
+        rows = await self.s.scalars(
+            select(Submission)
+            .where(Submission.author_id == author_id)
+            .order_by(Submission.created_at.desc(), Submission.id.desc())
+            .limit(limit)
+        )
+        return list(rows)
+
+    async def awaiting_review(self, workspace_id: int, *, limit: int = 20) -> list[Submission]:
+        """Pending and escalated submissions, oldest first."""
+        rows = await self.s.scalars(
+            select(Submission)
+            .where(
+                Submission.workspace_id == workspace_id,
+                Submission.status.in_([Status.PENDING.value, Status.ESCALATED.value]),
+            )
+            .order_by(Submission.created_at, Submission.id)
+            .limit(limit)
+        )
+        return list(rows)
+
+
+class MediaRepository:
+    """Rows of ``media``: what the intake recorded about each stored photo."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def add(
+        self,
+        *,
+        owner_id: int,
+        sha256: str,
+        source_sha256: str,
+        mime: str,
+        size: int,
+        width: int,
+        height: int,
+        storage_key: str,
+        now: datetime,
+    ) -> int:
+        """Record a stored photo and return its id."""
+        row = Media(
+            owner_id=owner_id,
+            sha256=sha256,
+            source_sha256=source_sha256,
+            mime=mime,
+            size=size,
+            width=width,
+            height=height,
+            storage_key=storage_key,
+            created_at=now,
+        )
+        self.s.add(row)
+        await self.s.flush()
+        return row.id
+
+
+class ReviewEventRepository:
+    """The append-only audit trail in ``review_events``: insert and read, nothing else."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def add(
+        self,
+        submission_id: int,
+        *,
+        actor_id: int | None,
+        action: ReviewAction,
+        from_status: Status | None,
+        to_status: Status,
+        reason: str | None,
+        now: datetime,
+    ) -> None:
+        """Append one audit row."""
+        self.s.add(
+            ReviewEvent(
+                submission_id=submission_id,
+                actor_id=actor_id,
+                action=action.value,
+                from_status=from_status.value if from_status else None,
+                to_status=to_status.value,
+                reason=reason,
+                at=now,
+            )
+        )
+        await self.s.flush()
+
+    async def for_submission(self, submission_id: int) -> list[ReviewEvent]:
+        """Every audit row of a submission, oldest first."""
+        rows = await self.s.scalars(
+            select(ReviewEvent)
+            .where(ReviewEvent.submission_id == submission_id)
+            .order_by(ReviewEvent.id)
+        )
+        return list(rows)
+
+
+class PointsRepository:
+    """The ``points_ledger``: credits are rows, a balance is their sum."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def credit(
+        self, member_id: int, points: int, *, reason: str, submission_id: int | None,
+        now: datetime,
+    ) -> None:
+        """Add a ledger row."""
+        self.s.add(
+            PointsEntry(member_id=member_id, submission_id=submission_id, points=points,
+                        reason=reason, at=now)
+        )
+        await self.s.flush()
+
+    async def balance(self, member_id: int) -> int:
+        """The member's total points."""
+        total = await self.s.scalar(
+            select(func.coalesce(func.sum(PointsEntry.points), 0)).where(
+                PointsEntry.member_id == member_id
+            )
+        )
+        return int(total or 0)
+
+
+class CampaignRepository:
+    """Rows of ``campaigns``."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def create(
+        self, workspace_id: int, *, title: str, brief: str, starts_on: date, ends_on: date,
+        site_id: int | None, created_by: int | None, now: datetime,
+    ) -> Campaign:
+        """Insert a campaign."""
+        row = Campaign(
+            workspace_id=workspace_id, title=title, brief=brief, starts_on=starts_on,
+            ends_on=ends_on, site_id=site_id, created_by_id=created_by, created_at=now,
+        )
+        self.s.add(row)
+        await self.s.flush()
+        return row
+
+    async def active(self, workspace_id: int, today: date, site_id: int | None) -> list[Campaign]:
+        """Campaigns running today for this site (or for every site), ending soonest first."""
+        for_site = (
+            Campaign.site_id.is_(None)
+            if site_id is None
+            else or_(Campaign.site_id.is_(None), Campaign.site_id == site_id)
+        )
+        rows = await self.s.scalars(
+            select(Campaign)
+            .where(
+                Campaign.workspace_id == workspace_id,
+                Campaign.starts_on <= today,
+                Campaign.ends_on >= today,
+                for_site,
+            )
+            .order_by(Campaign.ends_on, Campaign.id)
+        )
+        return list(rows)
+
+    async def get(self, campaign_id: int) -> Campaign | None:
+        """A campaign by id."""
+        return await self.s.get(Campaign, campaign_id)
