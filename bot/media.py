@@ -134,7 +134,9 @@ class MediaIntake:
             async for chunk in chunks:
                 size += len(chunk)
                 if size > self._max_bytes:
-                    raise MediaRejected("too_large", {"limit_mb": _in_units(self._max_bytes, 2**20)})
+                    raise MediaRejected(
+                        "too_large", {"limit_mb": _in_units(self._max_bytes, 2**20)}
+                    )
                 digest.update(chunk)
                 buffer += chunk
                 if len(buffer) >= _WRITE_BUFFER:

@@ -18,6 +18,17 @@ def default_database_url() -> str:
     return f"sqlite+aiosqlite:///{Path.cwd() / 'relais.db'}"
 
 
+def async_database_url(value: str) -> str:
+    """The URL with an async driver: people paste what their host gives them."""
+    if value.startswith("postgres://"):
+        value = "postgresql://" + value.removeprefix("postgres://")
+    if value.startswith("postgresql://"):
+        return "postgresql+asyncpg://" + value.removeprefix("postgresql://")
+    if value.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
+    return value
+
+
 class Settings(BaseSettings):
     """Every setting Relais reads. Environment names are the field names, upper-cased."""
 
@@ -35,6 +46,8 @@ class Settings(BaseSettings):
     relais_digest_channel: str = ""
     relais_digest_schedule: str = "fri 16:00"
     relais_cms: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    relais_approvers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    relais_admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     relais_charter_file: Path | None = None
     relais_max_photo_mb: float = 20.0
     relais_max_photo_pixels: int = 40_000_000
@@ -53,7 +66,7 @@ class Settings(BaseSettings):
     microsoft_app_tenant_id: str = ""
     microsoft_app_type: str = "MultiTenant"
 
-    @field_validator("relais_cms", mode="before")
+    @field_validator("relais_cms", "relais_approvers", "relais_admins", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         # RELAIS_CMS=U1,U2 (commas and/or spaces), as people write it in a .env file.
@@ -64,14 +77,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
-        # People paste the URL their host gives them; pick the async driver for it.
-        if value.startswith("postgres://"):
-            value = "postgresql://" + value.removeprefix("postgres://")
-        if value.startswith("postgresql://"):
-            return "postgresql+asyncpg://" + value.removeprefix("postgresql://")
-        if value.startswith("sqlite:///"):
-            return "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
-        return value
+        return async_database_url(value)
 
     @property
     def max_photo_bytes(self) -> int:

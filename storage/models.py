@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -54,7 +54,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON}
 
 
 class Workspace(Base):
@@ -104,9 +104,7 @@ class MemberRole(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(16))
     granted_at: Mapped[datetime]
-    granted_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("members.id", ondelete="SET NULL")
-    )
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
 
 
 class CharterVersion(Base):
@@ -146,9 +144,7 @@ class Campaign(Base):
     starts_on: Mapped[Any] = mapped_column(Date)
     ends_on: Mapped[Any] = mapped_column(Date)
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"))
-    created_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("members.id", ondelete="SET NULL")
-    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
 
 
@@ -165,9 +161,7 @@ class Submission(Base):
     author_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     caption: Mapped[str] = mapped_column(Text)
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"))
-    campaign_id: Mapped[int | None] = mapped_column(
-        ForeignKey("campaigns.id", ondelete="SET NULL")
-    )
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(24))
     people_consented: Mapped[bool] = mapped_column(Boolean)
     sensitive: Mapped[bool] = mapped_column(Boolean)
@@ -177,12 +171,11 @@ class Submission(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
-    decided_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("members.id", ondelete="SET NULL")
-    )
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     decision_reason: Mapped[str | None] = mapped_column(Text)
-    # The outbox row of the review card currently showing this submission.
-    card_outbox_id: Mapped[int | None] = mapped_column(Integer)
+    # Outbox rows of the review cards currently showing this submission (one in the review
+    # channel, or one per CM when no channel is set), so a decision can update them all.
+    card_outbox_ids: Mapped[list[int] | None] = mapped_column(JSON)
 
 
 class Media(Base):

@@ -170,7 +170,7 @@ def upgrade() -> None:
     sa.Column('decided_at', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('decided_by_id', sa.Integer(), nullable=True),
     sa.Column('decision_reason', sa.Text(), nullable=True),
-    sa.Column('card_outbox_id', sa.Integer(), nullable=True),
+    sa.Column('card_outbox_ids', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['author_id'], ['members.id'], name=op.f('fk_submissions_author_id_members'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_submissions_campaign_id_campaigns'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['decided_by_id'], ['members.id'], name=op.f('fk_submissions_decided_by_id_members'), ondelete='SET NULL'),

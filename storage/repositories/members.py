@@ -125,7 +125,9 @@ class MemberRepository:
 
     async def roles(self, member_id: int) -> frozenset[Role]:
         """The roles a member holds."""
-        rows = await self.s.scalars(select(MemberRole.role).where(MemberRole.member_id == member_id))
+        rows = await self.s.scalars(
+            select(MemberRole.role).where(MemberRole.member_id == member_id)
+        )
         return frozenset(Role(r) for r in rows)
 
     async def grant(
@@ -137,8 +139,9 @@ class MemberRepository:
         try:
             async with self.s.begin_nested():
                 self.s.add(
-                    MemberRole(member_id=member_id, role=role.value, granted_at=now,
-                               granted_by_id=by)
+                    MemberRole(
+                        member_id=member_id, role=role.value, granted_at=now, granted_by_id=by
+                    )
                 )
         except IntegrityError:
             return False
@@ -147,8 +150,9 @@ class MemberRepository:
     async def revoke(self, member_id: int, role: Role) -> bool:
         """Take a role away; False when the member did not hold it."""
         result = await self.s.execute(
-            delete(MemberRole).where(MemberRole.member_id == member_id,
-                                     MemberRole.role == role.value)
+            delete(MemberRole).where(
+                MemberRole.member_id == member_id, MemberRole.role == role.value
+            )
         )
         return bool(result.rowcount)
 
@@ -161,6 +165,16 @@ class MemberRepository:
             .order_by(Member.id)
         )
         return [await self.view(i) for i in ids]
+
+    async def row(self, member_id: int) -> Member:
+        """The raw member row (for fields the view does not carry)."""
+        return await self.s.get_one(Member, member_id, populate_existing=True)
+
+    async def set_snooze(self, member_id: int, until: datetime | None) -> None:
+        """Silence nudges until ``until`` (None lifts the snooze)."""
+        await self.s.execute(
+            update(Member).where(Member.id == member_id).values(snoozed_until=until)
+        )
 
     async def set_site(self, member_id: int, site_id: int | None) -> None:
         """Attach the member to a site (or none)."""
@@ -246,8 +260,9 @@ class CharterRepository:
         )
         if exists is None:
             self.s.add(
-                CharterAcceptance(member_id=member_id, charter_version_id=version_id,
-                                  accepted_at=now)
+                CharterAcceptance(
+                    member_id=member_id, charter_version_id=version_id, accepted_at=now
+                )
             )
             await self.s.flush()
 

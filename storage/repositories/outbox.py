@@ -49,7 +49,7 @@ class OutboxRepository:
         return row.id
 
     async def claim(
-        self, worker: str, *, now: datetime, lease: timedelta, limit: int
+        self, worker: str, *, platforms: list[str], now: datetime, lease: timedelta, limit: int
     ) -> list[OutboxMessage]:
         """Take up to ``limit`` due rows for ``worker``.
 
@@ -60,12 +60,13 @@ class OutboxRepository:
         due = (
             select(OutboxMessage.id)
             .where(
+                OutboxMessage.platform.in_(platforms),
                 or_(
                     (OutboxMessage.status == OutboxStatus.PENDING.value)
                     & (OutboxMessage.next_attempt_at <= now),
                     (OutboxMessage.status == OutboxStatus.SENDING.value)
                     & (OutboxMessage.claimed_until < now),
-                )
+                ),
             )
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
             .limit(limit)
@@ -103,8 +104,13 @@ class OutboxRepository:
     ) -> bool:
         """Record a delivered row and what the platform answered."""
         return await self._finish(
-            row_id, worker, status=OutboxStatus.SENT.value, result=result, sent_at=now,
-            claimed_until=None, last_error=None,
+            row_id,
+            worker,
+            status=OutboxStatus.SENT.value,
+            result=result,
+            sent_at=now,
+            claimed_until=None,
+            last_error=None,
         )
 
     async def mark_retry(
@@ -112,7 +118,9 @@ class OutboxRepository:
     ) -> bool:
         """Put a row back in the queue for ``at``."""
         values: dict[str, Any] = dict(
-            status=OutboxStatus.PENDING.value, next_attempt_at=at, claimed_until=None,
+            status=OutboxStatus.PENDING.value,
+            next_attempt_at=at,
+            claimed_until=None,
             last_error=error[:2000],
         )
         if not count_attempt:
@@ -122,7 +130,10 @@ class OutboxRepository:
     async def mark_dead(self, row_id: int, worker: str, *, error: str) -> bool:
         """Park a row as a dead letter for ``relais doctor``."""
         return await self._finish(
-            row_id, worker, status=OutboxStatus.DEAD.value, claimed_until=None,
+            row_id,
+            worker,
+            status=OutboxStatus.DEAD.value,
+            claimed_until=None,
             last_error=error[:2000],
         )
 

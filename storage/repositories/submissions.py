@@ -124,12 +124,12 @@ class SubmissionRepository:
             .execution_options(synchronize_session=False)
         )
 
-    async def set_card(self, submission_id: int, outbox_id: int) -> None:
-        """Remember which outbox row posted the submission's current review card."""
+    async def set_cards(self, submission_id: int, outbox_ids: Sequence[int]) -> None:
+        """Remember which outbox rows posted the submission's current review cards."""
         await self.s.execute(
             update(Submission)
             .where(Submission.id == submission_id)
-            .values(card_outbox_id=outbox_id)
+            .values(card_outbox_ids=list(outbox_ids))
             .execution_options(synchronize_session=False)
         )
 
@@ -143,8 +143,7 @@ class SubmissionRepository:
         await self.s.flush()
         for position, media_id in enumerate(media_ids):
             self.s.add(
-                SubmissionMedia(submission_id=submission_id, media_id=media_id,
-                                position=position)
+                SubmissionMedia(submission_id=submission_id, media_id=media_id, position=position)
             )
         await self.s.flush()
 
@@ -203,6 +202,18 @@ class SubmissionRepository:
             .limit(limit)
         )
         return list(rows)
+
+    async def count_awaiting_review(self, workspace_id: int) -> int:
+        """How many submissions wait for a decision."""
+        total = await self.s.scalar(
+            select(func.count())
+            .select_from(Submission)
+            .where(
+                Submission.workspace_id == workspace_id,
+                Submission.status.in_([Status.PENDING.value, Status.ESCALATED.value]),
+            )
+        )
+        return int(total or 0)
 
 
 class MediaRepository:
@@ -289,13 +300,23 @@ class PointsRepository:
         self.s = session
 
     async def credit(
-        self, member_id: int, points: int, *, reason: str, submission_id: int | None,
+        self,
+        member_id: int,
+        points: int,
+        *,
+        reason: str,
+        submission_id: int | None,
         now: datetime,
     ) -> None:
         """Add a ledger row."""
         self.s.add(
-            PointsEntry(member_id=member_id, submission_id=submission_id, points=points,
-                        reason=reason, at=now)
+            PointsEntry(
+                member_id=member_id,
+                submission_id=submission_id,
+                points=points,
+                reason=reason,
+                at=now,
+            )
         )
         await self.s.flush()
 
@@ -316,13 +337,27 @@ class CampaignRepository:
         self.s = session
 
     async def create(
-        self, workspace_id: int, *, title: str, brief: str, starts_on: date, ends_on: date,
-        site_id: int | None, created_by: int | None, now: datetime,
+        self,
+        workspace_id: int,
+        *,
+        title: str,
+        brief: str,
+        starts_on: date,
+        ends_on: date,
+        site_id: int | None,
+        created_by: int | None,
+        now: datetime,
     ) -> Campaign:
         """Insert a campaign."""
         row = Campaign(
-            workspace_id=workspace_id, title=title, brief=brief, starts_on=starts_on,
-            ends_on=ends_on, site_id=site_id, created_by_id=created_by, created_at=now,
+            workspace_id=workspace_id,
+            title=title,
+            brief=brief,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            site_id=site_id,
+            created_by_id=created_by,
+            created_at=now,
         )
         self.s.add(row)
         await self.s.flush()

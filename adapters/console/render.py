@@ -1,0 +1,47 @@
+"""Drawing neutral messages as terminal text.
+
+User text is printed literally; control characters (ANSI escapes, carriage returns)
+are removed so a caption can never move the cursor or recolour the terminal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.ui import Actions, Context, Fields, Heading, Image, Message, Paragraph
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x9b]")
+
+
+def plain(text: str) -> str:
+    """Text safe for a terminal: no control characters except newlines and tabs."""
+    return _CONTROL.sub("", text)
+
+
+def render(
+    message: Message, *, number_button: Callable[[str, str], int], media_dir: Path
+) -> list[str]:
+    """The lines showing ``message``; buttons get numbers from ``number_button``."""
+    lines: list[str] = []
+    for block in message.blocks:
+        if isinstance(block, Heading):
+            lines.append(plain(block.text).upper())
+        elif isinstance(block, Paragraph):
+            lines.extend(plain(block.text).splitlines() or [""])
+        elif isinstance(block, Image):
+            lines.append(f"[{plain(block.alt)}: {media_dir / block.media_key}]")
+        elif isinstance(block, Fields):
+            width = max((len(label) for label, _ in block.pairs), default=0)
+            lines.extend(f"  {plain(k).ljust(width)} : {plain(v)}" for k, v in block.pairs)
+        elif isinstance(block, Context):
+            lines.append(f"  ({plain(block.text)})")
+        elif isinstance(block, Actions):
+            labels = [
+                f"[{number_button(b.action, b.value)}] {plain(b.label)}" for b in block.buttons
+            ]
+            lines.append("  " + "   ".join(labels))
+    if not message.blocks:
+        lines.append(plain(message.text))
+    return lines

@@ -1,0 +1,342 @@
+"""Where messages are composed: every card, DM and form the core shows, as neutral UI.
+
+Adapters draw these natively (Block Kit, Adaptive Cards, the terminal). User text is
+passed through as plain strings; escaping is the adapter's job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.domain import Role, Status, SubmissionView
+from bot.i18n import Translator
+from bot.services.onboarding import Charter, Profile
+from bot.ui import (
+    Actions,
+    Button,
+    ButtonStyle,
+    Checkbox,
+    Context,
+    Fields,
+    FileInput,
+    Form,
+    Heading,
+    Image,
+    Message,
+    Option,
+    Paragraph,
+    Select,
+    TextInput,
+)
+
+CAPTION_MAX = 2000
+REASON_MAX = 1000
+
+
+def when(at: datetime, tz: str) -> str:
+    """A timestamp as people read it, in the workspace's timezone."""
+    return at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+
+
+def yes_no(t: Translator, value: bool) -> str:
+    """Translated yes/no."""
+    return t("common.yes") if value else t("common.no")
+
+
+def _submission_body(t: Translator, sub: SubmissionView, tz: str) -> list[object]:
+    blocks: list[object] = [
+        Image(key, t("card.photo_alt", n=i + 1, author=sub.author.display_name))
+        for i, key in enumerate(sub.media_keys)
+    ]
+    if sub.caption:
+        blocks.append(Paragraph(sub.caption))
+    blocks.append(
+        Fields(
+            (
+                (t("field.author"), sub.author.display_name),
+                (t("field.site"), sub.site_name or t("common.none")),
+                (t("field.campaign"), sub.campaign_title or t("common.none")),
+                (t("field.people_consented"), yes_no(t, sub.people_consented)),
+                (t("field.sensitive"), yes_no(t, sub.sensitive)),
+                (t("field.status"), t(f"status.{sub.status.value}")),
+            )
+        )
+    )
+    blocks.append(
+        Context(t("card.submitted_at", at=when(sub.created_at, tz), revision=sub.revision))
+    )
+    return blocks
+
+
+def review_card(t: Translator, sub: SubmissionView, tz: str) -> Message:
+    """The card reviewers act on; once decided it shows who decided what and when."""
+    blocks = [Heading(t("card.review.title", id=sub.id)), *_submission_body(t, sub, tz)]
+    value = str(sub.id)
+    if sub.status is Status.PENDING:
+        if sub.sensitive:
+            blocks.append(Context(t("card.review.sensitive_hint")))
+        blocks.append(
+            Actions(
+                (
+                    Button(t("button.approve"), "review.approve", value, ButtonStyle.PRIMARY),
+                    Button(t("button.reject"), "review.reject", value, ButtonStyle.DANGER),
+                    Button(t("button.request_changes"), "review.changes", value),
+                    Button(t("button.escalate"), "review.escalate", value),
+                )
+            )
+        )
+    elif sub.status is Status.ESCALATED:
+        blocks.append(
+            Context(
+                t(
+                    "card.review.escalated",
+                    by=sub.decided_by_name or "?",
+                    reason=sub.decision_reason or t("common.none"),
+                )
+            )
+        )
+        blocks.append(
+            Actions(
+                (
+                    Button(t("button.approve"), "review.approve", value, ButtonStyle.PRIMARY),
+                    Button(t("button.reject"), "review.reject", value, ButtonStyle.DANGER),
+                )
+            )
+        )
+    else:
+        blocks.append(Paragraph(decision_line(t, sub, tz)))
+    return Message(
+        text=t("card.review.text", id=sub.id, author=sub.author.display_name), blocks=tuple(blocks)
+    )  # type: ignore[arg-type]
+
+
+def decision_line(t: Translator, sub: SubmissionView, tz: str) -> str:
+    """ "Approved by Carla on 2026-11-21 10:00 — reason" in one line."""
+    at = when(sub.decided_at, tz) if sub.decided_at else ""
+    if sub.status is Status.WITHDRAWN:
+        return t("card.decision.withdrawn", at=when(sub.created_at, tz))
+    line = t(f"card.decision.{sub.status.value}", by=sub.decided_by_name or "?", at=at)
+    if sub.decision_reason:
+        line += "\n" + t("card.decision.reason", reason=sub.decision_reason)
+    return line
+
+
+def superseded_card(t: Translator, sub: SubmissionView) -> Message:
+    """An old card after the author resubmitted: points at the new one."""
+    return Message(
+        text=t("card.superseded", id=sub.id),
+        blocks=(
+            Heading(t("card.review.title", id=sub.id)),
+            Context(t("card.superseded", id=sub.id)),
+        ),
+    )
+
+
+def receipt_dm(t: Translator, sub: SubmissionView) -> Message:
+    """The author's confirmation that a submission arrived."""
+    return Message(
+        text=t("dm.receipt", id=sub.id),
+        blocks=(
+            Paragraph(t("dm.receipt", id=sub.id)),
+            Context(t("dm.receipt_hint")),
+            Actions((Button(t("button.withdraw"), "submission.withdraw", str(sub.id)),)),
+        ),
+    )
+
+
+def outcome_dm(t: Translator, sub: SubmissionView, tz: str, points: int = 0) -> Message:
+    """The author's notice of a decision, with the reason."""
+    key = f"dm.outcome.{sub.status.value}"
+    blocks: list[object] = [Paragraph(t(key, id=sub.id, by=sub.decided_by_name or "?"))]
+    if sub.caption:
+        blocks.append(Context(t("dm.outcome.caption", caption=sub.caption)))
+    if sub.decision_reason:
+        blocks.append(Paragraph(t("card.decision.reason", reason=sub.decision_reason)))
+    if points:
+        blocks.append(Context(t("dm.outcome.points", points=points)))
+    if sub.status is Status.CHANGES_REQUESTED:
+        blocks.append(
+            Actions(
+                (
+                    Button(
+                        t("button.resubmit"),
+                        "submission.resubmit_form",
+                        str(sub.id),
+                        ButtonStyle.PRIMARY,
+                    ),
+                )
+            )
+        )
+    return Message(text=t(key, id=sub.id, by=sub.decided_by_name or "?"), blocks=tuple(blocks))  # type: ignore[arg-type]
+
+
+def approver_dm(t: Translator, sub: SubmissionView, tz: str) -> Message:
+    """What an approver receives for an escalated submission (the card, addressed to them)."""
+    card = review_card(t, sub, tz)
+    intro = Paragraph(t("dm.escalated_to_you", id=sub.id, by=sub.decided_by_name or "?"))
+    return Message(text=card.text, blocks=(intro, *card.blocks))
+
+
+def charter_form(
+    t: Translator, charter: Charter, sites: Sequence[str], site: str | None, then: str = ""
+) -> Form:
+    """The charter with Accept; the site is picked (or typed) in the same form."""
+    return Form(
+        action="charter.accept",
+        title=t("form.join.title"),
+        submit_label=t("button.accept"),
+        intro=t("form.join.intro", version=charter.version) + "\n\n" + charter.text,
+        value=f"{charter.version}:{then}",
+        inputs=(
+            TextInput(
+                "site",
+                t("field.site"),
+                initial=site or (sites[0] if sites else ""),
+                required=False,
+                max_length=120,
+                placeholder=t("form.join.site_hint"),
+            ),
+        ),
+    )
+
+
+def submission_form(
+    t: Translator,
+    *,
+    caption: str,
+    sites: Sequence[tuple[int, str]],
+    site_id: int | None,
+    campaigns: Sequence[tuple[int, str]],
+    action: str = "submission.create",
+    value: str = "",
+    sensitive: bool = False,
+    consented: bool = False,
+) -> Form:
+    """The photo form: photos, caption, site, campaign, consent and sensitivity."""
+    inputs: list[object] = [
+        FileInput("photos", t("field.photos"), max_files=10),
+        TextInput(
+            "caption",
+            t("field.caption"),
+            initial=caption[:CAPTION_MAX],
+            multiline=True,
+            required=False,
+            max_length=CAPTION_MAX,
+            placeholder=t("form.submit.caption_hint"),
+        ),
+    ]
+    if sites:
+        inputs.append(
+            Select(
+                "site",
+                t("field.site"),
+                tuple(Option(str(i), n) for i, n in sites),
+                initial=str(site_id) if site_id else None,
+            )
+        )
+    if campaigns:
+        inputs.append(
+            Select("campaign", t("field.campaign"), tuple(Option(str(i), n) for i, n in campaigns))
+        )
+    inputs.append(Checkbox("people_consented", t("field.people_consented_question"), consented))
+    inputs.append(Checkbox("sensitive", t("field.sensitive_question"), sensitive))
+    return Form(
+        action=action,
+        title=t("form.submit.title"),
+        submit_label=t("button.send"),
+        inputs=tuple(inputs),
+        value=value,
+    )  # type: ignore[arg-type]
+
+
+def reason_form(t: Translator, action: str, submission_id: int) -> Form:
+    """Asks a reviewer why (reject) or what to change (request changes)."""
+    label = "field.reason" if action == "review.reject" else "field.changes"
+    return Form(
+        action=action,
+        title=t(f"form.{action}.title", id=submission_id),
+        submit_label=t("button.confirm"),
+        value=str(submission_id),
+        inputs=(TextInput("reason", t(label), multiline=True, max_length=REASON_MAX),),
+    )
+
+
+def help_message(t: Translator, roles: frozenset[Role]) -> Message:
+    """What the member can do, by role."""
+    lines = [
+        t("help.intro"),
+        t("help.submit"),
+        t("help.join"),
+        t("help.me"),
+        t("help.snooze"),
+        t("help.leave"),
+        t("help.help"),
+    ]
+    if Role.CM in roles or Role.ADMIN in roles:
+        lines.append(t("help.cm"))
+    return Message(
+        text=t("help.title"), blocks=(Heading(t("help.title")), Paragraph("\n".join(lines)))
+    )
+
+
+def profile_message(t: Translator, p: Profile, tz: str) -> Message:
+    """``/relais me``: status, points, charter, history and (for reviewers) the queue."""
+    roles = ", ".join(t(f"role.{r.value}") for r in sorted(p.member.roles)) or t("role.member")
+    charter = (
+        t("me.charter_ok", version=p.charter.version)
+        if p.charter.accepted
+        else t("me.charter_todo", version=p.charter.version)
+    )
+    blocks: list[object] = [
+        Heading(t("me.title", name=p.member.display_name)),
+        Fields(
+            (
+                (t("field.roles"), roles),
+                (t("field.site"), p.site_name or t("common.none")),
+                (t("field.points"), str(p.points)),
+                (t("field.charter"), charter),
+            )
+        ),
+    ]
+    if p.snoozed_until:
+        blocks.append(Context(t("me.snoozed", until=when(p.snoozed_until, tz))))
+    if p.recent:
+        lines = [
+            t(
+                "me.line",
+                id=s.id,
+                status=t(f"status.{s.status.value}"),
+                caption=_short(s.caption) or "-",
+            )
+            for s in p.recent
+        ]
+        blocks += [Heading(t("me.recent")), Paragraph("\n".join(lines))]
+    else:
+        blocks.append(Context(t("me.none_yet")))
+    if p.awaiting_review:
+        lines = [
+            t(
+                "me.waiting_line",
+                id=s.id,
+                at=when(s.created_at, tz),
+                caption=_short(s.caption) or "-",
+            )
+            for s in p.awaiting_review
+        ]
+        blocks += [
+            Heading(t("me.awaiting", count=len(p.awaiting_review))),
+            Paragraph("\n".join(lines)),
+        ]
+    return Message(text=t("me.title", name=p.member.display_name), blocks=tuple(blocks))  # type: ignore[arg-type]
+
+
+def notice(text: str) -> Message:
+    """A one-line message."""
+    return Message(text=text, blocks=(Paragraph(text),))
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,119 @@
+"""Where a slash command (or the same words typed to the bot in Teams) is handled.
+
+``handle_command`` turns ``/submit ...`` and ``/relais <subcommand> ...`` into a
+``Reply``. Adapters parse their platform's payload, call this, and draw the reply.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot import cards
+from bot.core import Core
+from bot.domain import MemberView, Role, Status
+from bot.errors import InvalidInput, RelaisError
+from bot.i18n import Translator, translator
+from bot.ui import Reply
+
+SUBCOMMANDS = ("help", "join", "leave", "me", "snooze")
+MAX_SNOOZE = timedelta(weeks=12)
+_DURATION = re.compile(r"^(\d{1,3})\s*([dwj]|days?|weeks?|jours?|semaines?|sem)$")
+
+
+def render_error(t: Translator, err: RelaisError, tz: str) -> str:
+    """A person-readable sentence for an error, in the member's language."""
+    params: dict[str, Any] = {}
+    for name, value in err.params.items():
+        if isinstance(value, Status):
+            params[name] = t(f"status.{value.value}")
+        elif isinstance(value, datetime):
+            params[name] = cards.when(value, tz)
+        else:
+            params[name] = value
+    return t(err.key, **params)
+
+
+def error_reply(t: Translator, err: RelaisError, tz: str) -> Reply:
+    """An ephemeral reply for an error; form errors are attached to their field."""
+    text = render_error(t, err, tz)
+    errors = {err.field: text} if isinstance(err, InvalidInput) else {}
+    return Reply(message=cards.notice(text), errors=errors)
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """``2w``, ``10d``, ``3 semaines`` -> a timedelta; None when unreadable."""
+    match = _DURATION.match(text.strip().lower())
+    if not match:
+        return None
+    amount, unit = int(match.group(1)), match.group(2)
+    days = amount * (7 if unit[0] in "ws" else 1)
+    return timedelta(days=days) if days > 0 else None
+
+
+async def submit_entry(core: Core, member: MemberView, caption: str) -> Reply:
+    """``/submit``: the form, or the charter first when the member cannot submit yet."""
+    t = translator(member.locale)
+    charter = await core.onboarding.charter(member)
+    if Role.AMBASSADOR not in member.roles or not charter.accepted:
+        sites = [name for _, name in await core.onboarding.sites(member.workspace_id)]
+        key = "join.needed_first" if Role.AMBASSADOR not in member.roles else "join.new_version"
+        return Reply(
+            message=cards.notice(t(key)),
+            form=cards.charter_form(t, charter, sites, None, then=f"submit:{caption}"),
+        )
+    sites, campaigns = await core.submissions.form_choices(member)
+    return Reply(
+        form=cards.submission_form(
+            t, caption=caption, sites=sites, site_id=member.site_id, campaigns=campaigns
+        )
+    )
+
+
+async def handle_command(core: Core, member: MemberView, command: str, text: str) -> Reply:
+    """Answer ``/submit [caption]`` or ``/relais <subcommand> [args]``."""
+    t = translator(member.locale)
+    tz = core.settings.relais_timezone
+    try:
+        if command.lstrip("/") == "submit":
+            return await submit_entry(core, member, text.strip())
+        word, _, rest = text.strip().partition(" ")
+        return await _relais(core, member, t, tz, word.lower(), rest.strip())
+    except RelaisError as err:
+        return error_reply(t, err, tz)
+
+
+async def _relais(
+    core: Core, member: MemberView, t: Translator, tz: str, word: str, rest: str
+) -> Reply:
+    if word in ("", "help", "aide"):
+        return Reply(message=cards.help_message(t, member.roles))
+    if word in ("join", "rejoindre"):
+        charter = await core.onboarding.charter(member)
+        if Role.AMBASSADOR in member.roles and charter.accepted:
+            return Reply(message=cards.notice(t("join.already", version=charter.version)))
+        sites = [name for _, name in await core.onboarding.sites(member.workspace_id)]
+        return Reply(form=cards.charter_form(t, charter, sites, None))
+    if word in ("leave", "quitter"):
+        left = await core.onboarding.leave(member)
+        return Reply(message=cards.notice(t("leave.done" if left else "leave.not_member")))
+    if word in ("me", "moi"):
+        profile = await core.onboarding.profile(member)
+        return Reply(message=cards.profile_message(t, profile, tz))
+    if word == "snooze":
+        return await _snooze(core, member, t, tz, rest)
+    return Reply(message=cards.notice(t("help.unknown", word=word)))
+
+
+async def _snooze(core: Core, member: MemberView, t: Translator, tz: str, rest: str) -> Reply:
+    if rest.lower() in ("off", "stop", "non"):
+        await core.onboarding.snooze(member, None)
+        return Reply(message=cards.notice(t("snooze.off")))
+    duration = parse_duration(rest or "1w")
+    if duration is None:
+        return Reply(message=cards.notice(t("snooze.usage")))
+    duration = min(duration, MAX_SNOOZE)
+    until = core.clock() + duration
+    await core.onboarding.snooze(member, until)
+    return Reply(message=cards.notice(t("snooze.on", until=cards.when(until, tz))))

@@ -1,0 +1,59 @@
+"""The composition of the core: settings, database, clock, media intake and services.
+
+Adapters hold one ``Core`` and call its services; nothing here knows about a platform.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from bot.domain import Platform
+from bot.media import MediaIntake
+from bot.outbox import utcnow
+from bot.services.onboarding import Onboarding
+from bot.services.review import Review
+from bot.services.submissions import Submissions
+from bot.settings import Settings
+from storage.db import Database
+from storage.media_store import LocalMediaStore
+
+
+class Core:
+    """Everything a platform adapter needs from Relais."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        review_channels: dict[Platform, str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.clock = clock
+        self.store = LocalMediaStore(settings.media_dir)
+        self.media = MediaIntake(
+            self.store,
+            max_bytes=settings.max_photo_bytes,
+            max_pixels=settings.relais_max_photo_pixels,
+        )
+        self._review_channels = dict(review_channels or {})
+        self._outbox_listeners: list[Callable[[], None]] = []
+        self.onboarding = Onboarding(self)
+        self.submissions = Submissions(self)
+        self.review = Review(self)
+
+    def review_channel(self, platform: Platform) -> str:
+        """Where review cards go on ``platform`` ("" means: to each CM directly)."""
+        return self._review_channels.get(platform, self.settings.relais_review_channel)
+
+    def on_outbox(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after each commit that queued messages (wakes dispatchers)."""
+        self._outbox_listeners.append(listener)
+
+    def outbox_changed(self) -> None:
+        """Signal that new outbox rows were committed."""
+        for listener in self._outbox_listeners:
+            listener()

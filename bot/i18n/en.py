@@ -1,0 +1,270 @@
+"""English messages: ``str.format`` templates with named placeholders, plain text only.
+
+Keys and placeholders must match ``fr.py`` exactly. Adapters escape the text, so no markup.
+"""
+
+MESSAGES: dict[str, str] = {
+    # common
+    "common.yes": "Yes",
+    "common.no": "No",
+    "common.none": "None",
+    # buttons
+    "button.approve": "Approve",
+    "button.reject": "Reject",
+    "button.request_changes": "Request changes",
+    "button.escalate": "Escalate",
+    "button.withdraw": "Withdraw",
+    "button.resubmit": "Edit and resend",
+    "button.accept": "I accept",
+    "button.send": "Send",
+    "button.confirm": "Confirm",
+    # fields
+    "field.author": "Sent by",
+    "field.site": "Site",
+    "field.campaign": "Campaign",
+    "field.people_consented": "People in photos agreed",
+    "field.sensitive": "Sensitive",
+    "field.status": "Status",
+    "field.photos": "Photos",
+    "field.caption": "Caption",
+    "field.people_consented_question": "Everyone recognisable in these photos agreed to appear",
+    "field.sensitive_question": "Sensitive content: an approver must check it",
+    "field.reason": "Reason (the author will read it)",
+    "field.changes": "What should be changed? (the author will read it)",
+    "field.roles": "Roles",
+    "field.points": "Points",
+    "field.charter": "Charter",
+    # statuses
+    "status.pending": "Pending review",
+    "status.approved": "Approved",
+    "status.rejected": "Rejected",
+    "status.changes_requested": "Changes requested",
+    "status.escalated": "Escalated to an approver",
+    "status.withdrawn": "Withdrawn",
+    # roles
+    "role.member": "Member",
+    "role.ambassador": "Ambassador",
+    "role.referent": "Site referent",
+    "role.cm": "Community manager",
+    "role.approver": "Approver",
+    "role.admin": "Admin",
+    # review card
+    "card.photo_alt": "Photo {n} sent by {author}",
+    "card.submitted_at": "Sent on {at} · version {revision}",
+    "card.review.title": "Submission #{id}",
+    "card.review.text": "Submission #{id} from {author}",
+    "card.review.sensitive_hint": (
+        "Marked sensitive: only an approver can approve it. "
+        "You can still reject it, request changes or escalate it."
+    ),
+    "card.review.escalated": "Escalated by {by}, waiting for an approver. Note: {reason}",
+    "card.decision.pending": "Pending review",
+    "card.decision.approved": "Approved by {by} on {at}",
+    "card.decision.rejected": "Rejected by {by} on {at}",
+    "card.decision.changes_requested": "Changes requested by {by} on {at}",
+    "card.decision.escalated": "Escalated to an approver by {by} on {at}",
+    "card.decision.withdrawn": "Withdrawn before a decision (sent on {at})",
+    "card.decision.reason": "Reviewer's note: {reason}",
+    "card.superseded": (
+        "This card is out of date: the author sent a new version of #{id}. "
+        "Please review the new card."
+    ),
+    # direct messages
+    "dm.receipt": "Thanks! Your submission #{id} arrived and is waiting for review.",
+    "dm.receipt_hint": (
+        "You'll get a message once it's reviewed. Changed your mind? "
+        "You can withdraw it until a decision is made."
+    ),
+    "dm.outcome.pending": "Your submission #{id} is back in the review queue.",
+    "dm.outcome.approved": "Good news: your submission #{id} was approved by {by}. Thank you!",
+    "dm.outcome.rejected": (
+        "Your submission #{id} was not accepted by {by}. "
+        "Thank you for taking part all the same: the note below explains why."
+    ),
+    "dm.outcome.changes_requested": (
+        "{by} asked for changes to your submission #{id}. "
+        "Read the note below, then use Edit and resend."
+    ),
+    "dm.outcome.escalated": (
+        "Your submission #{id} was passed to an approver by {by} for a second look."
+    ),
+    "dm.outcome.withdrawn": "Your submission #{id} was withdrawn. It won't be reviewed.",
+    "dm.outcome.caption": "Caption: {caption}",
+    "dm.outcome.points": "Points earned: +{points}",
+    "dm.escalated_to_you": (
+        "{by} passed submission #{id} to you for a decision, as it may be sensitive. "
+        "Please approve or reject it below."
+    ),
+    # forms
+    "form.join.title": "Ambassador charter",
+    "form.join.intro": (
+        "Charter version {version}. Please read it: by accepting, you become an ambassador."
+    ),
+    "form.join.site_hint": "Your site, e.g. Lyon plant",
+    "form.submit.title": "Send photos",
+    "form.submit.caption_hint": "What's happening? Who, where, and why it's worth sharing.",
+    "form.review.reject.title": "Reject #{id}",
+    "form.review.changes.title": "Changes for #{id}",
+    # help
+    "help.title": "Relais: what you can do",
+    "help.intro": "Relais brings your photos from the field to the communication team.",
+    "help.submit": "/submit [caption] — send photos from the field",
+    "help.join": "/relais join — read and accept the charter to become an ambassador",
+    "help.me": "/relais me — your profile, points and submissions",
+    "help.snooze": "/relais snooze 2w — pause reminders; /relais snooze off to resume them",
+    "help.leave": "/relais leave — leave the ambassador programme",
+    "help.help": "/relais help — show this message",
+    "help.cm": (
+        "Community managers: submissions arrive as cards in the review channel. "
+        "Use their buttons to approve, reject, request changes or escalate to an approver."
+    ),
+    "help.unknown": "I don't know '{word}'. Try /relais help.",
+    # joining and leaving
+    "join.needed_first": "To send photos, first read and accept the ambassador charter.",
+    "join.new_version": (
+        "The charter has changed. Please read and accept the new version to keep sending photos."
+    ),
+    "join.already": (
+        "You're already an ambassador (charter version {version} accepted). "
+        "Send photos with /submit."
+    ),
+    "join.done": (
+        "Thanks! You accepted charter version {version}. You can now send photos with /submit."
+    ),
+    "leave.done": (
+        "You have left the ambassador programme. Thank you for everything you shared! "
+        "You can come back anytime with /relais join."
+    ),
+    "leave.not_member": (
+        "You're not an ambassador, so there is nothing to leave. "
+        "You can join anytime with /relais join."
+    ),
+    # profile
+    "me.title": "Profile: {name}",
+    "me.charter_ok": "Version {version} accepted",
+    "me.charter_todo": "Version {version} to accept: /relais join",
+    "me.snoozed": "Reminders paused until {until}. Turn them back on with /relais snooze off.",
+    "me.recent": "Your recent submissions",
+    "me.line": "#{id} · {status} · {caption}",
+    "me.none_yet": "No submissions yet. Send your first photos with /submit.",
+    "me.awaiting": "Waiting for review ({count})",
+    "me.waiting_line": "#{id} · sent on {at} · {caption}",
+    # reminders
+    "snooze.on": (
+        "Reminders paused until {until}. Turn them back on anytime with /relais snooze off."
+    ),
+    "snooze.off": "Reminders are back on.",
+    "snooze.usage": (
+        "Say how long, for example /relais snooze 2w (2 weeks) or /relais snooze 10d "
+        "(10 days), up to 12 weeks. /relais snooze off turns reminders back on."
+    ),
+    # submissions and reviews
+    "submission.created": "Thanks! Submission #{id} is sent for review.",
+    "submission.resubmitted": "Thanks! Your updated submission #{id} is back in the review queue.",
+    "submission.withdrawn": "Submission #{id} withdrawn. It won't be reviewed or published.",
+    "review.done.approved": (
+        "Submission #{id} from {author} approved. The author has been notified."
+    ),
+    "review.done.rejected": "Submission #{id} from {author} rejected. They'll see your reason.",
+    "review.done.changes_requested": (
+        "Changes requested on submission #{id} from {author}. They can edit and resend it."
+    ),
+    "review.done.escalated": "Submission #{id} from {author} passed to the approvers.",
+    # default charter
+    "charter.default": (
+        "- Taking part is voluntary: you can leave at any time with /relais leave.\n"
+        "- Share public-facing moments of site life: events, teams at work, projects, "
+        "successes.\n"
+        "- Never share confidential information: no customer data, and no screens, "
+        "documents, whiteboards or badges in the picture.\n"
+        "- Everyone recognisable in a photo must have agreed to appear in it.\n"
+        "- No children or minors without the consent of a parent or guardian.\n"
+        "- Respect people's privacy: no photos taken without people knowing, "
+        "no private places.\n"
+        "- Follow safety rules: no photos in restricted areas, while driving "
+        "or while working a machine.\n"
+        "- Only send photos you took yourself or have the right to share.\n"
+        '- In doubt? Tick "Sensitive content" or ask the community manager before sending.\n'
+        "- The communication team may crop or edit your content before publishing it, "
+        "or choose not to publish it.\n"
+        "- Your data (profile, submissions) can be exported or deleted on request."
+    ),
+    # errors
+    "error.generic": "Sorry, something went wrong on our side. Please try again in a moment.",
+    "error.invalid_input": "Something in this form isn't right. Please check it and try again.",
+    "error.not_allowed": (
+        "You don't have the role needed for this. "
+        "If you think you should, ask your community manager."
+    ),
+    "error.not_found": "We couldn't find that. It may have been deleted.",
+    "error.not_ambassador": (
+        "Only ambassadors can do this. Run /relais join to read and accept the charter."
+    ),
+    "error.charter_outdated": (
+        "The charter changed (version {version}). "
+        "Please read and accept it with /relais join before submitting."
+    ),
+    "error.charter_changed": (
+        "The charter was updated to version {version} while you were reading it. "
+        "Please open it again with /relais join and accept the new version."
+    ),
+    "error.already_decided": (
+        'Already handled: {by} set this to "{status}" at {at}. Nothing changed.'
+    ),
+    "error.invalid_transition": (
+        'Not possible right now: this submission is "{status}". Nothing changed.'
+    ),
+    "error.duplicate_photo": (
+        "You already sent this photo in submission #{id}. Remove it and try again."
+    ),
+    "error.no_photo": "Please add at least one photo.",
+    "error.too_many_photos": (
+        "Too many photos: {max} at most per submission. Send the others with another /submit."
+    ),
+    "error.caption_too_long": (
+        "Your caption is {length} characters long; the limit is {max}. Please shorten it."
+    ),
+    "error.reason_required": "Please write a reason: the author will read it.",
+    "error.reason_too_long": "This text is too long ({max} characters max). Please shorten it.",
+    "error.reviewers_only": "Only reviewers (community managers and approvers) can do this.",
+    "error.sensitive_needs_approver": (
+        "Only an approver can decide on a sensitive or escalated submission. "
+        "If it's still pending, use Escalate to pass it to one."
+    ),
+    "error.no_approver": (
+        "No approver has been named yet, so this can't be escalated. "
+        "An admin can name one with RELAIS_APPROVERS."
+    ),
+    "error.not_author": "Only the person who sent this submission can do that.",
+    "error.submission_not_found": (
+        "Submission #{id} doesn't exist. Check the number and try again."
+    ),
+    "error.unknown_action": (
+        "This button or form is no longer recognised ({action}). "
+        "Run the command again, or see /relais help."
+    ),
+    "error.member_not_found": "No member found for {who}. Check who you meant and try again.",
+    "error.unknown_site": "This site is no longer in the list. Please pick another one.",
+    "error.unknown_campaign": (
+        "This campaign is no longer available. Pick another one or leave it empty."
+    ),
+    "error.site_too_long": ("The site name is too long ({max} characters max). Please shorten it."),
+    "error.charter_empty": "The charter text is empty. Paste the charter and publish it again.",
+    "error.no_charter": (
+        "No charter has been published yet, so nobody can join. Please ask your community manager."
+    ),
+    # photo intake
+    "media.too_large": (
+        "This file is larger than {limit_mb} MB. "
+        "Send a smaller photo (most phones can share a reduced size)."
+    ),
+    "media.unsupported_type": "This file is not a photo we can use. Accepted: {accepted}.",
+    "media.too_many_pixels": (
+        "This photo has too many pixels (limit: {limit_mp} megapixels). Send a smaller version."
+    ),
+    "media.corrupt": (
+        "This photo can't be read: the file looks damaged or incomplete. Please send it again."
+    ),
+    "media.empty": "This file is empty. Please send the photo again.",
+    "media.download_failed": "We couldn't fetch your photo. Please try again in a moment.",
+}

@@ -1,0 +1,320 @@
+"""Messages en français : modèles ``str.format`` à paramètres nommés, en texte brut.
+
+Mêmes clés et mêmes paramètres que ``en.py``. Les adaptateurs échappent le texte : pas de balisage.
+"""
+
+MESSAGES: dict[str, str] = {
+    # common
+    "common.yes": "Oui",
+    "common.no": "Non",
+    "common.none": "Non précisé",
+    # buttons
+    "button.approve": "Approuver",
+    "button.reject": "Refuser",
+    "button.request_changes": "Demander des modifications",
+    "button.escalate": "Transmettre",
+    "button.withdraw": "Retirer",
+    "button.resubmit": "Modifier et renvoyer",
+    "button.accept": "J’accepte",
+    "button.send": "Envoyer",
+    "button.confirm": "Confirmer",
+    # fields
+    "field.author": "Envoyée par",
+    "field.site": "Site",
+    "field.campaign": "Campagne",
+    "field.people_consented": "Accord des personnes photographiées",
+    "field.sensitive": "Sensible",
+    "field.status": "Statut",
+    "field.photos": "Photos",
+    "field.caption": "Légende",
+    "field.people_consented_question": (
+        "Toutes les personnes reconnaissables sur ces photos ont accepté d’y figurer"
+    ),
+    "field.sensitive_question": "Contenu sensible : à faire vérifier par un approbateur",
+    "field.reason": "Motif (transmis à la personne concernée)",
+    "field.changes": "Que faut-il modifier ? (transmis à la personne concernée)",
+    "field.roles": "Rôles",
+    "field.points": "Points",
+    "field.charter": "Charte",
+    # statuses
+    "status.pending": "En attente de validation",
+    "status.approved": "Approuvée",
+    "status.rejected": "Refusée",
+    "status.changes_requested": "Modifications demandées",
+    "status.escalated": "Transmise à un approbateur",
+    "status.withdrawn": "Retirée",
+    # roles
+    "role.member": "Membre",
+    "role.ambassador": "Ambassadeur",
+    "role.referent": "Référent de site",
+    "role.cm": "Community manager",
+    "role.approver": "Approbateur",
+    "role.admin": "Administrateur",
+    # review card
+    "card.photo_alt": "Photo {n} envoyée par {author}",
+    "card.submitted_at": "Envoyée le {at} · version {revision}",
+    "card.review.title": "Contribution n° {id}",
+    "card.review.text": "Contribution n° {id}, envoyée par {author}",
+    "card.review.sensitive_hint": (
+        "Marquée comme sensible : seul un approbateur peut l’approuver. "
+        "Vous pouvez tout de même la refuser, demander des modifications ou la transmettre."
+    ),
+    "card.review.escalated": (
+        "Transmise par {by}, en attente d’un approbateur. Commentaire : {reason}"
+    ),
+    "card.decision.pending": "En attente de validation",
+    "card.decision.approved": "Approuvée par {by} le {at}",
+    "card.decision.rejected": "Refusée par {by} le {at}",
+    "card.decision.changes_requested": "Modifications demandées par {by} le {at}",
+    "card.decision.escalated": "Transmise à un approbateur par {by} le {at}",
+    "card.decision.withdrawn": "Retirée avant décision (envoyée le {at})",
+    "card.decision.reason": "Commentaire : {reason}",
+    "card.superseded": (
+        "Cette carte n’est plus à jour : une nouvelle version de la contribution n° {id} "
+        "a été envoyée. Traitez plutôt la nouvelle carte."
+    ),
+    # direct messages
+    "dm.receipt": "Merci ! Votre contribution n° {id} est bien arrivée et attend sa validation.",
+    "dm.receipt_hint": (
+        "Vous recevrez un message dès qu’elle aura été examinée. Vous avez changé d’avis ? "
+        "Vous pouvez la retirer tant qu’aucune décision n’est prise."
+    ),
+    "dm.outcome.pending": "Votre contribution n° {id} est de nouveau en attente de validation.",
+    "dm.outcome.approved": (
+        "Bonne nouvelle : votre contribution n° {id} a été approuvée par {by}. Merci !"
+    ),
+    "dm.outcome.rejected": (
+        "Votre contribution n° {id} n’a pas été retenue par {by}. "
+        "Merci quand même pour votre participation : le commentaire ci-dessous explique pourquoi."
+    ),
+    "dm.outcome.changes_requested": (
+        "{by} demande des modifications sur votre contribution n° {id}. "
+        "Lisez le commentaire ci-dessous, puis utilisez « Modifier et renvoyer »."
+    ),
+    "dm.outcome.escalated": (
+        "{by} a transmis votre contribution n° {id} à un approbateur pour un second avis."
+    ),
+    "dm.outcome.withdrawn": (
+        "Votre contribution n° {id} a été retirée. Elle ne sera pas examinée."
+    ),
+    "dm.outcome.caption": "Légende : {caption}",
+    "dm.outcome.points": "Points gagnés : +{points}",
+    "dm.escalated_to_you": (
+        "{by} vous transmet la contribution n° {id} pour décision, car elle peut être sensible. "
+        "Merci de l’approuver ou de la refuser ci-dessous."
+    ),
+    # forms
+    "form.join.title": "Charte des ambassadeurs",
+    "form.join.intro": (
+        "Charte, version {version}. Merci de la lire : en l’acceptant, "
+        "vous devenez ambassadeur du programme."
+    ),
+    "form.join.site_hint": "Votre site, par ex. usine de Lyon",
+    "form.submit.title": "Envoyer des photos",
+    "form.submit.caption_hint": (
+        "Que se passe-t-il ? Qui, où, et pourquoi cela vaut la peine d’être partagé."
+    ),
+    "form.review.reject.title": "Refuser n° {id}",
+    "form.review.changes.title": "Modifications n° {id}",
+    # help
+    "help.title": "Relais : ce que vous pouvez faire",
+    "help.intro": "Relais transmet vos photos du terrain à l’équipe communication.",
+    "help.submit": "/submit [légende] — envoyer des photos du terrain",
+    "help.join": "/relais join — lire et accepter la charte pour devenir ambassadeur",
+    "help.me": "/relais me — votre profil, vos points et vos contributions",
+    "help.snooze": (
+        "/relais snooze 2w — mettre les rappels en pause ; /relais snooze off pour les réactiver"
+    ),
+    "help.leave": "/relais leave — quitter le programme ambassadeurs",
+    "help.help": "/relais help — afficher ce message",
+    "help.cm": (
+        "Community managers : les contributions arrivent sous forme de cartes dans le canal "
+        "de validation. Leurs boutons permettent d’approuver, de refuser, de demander "
+        "des modifications ou de transmettre à un approbateur."
+    ),
+    "help.unknown": "Je ne connais pas « {word} ». Essayez /relais help.",
+    # joining and leaving
+    "join.needed_first": (
+        "Pour envoyer des photos, lisez et acceptez d’abord la charte des ambassadeurs."
+    ),
+    "join.new_version": (
+        "La charte a changé. Lisez et acceptez la nouvelle version pour continuer "
+        "à envoyer des photos."
+    ),
+    "join.already": (
+        "Vous êtes déjà ambassadeur (charte version {version} acceptée). "
+        "Envoyez vos photos avec /submit."
+    ),
+    "join.done": (
+        "Merci ! Vous avez accepté la charte version {version}. "
+        "Vous pouvez maintenant envoyer des photos avec /submit."
+    ),
+    "leave.done": (
+        "Vous avez quitté le programme ambassadeurs. Merci pour tout ce que vous avez partagé ! "
+        "Vous pouvez revenir quand vous voulez avec /relais join."
+    ),
+    "leave.not_member": (
+        "Vous n’êtes pas ambassadeur : il n’y a rien à quitter. "
+        "Vous pouvez rejoindre le programme quand vous voulez avec /relais join."
+    ),
+    # profile
+    "me.title": "Profil : {name}",
+    "me.charter_ok": "Version {version} acceptée",
+    "me.charter_todo": "Version {version} à accepter : /relais join",
+    "me.snoozed": ("Rappels en pause jusqu’au {until}. Réactivez-les avec /relais snooze off."),
+    "me.recent": "Vos dernières contributions",
+    "me.line": "n° {id} · {status} · {caption}",
+    "me.none_yet": "Aucune contribution pour l’instant. Envoyez vos premières photos avec /submit.",
+    "me.awaiting": "En attente de validation ({count})",
+    "me.waiting_line": "n° {id} · envoyée le {at} · {caption}",
+    # reminders
+    "snooze.on": (
+        "Rappels en pause jusqu’au {until}. "
+        "Réactivez-les quand vous voulez avec /relais snooze off."
+    ),
+    "snooze.off": "Les rappels sont réactivés.",
+    "snooze.usage": (
+        "Indiquez une durée, par exemple /relais snooze 2 semaines ou /relais snooze 10j, "
+        "jusqu’à 12 semaines. /relais snooze off réactive les rappels."
+    ),
+    # submissions and reviews
+    "submission.created": "Merci ! La contribution n° {id} est envoyée pour validation.",
+    "submission.resubmitted": (
+        "Merci ! Votre contribution n° {id} modifiée est de nouveau en attente de validation."
+    ),
+    "submission.withdrawn": ("Contribution n° {id} retirée. Elle ne sera ni examinée ni publiée."),
+    "review.done.approved": (
+        "Contribution n° {id} ({author}) approuvée. La personne a été prévenue."
+    ),
+    "review.done.rejected": (
+        "Contribution n° {id} ({author}) refusée. Votre motif lui sera transmis."
+    ),
+    "review.done.changes_requested": (
+        "Modifications demandées pour la contribution n° {id} ({author}). "
+        "Elle pourra être corrigée et renvoyée."
+    ),
+    "review.done.escalated": "Contribution n° {id} ({author}) transmise aux approbateurs.",
+    # default charter
+    "charter.default": (
+        "- La participation est volontaire : vous pouvez arrêter à tout moment "
+        "avec /relais leave.\n"
+        "- Partagez des moments de la vie du site qui peuvent être montrés à tous : "
+        "événements, équipes au travail, projets, réussites.\n"
+        "- Ne partagez jamais d’information confidentielle : pas de données clients, "
+        "ni d’écrans, documents, tableaux ou badges visibles sur la photo.\n"
+        "- Toute personne reconnaissable sur une photo doit avoir accepté d’y figurer.\n"
+        "- Pas d’enfants ni de mineurs sans l’accord d’un parent ou du représentant légal.\n"
+        "- Respectez la vie privée de chacun : pas de photo prise à l’insu des personnes, "
+        "pas de lieux privés.\n"
+        "- Respectez les consignes de sécurité : pas de photo en zone interdite, "
+        "en conduisant ou en manipulant une machine.\n"
+        "- N’envoyez que des photos prises par vous ou que vous avez le droit de partager.\n"
+        "- En cas de doute, cochez « Contenu sensible » ou demandez l’avis "
+        "du community manager avant d’envoyer.\n"
+        "- L’équipe communication peut recadrer ou retoucher vos contenus avant publication, "
+        "ou choisir de ne pas les publier.\n"
+        "- Vos données (profil, contributions) peuvent être exportées ou supprimées "
+        "sur simple demande."
+    ),
+    # errors
+    "error.generic": "Désolé, un problème est survenu de notre côté. Réessayez dans un instant.",
+    "error.invalid_input": (
+        "Un élément de ce formulaire n’est pas valide. Vérifiez-le et réessayez."
+    ),
+    "error.not_allowed": (
+        "Vous n’avez pas le rôle nécessaire pour cette action. "
+        "Si vous pensez que c’est une erreur, contactez le community manager."
+    ),
+    "error.not_found": "Élément introuvable. Il a peut-être été supprimé.",
+    "error.not_ambassador": (
+        "Seuls les ambassadeurs peuvent faire cela. "
+        "Lancez /relais join pour lire et accepter la charte."
+    ),
+    "error.charter_outdated": (
+        "La charte a changé (version {version}). "
+        "Lisez-la et acceptez-la avec /relais join avant d’envoyer des photos."
+    ),
+    "error.charter_changed": (
+        "La charte est passée à la version {version} pendant votre lecture. "
+        "Rouvrez-la avec /relais join et acceptez la nouvelle version."
+    ),
+    "error.already_decided": (
+        "Déjà traitée : {by} l’a passée en « {status} » le {at}. Rien n’a été modifié."
+    ),
+    "error.invalid_transition": (
+        "Action impossible pour le moment : cette contribution est « {status} ». "
+        "Rien n’a été modifié."
+    ),
+    "error.duplicate_photo": (
+        "Vous avez déjà envoyé cette photo dans la contribution n° {id}. Retirez-la et réessayez."
+    ),
+    "error.no_photo": "Ajoutez au moins une photo.",
+    "error.too_many_photos": (
+        "Trop de photos : {max} au maximum par contribution. "
+        "Envoyez les autres avec un nouveau /submit."
+    ),
+    "error.caption_too_long": (
+        "Votre légende compte {length} caractères, pour un maximum de {max}. "
+        "Merci de la raccourcir."
+    ),
+    "error.reason_required": (
+        "Indiquez un motif : il sera transmis à la personne qui a envoyé la contribution."
+    ),
+    "error.reason_too_long": (
+        "Ce texte est trop long ({max} caractères maximum). Merci de le raccourcir."
+    ),
+    "error.reviewers_only": (
+        "Seuls les validateurs (community managers et approbateurs) peuvent faire cela."
+    ),
+    "error.sensitive_needs_approver": (
+        "Seul un approbateur peut statuer sur une contribution sensible ou transmise. "
+        "Si elle est encore en attente, utilisez « Transmettre » pour la lui confier."
+    ),
+    "error.no_approver": (
+        "Aucun approbateur n’a encore été désigné : impossible de transmettre. "
+        "Un administrateur peut en désigner un avec RELAIS_APPROVERS."
+    ),
+    "error.not_author": "Seule la personne qui a envoyé cette contribution peut faire cela.",
+    "error.submission_not_found": (
+        "La contribution n° {id} est introuvable. Vérifiez le numéro et réessayez."
+    ),
+    "error.unknown_action": (
+        "Ce bouton ou ce formulaire n’est plus reconnu ({action}). "
+        "Relancez la commande ou consultez /relais help."
+    ),
+    "error.member_not_found": (
+        "Aucun membre trouvé pour {who}. Vérifiez la personne visée et réessayez."
+    ),
+    "error.unknown_site": "Ce site ne fait plus partie de la liste. Choisissez-en un autre.",
+    "error.unknown_campaign": (
+        "Cette campagne n’est plus disponible. Choisissez-en une autre ou laissez le champ vide."
+    ),
+    "error.site_too_long": (
+        "Le nom du site est trop long ({max} caractères maximum). Merci de le raccourcir."
+    ),
+    "error.charter_empty": (
+        "Le texte de la charte est vide. Collez le texte de la charte et publiez à nouveau."
+    ),
+    "error.no_charter": (
+        "Aucune charte n’a encore été publiée : personne ne peut encore rejoindre le programme. "
+        "Contactez le community manager."
+    ),
+    # photo intake
+    "media.too_large": (
+        "Ce fichier dépasse {limit_mb} Mo. Envoyez une photo plus légère "
+        "(la plupart des téléphones proposent une taille réduite)."
+    ),
+    "media.unsupported_type": (
+        "Ce fichier n’est pas une photo utilisable. Formats acceptés : {accepted}."
+    ),
+    "media.too_many_pixels": (
+        "Cette photo a trop de pixels (limite : {limit_mp} mégapixels). "
+        "Envoyez une version plus petite."
+    ),
+    "media.corrupt": (
+        "Impossible de lire cette photo : le fichier semble abîmé ou incomplet. "
+        "Merci de la renvoyer."
+    ),
+    "media.empty": "Ce fichier est vide. Merci de renvoyer la photo.",
+    "media.download_failed": "Impossible de récupérer votre photo. Réessayez dans un instant.",
+}

@@ -1,0 +1,189 @@
+"""The outbox dispatcher: sends queued rows through the platform ports.
+
+Services write outbox rows in the transaction that caused them (``Repos.outbox.add``);
+this module delivers them. A row is claimed with a lease, sent, then marked sent; a
+transient failure puts it back with exponential backoff and jitter (never sooner than
+the port's retry-after); a row that keeps failing becomes a dead letter that
+``relais doctor`` lists. A crash between commit and send only delays a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.ports import PermanentFailure, PlatformPort, RetryLater, Target
+from bot.ui import Message
+from storage.db import Database
+from storage.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    """The real clock."""
+    return datetime.now(UTC)
+
+
+class Dispatcher:
+    """Delivers due outbox rows for the platforms it has ports for."""
+
+    def __init__(
+        self,
+        db: Database,
+        ports: Mapping[str, PlatformPort],
+        *,
+        clock: Clock = utcnow,
+        worker_id: str | None = None,
+        max_attempts: int = 8,
+        base_delay: float = 2.0,
+        max_delay: float = 3600.0,
+        lease: timedelta = timedelta(minutes=5),
+        batch_size: int = 50,
+        concurrency: int = 8,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.db = db
+        self.ports = dict(ports)
+        self.clock = clock
+        self.worker_id = worker_id or f"dispatcher-{uuid.uuid4().hex[:12]}"
+        self.max_attempts = max_attempts
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.lease = lease
+        self.batch_size = batch_size
+        self._limit = asyncio.Semaphore(concurrency)
+        self._rng = rng or random.Random()
+        self._wake = asyncio.Event()
+        self._workspaces: dict[int, str] = {}
+
+    def wake(self) -> None:
+        """Ask the running loop to look at the outbox now instead of at its next poll."""
+        self._wake.set()
+
+    def backoff(self, attempts: int, retry_after: float | None) -> float:
+        """Seconds before the next try: exponential with full jitter, floored by retry-after."""
+        ceiling = min(self.max_delay, self.base_delay * 2 ** max(0, attempts - 1))
+        delay = self._rng.uniform(ceiling / 2, ceiling)
+        return max(delay, retry_after or 0.0)
+
+    async def run_once(self) -> int:
+        """Claim one batch of due rows and deliver them; returns how many were claimed."""
+        async with self.db.transaction() as repos:
+            # Only rows for our platforms: a process without Slack settings leaves Slack rows
+            # to a process that has them.
+            mine = await repos.outbox.claim(
+                self.worker_id,
+                platforms=sorted(self.ports),
+                now=self.clock(),
+                lease=self.lease,
+                limit=self.batch_size,
+            )
+        await asyncio.gather(*(self._deliver(row) for row in mine))
+        return len(mine)
+
+    async def drain(self, *, max_batches: int = 100) -> int:
+        """Deliver everything due now (used by the console and by tests)."""
+        total = 0
+        for _ in range(max_batches):
+            sent = await self.run_once()
+            total += sent
+            if sent == 0:
+                break
+        return total
+
+    async def run_forever(self, stop: asyncio.Event, *, poll: float = 1.0) -> None:
+        """Deliver until ``stop`` is set, polling every ``poll`` seconds or when woken."""
+        while not stop.is_set():
+            try:
+                claimed = await self.run_once()
+            except Exception:
+                log.exception("outbox dispatch round failed; retrying")
+                claimed = 0
+            if claimed:
+                continue
+            self._wake.clear()
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+            await asyncio.wait(waiters, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def _workspace_external_id(self, workspace_id: int) -> str:
+        if workspace_id not in self._workspaces:
+            async with self.db.transaction() as repos:
+                ws = await repos.workspaces.get(workspace_id)
+                self._workspaces[workspace_id] = ws.external_id
+        return self._workspaces[workspace_id]
+
+    async def _deliver(self, row: OutboxMessage) -> None:
+        async with self._limit:
+            port = self.ports[row.platform]
+            try:
+                workspace = await self._workspace_external_id(row.workspace_id)
+                message = Message.from_json(row.payload)
+                if row.kind == "update":
+                    ref = await self._posted_ref(row)
+                    if ref is None:
+                        return
+                    await port.update(workspace, ref, message)
+                    result: dict[str, Any] | None = ref
+                else:
+                    result = await port.post(workspace, Target.from_json(row.target), message)
+            except RetryLater as exc:
+                await self._failed(row, str(exc), exc.retry_after)
+                return
+            except PermanentFailure as exc:
+                await self._dead(row, f"permanent: {exc}")
+                return
+            except Exception as exc:  # a bug or an unexpected SDK error: retry, then park
+                log.exception("outbox row %s failed", row.id)
+                await self._failed(row, f"{type(exc).__name__}: {exc}", None)
+                return
+            async with self.db.transaction() as repos:
+                await repos.outbox.mark_sent(
+                    row.id, self.worker_id, result=result, now=self.clock()
+                )
+
+    async def _posted_ref(self, row: OutboxMessage) -> dict[str, Any] | None:
+        """The platform reference of the post this update rewrites, or None to wait for it."""
+        async with self.db.transaction() as repos:
+            original = await repos.outbox.get(row.replaces_id) if row.replaces_id else None
+            if original is None or original.status == "dead":
+                await repos.outbox.mark_dead(
+                    row.id, self.worker_id, error="the message to update was never delivered"
+                )
+                return None
+            if original.status != "sent" or not original.result:
+                # The card is still on its way; look again shortly without using up a try.
+                await repos.outbox.mark_retry(
+                    row.id,
+                    self.worker_id,
+                    at=self.clock() + timedelta(seconds=1),
+                    error="waiting for the original message",
+                    count_attempt=False,
+                )
+                return None
+            return dict(original.result)
+
+    async def _failed(self, row: OutboxMessage, error: str, retry_after: float | None) -> None:
+        if row.attempts >= self.max_attempts:
+            await self._dead(row, f"gave up after {row.attempts} tries: {error}")
+            return
+        delay = self.backoff(row.attempts, retry_after)
+        log.warning("outbox row %s: %s; retry in %.1fs", row.id, error, delay)
+        async with self.db.transaction() as repos:
+            await repos.outbox.mark_retry(
+                row.id, self.worker_id, at=self.clock() + timedelta(seconds=delay), error=error
+            )
+
+    async def _dead(self, row: OutboxMessage, error: str) -> None:
+        log.error("outbox row %s is a dead letter: %s", row.id, error)
+        async with self.db.transaction() as repos:
+            await repos.outbox.mark_dead(row.id, self.worker_id, error=error)

@@ -1,0 +1,218 @@
+"""Onboarding: who someone is, the charter, joining and leaving, roles and sites."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.domain import MemberView, Platform, Role, Status
+from bot.errors import CharterChanged, InvalidInput, NotAllowed, NotFound
+from bot.i18n import normalise_locale, translate
+from storage.repositories import Repos
+
+if TYPE_CHECKING:
+    from bot.core import Core
+
+SITE_NAME_MAX = 120
+
+
+@dataclass(frozen=True)
+class Charter:
+    """The current charter and where the member stands with it."""
+
+    version: int
+    text: str
+    accepted_version: int | None
+
+    @property
+    def accepted(self) -> bool:
+        """True when the member accepted this very version."""
+        return self.accepted_version == self.version
+
+
+@dataclass(frozen=True)
+class SubmissionLine:
+    """One line of a member's history."""
+
+    id: int
+    caption: str
+    status: Status
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What ``/relais me`` and the App Home show."""
+
+    member: MemberView
+    site_name: str | None
+    points: int
+    charter: Charter
+    snoozed_until: datetime | None
+    recent: tuple[SubmissionLine, ...]
+    awaiting_review: tuple[SubmissionLine, ...]
+
+
+class Onboarding:
+    """Identity, charter gating, membership and roles."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    async def identify(
+        self,
+        platform: Platform,
+        workspace_external_id: str,
+        user_external_id: str,
+        *,
+        display_name: str = "",
+        locale: str | None = None,
+        timezone: str | None = None,
+    ) -> MemberView:
+        """The member behind a platform user, created on first sight.
+
+        Bootstraps the workspace (with charter version 1) and the people named in
+        ``RELAIS_CMS``, ``RELAIS_APPROVERS`` and ``RELAIS_ADMINS``.
+        """
+        settings, now = self.core.settings, self.core.clock()
+        async with self.core.db.transaction() as r:
+            ws = await r.workspaces.get_or_create(
+                platform,
+                workspace_external_id,
+                locale=settings.relais_locale,
+                timezone=settings.relais_timezone,
+                now=now,
+            )
+            if await r.charters.current(ws.id) is None:
+                await r.charters.publish(ws.id, self.default_charter_text(ws.locale), now=now)
+            member = await r.members.get_or_create(
+                ws.id,
+                user_external_id,
+                display_name=display_name,
+                locale=normalise_locale(locale) if locale else None,
+                timezone=timezone,
+                now=now,
+            )
+            for role, ids in (
+                (Role.CM, settings.relais_cms),
+                (Role.APPROVER, settings.relais_approvers),
+                (Role.ADMIN, settings.relais_admins),
+            ):
+                if user_external_id in ids:
+                    await r.members.grant(member.id, role, now=now)
+            return await r.members.view(member.id)
+
+    def default_charter_text(self, locale: str) -> str:
+        """``RELAIS_CHARTER_FILE`` when set, else the built-in charter in ``locale``."""
+        path = self.core.settings.relais_charter_file
+        if path is not None:
+            return path.read_text(encoding="utf-8").strip()
+        return translate(locale, "charter.default")
+
+    async def charter(self, member: MemberView) -> Charter:
+        """The current charter and the version this member accepted."""
+        async with self.core.db.transaction() as r:
+            return await self._charter(r, member)
+
+    async def _charter(self, r: Repos, member: MemberView) -> Charter:
+        current = await r.charters.current(member.workspace_id)
+        if current is None:
+            raise NotFound("error.no_charter")
+        accepted = await r.charters.accepted_version(member.id)
+        return Charter(version=current.version, text=current.text, accepted_version=accepted)
+
+    async def publish_charter(self, actor: MemberView, text: str) -> int:
+        """Publish a new charter version (CM); every ambassador must accept it again."""
+        if not text.strip():
+            raise InvalidInput("error.charter_empty", field="text")
+        async with self.core.db.transaction() as r:
+            if not (await r.members.view(actor.id)).has(Role.CM):
+                raise NotAllowed()
+            row = await r.charters.publish(
+                actor.workspace_id, text.strip(), now=self.core.clock(), by=actor.id
+            )
+            return row.version
+
+    async def join(
+        self, member: MemberView, *, charter_version: int, site_name: str | None = None
+    ) -> MemberView:
+        """Make ``member`` an ambassador, recording acceptance of ``charter_version``.
+
+        Refused with ``CharterChanged`` when a newer version was published after the
+        member read it: they must read the new one.
+        """
+        now = self.core.clock()
+        async with self.core.db.transaction() as r:
+            current = await r.charters.current(member.workspace_id)
+            if current is None or current.version != charter_version:
+                raise CharterChanged(version=current.version if current else 0)
+            await r.charters.accept(member.id, current.id, now=now)
+            await r.members.grant(member.id, Role.AMBASSADOR, now=now)
+            if site_name and site_name.strip():
+                name = site_name.strip()
+                if len(name) > SITE_NAME_MAX:
+                    raise InvalidInput("error.site_too_long", field="site", max=SITE_NAME_MAX)
+                site = await r.sites.get_or_create(member.workspace_id, name, now=now)
+                await r.members.set_site(member.id, site.id)
+            return await r.members.view(member.id)
+
+    async def leave(self, member: MemberView) -> bool:
+        """Stop being an ambassador; False when the member was not one."""
+        async with self.core.db.transaction() as r:
+            return await r.members.revoke(member.id, Role.AMBASSADOR)
+
+    async def grant(self, actor: MemberView, target_external_id: str, role: Role) -> MemberView:
+        """Give ``role`` to a member (CM for ambassador/referent/approver, admin for cm/admin)."""
+        now = self.core.clock()
+        async with self.core.db.transaction() as r:
+            fresh = await r.members.view(actor.id)
+            needed = Role.ADMIN if role in (Role.CM, Role.ADMIN) else Role.CM
+            if not fresh.has(needed):
+                raise NotAllowed()
+            target = await r.members.find(actor.workspace_id, target_external_id)
+            if target is None:
+                raise NotFound("error.member_not_found", who=target_external_id)
+            await r.members.grant(target.id, role, now=now, by=actor.id)
+            return await r.members.view(target.id)
+
+    async def sites(self, workspace_id: int) -> list[tuple[int, str]]:
+        """Known sites as (id, name), by name."""
+        async with self.core.db.transaction() as r:
+            return [(s.id, s.name) for s in await r.sites.list(workspace_id)]
+
+    async def snooze(self, member: MemberView, until: datetime | None) -> None:
+        """Silence nudges until ``until`` (None: nudges back on)."""
+        async with self.core.db.transaction() as r:
+            await r.members.set_snooze(member.id, until)
+
+    async def profile(self, member: MemberView) -> Profile:
+        """Everything ``/relais me`` shows about a member."""
+        async with self.core.db.transaction() as r:
+            fresh = await r.members.view(member.id)
+            row = await r.members.row(member.id)
+            site = await r.sites.get(fresh.site_id) if fresh.site_id else None
+            recent = await r.submissions.by_author(member.id, limit=10)
+            awaiting = (
+                await r.submissions.awaiting_review(member.workspace_id, limit=10)
+                if fresh.has(Role.CM, Role.APPROVER)
+                else []
+            )
+            return Profile(
+                member=fresh,
+                site_name=site.name if site else None,
+                points=await r.points.balance(member.id),
+                charter=await self._charter(r, fresh),
+                snoozed_until=row.snoozed_until,
+                recent=tuple(_line(s) for s in recent),
+                awaiting_review=tuple(_line(s) for s in awaiting),
+            )
+
+
+def _line(row: object) -> SubmissionLine:
+    return SubmissionLine(
+        id=row.id,
+        caption=row.caption,
+        status=Status(row.status),  # type: ignore[attr-defined]
+        created_at=row.created_at,  # type: ignore[attr-defined]
+    )

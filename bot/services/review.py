@@ -1,0 +1,163 @@
+"""Review: approve, reject, request changes, escalate. One conditional UPDATE per decision."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot import cards, notify
+from bot.domain import MemberView, ReviewAction, Role, Status, SubmissionView
+from bot.errors import InvalidInput, InvalidTransition, NotAllowed
+from bot.i18n import translator
+from bot.services.submissions import load_view, raise_already_decided
+from storage.repositories import Repos
+
+if TYPE_CHECKING:
+    from bot.core import Core
+
+REVIEWER_ROLES = (Role.CM, Role.APPROVER)
+_ACTION = {
+    Status.APPROVED: ReviewAction.APPROVED,
+    Status.REJECTED: ReviewAction.REJECTED,
+    Status.CHANGES_REQUESTED: ReviewAction.CHANGES_REQUESTED,
+    Status.ESCALATED: ReviewAction.ESCALATED,
+}
+
+
+def may_decide(actor: MemberView, sub: SubmissionView, new: Status) -> bool:
+    """The role rule, in one place.
+
+    - pending, not sensitive: a CM approves, rejects, asks for changes or escalates;
+    - pending, sensitive: a CM rejects, asks for changes or escalates; approving needs an
+      approver (the exceptional circuit);
+    - escalated: only an approver approves or rejects.
+    Admins may do everything.
+    """
+    if Role.ADMIN in actor.roles:
+        return True
+    if sub.status is Status.ESCALATED:
+        return Role.APPROVER in actor.roles
+    if new is Status.APPROVED and sub.sensitive:
+        return Role.APPROVER in actor.roles
+    if new is Status.ESCALATED:
+        return Role.CM in actor.roles
+    return actor.has(*REVIEWER_ROLES)
+
+
+class Review:
+    """The reviewers' side of a submission's life."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    async def approve(self, actor: MemberView, submission_id: int) -> SubmissionView:
+        """Approve; the author is told and credited with points."""
+        return await self._decide(actor, submission_id, Status.APPROVED, None)
+
+    async def reject(self, actor: MemberView, submission_id: int, reason: str) -> SubmissionView:
+        """Reject with a reason the author will read."""
+        return await self._decide(
+            actor, submission_id, Status.REJECTED, self._reason(reason, required=True)
+        )
+
+    async def request_changes(
+        self, actor: MemberView, submission_id: int, comment: str
+    ) -> SubmissionView:
+        """Send back to the author with what to change; they may resubmit."""
+        return await self._decide(
+            actor, submission_id, Status.CHANGES_REQUESTED, self._reason(comment, required=True)
+        )
+
+    async def escalate(
+        self, actor: MemberView, submission_id: int, note: str = ""
+    ) -> SubmissionView:
+        """Hand a (sensitive) submission to the approvers."""
+        return await self._decide(
+            actor, submission_id, Status.ESCALATED, self._reason(note, required=False)
+        )
+
+    @staticmethod
+    def _reason(text: str, *, required: bool) -> str | None:
+        text = text.strip()
+        if required and not text:
+            raise InvalidInput("error.reason_required", field="reason")
+        if len(text) > cards.REASON_MAX:
+            raise InvalidInput("error.reason_too_long", field="reason", max=cards.REASON_MAX)
+        return text or None
+
+    async def _decide(
+        self, actor: MemberView, submission_id: int, new: Status, reason: str | None
+    ) -> SubmissionView:
+        now = self.core.clock()
+        async with self.core.db.transaction() as r:
+            # Roles come from the database at every action, never from what a button showed.
+            actor = await r.members.view(actor.id)
+            if not actor.has(*REVIEWER_ROLES):
+                raise NotAllowed("error.reviewers_only")
+            before = await load_view(r, submission_id)
+            if before.workspace_id != actor.workspace_id:
+                raise NotAllowed("error.reviewers_only")
+            allowed_from = {Status.PENDING} | (
+                {Status.ESCALATED} if new in (Status.APPROVED, Status.REJECTED) else set()
+            )
+            if before.status not in allowed_from:
+                if before.status in (Status.PENDING, Status.ESCALATED):
+                    raise InvalidTransition(status=before.status)
+                await raise_already_decided(r, submission_id)
+            if not may_decide(actor, before, new):
+                key = (
+                    "error.sensitive_needs_approver"
+                    if before.sensitive or before.status is Status.ESCALATED
+                    else "error.reviewers_only"
+                )
+                raise NotAllowed(key)
+            if new is Status.ESCALATED and not (
+                await r.members.with_role(actor.workspace_id, Role.APPROVER)
+                or await r.members.with_role(actor.workspace_id, Role.ADMIN)
+            ):
+                raise NotAllowed("error.no_approver")
+            if not await r.submissions.transition(
+                submission_id,
+                expected=before.status,
+                new=new,
+                now=now,
+                decided_by=actor.id,
+                reason=reason,
+            ):
+                await raise_already_decided(r, submission_id)
+            await r.reviews.add(
+                submission_id,
+                actor_id=actor.id,
+                action=_ACTION[new],
+                from_status=before.status,
+                to_status=new,
+                reason=reason,
+                now=now,
+            )
+            after = await load_view(r, submission_id)
+            points = 0
+            if new is Status.APPROVED:
+                points = self.core.settings.relais_points_per_approval
+                await r.points.credit(
+                    after.author.id, points, reason="approved", submission_id=submission_id, now=now
+                )
+            await self._notify(r, after, points)
+        self.core.outbox_changed()
+        return after
+
+    async def _notify(self, r: Repos, sub: SubmissionView, points: int) -> None:
+        now = self.core.clock()
+        ws = await r.workspaces.get(sub.workspace_id)
+        submissions = self.core.submissions
+        await submissions.update_cards(r, sub)
+        if sub.status is Status.ESCALATED:
+            row = await r.submissions.get(sub.id)
+            card_ids = list((row.card_outbox_ids or []) if row else [])
+            approvers = await r.members.with_role(ws.id, Role.APPROVER)
+            for approver in approvers:
+                msg = cards.approver_dm(translator(approver.locale), sub, ws.timezone)
+                card_ids.append(await notify.dm(r, approver, msg, now=now))
+            await r.submissions.set_cards(sub.id, card_ids)
+        author_t = translator(sub.author.locale)
+        await notify.dm(
+            r, sub.author, cards.outcome_dm(author_t, sub, ws.timezone, points), now=now
+        )

@@ -1,0 +1,367 @@
+"""Submissions: create with photos, withdraw while undecided, resubmit after changes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from bot import cards, notify
+from bot.domain import (
+    UNDECIDED,
+    MemberView,
+    ReviewAction,
+    Role,
+    Status,
+    SubmissionView,
+)
+from bot.errors import (
+    AlreadyDecided,
+    CharterNotAccepted,
+    DuplicatePhoto,
+    InvalidInput,
+    InvalidTransition,
+    NotAllowed,
+    NotAmbassador,
+    NotFound,
+)
+from bot.i18n import translator
+from bot.media import CleanImage
+from storage.repositories import Repos
+
+if TYPE_CHECKING:
+    from bot.core import Core
+
+MAX_PHOTOS = 10
+
+
+async def load_view(r: Repos, submission_id: int) -> SubmissionView:
+    """A submission with its author, site, campaign, photos and decider, as a value."""
+    row = await r.submissions.get(submission_id)
+    if row is None:
+        raise NotFound("error.submission_not_found", id=submission_id)
+    author = await r.members.view(row.author_id)
+    site = await r.sites.get(row.site_id) if row.site_id else None
+    campaign = await r.campaigns.get(row.campaign_id) if row.campaign_id else None
+    decider = await r.members.view(row.decided_by_id) if row.decided_by_id else None
+    return SubmissionView(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        author=author,
+        caption=row.caption,
+        status=Status(row.status),
+        site_name=site.name if site else None,
+        campaign_title=campaign.title if campaign else None,
+        people_consented=row.people_consented,
+        sensitive=row.sensitive,
+        media_keys=await r.submissions.media_keys(row.id),
+        created_at=row.created_at,
+        decided_by_name=decider.display_name if decider else None,
+        decided_at=row.decided_at,
+        decision_reason=row.decision_reason,
+        revision=row.revision,
+    )
+
+
+async def raise_already_decided(r: Repos, submission_id: int) -> None:
+    """Tell the loser of a race (or a late clicker) who moved the submission, to what, when."""
+    view = await load_view(r, submission_id)
+    events = await r.reviews.for_submission(submission_id)
+    last = events[-1] if events else None
+    by = "?"
+    if last is not None and last.actor_id is not None:
+        by = (await r.members.view(last.actor_id)).display_name
+    raise AlreadyDecided(by=by, status=view.status, at=last.at if last else view.created_at)
+
+
+def check_caption(caption: str) -> str:
+    """The caption as stored: trimmed, within the limit."""
+    caption = caption.strip()
+    if len(caption) > cards.CAPTION_MAX:
+        raise InvalidInput(
+            "error.caption_too_long", field="caption", max=cards.CAPTION_MAX, length=len(caption)
+        )
+    return caption
+
+
+def unique_photos(photos: Sequence[CleanImage]) -> list[CleanImage]:
+    """The photos without repeats (the same file picked twice in one form)."""
+    seen: dict[str, CleanImage] = {}
+    for photo in photos:
+        seen.setdefault(photo.source_sha256, photo)
+    return list(seen.values())
+
+
+def check_photos(photos: Sequence[CleanImage]) -> None:
+    """At least one photo, at most ``MAX_PHOTOS``."""
+    if not photos:
+        raise InvalidInput("error.no_photo", field="photos")
+    if len(photos) > MAX_PHOTOS:
+        raise InvalidInput("error.too_many_photos", field="photos", max=MAX_PHOTOS)
+
+
+class Submissions:
+    """The ambassador's side of a submission's life."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    async def create(
+        self,
+        author: MemberView,
+        *,
+        photos: Sequence[CleanImage],
+        caption: str,
+        site_id: int | None = None,
+        campaign_id: int | None = None,
+        people_consented: bool = False,
+        sensitive: bool = False,
+        client_key: str | None = None,
+    ) -> SubmissionView:
+        """Record a pending submission, queue its review card(s) and the author's receipt.
+
+        Idempotent on ``client_key``: a retried platform request returns the first result.
+        """
+        caption = check_caption(caption)
+        photos = unique_photos(photos)
+        check_photos(photos)
+        now = self.core.clock()
+        async with self.core.db.transaction() as r:
+            fresh = await r.members.view(author.id)
+            if client_key:
+                existing = await r.submissions.by_client_key(fresh.workspace_id, client_key)
+                if existing is not None:
+                    return await load_view(r, existing.id)
+            await self._check_can_submit(r, fresh)
+            dup = await r.submissions.find_duplicate(fresh.id, [p.source_sha256 for p in photos])
+            if dup is not None:
+                raise DuplicatePhoto(id=dup)
+            site_id, campaign_id = await self._check_refs(r, fresh, site_id, campaign_id)
+            row = await r.submissions.create(
+                workspace_id=fresh.workspace_id,
+                author_id=fresh.id,
+                caption=caption,
+                site_id=site_id,
+                campaign_id=campaign_id,
+                people_consented=people_consented,
+                sensitive=sensitive,
+                client_key=client_key,
+                now=now,
+            )
+            await r.submissions.attach_media(row.id, await self._record_media(r, fresh, photos))
+            await r.reviews.add(
+                row.id,
+                actor_id=fresh.id,
+                action=ReviewAction.SUBMITTED,
+                from_status=None,
+                to_status=Status.PENDING,
+                reason=None,
+                now=now,
+            )
+            view = await load_view(r, row.id)
+            await self.post_cards(r, view)
+            await notify.dm(r, fresh, cards.receipt_dm(translator(fresh.locale), view), now=now)
+        self.core.outbox_changed()
+        return view
+
+    async def withdraw(self, author: MemberView, submission_id: int) -> SubmissionView:
+        """The author takes back an undecided submission; its cards say so."""
+        now = self.core.clock()
+        async with self.core.db.transaction() as r:
+            view = await load_view(r, submission_id)
+            if view.author.id != author.id:
+                raise NotAllowed("error.not_author")
+            if view.status not in UNDECIDED:
+                await raise_already_decided(r, submission_id)
+            if not await r.submissions.transition(
+                submission_id, expected=view.status, new=Status.WITHDRAWN, now=now
+            ):
+                await raise_already_decided(r, submission_id)
+            await r.reviews.add(
+                submission_id,
+                actor_id=author.id,
+                action=ReviewAction.WITHDRAWN,
+                from_status=view.status,
+                to_status=Status.WITHDRAWN,
+                reason=None,
+                now=now,
+            )
+            view = await load_view(r, submission_id)
+            await self.update_cards(r, view)
+        self.core.outbox_changed()
+        return view
+
+    async def resubmit(
+        self,
+        author: MemberView,
+        submission_id: int,
+        *,
+        caption: str,
+        photos: Sequence[CleanImage] = (),
+        people_consented: bool = False,
+        sensitive: bool = False,
+        site_id: int | None = None,
+        campaign_id: int | None = None,
+    ) -> SubmissionView:
+        """Send a submission back to review after "changes requested" (new photos optional)."""
+        caption = check_caption(caption)
+        photos = unique_photos(photos)
+        if photos:
+            check_photos(photos)
+        now = self.core.clock()
+        async with self.core.db.transaction() as r:
+            view = await load_view(r, submission_id)
+            if view.author.id != author.id:
+                raise NotAllowed("error.not_author")
+            if view.status is not Status.CHANGES_REQUESTED:
+                raise InvalidTransition(status=view.status)
+            fresh = await r.members.view(author.id)
+            await self._check_can_submit(r, fresh)
+            site_id, campaign_id = await self._check_refs(r, fresh, site_id, campaign_id)
+            if not await r.submissions.transition(
+                submission_id, expected=Status.CHANGES_REQUESTED, new=Status.PENDING, now=now
+            ):
+                await raise_already_decided(r, submission_id)
+            await r.submissions.update_content(
+                submission_id,
+                caption=caption,
+                people_consented=people_consented,
+                sensitive=sensitive,
+                site_id=site_id,
+                campaign_id=campaign_id,
+            )
+            if photos:
+                dup = await r.submissions.find_duplicate(
+                    fresh.id, [p.source_sha256 for p in photos], exclude_id=submission_id
+                )
+                if dup is not None:
+                    raise DuplicatePhoto(id=dup)
+                await r.submissions.attach_media(
+                    submission_id, await self._record_media(r, fresh, photos)
+                )
+            await r.reviews.add(
+                submission_id,
+                actor_id=author.id,
+                action=ReviewAction.RESUBMITTED,
+                from_status=Status.CHANGES_REQUESTED,
+                to_status=Status.PENDING,
+                reason=None,
+                now=now,
+            )
+            view = await load_view(r, submission_id)
+            row = await r.submissions.get(submission_id)
+            for old in (row.card_outbox_ids or []) if row else []:
+                ws_t = translator(await self._workspace_locale(r, view.workspace_id))
+                await notify.replace(r, old, cards.superseded_card(ws_t, view), now=now)
+            await self.post_cards(r, view)
+            await notify.dm(r, fresh, cards.receipt_dm(translator(fresh.locale), view), now=now)
+        self.core.outbox_changed()
+        return view
+
+    async def view(self, submission_id: int) -> SubmissionView:
+        """A submission by id."""
+        async with self.core.db.transaction() as r:
+            return await load_view(r, submission_id)
+
+    async def form_choices(
+        self, member: MemberView
+    ) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+        """Sites and active campaigns to offer in the submission form."""
+        async with self.core.db.transaction() as r:
+            sites = [(s.id, s.name) for s in await r.sites.list(member.workspace_id)]
+            today = self.core.clock().date()
+            campaigns = [
+                (c.id, c.title)
+                for c in await r.campaigns.active(member.workspace_id, today, member.site_id)
+            ]
+            return sites, campaigns
+
+    # -- shared with review ---------------------------------------------------------
+
+    async def post_cards(self, r: Repos, view: SubmissionView) -> list[int]:
+        """Queue the review card in the review channel, or to each CM when none is set."""
+        now = self.core.clock()
+        ws = await r.workspaces.get(view.workspace_id)
+        t = translator(ws.locale)
+        card = cards.review_card(t, view, ws.timezone)
+        channel = self.core.review_channel(view.author.platform)
+        ids: list[int] = []
+        if channel:
+            ids.append(
+                await notify.channel_post(
+                    r,
+                    workspace_id=ws.id,
+                    platform=ws.platform,
+                    channel=channel,
+                    message=card,
+                    now=now,
+                    dedupe_key=f"card:{view.id}:{view.revision}",
+                )
+            )
+        else:
+            for cm in await r.members.with_role(ws.id, Role.CM):
+                msg = cards.review_card(translator(cm.locale), view, ws.timezone)
+                ids.append(
+                    await notify.dm(
+                        r, cm, msg, now=now, dedupe_key=f"card:{view.id}:{view.revision}:{cm.id}"
+                    )
+                )
+        await r.submissions.set_cards(view.id, ids)
+        return ids
+
+    async def update_cards(self, r: Repos, view: SubmissionView) -> None:
+        """Queue an in-place update of every card showing this submission."""
+        row = await r.submissions.get(view.id)
+        ws = await r.workspaces.get(view.workspace_id)
+        for post_id in (row.card_outbox_ids or []) if row else []:
+            original = await r.outbox.get(post_id)
+            locale = ws.locale
+            if original is not None and original.target.get("kind") == "user":
+                member = await r.members.find(ws.id, original.target["id"])
+                if member is not None:
+                    locale = (await r.members.view(member.id)).locale
+            card = cards.review_card(translator(locale), view, ws.timezone)
+            await notify.replace(r, post_id, card, now=self.core.clock())
+
+    async def _workspace_locale(self, r: Repos, workspace_id: int) -> str:
+        return (await r.workspaces.get(workspace_id)).locale
+
+    async def _check_can_submit(self, r: Repos, member: MemberView) -> None:
+        if Role.AMBASSADOR not in member.roles:
+            raise NotAmbassador()
+        current = await r.charters.current(member.workspace_id)
+        accepted = await r.charters.accepted_version(member.id)
+        if current is not None and accepted != current.version:
+            raise CharterNotAccepted(version=current.version)
+
+    async def _check_refs(
+        self, r: Repos, member: MemberView, site_id: int | None, campaign_id: int | None
+    ) -> tuple[int | None, int | None]:
+        site_id = site_id if site_id is not None else member.site_id
+        if site_id is not None:
+            site = await r.sites.get(site_id)
+            if site is None or site.workspace_id != member.workspace_id:
+                raise InvalidInput("error.unknown_site", field="site")
+        if campaign_id is not None:
+            campaign = await r.campaigns.get(campaign_id)
+            if campaign is None or campaign.workspace_id != member.workspace_id:
+                raise InvalidInput("error.unknown_campaign", field="campaign")
+        return site_id, campaign_id
+
+    async def _record_media(
+        self, r: Repos, member: MemberView, photos: Sequence[CleanImage]
+    ) -> list[int]:
+        now = self.core.clock()
+        return [
+            await r.media.add(
+                owner_id=member.id,
+                sha256=p.sha256,
+                source_sha256=p.source_sha256,
+                mime=p.mime,
+                size=p.size,
+                width=p.width,
+                height=p.height,
+                storage_key=p.storage_key,
+                now=now,
+            )
+            for p in photos
+        ]

@@ -1,0 +1,205 @@
+"""The neutral UI model: what the core says, before any platform draws it.
+
+A ``Message`` is a list of blocks; a ``Form`` is a list of inputs. Every string in
+them is plain text: adapters must escape it for their markup (Slack mrkdwn, Adaptive
+Card markdown, a terminal) so user text can never become a mention, link or format.
+Both serialise to JSON so the outbox can store them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class ButtonStyle(StrEnum):
+    """How prominent a button is."""
+
+    DEFAULT = "default"
+    PRIMARY = "primary"
+    DANGER = "danger"
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A short title line."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """Body text (plain; line breaks are kept)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Image:
+    """A stored photo, by media storage key; adapters decide how to show it."""
+
+    media_key: str
+    alt: str
+
+
+@dataclass(frozen=True)
+class Fields:
+    """Label/value pairs shown as a compact grid."""
+
+    pairs: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Context:
+    """Small secondary text (timestamps, hints)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button that sends ``action`` with ``value`` back to the core when pressed."""
+
+    label: str
+    action: str
+    value: str
+    style: ButtonStyle = ButtonStyle.DEFAULT
+
+
+@dataclass(frozen=True)
+class Actions:
+    """A row of buttons."""
+
+    buttons: tuple[Button, ...]
+
+
+Block = Heading | Paragraph | Image | Fields | Context | Actions
+_BLOCK_TYPES: dict[str, type[Any]] = {
+    "heading": Heading,
+    "paragraph": Paragraph,
+    "image": Image,
+    "fields": Fields,
+    "context": Context,
+    "actions": Actions,
+}
+_BLOCK_NAMES = {cls: name for name, cls in _BLOCK_TYPES.items()}
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message: ``text`` is the notification/fallback line, ``blocks`` the body."""
+
+    text: str
+    blocks: tuple[Block, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe dict for the outbox."""
+        return {
+            "text": self.text,
+            "blocks": [{"type": _BLOCK_NAMES[type(b)], **asdict(b)} for b in self.blocks],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Message:
+        """Rebuild a message stored by ``to_json``."""
+        blocks: list[Block] = []
+        for raw in data.get("blocks", []):
+            raw = dict(raw)
+            kind = _BLOCK_TYPES[raw.pop("type")]
+            if kind is Fields:
+                blocks.append(Fields(tuple((str(a), str(b)) for a, b in raw["pairs"])))
+            elif kind is Actions:
+                blocks.append(
+                    Actions(
+                        tuple(
+                            Button(b["label"], b["action"], b["value"], ButtonStyle(b["style"]))
+                            for b in raw["buttons"]
+                        )
+                    )
+                )
+            else:
+                blocks.append(kind(**raw))
+        return cls(text=data["text"], blocks=tuple(blocks))
+
+    def buttons(self) -> list[Button]:
+        """Every button of the message, in order."""
+        return [b for block in self.blocks if isinstance(block, Actions) for b in block.buttons]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One choice of a select."""
+
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class TextInput:
+    """A single or multi-line text field."""
+
+    name: str
+    label: str
+    initial: str = ""
+    multiline: bool = False
+    required: bool = True
+    max_length: int | None = None
+    placeholder: str = ""
+
+
+@dataclass(frozen=True)
+class Select:
+    """Pick one option."""
+
+    name: str
+    label: str
+    options: tuple[Option, ...]
+    initial: str | None = None
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Checkbox:
+    """A yes/no box."""
+
+    name: str
+    label: str
+    initial: bool = False
+
+
+@dataclass(frozen=True)
+class FileInput:
+    """One or more files (photos)."""
+
+    name: str
+    label: str
+    max_files: int = 10
+    accepted: str = "JPEG, PNG, WebP"
+
+
+FormInput = TextInput | Select | Checkbox | FileInput
+
+
+@dataclass(frozen=True)
+class Form:
+    """A form (modal, card or prompt sequence); submitting it calls ``action`` with ``value``."""
+
+    action: str
+    title: str
+    submit_label: str
+    inputs: tuple[FormInput, ...]
+    intro: str = ""
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the core answers to a command or a button: a message, a form, or both."""
+
+    message: Message | None = None
+    form: Form | None = None
+    # Ephemeral: only the person who acted sees it (Slack ephemeral, a Teams reply).
+    ephemeral: bool = True
+    # Field errors for a form just submitted (input name -> message); the form stays open.
+    errors: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,128 @@
+"""The ``relais`` command line (typer): serve, console, db upgrade, doctor."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from typing import Annotated
+
+import typer
+from sqlalchemy.engine import make_url
+
+from bot.settings import Settings
+
+app = typer.Typer(
+    help="Relais: the ambassador programme bot for Slack and Microsoft Teams.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+CONSOLE_DEFAULT_CMS = ["cm"]
+CONSOLE_DEFAULT_APPROVERS = ["approver"]
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except Exception as exc:  # pydantic's message names the variable and the problem
+        typer.echo(f"Configuration error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _describe(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply database migrations (to the latest by default)."""
+    from storage.db import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url, revision)
+    typer.echo(f"Database at {_describe(settings.database_url)} is at revision {revision}.")
+
+
+@app.command()
+def console() -> None:
+    """The whole product in this terminal: join, submit a photo, review, notifications."""
+    from adapters.console.app import ConsoleApp, terminal_ask
+    from bot.core import Core
+    from bot.domain import Platform
+    from storage.db import Database, upgrade
+
+    settings = _settings()
+    if not settings.relais_cms:
+        settings.relais_cms = CONSOLE_DEFAULT_CMS
+    if not settings.relais_approvers:
+        settings.relais_approvers = CONSOLE_DEFAULT_APPROVERS
+    upgrade(settings.database_url)
+
+    async def main() -> None:
+        db = Database(settings.database_url)
+        core = Core(
+            settings,
+            db,
+            review_channels={Platform.CONSOLE: settings.relais_review_channel or "review"},
+        )
+        try:
+            await ConsoleApp(core, terminal_ask, print).run()
+        finally:
+            await db.dispose()
+
+    asyncio.run(main())
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface (default HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default PORT, 3000).")] = None,
+) -> None:
+    """Run the HTTP server (health routes now; Slack and Teams routes when configured)."""
+    from aiohttp import web
+
+    from bot.core import Core
+    from relais.server import build_app
+    from storage.db import Database, upgrade
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = _settings()
+    if make_url(settings.database_url).get_backend_name() == "sqlite":
+        upgrade(settings.database_url)
+    if not (settings.slack_bot_token or settings.slack_client_id or settings.microsoft_app_id):
+        logging.getLogger("relais").warning(
+            "No chat platform is configured yet (SLACK_* or MICROSOFT_* settings); "
+            "serving health routes only. Try `relais console` for the full flow."
+        )
+    core = Core(settings, Database(settings.database_url))
+    web.run_app(
+        build_app(core),
+        host=host or settings.host,
+        port=port or settings.port,
+        print=lambda msg: logging.getLogger("relais").info(msg),
+    )
+
+
+@app.command()
+def doctor(
+    requeue_dead: Annotated[
+        bool, typer.Option(help="Give dead letters a fresh set of tries.")
+    ] = False,
+) -> None:
+    """Check the configuration and list dead letters; exits 1 when something needs care."""
+    from relais.doctor import run_doctor
+
+    ok = asyncio.run(run_doctor(_settings(), requeue_dead=requeue_dead, echo=typer.echo))
+    raise typer.Exit(0 if ok else 1)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="relais")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

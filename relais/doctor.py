@@ -1,0 +1,97 @@
+"""``relais doctor``: configuration check, outbox health and dead letters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import make_url
+
+from bot.settings import Settings
+from storage.db import Database, alembic_config
+
+
+async def run_doctor(
+    settings: Settings, *, requeue_dead: bool, echo: Callable[[str], None]
+) -> bool:
+    """Print a report; True when nothing needs attention."""
+    ok = True
+    echo(f"database: {make_url(settings.database_url).render_as_string(hide_password=True)}")
+    db = Database(settings.database_url)
+    try:
+        try:
+            await db.ping()
+        except Exception as exc:
+            echo(f"  ✗ cannot connect: {exc}")
+            return False
+        head = ScriptDirectory.from_config(alembic_config(settings.database_url)).get_current_head()
+        async with db.engine.connect() as conn:
+            current = await conn.run_sync(
+                lambda c: MigrationContext.configure(c).get_current_revision()
+            )
+        if current != head:
+            ok = False
+            echo(
+                f"  ✗ schema at {current or 'nothing'}, code expects {head}: run `relais db upgrade`"
+            )
+        else:
+            echo(f"  ✓ schema at {head}")
+            ok = await _outbox_report(db, requeue_dead, echo) and ok
+    finally:
+        await db.dispose()
+    ok = _platform_report(settings, echo) and ok
+    return ok
+
+
+async def _outbox_report(db: Database, requeue_dead: bool, echo: Callable[[str], None]) -> bool:
+    async with db.transaction() as r:
+        counts = await r.outbox.counts()
+        dead = await r.outbox.dead_letters(limit=50)
+        if requeue_dead and dead:
+            n = await r.outbox.requeue_dead(now=datetime.now(UTC))
+            echo(f"  ↻ {n} dead letter(s) queued again")
+            return True
+    echo("outbox: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "empty"))
+    if not dead:
+        echo("  ✓ no dead letters")
+        return True
+    echo(f"  ✗ {counts.get('dead', len(dead))} dead letter(s) (newest first):")
+    for row in dead:
+        who = f"{row.target.get('kind')} {row.target.get('id')}"
+        echo(
+            f"    #{row.id} {row.platform} {row.kind} to {who}, {row.attempts} tries: "
+            f"{(row.last_error or '')[:200]}"
+        )
+    echo("  fix the cause, then `relais doctor --requeue-dead` to try them again")
+    return False
+
+
+def _platform_report(settings: Settings, echo: Callable[[str], None]) -> bool:
+    ok = True
+    echo("platforms:")
+    if settings.slack_bot_token or settings.slack_client_id:
+        if not settings.slack_signing_secret:
+            ok = False
+            echo("  ✗ Slack: SLACK_SIGNING_SECRET is missing")
+        else:
+            echo("  ✓ Slack settings present")
+    else:
+        echo("  - Slack: not configured")
+    if settings.microsoft_app_id:
+        if not settings.microsoft_app_password:
+            ok = False
+            echo("  ✗ Teams: MICROSOFT_APP_PASSWORD is missing")
+        else:
+            echo("  ✓ Teams settings present")
+    else:
+        echo("  - Teams: not configured")
+    media = settings.media_dir
+    try:
+        media.mkdir(parents=True, exist_ok=True)
+        echo(f"  ✓ media directory {media}")
+    except OSError as exc:
+        ok = False
+        echo(f"  ✗ media directory {media}: {exc}")
+    return ok

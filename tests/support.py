@@ -1,0 +1,116 @@
+"""Test helpers: a controllable clock, a recording platform port, member and photo makers."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from PIL import Image as PILImage
+
+from bot.core import Core
+from bot.domain import MemberView, Platform
+from bot.media import CleanImage
+from bot.ports import Target
+from bot.ui import Message
+
+WORKSPACE = "T-test"
+
+
+class FakeClock:
+    """A clock that only moves when told to."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@dataclass
+class Sent:
+    workspace: str
+    target: Target | None
+    message: Message
+    ref: dict[str, Any] | None = None
+
+
+@dataclass
+class RecordingPort:
+    """A platform port that records what would be sent and can be told to fail."""
+
+    platform: str = "console"
+    posts: list[Sent] = field(default_factory=list)
+    updates: list[Sent] = field(default_factory=list)
+    failures: list[Exception] = field(default_factory=list)
+    calls: int = 0
+
+    def fail_next(self, *errors: Exception) -> None:
+        self.failures.extend(errors)
+
+    def _maybe_fail(self) -> None:
+        self.calls += 1
+        if self.failures:
+            raise self.failures.pop(0)
+
+    async def post(self, workspace: str, target: Target, message: Message) -> dict[str, Any]:
+        self._maybe_fail()
+        ref = {"channel": target.id, "ts": str(len(self.posts) + 1)}
+        self.posts.append(Sent(workspace, target, message, ref))
+        return ref
+
+    async def update(self, workspace: str, ref: dict[str, Any], message: Message) -> None:
+        self._maybe_fail()
+        self.updates.append(Sent(workspace, None, message, ref))
+
+    def dms_to(self, user: str) -> list[Message]:
+        return [s.message for s in self.posts if s.target == Target("user", user)]
+
+    def in_channel(self, channel: str) -> list[Message]:
+        return [s.message for s in self.posts if s.target == Target("channel", channel)]
+
+
+def jpeg_bytes(
+    color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (64, 48)
+) -> bytes:
+    buffer = io.BytesIO()
+    PILImage.new("RGB", size, color).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+async def photo(core: Core, color: tuple[int, int, int] = (200, 30, 30)) -> CleanImage:
+    return await core.media.intake_bytes(jpeg_bytes(color))
+
+
+async def member(core: Core, user: str, name: str | None = None, locale: str = "en") -> MemberView:
+    return await core.onboarding.identify(
+        Platform.CONSOLE, WORKSPACE, user, display_name=name or user, locale=locale
+    )
+
+
+async def ambassador(
+    core: Core, user: str, name: str | None = None, locale: str = "en", site: str | None = "Lyon"
+) -> MemberView:
+    m = await member(core, user, name, locale)
+    charter = await core.onboarding.charter(m)
+    return await core.onboarding.join(m, charter_version=charter.version, site_name=site)
+
+
+def text_of(message: Message) -> str:
+    """Every string of a message, for assertions."""
+    parts = [message.text]
+    for block in message.blocks:
+        for value in vars(block).values():
+            if isinstance(value, str):
+                parts.append(value)
+            elif isinstance(value, tuple):
+                for item in value:
+                    if isinstance(item, tuple):
+                        parts.extend(str(x) for x in item)
+                    elif hasattr(item, "label"):
+                        parts.append(item.label)
+    return "\n".join(parts)
