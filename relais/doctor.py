@@ -33,9 +33,8 @@ async def run_doctor(
             )
         if current != head:
             ok = False
-            echo(
-                f"  ✗ schema at {current or 'nothing'}, code expects {head}: run `relais db upgrade`"
-            )
+            fix = "run `relais db upgrade`"
+            echo(f"  ✗ schema at {current or 'nothing'}, code expects {head}: {fix}")
         else:
             echo(f"  ✓ schema at {head}")
             ok = await _outbox_report(db, requeue_dead, echo) and ok

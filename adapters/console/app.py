@@ -217,9 +217,9 @@ class ConsoleApp:
         except ValueError:
             paths = (answer or "").split()
         for raw in paths[: field.max_files]:
-            path = Path(raw).expanduser()
-            if not await asyncio.to_thread(path.is_file):
-                self.say(f"! {path}: no such file")
+            path = await asyncio.to_thread(_existing_file, raw)
+            if path is None:
+                self.say(f"! {raw}: no such file")
                 continue
             try:
                 photos.append(await self.core.media.intake_path(path))
@@ -227,6 +227,11 @@ class ConsoleApp:
                 locale = self.core.settings.relais_locale
                 self.say(f"! {path.name}: " + translate(locale, f"media.{err.code}", **err.detail))
         return photos
+
+
+def _existing_file(raw: str) -> Path | None:
+    path = Path(raw).expanduser()
+    return path if path.is_file() else None
 
 
 async def terminal_ask(prompt: str) -> str | None:
