@@ -1,0 +1,155 @@
+"""The command line and the HTTP server: db upgrade, doctor, serve's health routes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from typer.testing import CliRunner
+
+from bot.core import Core
+from bot.domain import Platform
+from bot.ports import Target
+from bot.settings import Settings
+from relais.cli import app
+from relais.server import build_app
+from storage.db import Database
+from storage.models import Base
+
+runner = CliRunner()
+
+
+def env_for(settings: Settings) -> dict[str, str]:
+    return {"DATABASE_URL": settings.database_url, "MEDIA_DIR": str(settings.media_dir)}
+
+
+async def test_models_and_migrations_agree(db: Database) -> None:
+    """Autogenerate finds nothing to add: the migrations create exactly the models."""
+    async with db.engine.connect() as conn:
+        diff = await conn.run_sync(
+            lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata)
+        )
+    assert diff == []
+
+
+def test_db_upgrade_creates_a_fresh_sqlite_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    result = runner.invoke(app, ["db", "upgrade"], env={"DATABASE_URL": url})
+    assert result.exit_code == 0, result.output
+    assert "is at revision head" in result.output
+    assert (tmp_path / "fresh.db").exists()
+
+
+async def test_doctor_lists_dead_letters_then_requeues(core: Core, settings: Settings) -> None:
+    async with core.db.transaction() as r:
+        ws = await r.workspaces.get_or_create(
+            Platform.CONSOLE, "T", locale="en", timezone="UTC", now=core.clock()
+        )
+        row_id = await r.outbox.add(
+            workspace_id=ws.id,
+            platform="teams",
+            kind="post",
+            target=Target("user", "29:alice").to_json(),
+            payload={"text": "hi", "blocks": []},
+            now=core.clock(),
+        )
+        await r.session.execute(
+            Base.metadata.tables["outbox"]
+            .update()
+            .values(status="dead", last_error="permanent: 404 conversation not found")
+        )
+    # The CLI runs its own event loop, so it runs in a thread here.
+    result = await asyncio.to_thread(runner.invoke, app, ["doctor"], env=env_for(settings))
+    assert result.exit_code == 1, result.output
+    assert f"#{row_id} teams post to user 29:alice" in result.output
+    assert "404 conversation not found" in result.output
+    again = await asyncio.to_thread(
+        runner.invoke, app, ["doctor", "--requeue-dead"], env=env_for(settings)
+    )
+    assert "1 dead letter(s) queued again" in again.output
+    async with core.db.transaction() as r:
+        assert await r.outbox.counts() == {"pending": 1}
+
+
+def test_doctor_flags_a_missing_signing_secret(tmp_path: Path) -> None:
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'd.db'}",
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_SIGNING_SECRET": "",
+        "MEDIA_DIR": str(tmp_path / "m"),
+    }
+    assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    result = runner.invoke(app, ["doctor"], env=env)
+    assert result.exit_code == 1
+    assert "SLACK_SIGNING_SECRET is missing" in result.output
+
+
+async def test_health_and_readiness(core: Core) -> None:
+    async with TestClient(TestServer(build_app(core))) as client:
+        health = await client.get("/healthz")
+        assert health.status == 200 and (await health.json()) == {"status": "ok"}
+        ready = await client.get("/readyz")
+        assert ready.status == 200 and (await ready.json()) == {"status": "ready"}
+
+
+async def test_not_ready_when_the_database_is_down(settings: Settings) -> None:
+    broken = Database("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    try:
+        async with TestClient(TestServer(build_app(Core(settings, broken)))) as client:
+            ready = await client.get("/readyz")
+            body = await ready.json()
+            assert ready.status == 503 and body["status"] == "unavailable"
+            assert body["problems"][0].startswith("database:")
+    finally:
+        await broken.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.timeout_sensitive
+def test_relais_serve_answers_health_checks(tmp_path: Path) -> None:
+    """The real console script starts, migrates its SQLite file and serves /healthz."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "MEDIA_DIR": str(tmp_path / "media"),
+        "PORT": str(port),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "relais.cli", "serve"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+                assert time.monotonic() < deadline, "relais serve did not start in 30 s"
+                time.sleep(0.2)
+        assert response.status_code == 200
+        assert (tmp_path / "serve.db").exists()
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=15)[0].decode()
+    assert "No chat platform is configured yet" in output

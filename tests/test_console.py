@@ -1,0 +1,101 @@
+"""The console adapter end to end: a scripted terminal session, compared as a transcript."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from adapters.console.app import ConsoleApp
+from bot.core import Core
+from bot.domain import Platform
+from tests.support import jpeg_bytes
+
+
+class Terminal:
+    """Feeds typed lines to the app and records everything it prints."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self._lines: Iterator[str] = iter(lines)
+        self.out: list[str] = []
+        self.said: list[str] = []
+
+    async def ask(self, prompt: str) -> str | None:
+        self.out.append(prompt)
+        line = next(self._lines, None)
+        if line is not None:
+            self.out.append(line + "\n")
+        return line
+
+    def say(self, text: str) -> None:
+        self.said.append(text)
+        self.out.append(text + "\n")
+
+    @property
+    def text(self) -> str:
+        return "".join(self.out)
+
+
+def console_core(core: Core) -> Core:
+    return Core(
+        core.settings, core.db, clock=core.clock, review_channels={Platform.CONSOLE: "review"}
+    )
+
+
+async def test_join_submit_approve_notify(core: Core, tmp_path: Path) -> None:
+    picture = tmp_path / "team photo.jpg"
+    picture.write_bytes(jpeg_bytes())
+    caption = "Team <!channel> <@U123> *bold* \x1b[31mred"
+    term = Terminal(
+        [
+            "/submit " + caption,  # not an ambassador yet: the charter comes first
+            "Lyon",
+            "y",  # site, accept
+            f"'{picture}'",
+            "",
+            "",
+            "y",
+            "n",
+            "y",  # photos, caption kept, site, consent, sensitive
+            "/as cm1",
+            "1",  # Approve on the review card
+            "1",  # pressing it again: already decided
+            "/as alice",
+            "/inbox",
+        ]
+    )
+    await ConsoleApp(console_core(core), term.ask, term.say).run()
+    out = term.text
+    assert "Charter version 1" in out
+    assert "You accepted charter version 1" in out
+    assert "─── #review ───\nSUBMISSION #1" in out
+    assert "[1] Approve   [2] Reject   [3] Request changes   [4] Escalate" in out
+    # User text is shown literally; the terminal escape is removed, nothing else changes.
+    assert "Team <!channel> <@U123> *bold* [31mred" in out
+    assert not any("\x1b" in line for line in term.said), "no terminal escape is printed"
+    assert "Thanks! Your submission #1 arrived" in out
+    assert "Submission #1 from Alice approved." in out
+    assert "Good news: your submission #1 was approved by Cm1." in out
+    assert "(message 1 updated)" in out and "Approved by Cm1 on" in out
+    assert "Already handled: Cm1" in out
+    assert out.count("Good news") == 2, "one DM delivered, shown once more by /inbox"
+    assert out.rstrip().endswith("Bye.")
+
+
+async def test_rejected_file_is_explained(core: Core, tmp_path: Path) -> None:
+    fake = tmp_path / "holiday.jpg"
+    fake.write_text("<html>login page</html>")
+    term = Terminal(["/relais join", "", "y", "/submit hi", str(fake), "/relais me"])
+    await ConsoleApp(console_core(core), term.ask, term.say).run()
+    out = term.text
+    assert "holiday.jpg: This file is not a photo we can use. Accepted: JPEG, PNG, WebP." in out
+    assert "Cancelled: no photo." in out
+    async with core.db.transaction() as r:
+        assert await r.submissions.count_awaiting_review(1) == 0
+
+
+async def test_french_console(core: Core, tmp_path: Path) -> None:
+    settings = core.settings.model_copy(update={"relais_locale": "fr"})
+    fr_core = Core(settings, core.db, clock=core.clock)
+    term = Terminal(["/relais aide", "/relais rejoindre", "", "o"])
+    await ConsoleApp(fr_core, term.ask, term.say).run()
+    assert "Charte des ambassadeurs" in term.text or "charte" in term.text.lower()

@@ -1,0 +1,210 @@
+"""Onboarding: identity and role bootstrap, charter gating, join/leave, profile, commands."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.actions import handle_action
+from bot.commands import handle_command
+from bot.core import Core
+from bot.domain import MemberView, Role, Status
+from bot.errors import CharterChanged, CharterNotAccepted, NotAllowed, NotAmbassador
+from bot.services.submissions import load_view
+from bot.ui import FileInput, TextInput
+from tests.support import WORKSPACE, FakeClock, ambassador, member, photo, text_of
+
+
+async def submit(core: Core, who: MemberView, caption: str = "from the field", color: int = 1):
+    """One pending submission with a photo of its own colour (so it is never a duplicate)."""
+    pic = await photo(core, (color * 20 % 256, 90, 150))
+    return await core.submissions.create(who, photos=[pic], caption=caption)
+
+
+async def test_identify_creates_workspace_member_and_charter_v1(core: Core) -> None:
+    alice = await member(core, "alice", "Alice Martin")
+    assert alice.external_id == "alice" and alice.display_name == "Alice Martin"
+    assert alice.roles == frozenset() and alice.site_id is None and alice.locale == "en"
+    async with core.db.transaction() as r:
+        ws = await r.workspaces.get(alice.workspace_id)
+        assert (ws.platform, ws.external_id, ws.locale) == ("console", WORKSPACE, "en")
+        charter = await r.charters.current(ws.id)
+        assert charter is not None and charter.version == 1 and charter.text.strip()
+        assert await r.charters.accepted_version(alice.id) is None
+    again = await member(core, "alice", "Alice M.")
+    assert (again.id, again.workspace_id, again.display_name) == (
+        alice.id,
+        alice.workspace_id,
+        "Alice M.",
+    ), "the same person is found again, and the new name is kept"
+    async with core.db.transaction() as r:
+        charter = await r.charters.current(alice.workspace_id)
+        assert charter is not None and charter.version == 1, "no second charter on re-identify"
+
+
+async def test_settings_bootstrap_cm_and_approver_roles(core: Core) -> None:
+    cm1, cm2, boss, bob = [await member(core, u) for u in ("cm1", "cm2", "boss", "bob")]
+    assert cm1.roles == frozenset({Role.CM}) and cm2.roles == frozenset({Role.CM})
+    assert boss.roles == frozenset({Role.APPROVER})
+    assert bob.roles == frozenset()
+    assert len({cm1.workspace_id, cm2.workspace_id, boss.workspace_id, bob.workspace_id}) == 1
+    async with core.db.transaction() as r:
+        assert [m.external_id for m in await r.members.with_role(cm1.workspace_id, Role.CM)] == [
+            "cm1",
+            "cm2",
+        ]
+
+
+async def test_submitting_before_joining_is_refused(core: Core) -> None:
+    bob = await member(core, "bob")
+    with pytest.raises(NotAmbassador):
+        await submit(core, bob)
+
+
+async def test_join_with_current_version_makes_an_ambassador_with_a_site(core: Core) -> None:
+    bob = await member(core, "bob")
+    charter = await core.onboarding.charter(bob)
+    assert (charter.version, charter.accepted_version, charter.accepted) == (1, None, False)
+    joined = await core.onboarding.join(bob, charter_version=1, site_name="  Lyon plant ")
+    assert joined.roles == frozenset({Role.AMBASSADOR})
+    assert await core.onboarding.sites(bob.workspace_id) == [(joined.site_id, "Lyon plant")]
+    assert (await core.onboarding.charter(joined)).accepted
+    sub = await submit(core, joined)
+    assert sub.status is Status.PENDING and sub.site_name == "Lyon plant"
+
+
+async def test_new_charter_version_gates_submissions_until_accepted(core: Core) -> None:
+    cm = await member(core, "cm1")
+    amb = await ambassador(core, "amb")
+    await submit(core, amb, color=1)
+    assert await core.onboarding.publish_charter(cm, "  Charter v2: be kind.  ") == 2
+    charter = await core.onboarding.charter(amb)
+    assert (charter.version, charter.text, charter.accepted_version) == (
+        2,
+        "Charter v2: be kind.",
+        1,
+    )
+    with pytest.raises(CharterNotAccepted) as refused:
+        await submit(core, amb, color=2)
+    assert refused.value.params == {"version": 2}
+    with pytest.raises(CharterChanged) as stale:
+        await core.onboarding.join(amb, charter_version=1)
+    assert stale.value.params == {"version": 2}
+    with pytest.raises(CharterNotAccepted):
+        await submit(core, amb, color=2)
+    rejoined = await core.onboarding.join(amb, charter_version=2)
+    assert rejoined.site_id == amb.site_id, "re-joining without a site keeps the old one"
+    sub = await submit(core, rejoined, color=2)
+    assert sub.status is Status.PENDING
+    async with core.db.transaction() as r:
+        assert len(await r.submissions.by_author(amb.id)) == 2
+
+
+async def test_only_a_cm_can_publish_the_charter(core: Core) -> None:
+    amb = await ambassador(core, "amb")
+    boss = await member(core, "boss")
+    for who in (amb, boss):
+        with pytest.raises(NotAllowed):
+            await core.onboarding.publish_charter(who, "my own charter")
+    assert (await core.onboarding.charter(amb)).version == 1
+    assert (await core.onboarding.charter(amb)).accepted, "nothing was published"
+
+
+async def test_leave_removes_the_role_and_submitting_is_refused(core: Core) -> None:
+    amb = await ambassador(core, "amb")
+    assert await core.onboarding.leave(amb) is True
+    async with core.db.transaction() as r:
+        assert (await r.members.view(amb.id)).roles == frozenset()
+    assert await core.onboarding.leave(amb) is False, "leaving twice says so"
+    with pytest.raises(NotAmbassador):
+        await submit(core, amb)
+
+
+async def test_profile_points_charter_recent_and_review_queue(
+    core: Core, clock: FakeClock
+) -> None:
+    cm = await member(core, "cm1", "Carla")
+    amb = await ambassador(core, "amb", "Ana")
+    ids = []
+    for i, caption in enumerate(["first", "second", "third"]):
+        ids.append((await submit(core, amb, caption, color=i + 1)).id)
+        clock.advance(minutes=10)
+    await core.review.approve(cm, ids[1])
+
+    mine = await core.onboarding.profile(amb)
+    assert mine.points == core.settings.relais_points_per_approval == 10
+    assert (mine.charter.version, mine.charter.accepted) == (1, True)
+    assert mine.site_name == "Lyon"
+    assert [(s.id, s.caption, s.status) for s in mine.recent] == [
+        (ids[2], "third", Status.PENDING),
+        (ids[1], "second", Status.APPROVED),
+        (ids[0], "first", Status.PENDING),
+    ], "newest first"
+    assert mine.awaiting_review == (), "an ambassador has no review queue"
+
+    queue = await core.onboarding.profile(cm)
+    assert [(s.id, s.caption) for s in queue.awaiting_review] == [
+        (ids[0], "first"),
+        (ids[2], "third"),
+    ], "oldest first, decided ones left out"
+    assert queue.points == 0 and queue.recent == ()
+    assert (queue.charter.version, queue.charter.accepted) == (1, False)
+
+
+async def test_snooze_two_weeks_then_off(core: Core, clock: FakeClock) -> None:
+    amb = await ambassador(core, "amb")
+    reply = await handle_command(core, amb, "/relais", "snooze 2w")
+    assert reply.message is not None and "Reminders paused until" in reply.message.text
+    assert (await core.onboarding.profile(amb)).snoozed_until == clock() + timedelta(days=14)
+    reply = await handle_command(core, amb, "/relais", "snooze off")
+    assert reply.message is not None and reply.message.text == "Reminders are back on."
+    assert (await core.onboarding.profile(amb)).snoozed_until is None
+
+
+async def test_submit_before_joining_goes_through_the_charter_then_the_form(
+    core: Core,
+) -> None:
+    bob = await member(core, "bob")
+    reply = await handle_command(core, bob, "/submit", "hello")
+    assert reply.form is not None and reply.form.action == "charter.accept"
+    assert reply.form.value == "1:submit:hello"
+    assert reply.message is not None and "charter" in reply.message.text
+
+    accepted = await handle_action(core, bob, "charter.accept", reply.form.value, {"site": "Lyon"})
+    assert accepted.errors == {}
+    assert accepted.message is not None and "1" in accepted.message.text
+    form = accepted.form
+    assert form is not None and form.action == "submission.create"
+    caption = next(i for i in form.inputs if isinstance(i, TextInput) and i.name == "caption")
+    assert caption.initial == "hello"
+    assert any(isinstance(i, FileInput) and i.name == "photos" for i in form.inputs)
+    async with core.db.transaction() as r:
+        fresh = await r.members.view(bob.id)
+        assert Role.AMBASSADOR in fresh.roles
+        assert await r.charters.accepted_version(bob.id) == 1
+    assert await core.onboarding.sites(bob.workspace_id) == [(fresh.site_id, "Lyon")]
+
+
+async def test_accepting_a_stale_charter_form_says_it_changed(core: Core) -> None:
+    cm = await member(core, "cm1")
+    bob = await member(core, "bob")
+    form = (await handle_command(core, bob, "/submit", "hi")).form
+    assert form is not None
+    await core.onboarding.publish_charter(cm, "Charter v2")
+    reply = await handle_action(core, bob, "charter.accept", form.value, {"site": "Lyon"})
+    assert reply.form is None
+    assert reply.message is not None and "version 2" in reply.message.text
+    async with core.db.transaction() as r:
+        assert Role.AMBASSADOR not in (await r.members.view(bob.id)).roles
+
+
+async def test_french_member_reads_french(core: Core) -> None:
+    marie = await member(core, "marie", "Marie", locale="fr-FR")
+    assert marie.locale == "fr"
+    reply = await handle_command(core, marie, "/relais", "aide")
+    assert reply.message is not None
+    assert reply.message.text == "Relais : ce que vous pouvez faire"
+    assert "Relais transmet vos photos du terrain" in text_of(reply.message)
+    english = await handle_command(core, await member(core, "bob"), "/relais", "help")
+    assert english.message is not None and english.message.text == "Relais: what you can do"
