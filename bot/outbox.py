@@ -86,7 +86,15 @@ class Dispatcher:
                 lease=self.lease,
                 limit=self.batch_size,
             )
-        await asyncio.gather(*(self._deliver(row) for row in mine))
+        outcomes = await asyncio.gather(*(self._deliver(row) for row in mine))
+        delivered = [outcome for outcome in outcomes if outcome is not None]
+        if delivered:
+            # One transaction for the whole batch: per-row commits cost more than the sends.
+            async with self.db.transaction() as repos:
+                for row_id, result in delivered:
+                    await repos.outbox.mark_sent(
+                        row_id, self.worker_id, result=result, now=self.clock()
+                    )
         return len(mine)
 
     async def drain(self, *, max_batches: int = 100) -> int:
@@ -122,7 +130,8 @@ class Dispatcher:
                 self._workspaces[workspace_id] = ws.external_id
         return self._workspaces[workspace_id]
 
-    async def _deliver(self, row: OutboxMessage) -> None:
+    async def _deliver(self, row: OutboxMessage) -> tuple[int, dict[str, Any] | None] | None:
+        """Send one row; the (id, platform result) to mark sent, or None if it was not."""
         async with self._limit:
             port = self.ports[row.platform]
             try:
@@ -131,25 +140,22 @@ class Dispatcher:
                 if row.kind == "update":
                     ref = await self._posted_ref(row)
                     if ref is None:
-                        return
+                        return None
                     await port.update(workspace, ref, message)
                     result: dict[str, Any] | None = ref
                 else:
                     result = await port.post(workspace, Target.from_json(row.target), message)
             except RetryLater as exc:
                 await self._failed(row, str(exc), exc.retry_after)
-                return
+                return None
             except PermanentFailure as exc:
                 await self._dead(row, f"permanent: {exc}")
-                return
+                return None
             except Exception as exc:  # a bug or an unexpected SDK error: retry, then park
                 log.exception("outbox row %s failed", row.id)
                 await self._failed(row, f"{type(exc).__name__}: {exc}", None)
-                return
-            async with self.db.transaction() as repos:
-                await repos.outbox.mark_sent(
-                    row.id, self.worker_id, result=result, now=self.clock()
-                )
+                return None
+            return row.id, result
 
     async def _posted_ref(self, row: OutboxMessage) -> dict[str, Any] | None:
         """The platform reference of the post this update rewrites, or None to wait for it."""

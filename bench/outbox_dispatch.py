@@ -1,0 +1,105 @@
+"""How fast the outbox dispatcher drains, on SQLite and (if given) PostgreSQL.
+
+    .venv/bin/python bench/outbox_dispatch.py [--rows 2000] [--pg postgresql://...]
+
+Queues N posts, then times a Dispatcher draining them through a port that only counts.
+The baseline is the same port called N times directly, in the same process, so the
+ratio is the cost the outbox adds per message (claim, lease, mark sent).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import text
+
+from bot.domain import Platform
+from bot.outbox import Dispatcher, utcnow
+from bot.ports import Target
+from bot.settings import async_database_url
+from bot.ui import Message, Paragraph
+from storage.db import Database, upgrade
+from storage.models import Base
+
+
+class CountingPort:
+    platform = "console"
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    async def post(self, workspace: str, target: Target, message: Message) -> dict[str, int]:
+        self.sent += 1
+        return {"n": self.sent}
+
+    async def update(self, workspace: str, ref: dict[str, int], message: Message) -> None:
+        self.sent += 1
+
+
+async def run(url: str, rows: int) -> tuple[float, float]:
+    db = Database(url)
+    if db.dialect == "postgresql":
+        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        async with db.engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    message = Message("hello", (Paragraph("hello"),))
+    async with db.transaction() as r:
+        ws = await r.workspaces.get_or_create(
+            Platform.CONSOLE, "bench", locale="en", timezone="UTC", now=utcnow()
+        )
+        for i in range(rows):
+            await r.outbox.add(
+                workspace_id=ws.id,
+                platform="console",
+                kind="post",
+                target=Target("user", f"U{i}").to_json(),
+                payload=message.to_json(),
+                now=utcnow(),
+            )
+    port = CountingPort()
+    dispatcher = Dispatcher(db, {"console": port}, batch_size=100)
+    start = time.perf_counter()
+    await dispatcher.drain(max_batches=rows)
+    outbox_s = time.perf_counter() - start
+    assert port.sent == rows, (port.sent, rows)
+    baseline = CountingPort()
+    start = time.perf_counter()
+    for i in range(rows):
+        await baseline.post("bench", Target("user", f"U{i}"), Message.from_json(message.to_json()))
+    baseline_s = time.perf_counter() - start
+    await db.dispose()
+    return outbox_s, baseline_s
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=2000)
+    parser.add_argument("--pg", help="PostgreSQL URL of a database the benchmark may reset")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        urls = {"sqlite": f"sqlite+aiosqlite:///{tmp}/bench.db"}
+        if args.pg:
+            urls["postgresql"] = async_database_url(args.pg)
+        print(
+            f"{'backend':<11} {'rows':>6} {'outbox s':>9} {'msgs/s':>8} {'baseline s':>10} "
+            f"{'overhead/msg':>13}"
+        )
+        for name, url in urls.items():
+            upgrade(url)
+            outbox_s, baseline_s = asyncio.run(run(url, args.rows))
+            per_msg_ms = (outbox_s - baseline_s) / args.rows * 1000
+            print(
+                f"{name:<11} {args.rows:>6} {outbox_s:>9.3f} {args.rows / outbox_s:>8.0f} "
+                f"{baseline_s:>10.4f} {per_msg_ms:>10.3f} ms"
+            )
+
+
+if __name__ == "__main__":
+    main()
