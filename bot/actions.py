@@ -34,10 +34,16 @@ def _flag(value: Any) -> bool:
 
 
 def _submission_id(value: str) -> int:
-    number = _int_or_none(value)
+    return _card_ref(value)[0]
+
+
+def _card_ref(value: str) -> tuple[int, int | None]:
+    """``"12:2"`` (submission 12 as shown at revision 2) or ``"12"`` -> (12, 2 | None)."""
+    id_text, _, revision_text = value.partition(":")
+    number = _int_or_none(id_text)
     if number is None:
         raise NotFound("error.submission_not_found", id=value)
-    return number
+    return number, _int_or_none(revision_text)
 
 
 async def handle_action(
@@ -69,29 +75,31 @@ async def _route(
     if action == "charter.accept":
         return await _accept_charter(core, member, t, value, values or {})
     if action == "review.approve":
-        sub = await core.review.approve(member, _submission_id(value))
+        sid, revision = _card_ref(value)
+        sub = await core.review.approve(member, sid, revision=revision)
         return Reply(
             message=cards.notice(
                 t("review.done.approved", id=sub.id, author=sub.author.display_name)
             )
         )
     if action in ("review.reject", "review.changes"):
-        sid = _submission_id(value)
+        sid, revision = _card_ref(value)
         reason = str((values or {}).get("reason") or "")
         if values is None:
-            return Reply(form=cards.reason_form(t, action, sid))
+            return Reply(form=cards.reason_form(t, action, sid, value))
         if action == "review.reject":
-            sub = await core.review.reject(member, sid, reason)
+            sub = await core.review.reject(member, sid, reason, revision=revision)
         else:
-            sub = await core.review.request_changes(member, sid, reason)
+            sub = await core.review.request_changes(member, sid, reason, revision=revision)
         return Reply(
             message=cards.notice(
                 t(f"review.done.{sub.status.value}", id=sub.id, author=sub.author.display_name)
             )
         )
     if action == "review.escalate":
+        sid, revision = _card_ref(value)
         sub = await core.review.escalate(
-            member, _submission_id(value), str((values or {}).get("reason") or "")
+            member, sid, str((values or {}).get("reason") or ""), revision=revision
         )
         return Reply(
             message=cards.notice(

@@ -73,7 +73,9 @@ def _submission_body(t: Translator, sub: SubmissionView, tz: str) -> list[object
 def review_card(t: Translator, sub: SubmissionView, tz: str) -> Message:
     """The card reviewers act on; once decided it shows who decided what and when."""
     blocks = [Heading(t("card.review.title", id=sub.id)), *_submission_body(t, sub, tz)]
-    value = str(sub.id)
+    # The revision travels with the button: a click on an old card cannot decide a newer
+    # version that the reviewer never saw.
+    value = f"{sub.id}:{sub.revision}"
     if sub.status is Status.PENDING:
         if sub.sensitive:
             blocks.append(Context(t("card.review.sensitive_hint")))
@@ -251,14 +253,14 @@ def submission_form(
     )  # type: ignore[arg-type]
 
 
-def reason_form(t: Translator, action: str, submission_id: int) -> Form:
+def reason_form(t: Translator, action: str, submission_id: int, value: str) -> Form:
     """Asks a reviewer why (reject) or what to change (request changes)."""
     label = "field.reason" if action == "review.reject" else "field.changes"
     return Form(
         action=action,
         title=t(f"form.{action}.title", id=submission_id),
         submit_label=t("button.confirm"),
-        value=str(submission_id),
+        value=value,
         inputs=(TextInput("reason", t(label), multiline=True, max_length=REASON_MAX),),
     )
 

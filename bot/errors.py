@@ -72,3 +72,9 @@ class InvalidInput(RelaisError):
     def __init__(self, key: str, /, *, field: str, **params: Any) -> None:
         self.field = field
         super().__init__(key, **params)
+
+
+class StaleCard(RelaisError):
+    """The card clicked shows an older version of the submission than the current one."""
+
+    key = "error.stale_card"

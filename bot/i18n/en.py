@@ -267,4 +267,9 @@ MESSAGES: dict[str, str] = {
     ),
     "media.empty": "This file is empty. Please send the photo again.",
     "media.download_failed": "We couldn't fetch your photo. Please try again in a moment.",
+    "error.stale_card": (
+        "This card shows an older version of submission #{id}: "
+        "it was changed and resubmitted since (now version {revision}). "
+        "Please review the newest card."
+    ),
 }

@@ -317,4 +317,9 @@ MESSAGES: dict[str, str] = {
     ),
     "media.empty": "Ce fichier est vide. Merci de renvoyer la photo.",
     "media.download_failed": "Impossible de récupérer votre photo. Réessayez dans un instant.",
+    "error.stale_card": (
+        "Cette carte montre une ancienne version de la contribution n° {id} : "
+        "elle a été modifiée et renvoyée depuis (version {revision}). "
+        "Merci de relire la carte la plus récente."
+    ),
 }

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from bot import cards, notify
 from bot.domain import MemberView, ReviewAction, Role, Status, SubmissionView
-from bot.errors import InvalidInput, InvalidTransition, NotAllowed
+from bot.errors import InvalidInput, InvalidTransition, NotAllowed, StaleCard
 from bot.i18n import translator
 from bot.services.submissions import load_view, raise_already_decided
 from storage.repositories import Repos
@@ -49,30 +49,46 @@ class Review:
     def __init__(self, core: Core) -> None:
         self.core = core
 
-    async def approve(self, actor: MemberView, submission_id: int) -> SubmissionView:
-        """Approve; the author is told and credited with points."""
-        return await self._decide(actor, submission_id, Status.APPROVED, None)
+    async def approve(
+        self, actor: MemberView, submission_id: int, *, revision: int | None = None
+    ) -> SubmissionView:
+        """Approve; the author is told and credited with points.
 
-    async def reject(self, actor: MemberView, submission_id: int, reason: str) -> SubmissionView:
+        ``revision`` is the version the reviewer saw (from the card); a newer one is refused.
+        """
+        return await self._decide(actor, submission_id, Status.APPROVED, None, revision)
+
+    async def reject(
+        self, actor: MemberView, submission_id: int, reason: str, *, revision: int | None = None
+    ) -> SubmissionView:
         """Reject with a reason the author will read."""
         return await self._decide(
-            actor, submission_id, Status.REJECTED, self._reason(reason, required=True)
+            actor, submission_id, Status.REJECTED, self._reason(reason, required=True), revision
         )
 
     async def request_changes(
-        self, actor: MemberView, submission_id: int, comment: str
+        self, actor: MemberView, submission_id: int, comment: str, *, revision: int | None = None
     ) -> SubmissionView:
         """Send back to the author with what to change; they may resubmit."""
         return await self._decide(
-            actor, submission_id, Status.CHANGES_REQUESTED, self._reason(comment, required=True)
+            actor,
+            submission_id,
+            Status.CHANGES_REQUESTED,
+            self._reason(comment, required=True),
+            revision,
         )
 
     async def escalate(
-        self, actor: MemberView, submission_id: int, note: str = ""
+        self,
+        actor: MemberView,
+        submission_id: int,
+        note: str = "",
+        *,
+        revision: int | None = None,
     ) -> SubmissionView:
         """Hand a (sensitive) submission to the approvers."""
         return await self._decide(
-            actor, submission_id, Status.ESCALATED, self._reason(note, required=False)
+            actor, submission_id, Status.ESCALATED, self._reason(note, required=False), revision
         )
 
     @staticmethod
@@ -85,7 +101,12 @@ class Review:
         return text or None
 
     async def _decide(
-        self, actor: MemberView, submission_id: int, new: Status, reason: str | None
+        self,
+        actor: MemberView,
+        submission_id: int,
+        new: Status,
+        reason: str | None,
+        revision: int | None = None,
     ) -> SubmissionView:
         now = self.core.clock()
         async with self.core.db.transaction() as r:
@@ -115,9 +136,12 @@ class Review:
                 or await r.members.with_role(actor.workspace_id, Role.ADMIN)
             ):
                 raise NotAllowed("error.no_approver")
+            if revision is not None and revision != before.revision:
+                raise StaleCard(id=submission_id, revision=before.revision)
             if not await r.submissions.transition(
                 submission_id,
                 expected=before.status,
+                expected_revision=revision,
                 new=new,
                 now=now,
                 decided_by=actor.id,

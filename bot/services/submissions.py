@@ -136,7 +136,7 @@ class Submissions:
             if dup is not None:
                 raise DuplicatePhoto(id=dup)
             site_id, campaign_id = await self._check_refs(r, fresh, site_id, campaign_id)
-            row = await r.submissions.create(
+            row, created = await r.submissions.create(
                 workspace_id=fresh.workspace_id,
                 author_id=fresh.id,
                 caption=caption,
@@ -147,6 +147,8 @@ class Submissions:
                 client_key=client_key,
                 now=now,
             )
+            if not created:  # a concurrent retry of the same request won: answer like it
+                return await load_view(r, row.id)
             await r.submissions.attach_media(row.id, await self._record_media(r, fresh, photos))
             await r.reviews.add(
                 row.id,
@@ -248,10 +250,7 @@ class Submissions:
                 now=now,
             )
             view = await load_view(r, submission_id)
-            row = await r.submissions.get(submission_id)
-            for old in (row.card_outbox_ids or []) if row else []:
-                ws_t = translator(await self._workspace_locale(r, view.workspace_id))
-                await notify.replace(r, old, cards.superseded_card(ws_t, view), now=now)
+            await self.update_cards(r, view, superseded=True)
             await self.post_cards(r, view)
             await notify.dm(r, fresh, cards.receipt_dm(translator(fresh.locale), view), now=now)
         self.core.outbox_changed()
@@ -308,8 +307,12 @@ class Submissions:
         await r.submissions.set_cards(view.id, ids)
         return ids
 
-    async def update_cards(self, r: Repos, view: SubmissionView) -> None:
-        """Queue an in-place update of every card showing this submission."""
+    async def update_cards(
+        self, r: Repos, view: SubmissionView, *, superseded: bool = False
+    ) -> None:
+        """Queue an in-place update of every card showing this submission, each in the
+        language of whoever sees it (the workspace's for a channel, the person's for a DM).
+        ``superseded`` turns them into a pointer to the new cards of a resubmission."""
         row = await r.submissions.get(view.id)
         ws = await r.workspaces.get(view.workspace_id)
         for post_id in (row.card_outbox_ids or []) if row else []:
@@ -319,11 +322,13 @@ class Submissions:
                 member = await r.members.find(ws.id, original.target["id"])
                 if member is not None:
                     locale = (await r.members.view(member.id)).locale
-            card = cards.review_card(translator(locale), view, ws.timezone)
+            t = translator(locale)
+            card = (
+                cards.superseded_card(t, view)
+                if superseded
+                else cards.review_card(t, view, ws.timezone)
+            )
             await notify.replace(r, post_id, card, now=self.core.clock())
-
-    async def _workspace_locale(self, r: Repos, workspace_id: int) -> str:
-        return (await r.workspaces.get(workspace_id)).locale
 
     async def _check_can_submit(self, r: Repos, member: MemberView) -> None:
         if Role.AMBASSADOR not in member.roles:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import ReviewAction, Status
@@ -37,8 +38,9 @@ class SubmissionRepository:
         sensitive: bool,
         client_key: str | None,
         now: datetime,
-    ) -> Submission:
-        """Insert a pending submission."""
+    ) -> tuple[Submission, bool]:
+        """Insert a pending submission; (row, True), or (the existing row, False) when a
+        concurrent request with the same ``client_key`` inserted it first."""
         row = Submission(
             workspace_id=workspace_id,
             author_id=author_id,
@@ -53,9 +55,17 @@ class SubmissionRepository:
             created_at=now,
             updated_at=now,
         )
-        self.s.add(row)
-        await self.s.flush()
-        return row
+        try:
+            async with self.s.begin_nested():
+                self.s.add(row)
+        except IntegrityError:
+            if client_key is None:
+                raise
+            existing = await self.by_client_key(workspace_id, client_key)
+            if existing is None:
+                raise
+            return existing, False
+        return row, True
 
     async def get(self, submission_id: int) -> Submission | None:
         """A submission by id, fresh from the database."""
@@ -80,8 +90,13 @@ class SubmissionRepository:
         now: datetime,
         decided_by: int | None = None,
         reason: str | None = None,
+        expected_revision: int | None = None,
     ) -> bool:
-        """Move ``expected -> new`` in one conditional UPDATE; False if someone moved it first."""
+        """Move ``expected -> new`` in one conditional UPDATE; False if someone moved it first.
+
+        With ``expected_revision`` the row must also still be at that revision (the version
+        the reviewer saw).
+        """
         values: dict[str, object] = {"status": new.value, "updated_at": now}
         if new in (Status.APPROVED, Status.REJECTED, Status.CHANGES_REQUESTED, Status.ESCALATED):
             values.update(decided_at=now, decided_by_id=decided_by, decision_reason=reason)
@@ -92,9 +107,12 @@ class SubmissionRepository:
                 decision_reason=None,
                 revision=Submission.revision + 1,
             )
+        conditions = [Submission.id == submission_id, Submission.status == expected.value]
+        if expected_revision is not None:
+            conditions.append(Submission.revision == expected_revision)
         result = await self.s.execute(
             update(Submission)
-            .where(Submission.id == submission_id, Submission.status == expected.value)
+            .where(*conditions)
             .values(**values)
             .execution_options(synchronize_session=False)
         )
