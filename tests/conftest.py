@@ -114,4 +114,6 @@ def port() -> RecordingPort:
 
 @pytest.fixture
 def dispatcher(db: Database, port: RecordingPort, clock: FakeClock) -> Dispatcher:
-    return Dispatcher(db, {"console": port}, clock=clock, max_attempts=4)
+    # One send at a time so tests can rely on delivery order (card before DM, as queued);
+    # concurrent delivery is exercised by the two-dispatcher tests.
+    return Dispatcher(db, {"console": port}, clock=clock, max_attempts=4, concurrency=1)
