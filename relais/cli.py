@@ -69,6 +69,7 @@ def console() -> None:
             review_channels={Platform.CONSOLE: settings.relais_review_channel or "review"},
         )
         try:
+            await core.onboarding.sync_charter_file()
             await ConsoleApp(core, terminal_ask, print).run()
         finally:
             await db.dispose()

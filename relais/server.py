@@ -47,9 +47,19 @@ def build_app(core: Core, ports: dict[str, PlatformPort] | None = None) -> web.A
     app[CORE_KEY] = core
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.on_startup.append(_sync_charter)
     if ports:
         app.cleanup_ctx.append(_dispatching(core, ports))
     return app
+
+
+async def _sync_charter(app: web.Application) -> None:
+    updated = await app[CORE_KEY].onboarding.sync_charter_file()
+    if updated:
+        log.info(
+            "published RELAIS_CHARTER_FILE as a new charter version in %d workspace(s)",
+            len(updated),
+        )
 
 
 def _dispatching(core: Core, ports: dict[str, PlatformPort]):  # type: ignore[no-untyped-def]

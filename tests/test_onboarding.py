@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -209,3 +210,19 @@ async def test_french_member_reads_french(core: Core) -> None:
     assert "Relais transmet vos photos du terrain" in text_of(reply.message)
     english = await handle_command(core, await member(core, "bob"), "/relais", "help")
     assert english.message is not None and english.message.text == "Relais: what you can do"
+
+
+async def test_charter_file_edit_publishes_a_new_version(core: Core, tmp_path: Path) -> None:
+    charter_file = tmp_path / "charter.txt"
+    charter_file.write_text("- Be kind.\n")
+    settings = core.settings.model_copy(update={"relais_charter_file": charter_file})
+    with_file = Core(settings, core.db, clock=core.clock)
+    amb = await ambassador(with_file, "amb")
+    assert (await with_file.onboarding.charter(amb)).text == "- Be kind."
+    assert await with_file.onboarding.sync_charter_file() == [], "unchanged text: no version"
+    charter_file.write_text("- Be kind.\n- Ask before you shoot.\n")
+    assert await with_file.onboarding.sync_charter_file() == [amb.workspace_id]
+    charter = await with_file.onboarding.charter(amb)
+    assert (charter.version, charter.accepted) == (2, False)
+    with pytest.raises(CharterNotAccepted):
+        await with_file.submissions.create(amb, photos=[await photo(with_file)], caption="x")

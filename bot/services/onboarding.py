@@ -110,6 +110,24 @@ class Onboarding:
             return path.read_text(encoding="utf-8").strip()
         return translate(locale, "charter.default")
 
+    async def sync_charter_file(self) -> list[int]:
+        """Publish ``RELAIS_CHARTER_FILE`` as a new version wherever its text changed.
+
+        Called at start: editing the file and restarting asks every ambassador to accept
+        the new text before their next submission. Returns the workspaces updated.
+        """
+        if self.core.settings.relais_charter_file is None:
+            return []
+        text = self.default_charter_text(self.core.settings.relais_locale)
+        updated: list[int] = []
+        async with self.core.db.transaction() as r:
+            for workspace_id in await r.workspaces.ids():
+                current = await r.charters.current(workspace_id)
+                if current is None or current.text != text:
+                    await r.charters.publish(workspace_id, text, now=self.core.clock())
+                    updated.append(workspace_id)
+        return updated
+
     async def charter(self, member: MemberView) -> Charter:
         """The current charter and the version this member accepted."""
         async with self.core.db.transaction() as r:

@@ -49,6 +49,10 @@ class WorkspaceRepository:
             row = (await self.s.execute(query)).scalar_one()
         return row
 
+    async def ids(self) -> list[int]:
+        """Every workspace id."""
+        return list(await self.s.scalars(select(Workspace.id).order_by(Workspace.id)))
+
     async def get(self, workspace_id: int) -> Workspace:
         """The workspace with this id (it must exist)."""
         return await self.s.get_one(Workspace, workspace_id)
