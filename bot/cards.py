@@ -181,9 +181,7 @@ def approver_dm(t: Translator, sub: SubmissionView, tz: str) -> Message:
     return Message(text=card.text, blocks=(intro, *card.blocks))
 
 
-def charter_form(
-    t: Translator, charter: Charter, sites: Sequence[str], site: str | None, then: str = ""
-) -> Form:
+def charter_form(t: Translator, charter: Charter, sites: Sequence[str], then: str = "") -> Form:
     """The charter with Accept; the site is picked (or typed) in the same form."""
     return Form(
         action="charter.accept",
@@ -195,7 +193,7 @@ def charter_form(
             TextInput(
                 "site",
                 t("field.site"),
-                initial=site or (sites[0] if sites else ""),
+                initial=sites[0] if sites else "",
                 required=False,
                 max_length=120,
                 placeholder=t("form.join.site_hint"),

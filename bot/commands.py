@@ -15,7 +15,8 @@ from bot.core import Core
 from bot.domain import MemberView, Role, Status
 from bot.errors import InvalidInput, RelaisError
 from bot.i18n import Translator, translator
-from bot.ui import Reply
+from bot.services.onboarding import Charter
+from bot.ui import Form, Reply
 
 SUBCOMMANDS = ("help", "join", "leave", "me", "snooze")
 MAX_SNOOZE = timedelta(weeks=12)
@@ -52,16 +53,22 @@ def parse_duration(text: str) -> timedelta | None:
     return timedelta(days=days) if days > 0 else None
 
 
+async def _charter_form(
+    core: Core, member: MemberView, t: Translator, charter: Charter, then: str = ""
+) -> Form:
+    sites = [name for _, name in await core.onboarding.sites(member.workspace_id)]
+    return cards.charter_form(t, charter, sites, then=then)
+
+
 async def submit_entry(core: Core, member: MemberView, caption: str) -> Reply:
     """``/submit``: the form, or the charter first when the member cannot submit yet."""
     t = translator(member.locale)
     charter = await core.onboarding.charter(member)
     if Role.AMBASSADOR not in member.roles or not charter.accepted:
-        sites = [name for _, name in await core.onboarding.sites(member.workspace_id)]
         key = "join.needed_first" if Role.AMBASSADOR not in member.roles else "join.new_version"
         return Reply(
             message=cards.notice(t(key)),
-            form=cards.charter_form(t, charter, sites, None, then=f"submit:{caption}"),
+            form=await _charter_form(core, member, t, charter, then=f"submit:{caption}"),
         )
     sites, campaigns = await core.submissions.form_choices(member)
     return Reply(
@@ -93,8 +100,7 @@ async def _relais(
         charter = await core.onboarding.charter(member)
         if Role.AMBASSADOR in member.roles and charter.accepted:
             return Reply(message=cards.notice(t("join.already", version=charter.version)))
-        sites = [name for _, name in await core.onboarding.sites(member.workspace_id)]
-        return Reply(form=cards.charter_form(t, charter, sites, None))
+        return Reply(form=await _charter_form(core, member, t, charter))
     if word in ("leave", "quitter"):
         left = await core.onboarding.leave(member)
         return Reply(message=cards.notice(t("leave.done" if left else "leave.not_member")))

@@ -223,13 +223,20 @@ async def test_user_markup_is_kept_byte_for_byte(
     assert Message.from_json(receipt.to_json()) == receipt
 
 
-async def test_cards_go_to_each_cm_without_a_review_channel(
-    core: Core, db: Database, clock: FakeClock, port: RecordingPort, dispatcher: Dispatcher
-) -> None:
+async def without_review_channel(
+    core: Core, db: Database, clock: FakeClock
+) -> tuple[Core, MemberView, MemberView]:
+    """A core with no review channel, an English CM, a French CM and an ambassador."""
     direct = Core(core.settings.model_copy(update={"relais_review_channel": ""}), db, clock=clock)
     cm1 = await member(direct, "cm1", "Carla")
     await member(direct, "cm2", "Chloé", locale="fr")
-    amb = await ambassador(direct, "amb", "Ana")
+    return direct, cm1, await ambassador(direct, "amb", "Ana")
+
+
+async def test_cards_go_to_each_cm_without_a_review_channel(
+    core: Core, db: Database, clock: FakeClock, port: RecordingPort, dispatcher: Dispatcher
+) -> None:
+    direct, cm1, amb = await without_review_channel(core, db, clock)
     sub = await submit(direct, amb, "no channel")
     assert await dispatcher.drain() == 3
     assert port.in_channel(REVIEW_CHANNEL) == []
@@ -248,10 +255,7 @@ async def test_cards_go_to_each_cm_without_a_review_channel(
 async def test_superseded_dm_card_is_in_the_cms_language(
     core: Core, db: Database, clock: FakeClock, port: RecordingPort, dispatcher: Dispatcher
 ) -> None:
-    direct = Core(core.settings.model_copy(update={"relais_review_channel": ""}), db, clock=clock)
-    cm1 = await member(direct, "cm1", "Carla")
-    await member(direct, "cm2", "Chloé", locale="fr")
-    amb = await ambassador(direct, "amb", "Ana")
+    direct, cm1, amb = await without_review_channel(core, db, clock)
     sub = await submit(direct, amb, "v1")
     await dispatcher.drain()
     await direct.review.request_changes(cm1, sub.id, "again")

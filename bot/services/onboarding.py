@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from bot.domain import MemberView, Platform, Role, Status
 from bot.errors import CharterChanged, InvalidInput, NotAllowed, NotFound
 from bot.i18n import normalise_locale, translate
+from storage.models import Submission
 from storage.repositories import Repos
 
 if TYPE_CHECKING:
@@ -227,10 +228,7 @@ class Onboarding:
             )
 
 
-def _line(row: object) -> SubmissionLine:
+def _line(row: Submission) -> SubmissionLine:
     return SubmissionLine(
-        id=row.id,
-        caption=row.caption,
-        status=Status(row.status),  # type: ignore[attr-defined]
-        created_at=row.created_at,  # type: ignore[attr-defined]
+        id=row.id, caption=row.caption, status=Status(row.status), created_at=row.created_at
     )

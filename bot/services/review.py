@@ -131,9 +131,8 @@ class Review:
                     else "error.reviewers_only"
                 )
                 raise NotAllowed(key)
-            if new is Status.ESCALATED and not (
-                await r.members.with_role(actor.workspace_id, Role.APPROVER)
-                or await r.members.with_role(actor.workspace_id, Role.ADMIN)
+            if new is Status.ESCALATED and not await r.members.any_with_role(
+                actor.workspace_id, Role.APPROVER, Role.ADMIN
             ):
                 raise NotAllowed("error.no_approver")
             if revision is not None and revision != before.revision:

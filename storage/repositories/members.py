@@ -160,6 +160,18 @@ class MemberRepository:
         )
         return bool(result.rowcount)
 
+    async def any_with_role(self, workspace_id: int, *roles: Role) -> bool:
+        """True when at least one member of the workspace holds one of ``roles``."""
+        found = await self.s.scalar(
+            select(MemberRole.id)
+            .join(Member, MemberRole.member_id == Member.id)
+            .where(
+                Member.workspace_id == workspace_id, MemberRole.role.in_([r.value for r in roles])
+            )
+            .limit(1)
+        )
+        return found is not None
+
     async def with_role(self, workspace_id: int, role: Role) -> list[MemberView]:
         """Every member of the workspace holding ``role``, oldest first."""
         ids = await self.s.scalars(
