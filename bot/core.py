@@ -10,11 +10,11 @@ from datetime import datetime
 
 from bot.domain import Platform
 from bot.media import MediaIntake
-from bot.outbox import utcnow
 from bot.services.onboarding import Onboarding
 from bot.services.review import Review
 from bot.services.submissions import Submissions
 from bot.settings import Settings
+from bot.worker import utcnow
 from storage.db import Database
 from storage.media_store import LocalMediaStore
 
@@ -41,6 +41,7 @@ class Core:
         )
         self._review_channels = dict(review_channels or {})
         self._outbox_listeners: list[Callable[[], None]] = []
+        self._job_listeners: list[Callable[[], None]] = []
         self.onboarding = Onboarding(self)
         self.submissions = Submissions(self)
         self.review = Review(self)
@@ -56,4 +57,13 @@ class Core:
     def outbox_changed(self) -> None:
         """Signal that new outbox rows were committed."""
         for listener in self._outbox_listeners:
+            listener()
+
+    def on_jobs(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after each commit that queued a job (wakes job runners)."""
+        self._job_listeners.append(listener)
+
+    def jobs_changed(self) -> None:
+        """Signal that new jobs were committed."""
+        for listener in self._job_listeners:
             listener()

@@ -70,6 +70,15 @@ class OutboxStatus(enum.StrEnum):
     DEAD = "dead"
 
 
+class JobStatus(enum.StrEnum):
+    """Job lifecycle: pending -> running -> done, or -> dead after the last try."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    DEAD = "dead"
+
+
 @dataclass(frozen=True)
 class MemberView:
     """A member as the core sees it (no ORM object escapes storage)."""

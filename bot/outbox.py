@@ -13,27 +13,25 @@ import asyncio
 import logging
 import random
 import uuid
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from bot.ports import PermanentFailure, PlatformPort, RetryLater, Target
 from bot.ui import Message
+from bot.worker import Clock, Worker, utcnow
 from storage.db import Database
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
+__all__ = ["Clock", "Dispatcher", "utcnow"]
 
 
-def utcnow() -> datetime:
-    """The real clock."""
-    return datetime.now(UTC)
-
-
-class Dispatcher:
+class Dispatcher(Worker):
     """Delivers due outbox rows for the platforms it has ports for."""
+
+    name = "outbox dispatcher"
 
     def __init__(
         self,
@@ -50,29 +48,15 @@ class Dispatcher:
         concurrency: int = 8,
         rng: random.Random | None = None,
     ) -> None:
+        super().__init__(clock=clock, base_delay=base_delay, max_delay=max_delay, rng=rng)
         self.db = db
         self.ports = dict(ports)
-        self.clock = clock
         self.worker_id = worker_id or f"dispatcher-{uuid.uuid4().hex[:12]}"
         self.max_attempts = max_attempts
-        self.base_delay = base_delay
-        self.max_delay = max_delay
         self.lease = lease
         self.batch_size = batch_size
         self._limit = asyncio.Semaphore(concurrency)
-        self._rng = rng or random.Random()
-        self._wake = asyncio.Event()
         self._workspaces: dict[int, str] = {}
-
-    def wake(self) -> None:
-        """Ask the running loop to look at the outbox now instead of at its next poll."""
-        self._wake.set()
-
-    def backoff(self, attempts: int, retry_after: float | None) -> float:
-        """Seconds before the next try: exponential with full jitter, floored by retry-after."""
-        ceiling = min(self.max_delay, self.base_delay * 2 ** max(0, attempts - 1))
-        delay = self._rng.uniform(ceiling / 2, ceiling)
-        return max(delay, retry_after or 0.0)
 
     async def run_once(self) -> int:
         """Claim one batch of due rows and deliver them; returns how many were claimed."""
@@ -96,32 +80,6 @@ class Dispatcher:
                         row_id, self.worker_id, result=result, now=self.clock()
                     )
         return len(mine)
-
-    async def drain(self, *, max_batches: int = 100) -> int:
-        """Deliver everything due now (used by the console and by tests)."""
-        total = 0
-        for _ in range(max_batches):
-            sent = await self.run_once()
-            total += sent
-            if sent == 0:
-                break
-        return total
-
-    async def run_forever(self, stop: asyncio.Event, *, poll: float = 1.0) -> None:
-        """Deliver until ``stop`` is set, polling every ``poll`` seconds or when woken."""
-        while not stop.is_set():
-            try:
-                claimed = await self.run_once()
-            except Exception:
-                log.exception("outbox dispatch round failed; retrying")
-                claimed = 0
-            if claimed:
-                continue
-            self._wake.clear()
-            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
-            await asyncio.wait(waiters, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
-            for waiter in waiters:
-                waiter.cancel()
 
     async def _workspace_external_id(self, workspace_id: int) -> str:
         if workspace_id not in self._workspaces:

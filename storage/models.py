@@ -263,3 +263,55 @@ class OutboxMessage(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class Job(Base):
+    """Heavy work done after the ack (downloading and cleaning photos), resumed after a crash."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index(None, "status", "next_attempt_at"),
+        UniqueConstraint("key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # What runs it (e.g. "slack.submission") and an idempotency key: the same input twice
+    # (a platform retry, a double submit) finds the existing row instead of a second job.
+    kind: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class SlackUpload(Base):
+    """A cleaned photo already uploaded to a Slack workspace, so cards reuse its file id."""
+
+    __tablename__ = "slack_uploads"
+    __table_args__ = (UniqueConstraint("team_id", "media_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    media_key: Mapped[str] = mapped_column(String(200))
+    file_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+
+
+def _slack_store_tables() -> None:
+    # Bolt's SQLAlchemy installation and OAuth state stores define their tables in code;
+    # declaring the same tables here lets Alembic create and check them with the rest.
+    from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+    from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+
+    SQLAlchemyInstallationStore.build_installations_table(Base.metadata, "slack_installations")
+    SQLAlchemyInstallationStore.build_bots_table(Base.metadata, "slack_bots")
+    SQLAlchemyOAuthStateStore.build_oauth_states_table(Base.metadata, "slack_oauth_states")
+
+
+_slack_store_tables()

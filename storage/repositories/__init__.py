@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.repositories.jobs import JobRepository
 from storage.repositories.members import (
     CharterRepository,
     MemberRepository,
@@ -11,6 +12,7 @@ from storage.repositories.members import (
     WorkspaceRepository,
 )
 from storage.repositories.outbox import OutboxRepository
+from storage.repositories.slack import SlackUploadRepository
 from storage.repositories.submissions import (
     CampaignRepository,
     MediaRepository,
@@ -35,6 +37,8 @@ class Repos:
         self.reviews = ReviewEventRepository(session)
         self.points = PointsRepository(session)
         self.outbox = OutboxRepository(session)
+        self.jobs = JobRepository(session)
+        self.slack_uploads = SlackUploadRepository(session)
 
 
 __all__ = ["Repos"]

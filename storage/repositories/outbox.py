@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import OutboxStatus
 from storage.models import OutboxMessage
+from storage.repositories.leases import claim_due, finish
 
 
 class OutboxRepository:
@@ -51,53 +52,23 @@ class OutboxRepository:
     async def claim(
         self, worker: str, *, platforms: list[str], now: datetime, lease: timedelta, limit: int
     ) -> list[OutboxMessage]:
-        """Take up to ``limit`` due rows for ``worker``.
-
-        One UPDATE over a ``FOR UPDATE SKIP LOCKED`` sub-select: on PostgreSQL two
-        dispatchers never get the same row; on SQLite the write lock serialises claims.
-        A row whose lease ran out (its dispatcher died mid-send) becomes due again.
-        """
-        due = (
-            select(OutboxMessage.id)
-            .where(
-                OutboxMessage.platform.in_(platforms),
-                or_(
-                    (OutboxMessage.status == OutboxStatus.PENDING.value)
-                    & (OutboxMessage.next_attempt_at <= now),
-                    (OutboxMessage.status == OutboxStatus.SENDING.value)
-                    & (OutboxMessage.claimed_until < now),
-                ),
-            )
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+        """Take up to ``limit`` due rows of ``platforms`` for ``worker`` (see ``claim_due``)."""
+        return await claim_due(
+            self.s,
+            OutboxMessage,
+            worker=worker,
+            now=now,
+            lease=lease,
+            limit=limit,
+            pending=OutboxStatus.PENDING.value,
+            running=OutboxStatus.SENDING.value,
+            where=(OutboxMessage.platform.in_(platforms),),
         )
-        rows = await self.s.scalars(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(due.scalar_subquery()))
-            .values(
-                status=OutboxStatus.SENDING.value,
-                claimed_by=worker,
-                claimed_until=now + lease,
-                attempts=OutboxMessage.attempts + 1,
-            )
-            .returning(OutboxMessage)
-            .execution_options(synchronize_session=False)
-        )
-        return sorted(rows, key=lambda r: r.id)
 
     async def _finish(self, row_id: int, worker: str, **values: Any) -> bool:
-        result = await self.s.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.id == row_id,
-                OutboxMessage.claimed_by == worker,
-                OutboxMessage.status == OutboxStatus.SENDING.value,
-            )
-            .values(**values)
-            .execution_options(synchronize_session=False)
+        return await finish(
+            self.s, OutboxMessage, row_id, worker, OutboxStatus.SENDING.value, **values
         )
-        return result.rowcount == 1
 
     async def mark_sent(
         self, row_id: int, worker: str, *, result: dict[str, Any] | None, now: datetime

@@ -1,0 +1,104 @@
+"""The jobs table: work accepted before the ack and done after it, resumed after a crash."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import JobStatus
+from storage.models import Job
+from storage.repositories.leases import claim_due, finish
+
+
+class JobRepository:
+    """Rows of ``jobs``."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def add(self, *, kind: str, key: str, payload: dict[str, Any], now: datetime) -> bool:
+        """Queue a job unless one with ``key`` exists; True when this call added it."""
+        existing = await self.s.scalar(select(Job.id).where(Job.key == key))
+        if existing is not None:
+            return False
+        self.s.add(
+            Job(
+                kind=kind,
+                key=key,
+                payload=payload,
+                status=JobStatus.PENDING.value,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+        await self.s.flush()
+        return True
+
+    async def claim(
+        self, worker: str, *, kinds: list[str], now: datetime, lease: timedelta, limit: int
+    ) -> list[Job]:
+        """Take up to ``limit`` due jobs of ``kinds`` for ``worker``."""
+        return await claim_due(
+            self.s,
+            Job,
+            worker=worker,
+            now=now,
+            lease=lease,
+            limit=limit,
+            pending=JobStatus.PENDING.value,
+            running=JobStatus.RUNNING.value,
+            where=(Job.kind.in_(kinds),),
+        )
+
+    async def _finish(self, job_id: int, worker: str, **values: Any) -> bool:
+        return await finish(self.s, Job, job_id, worker, JobStatus.RUNNING.value, **values)
+
+    async def mark_done(self, job_id: int, worker: str, *, now: datetime) -> bool:
+        """The job finished (successfully, or with an answer already sent to the person)."""
+        return await self._finish(
+            job_id, worker, status=JobStatus.DONE.value, finished_at=now, claimed_until=None
+        )
+
+    async def mark_retry(self, job_id: int, worker: str, *, at: datetime, error: str) -> bool:
+        """Try again at ``at``."""
+        return await self._finish(
+            job_id,
+            worker,
+            status=JobStatus.PENDING.value,
+            next_attempt_at=at,
+            claimed_until=None,
+            last_error=error[:2000],
+        )
+
+    async def mark_dead(self, job_id: int, worker: str, *, error: str, now: datetime) -> bool:
+        """Give up; ``relais doctor`` lists it."""
+        return await self._finish(
+            job_id,
+            worker,
+            status=JobStatus.DEAD.value,
+            finished_at=now,
+            claimed_until=None,
+            last_error=error[:2000],
+        )
+
+    async def get_by_key(self, key: str) -> Job | None:
+        """A job by its idempotency key, fresh from the database."""
+        return await self.s.scalar(
+            select(Job).where(Job.key == key).execution_options(populate_existing=True)
+        )
+
+    async def unfinished(self, *, limit: int = 50) -> list[Job]:
+        """Pending, running and dead jobs, oldest first (for ``relais doctor``)."""
+        rows = await self.s.scalars(
+            select(Job).where(Job.status != JobStatus.DONE.value).order_by(Job.id).limit(limit)
+        )
+        return list(rows)
+
+    async def counts(self) -> dict[str, int]:
+        """Number of jobs per status."""
+        rows = await self.s.execute(select(Job.status, func.count()).group_by(Job.status))
+        return {status: int(n) for status, n in rows.all()}
