@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot import cards
-from bot.commands import error_reply, submit_entry
+from bot.commands import error_reply, handle_command, submit_entry
 from bot.core import Core
 from bot.domain import MemberView
 from bot.errors import InvalidInput, NotFound, RelaisError
@@ -74,6 +74,9 @@ async def _route(
 ) -> Reply:
     if action == "charter.accept":
         return await _accept_charter(core, member, t, value, values or {})
+    if action == "relais.command":
+        # A button that runs a /relais subcommand (App Home: join, snooze, leave).
+        return await handle_command(core, member, "/relais", value)
     if action == "review.approve":
         sid, revision = _card_ref(value)
         sub = await core.review.approve(member, sid, revision=revision)

@@ -216,7 +216,10 @@ def submission_form(
 ) -> Form:
     """The photo form: photos, caption, site, campaign, consent and sensitivity."""
     inputs: list[object] = [
-        FileInput("photos", t("field.photos"), max_files=10),
+        # A resubmission may keep the photos already sent.
+        FileInput(
+            "photos", t("field.photos"), max_files=10, required=action == "submission.create"
+        ),
         TextInput(
             "caption",
             t("field.caption"),
@@ -326,10 +329,29 @@ def profile_message(t: Translator, p: Profile, tz: str) -> Message:
             for s in p.awaiting_review
         ]
         blocks += [
-            Heading(t("me.awaiting", count=len(p.awaiting_review))),
+            Heading(t("me.awaiting", count=max(p.awaiting_count, len(p.awaiting_review)))),
             Paragraph("\n".join(lines)),
         ]
     return Message(text=t("me.title", name=p.member.display_name), blocks=tuple(blocks))  # type: ignore[arg-type]
+
+
+def home_message(t: Translator, p: Profile, tz: str, note: str = "") -> Message:
+    """The member's home (Slack App Home): profile, history, the review queue for CMs,
+    and buttons for what they can do next."""
+    profile = profile_message(t, p, tz)
+    member = p.member
+    buttons: list[Button] = []
+    if Role.AMBASSADOR not in member.roles or not p.charter.accepted:
+        buttons.append(Button(t("button.join"), "relais.command", "join", ButtonStyle.PRIMARY))
+    else:
+        if p.snoozed_until:
+            buttons.append(Button(t("button.snooze_off"), "relais.command", "snooze off"))
+        else:
+            buttons.append(Button(t("button.snooze"), "relais.command", "snooze 2w"))
+        buttons.append(Button(t("button.leave"), "relais.command", "leave", ButtonStyle.DANGER))
+    blocks: list[object] = [Context(note)] if note else []
+    blocks += [*profile.blocks, Context(t("home.hint")), Actions(tuple(buttons))]
+    return Message(text=profile.text, blocks=tuple(blocks))  # type: ignore[arg-type]
 
 
 def notice(text: str) -> Message:

@@ -20,6 +20,7 @@ from bot.ui import Form, Reply
 
 SUBCOMMANDS = ("help", "join", "leave", "me", "snooze")
 MAX_SNOOZE = timedelta(weeks=12)
+CARRIED_CAPTION_MAX = 1000
 _DURATION = re.compile(r"^(\d{1,3})\s*([dwj]|days?|weeks?|jours?|semaines?|sem)$")
 
 
@@ -40,7 +41,7 @@ def error_reply(t: Translator, err: RelaisError, tz: str) -> Reply:
     """An ephemeral reply for an error; form errors are attached to their field."""
     text = render_error(t, err, tz)
     errors = {err.field: text} if isinstance(err, InvalidInput) else {}
-    return Reply(message=cards.notice(text), errors=errors)
+    return Reply(message=cards.notice(text), errors=errors, failed=True)
 
 
 def parse_duration(text: str) -> timedelta | None:
@@ -68,7 +69,10 @@ async def submit_entry(core: Core, member: MemberView, caption: str) -> Reply:
         key = "join.needed_first" if Role.AMBASSADOR not in member.roles else "join.new_version"
         return Reply(
             message=cards.notice(t(key)),
-            form=await _charter_form(core, member, t, charter, then=f"submit:{caption}"),
+            # The caption rides along in the form's value (platforms cap its size).
+            form=await _charter_form(
+                core, member, t, charter, then=f"submit:{caption[:CARRIED_CAPTION_MAX]}"
+            ),
         )
     sites, campaigns = await core.submissions.form_choices(member)
     return Reply(

@@ -27,7 +27,16 @@ from storage.media_store import LocalMediaStore
 
 __all__ = ["ACCEPTED_FORMATS", "CleanImage", "MediaIntake", "MediaRejected", "RejectCode"]
 
-RejectCode = Literal["too_large", "unsupported_type", "too_many_pixels", "corrupt", "empty"]
+RejectCode = Literal[
+    "too_large",
+    "unsupported_type",
+    "too_many_pixels",
+    "corrupt",
+    "empty",
+    # Raised by adapters while fetching a photo from the platform:
+    "login_page",
+    "download_failed",
+]
 
 #: Pillow format name -> (MIME type, file extension) of what we accept and store.
 ACCEPTED_FORMATS: Mapping[str, tuple[str, str]] = MappingProxyType(
@@ -37,7 +46,7 @@ ACCEPTED_FORMATS: Mapping[str, tuple[str, str]] = MappingProxyType(
         "WEBP": ("image/webp", "webp"),
     }
 )
-_ACCEPTED_LABEL = "JPEG, PNG, WebP"
+ACCEPTED_LABEL = "JPEG, PNG, WebP"
 _JPEG_QUALITY = 88
 _WEBP_QUALITY = 88
 _CHUNK = 64 * 1024
@@ -57,6 +66,8 @@ _LOG_MESSAGES: dict[str, str] = {
     "too_many_pixels": "image has more pixels than the limit",
     "corrupt": "image data is corrupt or truncated",
     "empty": "file is empty",
+    "login_page": "the platform served a login page instead of the file (missing scope)",
+    "download_failed": "the platform refused the download",
 }
 
 
@@ -199,12 +210,12 @@ class MediaIntake:
             except UnidentifiedImageError as exc:
                 if _looks_like_accepted(source):
                     raise MediaRejected("corrupt") from exc
-                raise MediaRejected("unsupported_type", {"accepted": _ACCEPTED_LABEL}) from exc
+                raise MediaRejected("unsupported_type", {"accepted": ACCEPTED_LABEL}) from exc
             except Exception as exc:
                 raise MediaRejected("corrupt") from exc
         if img.format not in ACCEPTED_FORMATS:
             img.close()
-            raise MediaRejected("unsupported_type", {"accepted": _ACCEPTED_LABEL})
+            raise MediaRejected("unsupported_type", {"accepted": ACCEPTED_LABEL})
         if img.width * img.height > self._max_pixels:
             img.close()
             raise self._too_many_pixels()

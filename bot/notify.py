@@ -52,6 +52,32 @@ async def channel_post(
     )
 
 
+async def ephemeral(
+    r: Repos, member: MemberView, channel: str, message: Message, *, now: datetime
+) -> int:
+    """Queue a message only ``member`` sees, in ``channel`` (a reply to what they did)."""
+    return await r.outbox.add(
+        workspace_id=member.workspace_id,
+        platform=member.platform.value,
+        kind="post",
+        target=Target("ephemeral", channel, member.external_id).to_json(),
+        payload=message.to_json(),
+        now=now,
+    )
+
+
+async def home(r: Repos, member: MemberView, message: Message, *, now: datetime) -> int:
+    """Queue a refresh of ``member``'s home view (replaces the whole view)."""
+    return await r.outbox.add(
+        workspace_id=member.workspace_id,
+        platform=member.platform.value,
+        kind="post",
+        target=Target("home", member.external_id).to_json(),
+        payload=message.to_json(),
+        now=now,
+    )
+
+
 async def replace(r: Repos, post_id: int, message: Message, *, now: datetime) -> int:
     """Queue an in-place update of the message that outbox row ``post_id`` posted."""
     original = await r.outbox.get(post_id)

@@ -11,25 +11,37 @@ from typing import Any, Literal, Protocol
 
 from bot.ui import Message
 
+TargetKind = Literal["user", "channel", "ephemeral", "home"]
+TARGET_KINDS = ("user", "channel", "ephemeral", "home")
+
 
 @dataclass(frozen=True)
 class Target:
-    """Where a message goes: a person's direct messages, or a channel."""
+    """Where a message goes.
 
-    kind: Literal["user", "channel"]
+    ``user``: a person's direct messages; ``channel``: a channel; ``ephemeral``: only
+    ``user`` sees it, in channel ``id``; ``home``: the person's home view (Slack App
+    Home), replaced as a whole on each post.
+    """
+
+    kind: TargetKind
     id: str
+    user: str = ""
 
     def to_json(self) -> dict[str, str]:
         """JSON for the outbox row."""
-        return {"kind": self.kind, "id": self.id}
+        data = {"kind": self.kind, "id": self.id}
+        if self.user:
+            data["user"] = self.user
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Target:
         """Rebuild a target stored by ``to_json``."""
         kind = data["kind"]
-        if kind not in ("user", "channel"):
+        if kind not in TARGET_KINDS:
             raise ValueError(f"unknown target kind {kind!r}")
-        return cls(kind=kind, id=str(data["id"]))
+        return cls(kind=kind, id=str(data["id"]), user=str(data.get("user", "")))
 
 
 class RetryLater(Exception):

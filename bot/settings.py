@@ -79,6 +79,20 @@ class Settings(BaseSettings):
     def _async_driver(cls, value: str) -> str:
         return async_database_url(value)
 
+    def slack_problem(self) -> str | None:
+        """What is wrong with the Slack settings, in one sentence; None when usable or unset."""
+        oauth = bool(self.slack_client_id or self.slack_client_secret)
+        if oauth and not (self.slack_client_id and self.slack_client_secret):
+            return "set both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (multi-workspace OAuth)"
+        if self.slack_app_token and not self.slack_app_token.startswith("xapp-"):
+            return "SLACK_APP_TOKEN must be an app-level token (xapp-...) with connections:write"
+        if self.slack_app_token and not (self.slack_bot_token or oauth):
+            return "Socket Mode (SLACK_APP_TOKEN) also needs SLACK_BOT_TOKEN"
+        configured = self.slack_bot_token or oauth
+        if configured and not self.slack_app_token and not self.slack_signing_secret:
+            return "SLACK_SIGNING_SECRET is required to verify Slack's requests"
+        return None
+
     @property
     def max_photo_bytes(self) -> int:
         """The photo size limit in bytes."""

@@ -176,6 +176,7 @@ class FileInput:
     label: str
     max_files: int = 10
     accepted: str = "JPEG, PNG, WebP"
+    required: bool = True
 
 
 FormInput = TextInput | Select | Checkbox | FileInput
@@ -203,3 +204,5 @@ class Reply:
     ephemeral: bool = True
     # Field errors for a form just submitted (input name -> message); the form stays open.
     errors: dict[str, str] = field(default_factory=dict)
+    # True when the action was refused: ``message`` says why and nothing changed.
+    failed: bool = False

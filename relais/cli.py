@@ -82,11 +82,11 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface (default HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default PORT, 3000).")] = None,
 ) -> None:
-    """Run the HTTP server (health routes now; Slack and Teams routes when configured)."""
+    """Run the HTTP server: health routes, and Slack (HTTP or Socket Mode) when configured."""
     from aiohttp import web
 
     from bot.core import Core
-    from relais.server import build_app
+    from relais.server import build_server
     from storage.db import Database, upgrade
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -98,9 +98,13 @@ def serve(
             "No chat platform is configured yet (SLACK_* or MICROSOFT_* settings); "
             "serving health routes only. Try `relais console` for the full flow."
         )
+    problem = settings.slack_problem()
+    if problem:
+        typer.echo(f"Configuration error: {problem}", err=True)
+        raise typer.Exit(2)
     core = Core(settings, Database(settings.database_url))
     web.run_app(
-        build_app(core),
+        build_server(core),
         host=host or settings.host,
         port=port or settings.port,
         print=lambda msg: logging.getLogger("relais").info(msg),

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator, Mapping
 
 from aiohttp import web
 
 from bot.core import Core
+from bot.jobs import JobHandler, JobRunner
 from bot.outbox import Dispatcher
 from bot.ports import PlatformPort
 
@@ -41,15 +43,52 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ready"})
 
 
-def build_app(core: Core, ports: dict[str, PlatformPort] | None = None) -> web.Application:
-    """The aiohttp application: routes, and the outbox dispatcher as a background task."""
+def build_app(
+    core: Core,
+    ports: Mapping[str, PlatformPort] | None = None,
+    job_handlers: Mapping[str, JobHandler] | None = None,
+) -> web.Application:
+    """The aiohttp application: routes, and the outbox dispatcher and job runner as
+    background tasks."""
     app = web.Application(client_max_size=1024 * 1024)
     app[CORE_KEY] = core
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.on_startup.append(_sync_charter)
     if ports:
-        app.cleanup_ctx.append(_dispatching(core, ports))
+        app.cleanup_ctx.append(_dispatching(core, dict(ports)))
+    if job_handlers:
+        app.cleanup_ctx.append(_running_jobs(core, dict(job_handlers)))
+    return app
+
+
+def build_server(core: Core) -> web.Application:
+    """``relais serve``: the app with every adapter whose settings are present."""
+    from adapters.slack.app import SlackAdapter, slack_configured
+
+    settings = core.settings
+    ports: dict[str, PlatformPort] = {}
+    handlers: dict[str, JobHandler] = {}
+    slack = SlackAdapter(core, settings) if slack_configured(settings) else None
+    if slack is not None:
+        ports["slack"] = slack.port
+        handlers.update(slack.job_handlers)
+    app = build_app(core, ports, handlers)
+    if slack is not None:
+        if not slack.socket_mode:
+            # In Socket Mode requests arrive over the websocket, unsigned: no HTTP route.
+            slack.mount(app)
+
+        async def slack_running(app: web.Application) -> AsyncIterator[None]:
+            async with slack.running():
+                yield
+
+        app.cleanup_ctx.append(slack_running)
+        log.info(
+            "Slack: %s, %s",
+            "Socket Mode" if slack.socket_mode else "HTTP at POST /slack/events",
+            "multi-workspace OAuth" if slack.oauth else "single workspace (SLACK_BOT_TOKEN)",
+        )
     return app
 
 
@@ -60,6 +99,21 @@ async def _sync_charter(app: web.Application) -> None:
             "published RELAIS_CHARTER_FILE as a new charter version in %d workspace(s)",
             len(updated),
         )
+
+
+def _running_jobs(core: Core, handlers: dict[str, JobHandler]):  # type: ignore[no-untyped-def]
+    async def ctx(app: web.Application):  # type: ignore[no-untyped-def]
+        runner = JobRunner(core.db, handlers, clock=core.clock)
+        core.on_jobs(runner.wake)
+        stop = asyncio.Event()
+        task = asyncio.create_task(runner.run_forever(stop))
+        yield
+        stop.set()
+        runner.wake()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(task, timeout=10)
+
+    return ctx
 
 
 def _dispatching(core: Core, ports: dict[str, PlatformPort]):  # type: ignore[no-untyped-def]

@@ -68,6 +68,12 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Reads need no write lock: on SQLite a second engine without BEGIN IMMEDIATE lets
+        # them run beside a writer (WAL); elsewhere the same engine serves both.
+        self.read_engine = self.engine
+        if self.engine.dialect.name == "sqlite":
+            self.read_engine = create_async_engine(url, connect_args={"timeout": 30})
+        self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -78,6 +84,13 @@ class Database:
     async def transaction(self) -> AsyncIterator[Repos]:
         """One unit of work: commits when the block ends, rolls back on any exception."""
         async with self._sessions() as session, session.begin():
+            yield Repos(session)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Repos]:
+        """A read-only unit of work that takes no write lock (never write through it)."""
+        # The session begins on first use and rolls back when closed.
+        async with self._read_sessions() as session:
             yield Repos(session)
 
     @asynccontextmanager
@@ -94,6 +107,8 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
 
 
 def alembic_config(url: str) -> Config:

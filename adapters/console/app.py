@@ -175,7 +175,7 @@ class ConsoleApp:
         for field in form.inputs:
             if isinstance(field, FileInput):
                 photos = await self._ask_photos(field)
-                if not photos:
+                if not photos and field.required:
                     self.say("Cancelled: no photo.")
                     return
             elif isinstance(field, TextInput):

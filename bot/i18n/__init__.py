@@ -21,11 +21,18 @@ Translator = Callable[..., str]
 
 def normalise_locale(locale: str | None, fallback: str = DEFAULT_LOCALE) -> str:
     """Map platform locales (``fr-FR``, ``en_US``, ``fr``) to a catalogue we have."""
-    if locale:
-        short = locale.replace("_", "-").split("-")[0].lower()
-        if short in CATALOGUES:
-            return short
+    supported = supported_locale(locale)
+    if supported:
+        return supported
     return fallback if fallback in CATALOGUES else DEFAULT_LOCALE
+
+
+def supported_locale(locale: str | None) -> str | None:
+    """The catalogue for a platform locale, or None when we have no catalogue for it."""
+    if not locale:
+        return None
+    short = locale.replace("_", "-").split("-")[0].lower()
+    return short if short in CATALOGUES else None
 
 
 def translate(locale: str, key: str, /, **params: Any) -> str:

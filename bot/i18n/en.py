@@ -272,4 +272,42 @@ MESSAGES: dict[str, str] = {
         "it was changed and resubmitted since (now version {revision}). "
         "Please review the newest card."
     ),
+    "button.join": "Join the programme",
+    "button.snooze": "Pause reminders 2 weeks",
+    "button.snooze_off": "Resume reminders",
+    "button.leave": "Leave the programme",
+    "button.cancel": "Cancel",
+    "button.close": "Close",
+    "home.hint": (
+        "Send photos with /submit from any channel, or drop them here in the Messages tab. "
+        "/relais help lists everything you can do."
+    ),
+    "media.login_page": (
+        "Slack did not let Relais download this file (it sent a sign-in page instead). "
+        "The app is probably missing the files:read permission: please tell your Slack admin."
+    ),
+    "slack.received": (
+        "Thanks! Your photos are on their way. You'll get a message as soon as they are "
+        "received (usually a few seconds)."
+    ),
+    "slack.file_refused": "{name}: {reason}",
+    "slack.photos_refused": (
+        "Your submission was not recorded: some files could not be used. "
+        "Nothing was sent to the reviewers. Please try again without them."
+    ),
+    "slack.photos_not_received": (
+        "Your submission was not recorded: Relais could not fetch your photos from Slack."
+    ),
+    "slack.form_failed": ("Slack did not open the form in time. Please run the command again."),
+    "slack.dropped.prompt": "Send {count} photo(s) to the communication team?",
+    "slack.dropped.button": "Submit this",
+    "slack.dropped.attached": "{count} photo(s) from your message will be sent.",
+    "slack.dropped.ignored": "Not photos, left aside: {names}. Accepted: {accepted}.",
+    "slack.dropped.not_images": (
+        "These files are not photos Relais can use: {names}. Accepted: {accepted}."
+    ),
+    "slack.dm_hint": (
+        "Hi! Drop photos here to send them to the communication team, or type /submit. "
+        "/relais help lists everything you can do."
+    ),
 }

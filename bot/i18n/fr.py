@@ -322,4 +322,47 @@ MESSAGES: dict[str, str] = {
         "elle a été modifiée et renvoyée depuis (version {revision}). "
         "Merci de relire la carte la plus récente."
     ),
+    "button.join": "Rejoindre le programme",
+    "button.snooze": "Suspendre les rappels 2 semaines",
+    "button.snooze_off": "Reprendre les rappels",
+    "button.leave": "Quitter le programme",
+    "button.cancel": "Annuler",
+    "button.close": "Fermer",
+    "home.hint": (
+        "Envoyez des photos avec /submit depuis n'importe quel canal, ou déposez-les ici "
+        "dans l'onglet Messages. /relais help liste tout ce que vous pouvez faire."
+    ),
+    "media.login_page": (
+        "Slack n'a pas laissé Relais télécharger ce fichier (une page de connexion a été "
+        "envoyée à la place). Il manque sans doute à l'application la permission files:read : "
+        "prévenez votre administrateur Slack."
+    ),
+    "slack.received": (
+        "Merci ! Vos photos sont en route. Vous recevrez un message dès leur réception "
+        "(en général quelques secondes)."
+    ),
+    "slack.file_refused": "{name} : {reason}",
+    "slack.photos_refused": (
+        "Votre contribution n'a pas été enregistrée : certains fichiers sont inutilisables. "
+        "Rien n'a été envoyé aux relecteurs. Réessayez sans eux."
+    ),
+    "slack.photos_not_received": (
+        "Votre contribution n'a pas été enregistrée : Relais n'a pas pu récupérer vos photos "
+        "depuis Slack."
+    ),
+    "slack.form_failed": (
+        "Slack n'a pas ouvert le formulaire à temps. Relancez la commande, s'il vous plaît."
+    ),
+    "slack.dropped.prompt": "Envoyer {count} photo(s) à l'équipe communication ?",
+    "slack.dropped.button": "Envoyer",
+    "slack.dropped.attached": "{count} photo(s) de votre message seront envoyées.",
+    "slack.dropped.ignored": "Pas des photos, mis de côté : {names}. Acceptés : {accepted}.",
+    "slack.dropped.not_images": (
+        "Ces fichiers ne sont pas des photos utilisables par Relais : {names}. "
+        "Acceptés : {accepted}."
+    ),
+    "slack.dm_hint": (
+        "Bonjour ! Déposez des photos ici pour les envoyer à l'équipe communication, ou tapez "
+        "/submit. /relais help liste tout ce que vous pouvez faire."
+    ),
 }

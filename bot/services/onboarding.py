@@ -53,6 +53,7 @@ class Profile:
     snoozed_until: datetime | None
     recent: tuple[SubmissionLine, ...]
     awaiting_review: tuple[SubmissionLine, ...]
+    awaiting_count: int = 0
 
 
 class Onboarding:
@@ -95,14 +96,38 @@ class Onboarding:
                 timezone=timezone,
                 now=now,
             )
+            for role in self._bootstrap_roles(user_external_id):
+                await r.members.grant(member.id, role, now=now)
+            return await r.members.view(member.id)
+
+    def _bootstrap_roles(self, user_external_id: str) -> frozenset[Role]:
+        settings = self.core.settings
+        return frozenset(
+            role
             for role, ids in (
                 (Role.CM, settings.relais_cms),
                 (Role.APPROVER, settings.relais_approvers),
                 (Role.ADMIN, settings.relais_admins),
-            ):
-                if user_external_id in ids:
-                    await r.members.grant(member.id, role, now=now)
-            return await r.members.view(member.id)
+            )
+            if user_external_id in ids
+        )
+
+    async def find(
+        self, platform: Platform, workspace_external_id: str, user_external_id: str
+    ) -> MemberView | None:
+        """The member if already known and up to date, without taking a write lock.
+
+        None means: call ``identify`` (first sight, or a role from the settings that this
+        member does not hold yet). Adapters call this first on every request so the
+        common case is one read.
+        """
+        async with self.core.db.read() as r:
+            ws = await r.workspaces.find(platform, workspace_external_id)
+            row = await r.members.find(ws.id, user_external_id) if ws is not None else None
+            view = await r.members.view(row.id) if row is not None else None
+        if view is None or self._bootstrap_roles(user_external_id) - view.roles:
+            return None
+        return view
 
     def default_charter_text(self, locale: str) -> str:
         """``RELAIS_CHARTER_FILE`` when set, else the built-in charter in ``locale``."""
@@ -225,6 +250,11 @@ class Onboarding:
                 snoozed_until=row.snoozed_until,
                 recent=tuple(_line(s) for s in recent),
                 awaiting_review=tuple(_line(s) for s in awaiting),
+                awaiting_count=(
+                    await r.submissions.count_awaiting_review(member.workspace_id)
+                    if awaiting
+                    else 0
+                ),
             )
 
 

@@ -25,6 +25,13 @@ class WorkspaceRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
 
+    async def find(self, platform: Platform, external_id: str) -> Workspace | None:
+        """The workspace with this platform id, if known."""
+        query = select(Workspace).where(
+            Workspace.platform == platform.value, Workspace.external_id == external_id
+        )
+        return (await self.s.execute(query)).scalar_one_or_none()
+
     async def get_or_create(
         self, platform: Platform, external_id: str, *, locale: str, timezone: str, now: datetime
     ) -> Workspace:
@@ -32,7 +39,7 @@ class WorkspaceRepository:
         query = select(Workspace).where(
             Workspace.platform == platform.value, Workspace.external_id == external_id
         )
-        row = (await self.s.execute(query)).scalar_one_or_none()
+        row = await self.find(platform, external_id)
         if row is not None:
             return row
         try:

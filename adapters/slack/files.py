@@ -1,0 +1,176 @@
+"""Photos sent through Slack: fetched with the bot token after the ack, from a persisted job.
+
+A submitted modal (or a "Submit this?" click on photos dropped in the bot's DM) writes a
+``slack.submission`` job and acknowledges at once. ``SubmissionJob`` then streams each
+file from Slack (httpx, bearer token, never to a host that is not Slack's or the
+configured API's) through the core's media intake, which re-checks the type by content,
+and records the submission. A refused file gets the author a DM saying why and what is
+accepted, and nothing is recorded; a transient failure is retried by the job runner; a
+job that fails for good tells the author too, with their caption, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from adapters.slack.port import SlackClients, classify
+from bot import notify
+from bot.actions import handle_action
+from bot.core import Core
+from bot.domain import MemberView, Platform
+from bot.i18n import translator
+from bot.media import ACCEPTED_LABEL, CleanImage, MediaRejected
+from bot.ports import RetryLater
+from bot.ui import Message, Paragraph
+
+log = logging.getLogger(__name__)
+
+JOB_KIND = "slack.submission"
+SLACK_FILE_HOSTS = ("slack.com", "slack-edge.com", "slack-files.com")
+
+
+class FileFetcher:
+    """Streams Slack files into the media intake."""
+
+    def __init__(self, core: Core, clients: SlackClients) -> None:
+        self.core = core
+        self.clients = clients
+        api_host = urlsplit(clients.base_url).hostname or ""
+        self._extra_hosts = {api_host} if api_host else set()
+        self._http = httpx.AsyncClient(timeout=httpx.Timeout(30.0), follow_redirects=True)
+
+    async def close(self) -> None:
+        """Close the HTTP connection pool."""
+        await self._http.aclose()
+
+    def allowed(self, url: str) -> bool:
+        """True when ``url`` is Slack's (or the configured API server's) over HTTPS or local."""
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if host in self._extra_hosts:
+            return parts.scheme in ("http", "https")
+        return parts.scheme == "https" and any(
+            host == h or host.endswith("." + h) for h in SLACK_FILE_HOSTS
+        )
+
+    async def url_of(self, team: str, file: dict[str, Any]) -> str:
+        """The download URL of a file object, asking ``files.info`` when it has none."""
+        url = file.get("url_private_download") or file.get("url_private") or file.get("url")
+        if url:
+            return str(url)
+        client = await self.clients.client(team)
+        try:
+            info = await client.files_info(file=str(file["id"]))
+        except Exception as exc:
+            failure = classify(exc)
+            if isinstance(failure, RetryLater):
+                raise failure from exc
+            raise MediaRejected("download_failed") from exc
+        data = info.get("file") or {}
+        url = data.get("url_private_download") or data.get("url_private")
+        if not url:
+            raise MediaRejected("download_failed")
+        return str(url)
+
+    async def fetch(self, team: str, file: dict[str, Any]) -> CleanImage:
+        """Download one file and clean it; ``MediaRejected`` when it is not a usable photo."""
+        url = await self.url_of(team, file)
+        if not self.allowed(url):
+            log.warning("refusing to send the bot token to %s", urlsplit(url).hostname)
+            raise MediaRejected("download_failed")
+        token = await self.clients.token(team)
+        try:
+            async with self._http.stream(
+                "GET", url, headers={"Authorization": f"Bearer {token}"}
+            ) as response:
+                if response.status_code == 429 or response.status_code >= 500:
+                    retry_after = response.headers.get("Retry-After")
+                    raise RetryLater(
+                        f"slack file download: HTTP {response.status_code}",
+                        float(retry_after) if retry_after and retry_after.isdigit() else None,
+                    )
+                if response.status_code != 200:
+                    raise MediaRejected("download_failed")
+                content_type = response.headers.get("Content-Type", "").lower()
+                if content_type.startswith("text/html"):
+                    # Slack answers a file URL it will not serve to this token with its
+                    # sign-in page (HTTP 200): the app lacks files:read.
+                    raise MediaRejected("login_page")
+                return await self.core.media.intake(_chunks(response))
+        except httpx.TransportError as exc:
+            raise RetryLater(f"slack file download: {type(exc).__name__}: {exc}") from exc
+
+
+async def _chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+    async for chunk in response.aiter_bytes(64 * 1024):
+        yield chunk
+
+
+class SubmissionJob:
+    """Runs ``slack.submission`` jobs: fetch the photos, then record the submission."""
+
+    def __init__(self, core: Core, fetcher: FileFetcher) -> None:
+        self.core = core
+        self.fetcher = fetcher
+
+    async def _member(self, payload: dict[str, Any]) -> MemberView:
+        found = await self.core.onboarding.find(Platform.SLACK, payload["team"], payload["user"])
+        if found is not None:
+            return found
+        return await self.core.onboarding.identify(Platform.SLACK, payload["team"], payload["user"])
+
+    async def run(self, payload: dict[str, Any]) -> None:
+        """Fetch, clean and record; explain any refused file to the author."""
+        member = await self._member(payload)
+        t = translator(member.locale)
+        photos: list[CleanImage] = []
+        problems: list[str] = []
+        for file in payload.get("files", []):
+            name = str(file.get("name") or file.get("id") or "?")
+            try:
+                photos.append(await self.fetcher.fetch(payload["team"], file))
+            except MediaRejected as err:
+                detail = {"accepted": ACCEPTED_LABEL, **err.detail}
+                problems.append(
+                    t("slack.file_refused", name=name, reason=t(f"media.{err.code}", **detail))
+                )
+        if problems:
+            await self._tell(member, t("slack.photos_refused"), problems)
+            return
+        values = dict(payload.get("values") or {})
+        values["client_key"] = payload["client_key"]
+        reply = await handle_action(
+            self.core,
+            member,
+            payload.get("action", "submission.create"),
+            str(payload.get("value", "")),
+            values,
+            photos,
+        )
+        if reply.failed and reply.message is not None:
+            await self._send(member, reply.message)
+
+    async def gave_up(self, payload: dict[str, Any], error: str) -> None:
+        """The photos could not be fetched after every retry: say so, with the caption."""
+        member = await self._member(payload)
+        t = translator(member.locale)
+        caption = str((payload.get("values") or {}).get("caption") or "")
+        lines = [t("media.download_failed")]
+        if caption:
+            lines.append(t("dm.outcome.caption", caption=caption))
+        await self._tell(member, t("slack.photos_not_received"), lines)
+
+    async def _tell(self, member: MemberView, title: str, lines: list[str]) -> None:
+        await self._send(
+            member, Message(text=title, blocks=(Paragraph(title), Paragraph("\n".join(lines))))
+        )
+
+    async def _send(self, member: MemberView, message: Message) -> None:
+        async with self.core.db.transaction() as r:
+            await notify.dm(r, member, message, now=self.core.clock())
+        self.core.outbox_changed()

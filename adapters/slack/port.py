@@ -1,0 +1,257 @@
+"""Slack's side of the outbox: Web API clients per workspace and the ``PlatformPort``.
+
+Every outbound Slack message (review cards, DMs, ephemeral replies, App Home views,
+card updates) is an outbox row sent from here, so a 429 or a 5xx only delays it: the
+error is turned into ``RetryLater`` (with Slack's ``Retry-After``) or, when retrying
+cannot help (``channel_not_found``, a revoked token), ``PermanentFailure``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from typing import Any
+
+import aiohttp
+from PIL import Image as PILImage
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import IntegrityError
+
+from adapters.slack import render
+from bot.ports import PermanentFailure, RetryLater, Target
+from bot.ui import Image, Message
+from bot.worker import Clock
+from storage.db import Database
+from storage.media_store import LocalMediaStore
+
+log = logging.getLogger(__name__)
+
+# Slack error codes worth another try later; everything else is permanent.
+TRANSIENT_ERRORS = frozenset(
+    {
+        "ratelimited",
+        "rate_limited",
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+        "team_added_to_org",
+    }
+)
+
+
+def api_base_url(url: str) -> str:
+    """``SLACK_API_URL`` with the trailing slash the SDK expects."""
+    return url if url.endswith("/") else url + "/"
+
+
+def classify(exc: Exception) -> Exception:
+    """Turn a Web API failure into ``RetryLater`` or ``PermanentFailure`` for the outbox."""
+    if isinstance(exc, SlackApiError):
+        response = exc.response
+        status = getattr(response, "status_code", 0) or 0
+        error = str(response.get("error", "")) if hasattr(response, "get") else ""
+        headers = {k.lower(): v for k, v in (getattr(response, "headers", {}) or {}).items()}
+        if status == 429 or error in ("ratelimited", "rate_limited"):
+            retry_after = _seconds(headers.get("retry-after"))
+            return RetryLater(f"slack: rate limited ({status})", retry_after or 1.0)
+        if status >= 500 or error in TRANSIENT_ERRORS:
+            return RetryLater(f"slack: HTTP {status} {error}".strip())
+        return PermanentFailure(f"slack: {error or f'HTTP {status}'}")
+    if isinstance(exc, (aiohttp.ClientError, asyncio.TimeoutError, SlackClientError, OSError)):
+        return RetryLater(f"slack: {type(exc).__name__}: {exc}")
+    return exc
+
+
+def _seconds(value: Any) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+class SlackClients:
+    """The bot token and a Web API client for each workspace.
+
+    Single-workspace mode uses ``SLACK_BOT_TOKEN``; with OAuth, tokens come from Bolt's
+    installation store in our database.
+    """
+
+    def __init__(
+        self,
+        api_url: str,
+        *,
+        bot_token: str = "",
+        installation_store: AsyncInstallationStore | None = None,
+    ) -> None:
+        self.base_url = api_base_url(api_url)
+        self.bot_token = bot_token
+        self.installation_store = installation_store
+        self._clients: dict[str, AsyncWebClient] = {}
+
+    async def token(self, team_id: str) -> str:
+        """The bot token for ``team_id``; ``PermanentFailure`` when Relais is not installed."""
+        if self.installation_store is None:
+            if not self.bot_token:
+                raise PermanentFailure("SLACK_BOT_TOKEN is not set")
+            return self.bot_token
+        bot = await self.installation_store.async_find_bot(enterprise_id=None, team_id=team_id)
+        if bot is None or not bot.bot_token:
+            raise PermanentFailure(f"Relais is not installed in Slack workspace {team_id}")
+        return bot.bot_token
+
+    async def client(self, team_id: str) -> AsyncWebClient:
+        """A Web API client authorised for ``team_id`` (failures surface to the caller)."""
+        token = await self.token(team_id)
+        if token not in self._clients:
+            self._clients[token] = self.new_client(token)
+        return self._clients[token]
+
+    def new_client(self, token: str | None = None) -> AsyncWebClient:
+        """A client on ``SLACK_API_URL`` that does not retry by itself (the outbox does)."""
+        return AsyncWebClient(token=token, base_url=self.base_url, timeout=15, retry_handlers=[])
+
+
+class SlackPort:
+    """Sends outbox rows to Slack."""
+
+    platform = "slack"
+
+    def __init__(
+        self, clients: SlackClients, db: Database, store: LocalMediaStore, clock: Clock
+    ) -> None:
+        self.clients = clients
+        self.db = db
+        self.store = store
+        self.clock = clock
+
+    async def post(self, workspace: str, target: Target, message: Message) -> dict[str, Any]:
+        """Post ``message``; the reference is the channel and ``ts`` (for ``chat.update``)."""
+        try:
+            client = await self.clients.client(workspace)
+            images = await self._images(client, workspace, message)
+            if target.kind == "home":
+                await client.views_publish(
+                    user_id=target.id, view=render.home_view(message, images)
+                )
+                return {"home": target.id}
+            blocks = render.message_blocks(message, images)
+            if target.kind == "ephemeral":
+                return await self._ephemeral(client, target, message, blocks)
+            response = await client.chat_postMessage(
+                channel=target.id,
+                text=render.fallback_text(message),
+                blocks=blocks,
+                mrkdwn=False,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+            return {"channel": response["channel"], "ts": response["ts"]}
+        except (RetryLater, PermanentFailure):
+            raise
+        except Exception as exc:
+            raise self._classify(exc, message) from exc
+
+    async def update(self, workspace: str, ref: dict[str, Any], message: Message) -> None:
+        """Rewrite a posted message in place (a decided review card)."""
+        if "channel" not in ref or "ts" not in ref:
+            raise PermanentFailure(f"cannot update a message posted as {ref}")
+        try:
+            client = await self.clients.client(workspace)
+            images = await self._images(client, workspace, message)
+            await client.chat_update(
+                channel=ref["channel"],
+                ts=ref["ts"],
+                text=render.fallback_text(message),
+                blocks=render.message_blocks(message, images),
+            )
+        except (RetryLater, PermanentFailure):
+            raise
+        except Exception as exc:
+            raise self._classify(exc, message) from exc
+
+    async def _ephemeral(
+        self,
+        client: AsyncWebClient,
+        target: Target,
+        message: Message,
+        blocks: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        text = render.fallback_text(message)
+        try:
+            await client.chat_postEphemeral(
+                channel=target.id, user=target.user, text=text, blocks=blocks
+            )
+            return {"ephemeral": target.id}
+        except SlackApiError as exc:
+            failure = classify(exc)
+            if isinstance(failure, RetryLater):
+                raise failure from exc
+        # The person left the channel (or it is gone): tell them in their DM instead.
+        response = await client.chat_postMessage(
+            channel=target.user, text=text, blocks=blocks, mrkdwn=False
+        )
+        return {"channel": response["channel"], "ts": response["ts"]}
+
+    @staticmethod
+    def _classify(exc: Exception, message: Message) -> Exception:
+        failure = classify(exc)
+        has_images = any(isinstance(b, Image) for b in message.blocks)
+        if (
+            isinstance(failure, PermanentFailure)
+            and has_images
+            and "invalid_blocks" in str(failure)
+        ):
+            # A photo uploaded a moment ago may still be processing on Slack's side.
+            return RetryLater("slack: uploaded photo not ready yet", 3.0)
+        return failure
+
+    async def _images(self, client: AsyncWebClient, team: str, message: Message) -> dict[str, str]:
+        """Upload each photo of ``message`` once per workspace; media key -> Slack file id.
+
+        The cleaned photo (no EXIF, no GPS) is uploaded by the bot without sharing it in
+        any channel, so cards show it in HTTP and Socket Mode alike and no public URL is
+        needed.
+        """
+        keys = [b.media_key for b in message.blocks if isinstance(b, Image)]
+        found: dict[str, str] = {}
+        if not keys:
+            return found
+        async with self.db.read() as r:
+            for key in keys:
+                file_id = await r.slack_uploads.file_id(team, key)
+                if file_id:
+                    found[key] = file_id
+        for key in keys:
+            if key in found:
+                continue
+            if not self.store.exists(key):
+                log.warning("photo %s is missing from MEDIA_DIR; card sent without it", key)
+                continue
+            data, filename = await asyncio.to_thread(self._upload_bytes, key)
+            response = await client.files_upload_v2(content=data, filename=filename, title=filename)
+            uploaded = response.get("file") or (response.get("files") or [{}])[0]
+            found[key] = await self._remember(team, key, str(uploaded["id"]))
+        return found
+
+    async def _remember(self, team: str, key: str, file_id: str) -> str:
+        try:
+            async with self.db.transaction() as r:
+                return await r.slack_uploads.remember(team, key, file_id, now=self.clock())
+        except IntegrityError:  # another replica uploaded the same photo at the same moment
+            async with self.db.read() as r:
+                return await r.slack_uploads.file_id(team, key) or file_id
+
+    def _upload_bytes(self, key: str) -> tuple[bytes, str]:
+        """The stored photo as Slack can show it (Slack image blocks take no WebP)."""
+        path = self.store.path(key)
+        data = path.read_bytes()
+        if path.suffix.lower() != ".webp":
+            return data, path.name
+        with PILImage.open(io.BytesIO(data)) as image:
+            out = io.BytesIO()
+            image.save(out, "PNG")
+        return out.getvalue(), path.with_suffix(".png").name

@@ -1,0 +1,267 @@
+"""Where a neutral message or form is drawn as Slack Block Kit (and form answers read back).
+
+Every string from the core is plain text, and here it stays plain text: blocks use
+``plain_text`` objects only (Slack does not parse mentions, links or formatting in
+them), and the notification ``text`` is sent with ``mrkdwn`` off and ``&``, ``<``, ``>``
+escaped, so ``<!channel>`` or ``<https://x|y>`` typed by a person shows literally.
+Slack's size limits are applied here (titles, buttons, blocks), never by failing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bot.ui import (
+    Actions,
+    ButtonStyle,
+    Checkbox,
+    Context,
+    Fields,
+    FileInput,
+    Form,
+    Heading,
+    Image,
+    Message,
+    Paragraph,
+    Select,
+    TextInput,
+)
+
+# Slack's documented limits.
+SECTION_TEXT_MAX = 3000
+HEADER_MAX = 150
+FIELD_MAX = 2000
+FIELDS_PER_SECTION = 10
+BUTTON_TEXT_MAX = 75
+BUTTON_VALUE_MAX = 2000
+BUTTONS_PER_BLOCK = 25
+VIEW_TITLE_MAX = 24
+OPTION_TEXT_MAX = 75
+OPTIONS_MAX = 100
+LABEL_MAX = 2000
+PLACEHOLDER_MAX = 150
+MESSAGE_BLOCKS_MAX = 50
+VIEW_BLOCKS_MAX = 100
+METADATA_MAX = 3000
+IMAGE_TYPES = ["jpg", "jpeg", "png", "webp"]
+_STYLES = {ButtonStyle.PRIMARY: "primary", ButtonStyle.DANGER: "danger"}
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack treats as control sequences in ``text`` fields."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def plain(text: str, limit: int | None = None) -> dict[str, Any]:
+    """A ``plain_text`` object (emoji shortcodes off), cut to ``limit`` characters."""
+    return {"type": "plain_text", "text": _cut(text, limit) or " ", "emoji": False}
+
+
+def _cut(text: str, limit: int | None) -> str:
+    if limit is None or len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…"
+
+
+def _chunks(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+def fallback_text(message: Message) -> str:
+    """The notification text of a message (what a phone's lock screen shows)."""
+    return escape(message.text)[:4000]
+
+
+def message_blocks(
+    message: Message, images: Mapping[str, str] | None = None, *, limit: int = MESSAGE_BLOCKS_MAX
+) -> list[dict[str, Any]]:
+    """Block Kit for ``message``. ``images`` maps media keys to uploaded Slack file ids;
+    a photo without one is left out (the card still says who sent what)."""
+    images = images or {}
+    blocks: list[dict[str, Any]] = []
+    for block in message.blocks:
+        if isinstance(block, Heading):
+            blocks.append({"type": "header", "text": plain(block.text, HEADER_MAX)})
+        elif isinstance(block, Paragraph):
+            blocks += [
+                {"type": "section", "text": plain(part)}
+                for part in _chunks(block.text, SECTION_TEXT_MAX)
+            ]
+        elif isinstance(block, Image):
+            file_id = images.get(block.media_key)
+            if file_id:
+                blocks.append(
+                    {
+                        "type": "image",
+                        "slack_file": {"id": file_id},
+                        "alt_text": _cut(block.alt, 2000),
+                    }
+                )
+        elif isinstance(block, Fields):
+            pairs = [plain(f"{label}\n{value}", FIELD_MAX) for label, value in block.pairs]
+            for i in range(0, len(pairs), FIELDS_PER_SECTION):
+                blocks.append({"type": "section", "fields": pairs[i : i + FIELDS_PER_SECTION]})
+        elif isinstance(block, Context):
+            blocks.append({"type": "context", "elements": [plain(block.text, FIELD_MAX)]})
+        elif isinstance(block, Actions):
+            elements = [_button(b.label, b.action, b.value, b.style) for b in block.buttons]
+            for i in range(0, len(elements), BUTTONS_PER_BLOCK):
+                blocks.append({"type": "actions", "elements": elements[i : i + BUTTONS_PER_BLOCK]})
+    return blocks[:limit]
+
+
+def _button(label: str, action: str, value: str, style: ButtonStyle) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": plain(label, BUTTON_TEXT_MAX),
+        "action_id": action,
+        "value": value[:BUTTON_VALUE_MAX],
+    }
+    if style in _STYLES:
+        button["style"] = _STYLES[style]
+    return button
+
+
+def home_view(message: Message, images: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The App Home tab showing ``message``."""
+    return {"type": "home", "blocks": message_blocks(message, images, limit=VIEW_BLOCKS_MAX)}
+
+
+def form_view(
+    form: Form,
+    *,
+    close_label: str,
+    notice: Message | None = None,
+    attached: str = "",
+    metadata: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A modal for ``form``. ``callback_id`` is the form's action; its value (and anything in
+    ``metadata``) travels in ``private_metadata``. ``attached``: photos already sent (a DM),
+    shown as a line instead of the file input."""
+    blocks: list[dict[str, Any]] = message_blocks(notice) if notice else []
+    if form.intro:
+        blocks += [
+            {"type": "section", "text": plain(part)}
+            for part in _chunks(form.intro, SECTION_TEXT_MAX)
+        ]
+    for field in form.inputs:
+        if isinstance(field, FileInput) and attached:
+            blocks.append({"type": "context", "elements": [plain(attached)]})
+            continue
+        block = _input(field)
+        if block is not None:
+            blocks.append(block)
+    meta = {"v": form.value, **(metadata or {})}
+    return {
+        "type": "modal",
+        "callback_id": form.action,
+        "title": plain(form.title, VIEW_TITLE_MAX),
+        "submit": plain(form.submit_label, VIEW_TITLE_MAX),
+        "close": plain(close_label, VIEW_TITLE_MAX),
+        "private_metadata": _metadata(meta),
+        "blocks": blocks[:VIEW_BLOCKS_MAX],
+    }
+
+
+def _metadata(meta: dict[str, Any]) -> str:
+    text = json.dumps(meta, ensure_ascii=False, separators=(",", ":"))
+    if len(text) > METADATA_MAX:
+        raise ValueError(f"private_metadata of {len(text)} characters exceeds Slack's limit")
+    return text
+
+
+def notice_view(title: str, message: Message, *, close_label: str) -> dict[str, Any]:
+    """A modal that only says something (a confirmation, or why something failed)."""
+    return {
+        "type": "modal",
+        "title": plain(title, VIEW_TITLE_MAX),
+        "close": plain(close_label, VIEW_TITLE_MAX),
+        "blocks": message_blocks(message, limit=VIEW_BLOCKS_MAX),
+    }
+
+
+def _input(field: TextInput | Select | Checkbox | FileInput) -> dict[str, Any] | None:
+    element: dict[str, Any]
+    optional = False
+    if isinstance(field, TextInput):
+        element = {"type": "plain_text_input", "action_id": field.name}
+        if field.multiline:
+            element["multiline"] = True
+        if field.max_length:
+            element["max_length"] = field.max_length
+        if field.initial:
+            element["initial_value"] = field.initial
+        if field.placeholder:
+            element["placeholder"] = plain(field.placeholder, PLACEHOLDER_MAX)
+        optional = not field.required
+    elif isinstance(field, Select):
+        if not field.options:
+            return None
+        options = [
+            {"text": plain(o.label, OPTION_TEXT_MAX), "value": o.value[:150]}
+            for o in field.options[:OPTIONS_MAX]
+        ]
+        element = {"type": "static_select", "action_id": field.name, "options": options}
+        chosen = [o for o in options if o["value"] == field.initial]
+        if chosen:
+            element["initial_option"] = chosen[0]
+        optional = not field.required
+    elif isinstance(field, Checkbox):
+        option = {"text": plain(field.label, OPTION_TEXT_MAX), "value": "yes"}
+        element = {"type": "checkboxes", "action_id": field.name, "options": [option]}
+        if field.initial:
+            element["initial_options"] = [option]
+        optional = True
+    else:
+        element = {
+            "type": "file_input",
+            "action_id": field.name,
+            "filetypes": IMAGE_TYPES,
+            "max_files": max(1, min(10, field.max_files)),
+        }
+        optional = not field.required
+    return {
+        "type": "input",
+        "block_id": field.name,
+        "optional": optional,
+        "label": plain(field.label, LABEL_MAX),
+        "element": element,
+    }
+
+
+def form_values(
+    state: Mapping[str, Mapping[str, Mapping[str, Any]]],
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Read a submitted modal's ``view.state.values``: (values by input name, files)."""
+    values: dict[str, Any] = {}
+    files: list[dict[str, Any]] = []
+    for block in state.values():
+        for name, element in block.items():
+            kind = element.get("type")
+            if kind == "plain_text_input":
+                values[name] = element.get("value") or ""
+            elif kind in ("static_select", "radio_buttons"):
+                selected = element.get("selected_option") or {}
+                values[name] = selected.get("value")
+            elif kind == "checkboxes":
+                values[name] = bool(element.get("selected_options"))
+            elif kind == "file_input":
+                files += [f for f in element.get("files") or [] if isinstance(f, dict)]
+    return values, files
+
+
+def metadata_of(view: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``private_metadata`` a modal was opened with ({} when absent or unreadable)."""
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def field_errors(errors: Mapping[str, str], form_blocks: Sequence[Mapping[str, Any]]) -> dict:
+    """Errors keyed by the modal's input ``block_id``s; {} when none belongs to an input."""
+    ids = {b.get("block_id") for b in form_blocks if b.get("type") == "input"}
+    return {name: text[:LABEL_MAX] for name, text in errors.items() if name in ids}
