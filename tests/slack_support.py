@@ -88,26 +88,16 @@ class SlackRig:
     # -- what Slack sends ------------------------------------------------------------------
 
     async def command(
-        self, user: str, command: str, text: str = "", channel: str = "CGENERAL"
+        self,
+        user: str,
+        command: str,
+        text: str = "",
+        channel: str = "CGENERAL",
+        *,
+        team: str = TEAM,
     ) -> ClientResponse:
         """A slash command, as Slack posts it."""
-        body = urlencode(
-            {
-                "token": "legacy",
-                "team_id": TEAM,
-                "team_domain": "test",
-                "channel_id": channel,
-                "channel_name": "general",
-                "user_id": user,
-                "user_name": user.lower(),
-                "command": command,
-                "text": text,
-                "api_app_id": "A1",
-                "is_enterprise_install": "false",
-                "response_url": f"{self.fake.url}/commands/{TEAM}/1/x",
-                "trigger_id": self.trigger(),
-            }
-        )
+        body = urlencode(command_payload(self.fake.url, user, command, text, channel, team))
         return await self.post(body)
 
     async def interactive(self, payload: dict[str, Any]) -> ClientResponse:
@@ -235,6 +225,27 @@ class SlackRig:
             for c in self.fake.calls_to("chat.postMessage")
             if c.ok and c.params.get("channel") == channel
         ]
+
+
+def command_payload(
+    base_url: str, user: str, command: str, text: str, channel: str, team: str = TEAM
+) -> dict[str, str]:
+    """A slash command's fields, as Slack sends them (form body, or Socket Mode payload)."""
+    return {
+        "token": "legacy",
+        "team_id": team,
+        "team_domain": "test",
+        "channel_id": channel,
+        "channel_name": "general",
+        "user_id": user,
+        "user_name": user.lower(),
+        "command": command,
+        "text": text,
+        "api_app_id": "A1",
+        "is_enterprise_install": "false",
+        "response_url": f"{base_url}/commands/{team}/1/x",
+        "trigger_id": f"{time.time():.6f}.1234.abcdef",
+    }
 
 
 def fill_state(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:

@@ -6,11 +6,12 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
 
 from bot.core import Core
 from bot.domain import Platform
@@ -18,7 +19,14 @@ from bot.settings import Settings
 from storage.db import Database
 from storage.models import Job, Submission
 from tests.slack_api import FakeSlack
-from tests.slack_support import REVIEW, SlackRig, buttons, slack_settings, texts
+from tests.slack_support import (
+    REVIEW,
+    SlackRig,
+    buttons,
+    command_payload,
+    slack_settings,
+    texts,
+)
 from tests.support import FakeClock, jpeg_bytes
 
 VECTOR_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -81,7 +89,8 @@ async def submit_photo(
     assert (await rig.command(user, "/submit", caption)).status == 200
     form = await rig.opened_view(opened + 1)
     assert form["callback_id"] == "submission.create"
-    photo = rig.fake.add_file(file_id, jpeg_bytes(), name=f"{file_id}.jpg", user=user)
+    colour = tuple(b for b in file_id.encode()[-3:].rjust(3, b"0"))
+    photo = rig.fake.add_file(file_id, jpeg_bytes(colour), name=f"{file_id}.jpg", user=user)
     response = await rig.submit(user, form, {"photos": [photo], **flags}, view_id=f"V{file_id}")
     answer = await response.json()
     assert answer["response_action"] == "update", answer
@@ -219,3 +228,392 @@ async def _jobs_done(rig: SlackRig) -> None:
 
 def _json(params: dict[str, Any]) -> str:
     return json.dumps(params, ensure_ascii=False)
+
+
+# -- commands in the member's language ---------------------------------------------------
+
+
+async def test_relais_help_answers_ephemerally_in_the_users_language(rig: SlackRig) -> None:
+    response = await rig.command("UFR", "/relais", "help")
+    answer = await response.json()
+    assert answer["response_type"] == "ephemeral"
+    assert "/relais join" in texts(answer["blocks"])
+    assert "Relais" in answer["text"]
+    assert "ambassadeur" in texts(answer["blocks"]).lower()  # Slack locale fr-FR
+    english = await (await rig.command("UAMB", "/relais", "help")).json()
+    assert "ambassador" in texts(english["blocks"]).lower()
+
+
+async def test_unknown_locale_falls_back_to_relais_locale(
+    settings: Settings, db: Database, clock: FakeClock, fake: FakeSlack
+) -> None:
+    fake.add_user("UDE", name="hans", locale="de-DE")
+    core = Core(slack_settings(settings, fake, relais_locale="fr"), db, clock=clock)
+    async with SlackRig(core, fake, clock) as rig:
+        answer = await (await rig.command("UDE", "/relais", "help")).json()
+    assert "ambassadeur" in texts(answer["blocks"]).lower()
+
+
+async def test_relais_me_snooze_leave(rig: SlackRig) -> None:
+    await join(rig, "UAMB")
+    me = await (await rig.command("UAMB", "/relais", "me")).json()
+    assert "Ana Field" in texts(me["blocks"]) and "Lyon" in texts(me["blocks"])
+    snooze = await (await rig.command("UAMB", "/relais", "snooze 2w")).json()
+    assert "2026-12-04" in snooze["text"]
+    bad = await (await rig.command("UAMB", "/relais", "snooze forever")).json()
+    assert "2w" in bad["text"]
+    left = await (await rig.command("UAMB", "/relais", "leave")).json()
+    assert left["response_type"] == "ephemeral"
+    again = await (await rig.command("UAMB", "/relais", "leave")).json()
+    assert again["text"] != left["text"]
+
+
+# -- the submission form -----------------------------------------------------------------
+
+
+async def test_form_errors_come_back_on_the_field_at_once(rig: SlackRig, db: Database) -> None:
+    await join(rig, "UAMB")
+    await rig.command("UAMB", "/submit", "")
+    form = await rig.opened_view(2)
+    no_photo = await (await rig.submit("UAMB", form, {"photos": []})).json()
+    assert no_photo["response_action"] == "errors"
+    assert "photo" in no_photo["errors"]["photos"].lower()
+    long = await (await rig.submit("UAMB", form, {"caption": "x" * 2001})).json()
+    assert set(long["errors"]) == {"photos", "caption"}
+    pdf = rig.fake.add_file("FPDF", b"%PDF-1.4", name="plan.pdf", mimetype="application/pdf")
+    wrong = await (await rig.submit("UAMB", form, {"photos": [pdf]})).json()
+    assert "JPEG, PNG, WebP" in wrong["errors"]["photos"]
+    assert await count(db, Job) == 0
+    assert await count(db, Submission) == 0
+
+
+@pytest.mark.parametrize("kind", ["html_named_jpg", "login_page"])
+async def test_unusable_file_gets_a_clear_dm_and_no_submission(
+    rig: SlackRig, db: Database, kind: str
+) -> None:
+    await join(rig, "UAMB")
+    await rig.command("UAMB", "/submit", "Shop opening")
+    form = await rig.opened_view(2)
+    if kind == "html_named_jpg":
+        file = rig.fake.add_file("FBAD", b"<html><body>hi</body></html>", name="photo.jpg")
+        expected = "JPEG, PNG, WebP"
+    else:
+        file = rig.fake.add_file("FLOGIN", jpeg_bytes(), name="photo.jpg", serve_as="login")
+        expected = "files:read"
+    answer = await (await rig.submit("UAMB", form, {"photos": [file]}, view_id="VBAD")).json()
+    assert answer["response_action"] == "update"
+    await rig.fake.wait_for(lambda: rig.posts_to("UAMB"))
+    dm = texts(rig.posts_to("UAMB")[-1]["blocks"])
+    assert "photo.jpg" in dm and expected in dm and "not recorded" in dm
+    await _jobs_done(rig)
+    assert await count(db, Submission) == 0
+    assert rig.posts_to(REVIEW) == []
+
+
+async def test_user_text_is_shown_literally(rig: SlackRig) -> None:
+    await join(rig, "UAMB")
+    hostile = "<!channel> hello <@U123> see <https://x.example|y> *bold* &amp;"
+    card = await submit_photo(rig, "UAMB", hostile, "FH")
+    blocks = card["blocks"]
+    assert hostile in texts(blocks)
+    assert '"mrkdwn"' not in _json(blocks)  # no block is parsed for markup
+    assert card["mrkdwn"] is False
+    assert "<!channel>" not in card["text"] and "<@" not in card["text"]
+    await rig.fake.wait_for(lambda: rig.posts_to("UAMB"))
+    for call in rig.fake.calls_to("chat.postMessage"):
+        assert "<!channel>" not in call.params.get("text", "")
+
+
+# -- review ------------------------------------------------------------------------------
+
+
+async def test_only_cms_may_decide_and_others_are_told(rig: SlackRig, db: Database) -> None:
+    await join(rig, "UAMB")
+    card = await submit_photo(rig, "UAMB", "Plant tour", "FR1")
+    _, ts = card_ref(rig)
+    approve = buttons(card["blocks"])["review.approve"]
+    await rig.click("UOTHER", approve, message_ts=ts)
+    await rig.fake.wait_for(lambda: rig.fake.ephemerals)
+    refusal = rig.fake.ephemerals[-1]
+    assert refusal["user"] == "UOTHER" and refusal["channel"] == REVIEW
+    assert await _status(db) == ["pending"]
+    assert rig.fake.calls_to("chat.update") == []
+
+
+async def test_reject_asks_a_reason_then_updates_card_and_tells_author(
+    rig: SlackRig, db: Database
+) -> None:
+    await join(rig, "UAMB")
+    card = await submit_photo(rig, "UAMB", "Blurry", "FJ1")
+    channel, ts = card_ref(rig)
+    await rig.click("UCM1", buttons(card["blocks"])["review.reject"], message_ts=ts)
+    reason_form = await rig.opened_view(3)
+    assert reason_form["callback_id"] == "review.reject"
+    empty = await (await rig.submit("UCM1", reason_form, {"reason": ""})).json()
+    assert empty["response_action"] == "errors" and "reason" in empty["errors"]
+    done = await (await rig.submit("UCM1", reason_form, {"reason": "Too blurry <@U1>"})).json()
+    assert done["response_action"] == "update"
+    assert await _status(db) == ["rejected"]
+    await rig.fake.wait_for(lambda: len(rig.fake.message_history(channel, ts)) >= 2)
+    assert "Too blurry <@U1>" in texts(rig.fake.message_history(channel, ts)[-1]["blocks"])
+    await rig.fake.wait_for(lambda: len(rig.posts_to("UAMB")) >= 2)
+    assert "Too blurry" in texts(rig.posts_to("UAMB")[-1]["blocks"])
+
+
+async def test_double_click_and_two_reviewers_decide_once(rig: SlackRig, db: Database) -> None:
+    await join(rig, "UAMB")
+    card = await submit_photo(rig, "UAMB", "Race", "FX1")
+    channel, ts = card_ref(rig)
+    approve = buttons(card["blocks"])["review.approve"]
+    responses = await asyncio.gather(
+        rig.click("UCM1", approve, message_ts=ts),
+        rig.click("UCM1", approve, message_ts=ts),
+        rig.click("UCM2", approve, message_ts=ts),
+    )
+    assert [r.status for r in responses] == [200, 200, 200]
+    await rig.fake.wait_for(lambda: len(rig.fake.ephemerals) >= 3)
+    assert await _status(db) == ["approved"]
+    notes = [texts(e["blocks"]) for e in rig.fake.ephemerals]
+    assert sum("already" in n.lower() for n in notes) == 2
+    await rig.fake.wait_for(lambda: len(rig.posts_to("UAMB")) >= 2)
+    await asyncio.sleep(0.2)
+    assert len(rig.fake.message_history(channel, ts)) == 2  # posted once, updated once
+    outcomes = [p for p in rig.posts_to("UAMB") if "approved" in texts(p["blocks"]).lower()]
+    assert len(outcomes) == 1
+
+
+# -- photos dropped in the bot's DM, and Slack's retries --------------------------------
+
+
+async def test_photo_dropped_in_dm_offers_one_click_submit_once(
+    rig: SlackRig, db: Database
+) -> None:
+    await join(rig, "UAMB")
+    photo = rig.fake.add_file("FDM", jpeg_bytes((10, 200, 10)), name="dm.jpg", user="UAMB")
+    event = {
+        "type": "message",
+        "subtype": "file_share",
+        "channel": "DUAMB",
+        "channel_type": "im",
+        "user": "UAMB",
+        "text": "From the shop",
+        "ts": "1700000001.000200",
+        "files": [photo],
+    }
+    first = await rig.event(event, event_id="Ev1")
+    retried = await rig.event(event, event_id="Ev1", retry=1)
+    assert first.status == retried.status == 200
+    await rig.fake.wait_for(lambda: rig.posts_to("UAMB"))
+    await asyncio.sleep(0.2)
+    prompts = [p for p in rig.posts_to("UAMB") if "slack.submit_dropped" in _json(p["blocks"])]
+    assert len(prompts) == 1
+    button = buttons(prompts[0]["blocks"])["slack.submit_dropped"]
+    await rig.click("UAMB", button, channel="DUAMB")
+    form = await rig.opened_view(2)
+    assert not any(b.get("block_id") == "photos" for b in form["blocks"])
+    assert "1 photo" in texts(form["blocks"])
+    answer = await (await rig.submit("UAMB", form, {"caption": "From the shop"})).json()
+    assert answer["response_action"] == "update"
+    await rig.fake.wait_for(lambda: rig.posts_to(REVIEW))
+    assert ("FDM", rig.fake.token) in rig.fake.file_downloads
+    assert await _status(db) == ["pending"]
+
+
+async def test_plain_dm_gets_a_hint_and_bot_messages_are_ignored(rig: SlackRig) -> None:
+    hello = {
+        "type": "message",
+        "channel": "DUAMB",
+        "channel_type": "im",
+        "user": "UAMB",
+        "text": "hello",
+        "ts": "1700000002.000100",
+    }
+    await rig.event(hello, event_id="Ev2")
+    await rig.fake.wait_for(lambda: rig.posts_to("UAMB"))
+    assert "/submit" in texts(rig.posts_to("UAMB")[0]["blocks"])
+    own = {**hello, "bot_id": "BBOT", "ts": "1700000003.000100"}
+    await rig.event(own, event_id="Ev3")
+    await asyncio.sleep(0.2)
+    assert len(rig.posts_to("UAMB")) == 1
+
+
+# -- App Home ----------------------------------------------------------------------------
+
+
+async def test_app_home_shows_submissions_and_the_queue_for_cms(rig: SlackRig) -> None:
+    await join(rig, "UAMB")
+    await submit_photo(rig, "UAMB", "First", "FA1")
+    await submit_photo(rig, "UAMB", "Second", "FA2")
+    opened = {
+        "type": "app_home_opened",
+        "user": "UAMB",
+        "channel": "DUAMB",
+        "tab": "home",
+        "event_ts": "1700000005.000100",
+    }
+    await rig.event(opened, event_id="EvH1")
+    await rig.fake.wait_for(lambda: "UAMB" in rig.fake.home)
+    home = texts(rig.fake.home["UAMB"]["blocks"])
+    assert "First" in home and "Second" in home and "Pending" in home
+    await rig.event({**opened, "user": "UCM1"}, event_id="EvH2")
+    await rig.fake.wait_for(lambda: "UCM1" in rig.fake.home)
+    cm_home = rig.fake.home["UCM1"]
+    assert "(2)" in texts(cm_home["blocks"])
+    # Home buttons run the same subcommands: the CM joins from here.
+    join_button = buttons(cm_home["blocks"])["relais.command"]
+    assert join_button["value"] == "join"
+    await rig.click("UCM1", join_button, view={"id": "VHOME", "type": "home"})
+    charter = await rig.opened_view(4)
+    assert charter["callback_id"] == "charter.accept"
+
+
+async def test_snooze_from_app_home_refreshes_it(rig: SlackRig) -> None:
+    await join(rig, "UAMB")
+    opened = {
+        "type": "app_home_opened",
+        "user": "UAMB",
+        "channel": "DUAMB",
+        "tab": "home",
+        "event_ts": "1700000005.000100",
+    }
+    await rig.event(opened, event_id="EvH3")
+    await rig.fake.wait_for(lambda: "UAMB" in rig.fake.home)
+    snooze = next(
+        b for b in buttons(rig.fake.home["UAMB"]["blocks"]).values() if "snooze" in b["value"]
+    )
+    publishes = len(rig.fake.calls_to("views.publish"))
+    await rig.click("UAMB", snooze, view={"id": "VHOME", "type": "home"})
+    await rig.fake.wait_calls("views.publish", publishes + 1)
+    assert "2026-12-04" in texts(rig.fake.home["UAMB"]["blocks"])
+
+
+# -- Slack failing -----------------------------------------------------------------------
+
+
+async def test_429_and_500_delay_messages_but_lose_none(rig: SlackRig, clock: FakeClock) -> None:
+    await join(rig, "UAMB")
+    rig.fake.fail("chat.postMessage", 429, times=1, retry_after=30)
+    rig.fake.fail("chat.postMessage", 500, times=1)
+    started = time.monotonic()
+    assert (await rig.command("UAMB", "/submit", "Rainy day")).status == 200
+    form = await rig.opened_view(2)
+    photo = rig.fake.add_file("F429", jpeg_bytes(), name="rain.jpg", user="UAMB")
+    response = await rig.submit("UAMB", form, {"photos": [photo]}, view_id="V429")
+    assert response.status == 200
+    assert time.monotonic() - started < 2  # the acks never waited for Slack
+    await rig.fake.wait_for(
+        lambda: [c.status for c in rig.fake.calls_to("chat.postMessage")][:1] == [429]
+    )
+    for _ in range(20):  # let the clock pass Retry-After and the backoff
+        if rig.posts_to(REVIEW) and rig.posts_to("UAMB"):
+            break
+        clock.advance(seconds=40)
+        await rig.settle()
+        await asyncio.sleep(0.1)
+    statuses = [c.status for c in rig.fake.calls_to("chat.postMessage")]
+    assert statuses[:2] == [429, 500]
+    assert len(rig.posts_to(REVIEW)) == 1 and len(rig.posts_to("UAMB")) == 1
+
+
+# -- Socket Mode, OAuth, restarts --------------------------------------------------------
+
+
+async def test_socket_mode_needs_no_public_url(
+    settings: Settings, db: Database, clock: FakeClock, fake: FakeSlack
+) -> None:
+    socket = slack_settings(settings, fake, slack_app_token="xapp-1-test", slack_signing_secret="")
+    core = Core(socket, db, clock=clock)
+    async with SlackRig(core, fake, clock) as rig:
+        await fake.wait_socket_connected()
+        # No HTTP route: in Socket Mode requests come over the websocket only.
+        assert (await rig.post("token=x")).status in (404, 405)
+        answer = await fake.socket_send(
+            "slash_commands", command_payload(fake.url, "UFR", "/relais", "help", "CGENERAL")
+        )
+        assert answer is not None and answer["response_type"] == "ephemeral"
+        assert "ambassadeur" in texts(answer["blocks"]).lower()
+        await fake.socket_send(
+            "slash_commands", command_payload(fake.url, "UAMB", "/relais", "join", "CGENERAL")
+        )
+        charter = await rig.opened_view()
+        assert charter["callback_id"] == "charter.accept"
+
+
+async def test_oauth_install_then_the_new_workspace_works(
+    settings: Settings, db: Database, clock: FakeClock, fake: FakeSlack
+) -> None:
+    oauth = slack_settings(
+        settings,
+        fake,
+        slack_bot_token="",
+        slack_client_id="111.222",
+        slack_client_secret="client-secret",
+        public_url="https://relais.example.com",
+    )
+    core = Core(oauth, db, clock=clock)
+    token = fake.add_oauth_code("code-1", team_id="T2", user_id="UCM1")
+    fake.add_user("UT2", name="tess", team_id="T2", locale="en-US")
+    async with SlackRig(core, fake, clock) as rig:
+        install = await rig.http.get("/slack/install", allow_redirects=False)
+        assert install.status in (200, 302)
+        cookie = install.headers["Set-Cookie"].split(";")[0]
+        state = cookie.split("=", 1)[1]
+        page = await install.text()
+        assert "client_id=111.222" in (page + install.headers.get("Location", ""))
+        done = await rig.http.get(
+            f"/slack/oauth_redirect?code=code-1&state={state}",
+            headers={"Cookie": cookie},
+            allow_redirects=False,
+        )
+        assert done.status in (200, 302), await done.text()
+        async with db.read() as r:
+            rows = await r.session.execute(
+                text("SELECT team_id, bot_token FROM slack_installations")
+            )
+            assert [tuple(row) for row in rows] == [("T2", token)]
+        # A request from the newly installed workspace uses its own token.
+        assert (await rig.command("UT2", "/relais", "join", team="T2")).status == 200
+        await rig.opened_view()
+        assert fake.calls_to("views.open")[-1].token == token
+        # A workspace that never installed Relais has no token: nothing happens.
+        unknown = await rig.command("UT9", "/relais", "help", team="T9")
+        assert unknown.status == 200  # Bolt answers, but nothing reaches the core
+        async with db.read() as r:
+            assert await r.workspaces.find(Platform.SLACK, "T9") is None
+
+
+async def test_a_photo_job_interrupted_by_a_crash_resumes_after_restart(
+    settings: Settings, db: Database, clock: FakeClock, fake: FakeSlack
+) -> None:
+    core = Core(slack_settings(settings, fake), db, clock=clock)
+    async with SlackRig(core, fake, clock) as rig:
+        await join(rig, "UAMB")
+    photo = fake.add_file("FCRASH", jpeg_bytes((1, 2, 3)), name="crash.jpg", user="UAMB")
+    # What the previous process left: the modal was acknowledged (job committed), the
+    # worker took the job and died mid-download; its lease ran out since.
+    async with db.transaction() as r:
+        await r.jobs.add(
+            kind="slack.submission",
+            key="slack:view:VCRASH",
+            payload={
+                "team": "T1",
+                "user": "UAMB",
+                "files": [photo],
+                "values": {"caption": "Before the crash", "people_consented": True},
+                "action": "submission.create",
+                "value": "",
+                "client_key": "slack:view:VCRASH",
+            },
+            now=clock(),
+        )
+        await r.session.execute(
+            update(Job).values(
+                status="running", claimed_by="dead-worker", claimed_until=clock() - timedelta(1)
+            )
+        )
+    restarted = Core(slack_settings(settings, fake), db, clock=clock)
+    async with SlackRig(restarted, fake, clock) as rig:
+        await fake.wait_for(lambda: rig.posts_to(REVIEW))
+        await _jobs_done(rig)
+    assert await _status(db) == ["pending"]
+    assert "Before the crash" in texts(rig.posts_to(REVIEW)[0]["blocks"])

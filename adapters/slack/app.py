@@ -275,7 +275,8 @@ class SlackAdapter:
     ) -> None:
         await ack()
         member = await self.member(context, client)
-        name, value = str(action.get("action_id", "")), str(action.get("value", ""))
+        name = render.action_name(str(action.get("action_id", "")))
+        value = str(action.get("value", ""))
         trigger = body.get("trigger_id")
         channel = (body.get("channel") or {}).get("id")
         if name == DROPPED_SUBMIT:

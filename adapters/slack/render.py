@@ -46,6 +46,7 @@ MESSAGE_BLOCKS_MAX = 50
 VIEW_BLOCKS_MAX = 100
 METADATA_MAX = 3000
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp"]
+ACTION_SUFFIX = "~"
 _STYLES = {ButtonStyle.PRIMARY: "primary", ButtonStyle.DANGER: "danger"}
 
 
@@ -106,10 +107,25 @@ def message_blocks(
         elif isinstance(block, Context):
             blocks.append({"type": "context", "elements": [plain(block.text, FIELD_MAX)]})
         elif isinstance(block, Actions):
-            elements = [_button(b.label, b.action, b.value, b.style) for b in block.buttons]
+            elements = [
+                _button(b.label, _action_id(b.action, i, block), b.value, b.style)
+                for i, b in enumerate(block.buttons)
+            ]
             for i in range(0, len(elements), BUTTONS_PER_BLOCK):
                 blocks.append({"type": "actions", "elements": elements[i : i + BUTTONS_PER_BLOCK]})
     return blocks[:limit]
+
+
+def _action_id(action: str, index: int, block: Actions) -> str:
+    # Slack wants action ids unique within a block; two buttons may run the same action
+    # (App Home: "snooze 2w" and "leave" both run a /relais subcommand).
+    earlier = [b.action for b in block.buttons[:index]]
+    return f"{action}{ACTION_SUFFIX}{index}" if action in earlier else action
+
+
+def action_name(action_id: str) -> str:
+    """The core action behind a button's ``action_id``."""
+    return action_id.split(ACTION_SUFFIX, 1)[0]
 
 
 def _button(label: str, action: str, value: str, style: ButtonStyle) -> dict[str, Any]:
