@@ -38,6 +38,7 @@ async def run_doctor(
         else:
             echo(f"  ✓ schema at {head}")
             ok = await _outbox_report(db, requeue_dead, echo) and ok
+            ok = await _jobs_report(db, echo) and ok
     finally:
         await db.dispose()
     ok = _platform_report(settings, echo) and ok
@@ -67,15 +68,35 @@ async def _outbox_report(db: Database, requeue_dead: bool, echo: Callable[[str],
     return False
 
 
+async def _jobs_report(db: Database, echo: Callable[[str], None]) -> bool:
+    async with db.read() as r:
+        counts = await r.jobs.counts()
+        unfinished = await r.jobs.unfinished(limit=50)
+    echo("jobs: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"))
+    dead = [job for job in unfinished if job.status == "dead"]
+    for job in unfinished:
+        who = job.payload.get("user", "?")
+        error = f": {(job.last_error or '')[:200]}" if job.last_error else ""
+        echo(f"    #{job.id} {job.kind} for {who}, {job.status}, {job.attempts} tries{error}")
+    if dead:
+        echo(f"  ✗ {len(dead)} job(s) failed for good (the person was told)")
+        return False
+    echo("  ✓ no failed jobs")
+    return True
+
+
 def _platform_report(settings: Settings, echo: Callable[[str], None]) -> bool:
     ok = True
     echo("platforms:")
     if settings.slack_bot_token or settings.slack_client_id:
-        if not settings.slack_signing_secret:
+        problem = settings.slack_problem()
+        if problem:
             ok = False
-            echo("  ✗ Slack: SLACK_SIGNING_SECRET is missing")
+            echo(f"  ✗ Slack: {problem}")
         else:
-            echo("  ✓ Slack settings present")
+            mode = "Socket Mode" if settings.slack_app_token else "HTTP (POST /slack/events)"
+            workspaces = "OAuth, many workspaces" if settings.slack_client_id else "one workspace"
+            echo(f"  ✓ Slack settings present: {mode}, {workspaces}")
     else:
         echo("  - Slack: not configured")
     if settings.microsoft_app_id:

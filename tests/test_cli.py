@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -25,6 +26,8 @@ from relais.cli import app
 from relais.server import build_app
 from storage.db import Database
 from storage.models import Base
+from tests.slack_api import FakeSlack, signed_headers
+from tests.slack_support import command_payload
 
 runner = CliRunner()
 
@@ -81,6 +84,21 @@ async def test_doctor_lists_dead_letters_then_requeues(core: Core, settings: Set
         assert await r.outbox.counts() == {"pending": 1}
 
 
+async def test_doctor_lists_unfinished_jobs(core: Core, settings: Settings) -> None:
+    async with core.db.transaction() as r:
+        await r.jobs.add(
+            kind="slack.submission", key="k1", payload={"user": "U42"}, now=core.clock()
+        )
+        await r.session.execute(
+            Base.metadata.tables["jobs"]
+            .update()
+            .values(status="dead", attempts=6, last_error="slack file download: HTTP 503")
+        )
+    result = await asyncio.to_thread(runner.invoke, app, ["doctor"], env=env_for(settings))
+    assert result.exit_code == 1, result.output
+    assert "slack.submission for U42, dead, 6 tries: slack file download: HTTP 503" in result.output
+
+
 def test_doctor_flags_a_missing_signing_secret(tmp_path: Path) -> None:
     env = {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'd.db'}",
@@ -91,7 +109,19 @@ def test_doctor_flags_a_missing_signing_secret(tmp_path: Path) -> None:
     assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
     result = runner.invoke(app, ["doctor"], env=env)
     assert result.exit_code == 1
-    assert "SLACK_SIGNING_SECRET is missing" in result.output
+    assert "SLACK_SIGNING_SECRET is required" in result.output
+
+
+def test_serve_refuses_a_broken_slack_configuration(tmp_path: Path) -> None:
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'd.db'}",
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_APP_TOKEN": "xoxb-not-an-app-token",
+        "MEDIA_DIR": str(tmp_path / "m"),
+    }
+    result = runner.invoke(app, ["serve"], env=env)
+    assert result.exit_code == 2
+    assert "SLACK_APP_TOKEN must be an app-level token" in result.output
 
 
 async def test_health_and_readiness(core: Core) -> None:
@@ -153,3 +183,55 @@ def test_relais_serve_answers_health_checks(tmp_path: Path) -> None:
         proc.terminate()
         output = proc.communicate(timeout=15)[0].decode()
     assert "No chat platform is configured yet" in output
+
+
+@pytest.mark.timeout_sensitive
+async def test_relais_serve_mounts_slack_and_verifies_signatures(tmp_path: Path) -> None:
+    """The real process with Slack settings: unsigned requests get 401, signed ones an answer."""
+    port = _free_port()
+    async with FakeSlack() as slack:
+        slack.add_user("U1", name="ana", locale="en-US")
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+            "MEDIA_DIR": str(tmp_path / "media"),
+            "PORT": str(port),
+            "SLACK_BOT_TOKEN": slack.token,
+            "SLACK_SIGNING_SECRET": "s3cret",
+            "SLACK_API_URL": slack.api_url,
+        }
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "relais.cli",
+            "serve",
+            env=env,
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            async with httpx.AsyncClient(base_url=base, timeout=5) as http:
+                deadline = time.monotonic() + 30
+                while True:
+                    try:
+                        if (await http.get("/readyz")).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    assert proc.returncode is None, "relais serve exited"
+                    assert time.monotonic() < deadline, "relais serve did not start in 30 s"
+                    await asyncio.sleep(0.2)
+                body = urlencode(command_payload(slack.url, "U1", "/relais", "help", "C1"))
+                unsigned = await http.post("/slack/events", content=body)
+                assert unsigned.status_code == 401
+                signed = await http.post(
+                    "/slack/events", content=body, headers=signed_headers("s3cret", body)
+                )
+                assert signed.status_code == 200
+                assert signed.json()["response_type"] == "ephemeral"
+        finally:
+            proc.terminate()
+            output = (await proc.communicate())[0].decode()
+    assert "Slack: HTTP at POST /slack/events, single workspace" in output

@@ -617,3 +617,12 @@ async def test_a_photo_job_interrupted_by_a_crash_resumes_after_restart(
         await _jobs_done(rig)
     assert await _status(db) == ["pending"]
     assert "Before the crash" in texts(rig.posts_to(REVIEW)[0]["blocks"])
+
+
+async def test_when_slack_cannot_open_the_form_the_person_is_told(rig: SlackRig) -> None:
+    rig.fake.fail("views.open", 500, times=2)
+    assert (await rig.command("UAMB", "/submit", "x", channel="CFIELD")).status == 200
+    await rig.fake.wait_for(lambda: rig.fake.ephemerals)
+    told = rig.fake.ephemerals[-1]
+    assert told["user"] == "UAMB" and told["channel"] == "CFIELD"
+    assert "run the command again" in texts(told["blocks"])

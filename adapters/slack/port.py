@@ -53,7 +53,9 @@ def classify(exc: Exception) -> Exception:
     if isinstance(exc, SlackApiError):
         response = exc.response
         status = getattr(response, "status_code", 0) or 0
-        error = str(response.get("error", "")) if hasattr(response, "get") else ""
+        # A 5xx from Slack's edge is an HTML or text page, not JSON: ``data`` is a str.
+        data = getattr(response, "data", None)
+        error = str(data.get("error", "")) if isinstance(data, dict) else ""
         headers = {k.lower(): v for k, v in (getattr(response, "headers", {}) or {}).items()}
         if status == 429 or error in ("ratelimited", "rate_limited"):
             retry_after = _seconds(headers.get("retry-after"))
