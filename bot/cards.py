@@ -181,8 +181,9 @@ def approver_dm(t: Translator, sub: SubmissionView, tz: str) -> Message:
     return Message(text=card.text, blocks=(intro, *card.blocks))
 
 
-def charter_form(t: Translator, charter: Charter, sites: Sequence[str], then: str = "") -> Form:
-    """The charter with Accept; the site is picked (or typed) in the same form."""
+def charter_form(t: Translator, charter: Charter, site: str = "", then: str = "") -> Form:
+    """The charter with Accept; the site is typed in the same form (pre-filled with the
+    member's own site when they have one)."""
     return Form(
         action="charter.accept",
         title=t("form.join.title"),
@@ -193,7 +194,7 @@ def charter_form(t: Translator, charter: Charter, sites: Sequence[str], then: st
             TextInput(
                 "site",
                 t("field.site"),
-                initial=sites[0] if sites else "",
+                initial=site,
                 required=False,
                 max_length=120,
                 placeholder=t("form.join.site_hint"),

@@ -57,8 +57,8 @@ def parse_duration(text: str) -> timedelta | None:
 async def _charter_form(
     core: Core, member: MemberView, t: Translator, charter: Charter, then: str = ""
 ) -> Form:
-    sites = [name for _, name in await core.onboarding.sites(member.workspace_id)]
-    return cards.charter_form(t, charter, sites, then=then)
+    own = [n for i, n in await core.onboarding.sites(member.workspace_id) if i == member.site_id]
+    return cards.charter_form(t, charter, own[0] if own else "", then=then)
 
 
 async def submit_entry(core: Core, member: MemberView, caption: str) -> Reply:
