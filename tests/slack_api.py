@@ -689,6 +689,10 @@ class FakeSlack:
             return web.Response(status=404, text="Not Found\n", content_type="text/plain")
         token = _bearer(request)
         self.file_downloads.append((file_id, token))
+        # ``fail("files.download", ...)`` makes the file host answer 429/5xx too.
+        fault = self._take_fault("files.download")
+        if fault is not None:
+            return self._fault_response(fault)[0]
         info = self.files[file_id]
         allowed = (
             token is not None

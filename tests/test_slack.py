@@ -626,3 +626,42 @@ async def test_when_slack_cannot_open_the_form_the_person_is_told(rig: SlackRig)
     told = rig.fake.ephemerals[-1]
     assert told["user"] == "UAMB" and told["channel"] == "CFIELD"
     assert "run the command again" in texts(told["blocks"])
+
+
+async def test_same_modal_submitted_twice_records_one_submission(
+    rig: SlackRig, db: Database
+) -> None:
+    await join(rig, "UAMB")
+    await rig.command("UAMB", "/submit", "Twice")
+    form = await rig.opened_view(2)
+    photo = rig.fake.add_file("FTW", jpeg_bytes((9, 9, 9)), name="twice.jpg", user="UAMB")
+    first, second = await asyncio.gather(
+        rig.submit("UAMB", form, {"photos": [photo]}, view_id="VTWICE"),
+        rig.submit("UAMB", form, {"photos": [photo]}, view_id="VTWICE"),
+    )
+    assert first.status == second.status == 200
+    await rig.fake.wait_for(lambda: rig.posts_to(REVIEW))
+    await _jobs_done(rig)
+    assert await count(db, Job) == 1
+    assert await _status(db) == ["pending"]
+    assert len(rig.posts_to(REVIEW)) == 1
+
+
+async def test_a_file_host_error_is_retried_by_the_job(
+    rig: SlackRig, db: Database, clock: FakeClock
+) -> None:
+    await join(rig, "UAMB")
+    rig.fake.fail("files.download", 503, times=2)
+    await rig.command("UAMB", "/submit", "Retry me")
+    form = await rig.opened_view(2)
+    photo = rig.fake.add_file("FRT", jpeg_bytes((7, 7, 7)), name="retry.jpg", user="UAMB")
+    await rig.submit("UAMB", form, {"photos": [photo]}, view_id="VRETRY")
+    await rig.fake.wait_for(lambda: len(rig.fake.file_downloads) >= 1)
+    for _ in range(20):
+        if rig.posts_to(REVIEW):
+            break
+        clock.advance(seconds=120)
+        await rig.settle()
+        await asyncio.sleep(0.1)
+    assert len(rig.fake.file_downloads) == 3
+    assert await _status(db) == ["pending"]
