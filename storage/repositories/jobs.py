@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import JobStatus
@@ -24,18 +25,23 @@ class JobRepository:
         existing = await self.s.scalar(select(Job.id).where(Job.key == key))
         if existing is not None:
             return False
-        self.s.add(
-            Job(
-                kind=kind,
-                key=key,
-                payload=payload,
-                status=JobStatus.PENDING.value,
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
-        )
-        await self.s.flush()
+        try:
+            # A savepoint: when a concurrent request inserted the same key first (a double
+            # submit on PostgreSQL), only this insert is undone, not the caller's transaction.
+            async with self.s.begin_nested():
+                self.s.add(
+                    Job(
+                        kind=kind,
+                        key=key,
+                        payload=payload,
+                        status=JobStatus.PENDING.value,
+                        attempts=0,
+                        next_attempt_at=now,
+                        created_at=now,
+                    )
+                )
+        except IntegrityError:
+            return False
         return True
 
     async def claim(
