@@ -315,3 +315,55 @@ def _slack_store_tables() -> None:
 
 
 _slack_store_tables()
+
+
+class ConversationRef(Base):
+    """Where a Teams person or channel can be reached proactively (Bot Framework reference).
+
+    Saved on install and on every message, so the outbox can reach anyone who has the
+    app after a restart and from any replica.
+    """
+
+    __tablename__ = "conversation_refs"
+    __table_args__ = (UniqueConstraint("workspace_id", "kind", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    # "user" (key: the member's external id) or "channel" (key: the channel id).
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    reference: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime]
+
+
+class WorkspaceSetting(Base):
+    """A setting a CM changed from chat (it overrides the environment's default)."""
+
+    __tablename__ = "workspace_settings"
+    __table_args__ = (UniqueConstraint("workspace_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(Text)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime]
+
+
+class Draft(Base):
+    """Photos received in a chat (Teams) waiting for the person to fill in the form.
+
+    The form carries only the draft's random token; the photos stay on the server, so
+    a crafted form cannot point at somebody else's photo.
+    """
+
+    __tablename__ = "drafts"
+    __table_args__ = (UniqueConstraint("token"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    photos: Mapped[dict[str, Any]] = mapped_column(JSON)
+    caption: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from bot.core import Core
 
 SITE_NAME_MAX = 120
+# Settings a CM may change from chat (defaults come from the environment).
+CONFIGURABLE = frozenset({"review_channel"})
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,15 @@ class Onboarding:
                 raise NotFound("error.member_not_found", who=target_external_id)
             await r.members.grant(target.id, role, now=now, by=actor.id)
             return await r.members.view(target.id)
+
+    async def configure(self, actor: MemberView, key: str, value: str) -> None:
+        """Change a workspace setting from chat (CM or admin), e.g. the review channel."""
+        if key not in CONFIGURABLE:
+            raise InvalidInput("error.invalid_input", field=key)
+        async with self.core.db.transaction() as r:
+            if not (await r.members.view(actor.id)).has(Role.CM):
+                raise NotAllowed()
+            await r.settings.set(actor.workspace_id, key, value, by=actor.id, now=self.core.clock())
 
     async def sites(self, workspace_id: int) -> list[tuple[int, str]]:
         """Known sites as (id, name), by name."""

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from bot.core import Core
 
 MAX_PHOTOS = 10
+REVIEW_CHANNEL_KEY = "review_channel"
 
 
 async def load_view(r: Repos, submission_id: int) -> SubmissionView:
@@ -282,7 +283,10 @@ class Submissions:
         ws = await r.workspaces.get(view.workspace_id)
         t = translator(ws.locale)
         card = cards.review_card(t, view, ws.timezone)
-        channel = self.core.review_channel(view.author.platform)
+        # A CM may have chosen the channel from chat ("review here"); else the setting.
+        channel = await r.settings.get(ws.id, REVIEW_CHANNEL_KEY) or self.core.review_channel(
+            view.author.platform
+        )
         ids: list[int] = []
         if channel:
             ids.append(

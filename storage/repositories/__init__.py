@@ -12,6 +12,7 @@ from storage.repositories.members import (
     WorkspaceRepository,
 )
 from storage.repositories.outbox import OutboxRepository
+from storage.repositories.settings import SettingsRepository
 from storage.repositories.slack import SlackUploadRepository
 from storage.repositories.submissions import (
     CampaignRepository,
@@ -20,6 +21,7 @@ from storage.repositories.submissions import (
     ReviewEventRepository,
     SubmissionRepository,
 )
+from storage.repositories.teams import ConversationRefRepository, DraftRepository
 
 
 class Repos:
@@ -39,6 +41,9 @@ class Repos:
         self.outbox = OutboxRepository(session)
         self.jobs = JobRepository(session)
         self.slack_uploads = SlackUploadRepository(session)
+        self.settings = SettingsRepository(session)
+        self.conversations = ConversationRefRepository(session)
+        self.drafts = DraftRepository(session)
 
 
 __all__ = ["Repos"]
