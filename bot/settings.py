@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     relais_max_photo_pixels: int = 40_000_000
     relais_points_per_approval: int = 10
     relais_outbox_max_attempts: int = 8
+    # Signs the short-lived photo links of /media/{token} (Teams cards show photos by URL).
+    relais_secret_key: str = ""
+    # Run the Teams adapter without Bot Framework authentication (Bot Framework Emulator,
+    # local only): refused unless MICROSOFT_APP_ID is empty; binds 127.0.0.1.
+    relais_teams_emulator: bool = False
 
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
@@ -91,6 +96,19 @@ class Settings(BaseSettings):
         configured = self.slack_bot_token or oauth
         if configured and not self.slack_app_token and not self.slack_signing_secret:
             return "SLACK_SIGNING_SECRET is required to verify Slack's requests"
+        return None
+
+    def teams_problem(self) -> str | None:
+        """What is wrong with the Teams settings; None when usable or unset."""
+        if self.relais_teams_emulator and self.microsoft_app_id:
+            return "RELAIS_TEAMS_EMULATOR turns authentication off: leave MICROSOFT_APP_ID empty"
+        if self.microsoft_app_id and not self.microsoft_app_password:
+            return "MICROSOFT_APP_PASSWORD is required with MICROSOFT_APP_ID"
+        kind = self.microsoft_app_type.lower()
+        if self.microsoft_app_id and kind not in ("multitenant", "singletenant"):
+            return "MICROSOFT_APP_TYPE must be MultiTenant or SingleTenant"
+        if self.microsoft_app_id and kind == "singletenant" and not self.microsoft_app_tenant_id:
+            return "MICROSOFT_APP_TENANT_ID is required for a SingleTenant app"
         return None
 
     @property

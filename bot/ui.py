@@ -92,13 +92,19 @@ class Message:
 
     text: str
     blocks: tuple[Block, ...] = ()
+    # A form sent as a message, for platforms whose messages carry inputs (Teams cards):
+    # the blocks are shown above it. None for ordinary messages.
+    form: Form | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe dict for the outbox."""
-        return {
+        data: dict[str, Any] = {
             "text": self.text,
             "blocks": [{"type": _BLOCK_NAMES[type(b)], **asdict(b)} for b in self.blocks],
         }
+        if self.form is not None:
+            data["form"] = self.form.to_json()
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Message:
@@ -120,7 +126,8 @@ class Message:
                 )
             else:
                 blocks.append(kind(**raw))
-        return cls(text=data["text"], blocks=tuple(blocks))
+        form = Form.from_json(data["form"]) if data.get("form") else None
+        return cls(text=data["text"], blocks=tuple(blocks), form=form)
 
     def buttons(self) -> list[Button]:
         """Every button of the message, in order."""
@@ -180,6 +187,13 @@ class FileInput:
 
 
 FormInput = TextInput | Select | Checkbox | FileInput
+_INPUT_TYPES: dict[str, type[Any]] = {
+    "text": TextInput,
+    "select": Select,
+    "checkbox": Checkbox,
+    "file": FileInput,
+}
+_INPUT_NAMES = {cls: name for name, cls in _INPUT_TYPES.items()}
 
 
 @dataclass(frozen=True)
@@ -192,6 +206,31 @@ class Form:
     inputs: tuple[FormInput, ...]
     intro: str = ""
     value: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe dict (a form can travel in the outbox inside a ``Message``)."""
+        data = asdict(self)
+        data["inputs"] = [{"type": _INPUT_NAMES[type(i)], **asdict(i)} for i in self.inputs]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Form:
+        """Rebuild a form stored by ``to_json``."""
+        inputs: list[FormInput] = []
+        for raw in data.get("inputs", []):
+            raw = dict(raw)
+            kind = _INPUT_TYPES[raw.pop("type")]
+            if kind is Select:
+                raw["options"] = tuple(Option(**o) for o in raw["options"])
+            inputs.append(kind(**raw))
+        return cls(
+            action=data["action"],
+            title=data["title"],
+            submit_label=data["submit_label"],
+            inputs=tuple(inputs),
+            intro=data.get("intro", ""),
+            value=data.get("value", ""),
+        )
 
 
 @dataclass(frozen=True)

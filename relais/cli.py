@@ -93,15 +93,24 @@ def serve(
     settings = _settings()
     if make_url(settings.database_url).get_backend_name() == "sqlite":
         upgrade(settings.database_url)
-    if not (settings.slack_bot_token or settings.slack_client_id or settings.microsoft_app_id):
+    if not (
+        settings.slack_bot_token
+        or settings.slack_client_id
+        or settings.microsoft_app_id
+        or settings.relais_teams_emulator
+    ):
         logging.getLogger("relais").warning(
             "No chat platform is configured yet (SLACK_* or MICROSOFT_* settings); "
             "serving health routes only. Try `relais console` for the full flow."
         )
-    problem = settings.slack_problem()
+    problem = settings.slack_problem() or settings.teams_problem()
     if problem:
         typer.echo(f"Configuration error: {problem}", err=True)
         raise typer.Exit(2)
+    if settings.relais_teams_emulator and host is None:
+        # Without Bot Framework authentication, listen on this machine only unless the
+        # command line says otherwise (HOST from the environment is not enough).
+        host = "127.0.0.1"
     core = Core(settings, Database(settings.database_url))
     web.run_app(
         build_server(core),

@@ -99,12 +99,17 @@ def _platform_report(settings: Settings, echo: Callable[[str], None]) -> bool:
             echo(f"  ✓ Slack settings present: {mode}, {workspaces}")
     else:
         echo("  - Slack: not configured")
-    if settings.microsoft_app_id:
-        if not settings.microsoft_app_password:
+    if settings.microsoft_app_id or settings.relais_teams_emulator:
+        problem = settings.teams_problem()
+        if problem:
             ok = False
-            echo("  ✗ Teams: MICROSOFT_APP_PASSWORD is missing")
+            echo(f"  ✗ Teams: {problem}")
+        elif settings.relais_teams_emulator:
+            echo("  ! Teams: emulator mode, authentication OFF (local use only)")
         else:
-            echo("  ✓ Teams settings present")
+            echo(f"  ✓ Teams settings present ({settings.microsoft_app_type})")
+        if not settings.public_url:
+            echo("  ! PUBLIC_URL is not set: Teams review cards will show no photos")
     else:
         echo("  - Teams: not configured")
     media = settings.media_dir

@@ -62,9 +62,10 @@ def build_app(
     return app
 
 
-def build_server(core: Core) -> web.Application:
+def build_server(core: Core, *, teams_overrides: dict[str, str] | None = None) -> web.Application:
     """``relais serve``: the app with every adapter whose settings are present."""
     from adapters.slack.app import SlackAdapter, slack_configured
+    from adapters.teams.app import TeamsAdapter, teams_configured
 
     settings = core.settings
     ports: dict[str, PlatformPort] = {}
@@ -73,7 +74,33 @@ def build_server(core: Core) -> web.Application:
     if slack is not None:
         ports["slack"] = slack.port
         handlers.update(slack.job_handlers)
+    teams = (
+        TeamsAdapter(core, settings, sdk_overrides=teams_overrides)
+        if teams_configured(settings)
+        else None
+    )
+    if teams is not None:
+        ports["teams"] = teams.port
+        handlers.update(teams.job_handlers)
     app = build_app(core, ports, handlers)
+    if teams is not None:
+        teams.mount(app)
+        app.router.add_get("/media/{token}", teams.links.handler(core.store))
+
+        async def teams_running(app: web.Application) -> AsyncIterator[None]:
+            yield
+            await teams.close()
+
+        app.cleanup_ctx.append(teams_running)
+        if teams.auth:
+            log.info("Teams: POST /api/messages for app %s", settings.microsoft_app_id)
+        else:
+            log.warning(
+                "TEAMS AUTHENTICATION IS OFF (RELAIS_TEAMS_EMULATOR, no MICROSOFT_APP_ID): "
+                "anyone who can reach /api/messages can act as anyone. Local emulator use only."
+            )
+        if not settings.public_url:
+            log.warning("PUBLIC_URL is not set: Teams review cards will show no photos")
     if slack is not None:
         if not slack.socket_mode:
             # In Socket Mode requests arrive over the websocket, unsigned: no HTTP route.

@@ -1646,6 +1646,18 @@ class FakeConnector:
 
     def _create_conversation(self, params: dict[str, Any]) -> tuple[int, Any]:
         members = params.get("members") or []
+        channel = ((params.get("channelData") or {}).get("channel") or {}).get("id")
+        if params.get("isGroup") and channel:
+            # A new thread in a channel (TeamsInfo.send_message_to_teams_channel).
+            known = self.conversations.get(channel)
+            if known is None or known["type"] != "channel":
+                return 404, _error(404, "ConversationNotFound", f"Channel {channel} not found.")
+            if not params.get("activity"):
+                return 400, _error(400, "BadArgument", "A channel thread needs an activity.")
+            activity_id = self._record_sent(channel, params["activity"], None)
+            thread = f"{channel};messageid={activity_id}"
+            self.activities[activity_id]["conversation"]["id"] = thread
+            return 201, {"id": thread, "activityId": activity_id}
         if params.get("isGroup") or len(members) != 1 or not members[0].get("id"):
             return 400, _error(400, "BadArgument", "Only 1:1 conversations can be created.")
         user_id = str(members[0]["id"])

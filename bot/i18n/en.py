@@ -290,8 +290,8 @@ MESSAGES: dict[str, str] = {
         "Thanks! Your photos are on their way. You'll get a message as soon as they are "
         "received (usually a few seconds)."
     ),
-    "slack.file_refused": "{name}: {reason}",
-    "slack.photos_refused": (
+    "photos.file_refused": "{name}: {reason}",
+    "photos.refused": (
         "Your submission was not recorded: some files could not be used. "
         "Nothing was sent to the reviewers. Please try again without them."
     ),
@@ -302,12 +302,28 @@ MESSAGES: dict[str, str] = {
     "slack.dropped.prompt": "Send {count} photo(s) to the communication team?",
     "slack.dropped.button": "Submit this",
     "slack.dropped.attached": "{count} photo(s) from your message will be sent.",
-    "slack.dropped.ignored": "Not photos, left aside: {names}. Accepted: {accepted}.",
-    "slack.dropped.not_images": (
+    "photos.ignored": "Not photos, left aside: {names}. Accepted: {accepted}.",
+    "photos.not_images": (
         "These files are not photos Relais can use: {names}. Accepted: {accepted}."
     ),
     "slack.dm_hint": (
         "Hi! Drop photos here to send them to the communication team, or type /submit. "
         "/relais help lists everything you can do."
+    ),
+    "teams.send_photos": "Send your photos to Relais in this chat, then fill in this form.",
+    "teams.photos_attached": "{count} photo(s) received.",
+    "teams.photos_not_received": (
+        "Your submission was not recorded: Relais could not fetch your photos from Teams."
+    ),
+    "teams.draft_missing": (
+        "These photos are no longer available. Please send them to Relais again."
+    ),
+    "teams.review_here_done": "Review cards will be posted in this channel from now on.",
+    "teams.review_here_channel_only": (
+        "Type 'review here' in the channel where review cards should go (mention Relais)."
+    ),
+    "teams.help_words": (
+        "In this chat, type: help, join, me, snooze 2w, snooze off, leave, or submit "
+        "(or just send photos)."
     ),
 }

@@ -341,8 +341,8 @@ MESSAGES: dict[str, str] = {
         "Merci ! Vos photos sont en route. Vous recevrez un message dès leur réception "
         "(en général quelques secondes)."
     ),
-    "slack.file_refused": "{name} : {reason}",
-    "slack.photos_refused": (
+    "photos.file_refused": "{name} : {reason}",
+    "photos.refused": (
         "Votre contribution n'a pas été enregistrée : certains fichiers sont inutilisables. "
         "Rien n'a été envoyé aux relecteurs. Réessayez sans eux."
     ),
@@ -356,13 +356,33 @@ MESSAGES: dict[str, str] = {
     "slack.dropped.prompt": "Envoyer {count} photo(s) à l'équipe communication ?",
     "slack.dropped.button": "Envoyer",
     "slack.dropped.attached": "{count} photo(s) de votre message seront envoyées.",
-    "slack.dropped.ignored": "Pas des photos, mis de côté : {names}. Acceptés : {accepted}.",
-    "slack.dropped.not_images": (
+    "photos.ignored": "Pas des photos, mis de côté : {names}. Acceptés : {accepted}.",
+    "photos.not_images": (
         "Ces fichiers ne sont pas des photos utilisables par Relais : {names}. "
         "Acceptés : {accepted}."
     ),
     "slack.dm_hint": (
         "Bonjour ! Déposez des photos ici pour les envoyer à l'équipe communication, ou tapez "
         "/submit. /relais help liste tout ce que vous pouvez faire."
+    ),
+    "teams.send_photos": (
+        "Envoyez vos photos à Relais dans cette conversation, puis remplissez ce formulaire."
+    ),
+    "teams.photos_attached": "{count} photo(s) reçue(s).",
+    "teams.photos_not_received": (
+        "Votre contribution n'a pas été enregistrée : Relais n'a pas pu récupérer vos photos "
+        "depuis Teams."
+    ),
+    "teams.draft_missing": (
+        "Ces photos ne sont plus disponibles. Envoyez-les de nouveau à Relais, s'il vous plaît."
+    ),
+    "teams.review_here_done": "Les cartes de relecture seront publiées dans ce canal désormais.",
+    "teams.review_here_channel_only": (
+        "Tapez « review here » dans le canal où publier les cartes de relecture "
+        "(en mentionnant Relais)."
+    ),
+    "teams.help_words": (
+        "Dans cette conversation, tapez : help, join, me, snooze 2w, snooze off, leave ou "
+        "submit (ou envoyez simplement des photos)."
     ),
 }

@@ -108,6 +108,13 @@ class OutboxRepository:
             last_error=error[:2000],
         )
 
+    async def has_dedupe_key(self, key: str) -> bool:
+        """True when a message with this dedupe key was already queued."""
+        found = await self.s.scalar(
+            select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key).limit(1)
+        )
+        return found is not None
+
     async def get(self, row_id: int) -> OutboxMessage | None:
         """A row by id, fresh from the database."""
         return await self.s.get(OutboxMessage, row_id, populate_existing=True)

@@ -1,0 +1,461 @@
+"""Where Teams activities are handled: words typed to the bot, photos, card actions, installs.
+
+``TeamsAdapter`` hosts a botbuilder ``CloudAdapter`` at ``POST /api/messages``:
+
+- a ``message`` in personal chat: ``help``, ``join``, ``me``, ``snooze 2w``, ``leave``,
+  ``submit [caption]`` -> ``bot.commands``; photos -> a persisted ``teams.photos`` job
+  (``files.py``) that answers with the submission form; ``review here`` typed in a
+  channel (mentioning Relais) makes it the review channel (CMs only);
+- an ``adaptiveCard/action`` invoke (``Action.Execute``), or a message carrying
+  ``value`` (the ``Action.Submit`` fallback) -> ``bot.actions.handle_action``; the card
+  is answered in place;
+- ``conversationUpdate`` / ``installationUpdate``: conversation references of the
+  person and of the team's channels are saved for proactive messages.
+
+Every activity refreshes the sender's conversation reference, so the outbox
+(``port.py``) can reach them later from any replica. Replies in personal chat go
+through the outbox (deduplicated on the activity id, so Teams' redelivery of the same
+activity has one effect); replies in a channel are sent in the turn.
+
+All ``botbuilder``/``botframework`` imports of Relais live in ``adapters/teams/`` so
+moving to the Microsoft 365 Agents SDK changes only this folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from types import SimpleNamespace
+from typing import Any, ClassVar
+
+import jwt
+from aiohttp import web
+from botbuilder.core import InvokeResponse, TurnContext
+from botbuilder.core.teams import TeamsInfo
+from botbuilder.integration.aiohttp import (
+    CloudAdapter,
+    ConfigurationBotFrameworkAuthentication,
+)
+from botbuilder.schema import Activity, ActivityTypes, ConversationAccount
+from botframework.connector.auth import (
+    AuthenticationConstants,
+    PasswordServiceClientCredentialFactory,
+)
+from msrest.serialization import Model
+
+from adapters.teams import render
+from adapters.teams.files import JOB_KIND, PhotosJob, load_draft, sort_attachments
+from adapters.teams.media_links import MediaLinks, link_secret
+from adapters.teams.port import TeamsPort
+from bot import cards, notify
+from bot.actions import handle_action
+from bot.commands import error_reply, handle_command, submit_entry
+from bot.core import Core
+from bot.domain import MemberView, Platform
+from bot.errors import RelaisError
+from bot.i18n import supported_locale, translator
+from bot.jobs import JobHandler
+from bot.media import ACCEPTED_LABEL
+from bot.services.submissions import REVIEW_CHANNEL_KEY
+from bot.settings import Settings
+from bot.ui import Message, Reply
+
+log = logging.getLogger(__name__)
+
+MESSAGES_PATH = "/api/messages"
+MAX_BODY = 256 * 1024
+MAX_TEXT = 20_000
+CARD_TYPE = "application/vnd.microsoft.card.adaptive"
+MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
+NEEDS_SENDER = frozenset({"message", "invoke", "conversationUpdate", "installationUpdate"})
+
+
+def teams_configured(settings: Settings) -> bool:
+    """True when the settings describe a Teams bot (or the local emulator mode)."""
+    return bool(settings.microsoft_app_id or settings.relais_teams_emulator)
+
+
+def malformed(body: Any) -> str | None:
+    """Why an activity cannot be processed, in one sentence; None when it looks sound."""
+    if not isinstance(body, dict):
+        return "the body must be a JSON object (a Bot Framework activity)"
+    kind = body.get("type")
+    if not isinstance(kind, str) or not kind:
+        return "the activity has no type"
+    service = body.get("serviceUrl")
+    if not isinstance(service, str) or not service.startswith(("https://", "http://")):
+        return "the activity has no serviceUrl"
+    if kind in NEEDS_SENDER:
+        sender, conversation = body.get("from"), body.get("conversation")
+        if not isinstance(sender, dict) or not sender.get("id"):
+            return "the activity has no sender (from.id)"
+        if not isinstance(conversation, dict) or not conversation.get("id"):
+            return "the activity has no conversation.id"
+    text = body.get("text")
+    if text is not None and (not isinstance(text, str) or len(text) > MAX_TEXT):
+        return f"the activity's text must be a string of at most {MAX_TEXT} characters"
+    attachments = body.get("attachments")
+    if attachments is not None and not isinstance(attachments, list):
+        return "attachments must be a list"
+    return None
+
+
+def _tenant(activity: Activity) -> str:
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    tenant = (data.get("tenant") or {}).get("id") if isinstance(data.get("tenant"), dict) else None
+    conversation = activity.conversation
+    return str(tenant or (conversation.tenant_id if conversation else None) or "default")
+
+
+def _user_key(activity: Activity) -> str:
+    sender = activity.from_property
+    return str(sender.aad_object_id or sender.id)
+
+
+def _channel_id(activity: Activity) -> str | None:
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    channel = data.get("channel")
+    return str(channel["id"]) if isinstance(channel, dict) and channel.get("id") else None
+
+
+def _personal(activity: Activity) -> bool:
+    conversation = activity.conversation
+    return bool(conversation) and (conversation.conversation_type in (None, "personal"))
+
+
+class TeamsAdapter:
+    """Relais as a Microsoft Teams bot."""
+
+    def __init__(
+        self, core: Core, settings: Settings, *, sdk_overrides: dict[str, str] | None = None
+    ) -> None:
+        self.core = core
+        self.settings = settings
+        self.app_id = settings.microsoft_app_id
+        self.auth = bool(self.app_id)
+        if settings.relais_teams_emulator and self.auth:
+            raise ValueError("RELAIS_TEAMS_EMULATOR needs MICROSOFT_APP_ID to be empty")
+        self._sdk = {
+            "APP_ID": self.app_id,
+            "APP_PASSWORD": settings.microsoft_app_password,
+            "APP_TYPE": settings.microsoft_app_type,
+            "APP_TENANTID": settings.microsoft_app_tenant_id,
+            **(sdk_overrides or {}),
+        }
+        self.cloud = CloudAdapter(
+            ConfigurationBotFrameworkAuthentication(SimpleNamespace(**self._sdk))
+        )
+        self.cloud.on_turn_error = self._on_turn_error
+        self.links = MediaLinks(link_secret(settings), settings.public_url)
+        self.port = TeamsPort(self.cloud, self.app_id, core.db, self.links.url)
+        self.photos = PhotosJob(core, self.bot_token)
+        self.job_handlers: dict[str, JobHandler] = {JOB_KIND: self.photos}
+
+    # -- HTTP ----------------------------------------------------------------------------
+
+    def mount(self, app: web.Application) -> None:
+        """Add ``POST /api/messages`` to ``app``."""
+        app.router.add_post(MESSAGES_PATH, self.handle)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """One activity: checked, authenticated by the SDK (401 when not), then processed."""
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            return _problem(413, "the activity is too large")
+        raw = await request.read()
+        if len(raw) > MAX_BODY:
+            return _problem(413, "the activity is too large")
+        try:
+            body = json.loads(raw or b"null")
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return _problem(400, "the body is not JSON")
+        problem = malformed(body)
+        if problem:
+            return _problem(400, problem)
+        if self.auth and not request.headers.get("Authorization", "").startswith("Bearer "):
+            return _problem(401, "missing Bot Framework token")
+        try:
+            response = await self.cloud.process(request, self)
+        except (PermissionError, jwt.PyJWTError) as exc:
+            log.warning("Teams request refused: %s", exc)
+            return _problem(401, "invalid Bot Framework token")
+        return response or web.Response(status=201)
+
+    async def bot_token(self) -> str | None:
+        """A Bot Framework token for downloading inline images (None without an app id)."""
+        if not self.auth:
+            return None
+        factory = PasswordServiceClientCredentialFactory(
+            self.app_id, self.settings.microsoft_app_password, self.settings.microsoft_app_tenant_id
+        )
+        tenant = (
+            self.settings.microsoft_app_tenant_id
+            if self.settings.microsoft_app_type.lower() == "singletenant"
+            else "botframework.com"
+        )
+        login = self._sdk.get("TO_CHANNEL_FROM_BOT_LOGIN_URL") or (
+            AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX + tenant
+        )
+        scope = (
+            self._sdk.get("TO_CHANNEL_FROM_BOT_OAUTH_SCOPE")
+            or AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
+        )
+        credentials = await factory.create_credentials(self.app_id, scope, login, True)
+        # MSAL is synchronous and may call Azure AD: keep it off the event loop.
+        return await asyncio.to_thread(credentials.get_access_token)
+
+    async def close(self) -> None:
+        """Release HTTP clients."""
+        await self.photos.close()
+
+    # -- turns -----------------------------------------------------------------------------
+
+    async def on_turn(self, ctx: TurnContext) -> None:
+        """The bot's entry point (CloudAdapter calls it for every authenticated activity)."""
+        kind = ctx.activity.type
+        if kind == ActivityTypes.message:
+            await self._on_message(ctx)
+        elif kind == ActivityTypes.invoke:
+            await self._on_invoke(ctx)
+        elif kind in (ActivityTypes.conversation_update, ActivityTypes.installation_update):
+            await self._on_install(ctx)
+
+    async def _member(self, ctx: TurnContext) -> MemberView:
+        """The sender, created on first sight; their conversation reference refreshed."""
+        activity = ctx.activity
+        tenant, user = _tenant(activity), _user_key(activity)
+        member = await self.core.onboarding.find(Platform.TEAMS, tenant, user)
+        name = activity.from_property.name or ""
+        locale = supported_locale(activity.locale)
+        if member is None or (name and member.display_name != name):
+            member = await self.core.onboarding.identify(
+                Platform.TEAMS, tenant, user, display_name=name, locale=locale
+            )
+        await self._remember(ctx, member)
+        return member
+
+    async def _remember(self, ctx: TurnContext, member: MemberView) -> None:
+        activity = ctx.activity
+        reference = TurnContext.get_conversation_reference(activity)
+        reference.activity_id = None
+        data = reference.serialize()
+        async with self.core.db.transaction() as r:
+            now = self.core.clock()
+            if _personal(activity):
+                await r.conversations.save(
+                    member.workspace_id,
+                    "user",
+                    member.external_id,
+                    data,
+                    now=now,
+                    name=member.display_name,
+                )
+            channel = _channel_id(activity)
+            if channel:
+                data["conversation"] = {**data["conversation"], "id": channel}
+                await r.conversations.save(member.workspace_id, "channel", channel, data, now=now)
+
+    async def _on_message(self, ctx: TurnContext) -> None:
+        activity = ctx.activity
+        member = await self._member(ctx)
+        t = translator(member.locale)
+        if isinstance(activity.value, dict) and activity.value:
+            # Action.Submit fallback (clients without universal actions).
+            action, value, inputs = render.read_submission(activity.value)
+            reply = await self._act(member, action, value, inputs)
+            await self._reply(ctx, member, reply)
+            return
+        text = _clean_text(activity)
+        attachments = [a.serialize() for a in activity.attachments or []]
+        photos, unusable = sort_attachments(attachments, activity.service_url)
+        if photos:
+            key = f"teams:activity:{activity.id}"
+            payload = {
+                "tenant": _tenant(activity),
+                "user": member.external_id,
+                "service_url": activity.service_url,
+                "caption": text,
+                "photos": photos,
+                "ignored": unusable,
+                "key": key,
+            }
+            async with self.core.db.transaction() as r:
+                await r.jobs.add(kind=JOB_KIND, key=key, payload=payload, now=self.core.clock())
+            self.core.jobs_changed()
+            return
+        if unusable:
+            names = ", ".join(unusable)
+            text_out = t("photos.not_images", names=names, accepted=ACCEPTED_LABEL)
+            await self._reply(ctx, member, Reply(message=cards.notice(text_out)))
+            return
+        await self._reply(ctx, member, await self._command(ctx, member, text))
+
+    async def _command(self, ctx: TurnContext, member: MemberView, text: str) -> Reply:
+        t = translator(member.locale)
+        word, _, rest = text.strip().partition(" ")
+        word = word.lower()
+        try:
+            if word in ("submit", "envoyer", "/submit"):
+                return await submit_entry(self.core, member, rest.strip())
+            if word == "review" and rest.strip().lower() in ("here", "ici"):
+                channel = _channel_id(ctx.activity)
+                if channel is None:
+                    return Reply(message=cards.notice(t("teams.review_here_channel_only")))
+                await self.core.onboarding.configure(member, REVIEW_CHANNEL_KEY, channel)
+                return Reply(message=cards.notice(t("teams.review_here_done")))
+            if not word:
+                return await handle_command(self.core, member, "/relais", "help")
+            reply = await handle_command(self.core, member, "/relais", text.lstrip("/"))
+            if word in ("help", "aide") and reply.message is not None:
+                words = cards.notice(t("teams.help_words"))
+                reply = Reply(
+                    message=Message(
+                        text=reply.message.text, blocks=(*reply.message.blocks, *words.blocks)
+                    )
+                )
+            return reply
+        except RelaisError as err:
+            return error_reply(t, err, self.core.settings.relais_timezone)
+
+    async def _act(
+        self, member: MemberView, action: str, value: str, inputs: dict[str, Any]
+    ) -> Reply:
+        """A card action: the submission form uses its draft's photos; others go as is."""
+        if action in ("submission.create", "submission.resubmit") and value.startswith("draft:"):
+            token, photos = await load_draft(self.core, member, value)
+            if not photos:
+                t = translator(member.locale)
+                return Reply(message=cards.notice(t("teams.draft_missing")), failed=True)
+            values = {**inputs, "client_key": f"teams:draft:{token}"}
+            return await handle_action(self.core, member, action, "", values, photos)
+        return await handle_action(self.core, member, action, value, inputs)
+
+    async def _reply(self, ctx: TurnContext, member: MemberView, reply: Reply) -> None:
+        """Personal chat: through the outbox (once per activity). Channel: in the turn."""
+        message = reply.message
+        if reply.form is not None:
+            blocks = message.blocks if message else ()
+            message = Message(text=reply.form.title, blocks=blocks, form=reply.form)
+        if message is None:
+            return
+        if not _personal(ctx.activity):
+            await ctx.send_activity(self.port.activity(message, member.locale))
+            return
+        key = f"teams:activity:{ctx.activity.id}:reply"
+        async with self.core.db.transaction() as r:
+            if await r.outbox.has_dedupe_key(key):
+                return  # Teams delivered this activity again: it was answered already
+            await notify.dm(r, member, message, now=self.core.clock(), dedupe_key=key)
+        self.core.outbox_changed()
+
+    async def _on_invoke(self, ctx: TurnContext) -> None:
+        activity = ctx.activity
+        if activity.name != "adaptiveCard/action":
+            await _invoke_reply(ctx, 200, None)
+            return
+        member = await self._member(ctx)
+        action, value, inputs = render.read_submission(activity.value)
+        reply = await self._act(member, action, value, inputs)
+        t = translator(member.locale)
+        labels = render.labels_for(t, send_photos=t("teams.send_photos"))
+        if reply.form is not None:
+            card = render.card_for_form(
+                reply.form,
+                labels=labels,
+                notice=reply.message,
+                image_url=self.links.url,
+            )
+            await _invoke_reply(ctx, 200, _card_answer(CARD_TYPE, card))
+            return
+        text = reply.message.text if reply.message else ""
+        if reply.failed or action.startswith("review."):
+            # The card stays as it is (the person can fix the input); a decided review
+            # card is replaced by the outbox for everyone who sees it.
+            await _invoke_reply(ctx, 200, _card_answer(MESSAGE_TYPE, text))
+            return
+        card = render.card_for_message(reply.message or cards.notice(text), self.links.url)
+        await _invoke_reply(ctx, 200, _card_answer(CARD_TYPE, card))
+
+    async def _on_install(self, ctx: TurnContext) -> None:
+        """The app was installed (personally or in a team): remember how to reach them."""
+        activity = ctx.activity
+        member = await self._member(ctx)
+        data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+        team = data.get("team") if isinstance(data.get("team"), dict) else None
+        bot_id = activity.recipient.id if activity.recipient else None
+        added = [m.id for m in activity.members_added or []]
+        if team is None or (
+            activity.type == ActivityTypes.conversation_update and bot_id not in added
+        ):
+            return
+        try:
+            channels = await TeamsInfo.get_team_channels(ctx)
+        except Exception as exc:  # the team is still usable through the channel it came from
+            log.warning("could not list the team's channels: %s", exc)
+            return
+        base = TurnContext.get_conversation_reference(activity)
+        base.activity_id = None
+        async with self.core.db.transaction() as r:
+            for channel in channels:
+                base.conversation = ConversationAccount(
+                    id=channel.id, conversation_type="channel", tenant_id=_tenant(activity)
+                )
+                await r.conversations.save(
+                    member.workspace_id,
+                    "channel",
+                    channel.id,
+                    base.serialize(),
+                    now=self.core.clock(),
+                    name=channel.name or "General",
+                )
+
+    async def _on_turn_error(self, ctx: TurnContext, error: Exception) -> None:
+        log.error("Teams turn failed: %s", error, exc_info=error)
+        raise error
+
+
+def _clean_text(activity: Activity) -> str:
+    """The text without the bot's @mention (channel messages start with <at>Relais</at>)."""
+    text = activity.text or ""
+    if activity.recipient is not None:
+        text = TurnContext.remove_mention_text(activity, activity.recipient.id) or text
+    while "<at>" in text and "</at>" in text:
+        start, end = text.index("<at>"), text.index("</at>") + len("</at>")
+        if end <= start:
+            break
+        text = text[:start] + text[end:]
+    return " ".join(text.split())
+
+
+class CardAnswer(Model):
+    """The body of an ``adaptiveCard/action`` invoke response: a card or a message.
+
+    The SDK's ``AdaptiveCardInvokeResponse`` types ``value`` as a dict, so it cannot carry
+    the message form (a string); ``CloudAdapter.process`` serialises any msrest model.
+    """
+
+    _attribute_map: ClassVar[dict[str, dict[str, str]]] = {
+        "status_code": {"key": "statusCode", "type": "int"},
+        "type": {"key": "type", "type": "str"},
+        "value": {"key": "value", "type": "object"},
+    }
+
+    def __init__(self, status_code: int, type: str, value: Any) -> None:
+        super().__init__()
+        self.status_code = status_code
+        self.type = type
+        self.value = value
+
+
+def _card_answer(kind: str, value: Any) -> CardAnswer:
+    return CardAnswer(200, kind, value)
+
+
+async def _invoke_reply(ctx: TurnContext, status: int, body: Any) -> None:
+    await ctx.send_activity(
+        Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=status, body=body))
+    )
+
+
+def _problem(status: int, text: str) -> web.Response:
+    return web.json_response({"error": text}, status=status)

@@ -1,0 +1,102 @@
+"""Short-lived signed links to cleaned photos: ``GET /media/{signed-token}`` under PUBLIC_URL.
+
+Teams shows a card's image by fetching its URL from Microsoft's side, so the photo must
+be reachable over HTTP; the link names one stored photo and an expiry, signed with
+HMAC-SHA256. Nobody can list photos or forge a link to another one, and a leaked link
+stops working after ``ttl``. Only cleaned copies (no EXIF, no GPS) are ever served.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+
+from aiohttp import web
+
+from bot.settings import Settings
+from storage.media_store import LocalMediaStore
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TTL = 72 * 3600
+_TYPES = {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def link_secret(settings: Settings) -> bytes:
+    """The signing key: RELAIS_SECRET_KEY, else derived from the platform secrets (the same
+    on every replica), else random for this process (links die with it; a warning says so)."""
+    if settings.relais_secret_key:
+        return settings.relais_secret_key.encode()
+    material = settings.microsoft_app_password + settings.slack_signing_secret
+    if material:
+        return hashlib.sha256(b"relais-media-links:" + material.encode()).digest()
+    log.warning("RELAIS_SECRET_KEY is not set: photo links will not survive a restart")
+    return secrets.token_bytes(32)
+
+
+class MediaLinks:
+    """Makes and checks signed photo links."""
+
+    def __init__(
+        self, secret: bytes, public_url: str, *, ttl: int = DEFAULT_TTL, clock=time.time
+    ) -> None:  # type: ignore[no-untyped-def]
+        self._secret = secret
+        self.public_url = public_url.rstrip("/")
+        self.ttl = ttl
+        self._clock = clock
+
+    def token(self, media_key: str) -> str:
+        """``<key>.<expiry>.<signature>``, URL-safe."""
+        body = f"{media_key}|{int(self._clock()) + self.ttl}".encode()
+        signature = hmac.new(self._secret, body, hashlib.sha256).digest()[:18]
+        return f"{_b64(body)}.{_b64(signature)}"
+
+    def url(self, media_key: str) -> str | None:
+        """The public URL of a photo, or None when PUBLIC_URL is not set."""
+        if not self.public_url:
+            return None
+        return f"{self.public_url}/media/{self.token(media_key)}"
+
+    def verify(self, token: str) -> str | None:
+        """The media key a valid, unexpired token names; None otherwise."""
+        try:
+            body_text, signature_text = token.split(".", 1)
+            body, signature = _unb64(body_text), _unb64(signature_text)
+            key, expiry = body.decode().rsplit("|", 1)
+            expected = hmac.new(self._secret, body, hashlib.sha256).digest()[:18]
+            if not hmac.compare_digest(signature, expected) or int(expiry) < self._clock():
+                return None
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return key
+
+    def handler(self, store: LocalMediaStore):  # type: ignore[no-untyped-def]
+        """The aiohttp handler for ``GET /media/{token}``."""
+
+        async def serve(request: web.Request) -> web.StreamResponse:
+            key = self.verify(request.match_info["token"])
+            if key is None or not store.exists(key):
+                raise web.HTTPNotFound(text="This photo link is invalid or has expired.")
+            path = store.path(key)
+            return web.FileResponse(
+                path,
+                headers={
+                    "Content-Type": _TYPES.get(path.suffix.lower(), "application/octet-stream"),
+                    "Cache-Control": "private, max-age=3600",
+                    "X-Content-Type-Options": "nosniff",
+                },
+            )
+
+        return serve

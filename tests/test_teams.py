@@ -1,0 +1,474 @@
+"""The Teams adapter end to end: signed Activities in, Bot Connector calls out."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+from sqlalchemy import func, select
+
+from bot.core import Core
+from bot.domain import Platform
+from bot.settings import Settings
+from relais.server import build_server
+from storage.db import Database
+from storage.models import Job, OutboxMessage, Submission
+from tests.support import FakeClock, jpeg_bytes
+from tests.teams_connector import FakeConnector
+
+TEAM = "19:team-1@thread.tacv2"
+REVIEW = "19:review@thread.tacv2"
+CARD = "application/vnd.microsoft.card.adaptive"
+
+
+def teams_settings(base: Settings, bf: FakeConnector, **extra: Any) -> Settings:
+    values: dict[str, Any] = {
+        "microsoft_app_id": bf.app_id,
+        "microsoft_app_password": bf.app_password,
+        "public_url": "https://relais.example.com",
+        "relais_cms": ["aad-carla"],
+        "relais_approvers": ["aad-boss"],
+        "relais_review_channel": "",
+        "relais_secret_key": "test-secret",
+        **extra,
+    }
+    return base.model_copy(update=values)
+
+
+class TeamsRig:
+    """Relais (build_server) on 127.0.0.1, and helpers to act as Teams users."""
+
+    def __init__(self, core: Core, bf: FakeConnector, *, auth: bool = True) -> None:
+        self.core = core
+        self.bf = bf
+        overrides = bf.sdk_settings() if auth else {}
+        overrides.pop("APP_ID", None)
+        overrides.pop("APP_PASSWORD", None)
+        overrides.pop("APP_TYPE", None)
+        self.server = TestServer(build_server(core, teams_overrides=overrides), host="127.0.0.1")
+
+    async def __aenter__(self) -> TeamsRig:
+        await self.server.start_server()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.server.close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}"
+
+    async def send(self, activity: dict[str, Any], token: str | None = "valid") -> Any:
+        if token == "valid":
+            token = self.bf.channel_token()
+        return await self.bf.post_activity(self.url, activity, token)
+
+    def cards_to(self, conversation: str) -> list[dict[str, Any]]:
+        """Adaptive Cards the bot sent to a conversation (thread suffixes included)."""
+        found = []
+        for activity in list(self.bf.sent):
+            if not activity["conversation"]["id"].startswith(conversation):
+                continue
+            for attachment in activity.get("attachments") or []:
+                if attachment.get("contentType") == CARD:
+                    found.append({**attachment["content"], "_id": activity["id"]})
+        return found
+
+    async def wait_card(self, conversation: str, count: int = 1) -> dict[str, Any]:
+        await self.bf.wait_for(lambda: len(self.cards_to(conversation)) >= count)
+        return self.cards_to(conversation)[count - 1]
+
+    async def review_card(self, count: int = 1) -> dict[str, Any]:
+        """The ``count``-th review card posted in the review channel (waits for it)."""
+
+        def found() -> list[dict[str, Any]]:
+            return [c for c in self.cards_to(REVIEW) if "review.approve" in executes(c)]
+
+        await self.bf.wait_for(lambda: len(found()) >= count)
+        return found()[count - 1]
+
+    async def settle(self) -> None:
+        self.core.outbox_changed()
+        self.core.jobs_changed()
+
+
+def runs(card: Any) -> str:
+    """Every text of a card (TextRun texts, titles, labels), for assertions."""
+    out: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key in ("text", "title", "label", "placeholder"):
+                if isinstance(node.get(key), str):
+                    out.append(node[key])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(card)
+    return "\n".join(out)
+
+
+def executes(card: Any) -> dict[str, dict[str, Any]]:
+    """Action.Execute actions of a card by verb (including inside ShowCards)."""
+    found: dict[str, dict[str, Any]] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "Action.Execute":
+                found.setdefault(node["verb"], node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(card)
+    return found
+
+
+@pytest.fixture
+async def bf() -> AsyncIterator[FakeConnector]:
+    async with FakeConnector() as connector:
+        connector.add_user("29:alice", "Alice Field", "aad-alice")
+        connector.add_user("29:carla", "Carla CM", "aad-carla")
+        connector.add_user("29:olive", "Olive Other", "aad-olive")
+        connector.add_user("29:luc", "Luc Terrain", "aad-luc")
+        connector.add_team(TEAM, "Ambassadors", {TEAM: None, REVIEW: "Review"})
+        yield connector
+
+
+@pytest.fixture
+async def rig(
+    settings: Settings, db: Database, clock: FakeClock, bf: FakeConnector
+) -> AsyncIterator[TeamsRig]:
+    core = Core(teams_settings(settings, bf), db, clock=clock)
+    async with TeamsRig(core, bf) as running:
+        yield running
+
+
+async def _count(db: Database, model: Any) -> int:
+    async with db.read() as r:
+        return int(await r.session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def _statuses(db: Database) -> list[str]:
+    async with db.read() as r:
+        return list(await r.session.scalars(select(Submission.status).order_by(Submission.id)))
+
+
+async def install(rig: TeamsRig) -> None:
+    """Carla adds Relais to the team and picks the review channel."""
+    added = rig.bf.conversation_update_bot_added_to_team(
+        TEAM, {TEAM: None, REVIEW: "Review"}, user_id="29:carla", aad="aad-carla", name="Carla CM"
+    )
+    assert (await rig.send(added)).status in (200, 201)
+    here = rig.bf.channel_message(
+        "review here", TEAM, REVIEW, user_id="29:carla", aad="aad-carla", name="Carla CM"
+    )
+    assert (await rig.send(here)).status in (200, 201)
+    await rig.bf.wait_for(lambda: rig.bf.sent_to(REVIEW) or rig.cards_to(REVIEW))
+
+
+async def join(rig: TeamsRig, user: str = "29:alice", aad: str = "aad-alice") -> None:
+    """Type "join" to the bot, accept the charter in the card."""
+    conversation = rig.bf.personal_conversation_id(user)
+    before = len(rig.cards_to(conversation))
+    await rig.send(rig.bf.personal_message("join", user_id=user, aad=aad))
+    charter = await rig.wait_card(conversation, before + 1)
+    accept = executes(charter)["charter.accept"]
+    invoke = rig.bf.invoke_adaptive_card_action(
+        "charter.accept", {**accept["data"], "site": "Lyon"}, user_id=user, aad=aad
+    )
+    answer = await rig.send(invoke)
+    assert answer.status == 200, answer.text
+    assert "charter version 1" in json.dumps(answer.json())
+
+
+async def send_photo(
+    rig: TeamsRig, caption: str, file_id: str, colour: tuple[int, int, int] = (200, 30, 30)
+) -> dict[str, Any]:
+    """Send a pasted photo; returns the submission form card that comes back."""
+    conversation = rig.bf.personal_conversation_id("29:alice")
+    before = len(rig.cards_to(conversation))
+    rig.bf.add_file(file_id, jpeg_bytes(colour))
+    message = rig.bf.personal_message(
+        caption, attachments=[rig.bf.image_attachment(file_id), rig.bf.html_attachment(caption)]
+    )
+    assert (await rig.send(message)).status in (200, 201)
+    return await rig.wait_card(conversation, before + 1)
+
+
+# -- authentication and malformed input -------------------------------------------------
+
+
+async def test_requests_without_a_valid_token_get_401_and_record_nothing(
+    rig: TeamsRig, db: Database
+) -> None:
+    message = rig.bf.personal_message("join")
+    assert (await rig.send(message, token=None)).status == 401
+    for kind in ("wrong_audience", "expired", "wrong_signature", "wrong_issuer"):
+        response = await rig.send(message, token=rig.bf.bad_token(kind))
+        assert response.status == 401, (kind, response.status, response.text)
+    async with db.read() as r:
+        assert await r.workspaces.find(Platform.TEAMS, "tenant-1") is None
+    assert rig.bf.sent == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "[]",
+        '{"type": "message"}',
+        '{"type": "message", "serviceUrl": "https://x", "conversation": {"id": "a"}}',
+        json.dumps(
+            {
+                "type": "message",
+                "serviceUrl": "https://x",
+                "from": {"id": "29:a"},
+                "conversation": {"id": "a"},
+                "text": "x" * 30_000,
+            }
+        ),
+    ],
+)
+async def test_malformed_activities_get_a_clear_400(rig: TeamsRig, body: str) -> None:
+    import aiohttp
+
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{rig.url}/api/messages",
+            data=body,
+            headers={"Content-Type": "application/json", "Authorization": "Bearer x"},
+        ) as response,
+    ):
+        assert response.status == 400
+        assert "error" in await response.json()
+
+
+async def test_unknown_activity_types_are_accepted_and_ignored(rig: TeamsRig) -> None:
+    activity = rig.bf.personal_message("hi")
+    activity["type"] = "typing"
+    assert (await rig.send(activity)).status in (200, 201)
+    await asyncio.sleep(0.1)
+    assert rig.bf.sent == []
+
+
+# -- the whole path ------------------------------------------------------------------------
+
+
+async def test_install_join_photo_review_approve_full_path(rig: TeamsRig, db: Database) -> None:
+    await install(rig)
+    await join(rig)
+    form = await send_photo(rig, "Team breakfast in Lyon", "img1")
+    assert "1 photo" in runs(form)
+    fetched = [(d.file_id, d.status) for d in rig.bf.downloads]
+    assert fetched == [("img1", 200)]
+    assert rig.bf.downloads[0].auth.startswith("Bearer ")  # the bot's token, on its own host
+    submit = executes(form)["submission.create"]
+    assert submit["data"]["value"].startswith("draft:1:")
+    invoke = rig.bf.invoke_adaptive_card_action(
+        "submission.create",
+        {**submit["data"], "caption": "Team breakfast in Lyon", "people_consented": "true"},
+    )
+    answer = await rig.send(invoke)
+    assert answer.status == 200, answer.text
+    assert await _statuses(db) == ["pending"]
+
+    card = await rig.review_card()
+    assert "Team breakfast in Lyon" in runs(card) and "Alice" in runs(card)
+    image = next(e for e in card["body"] if e.get("type") == "Image")
+    assert image["url"].startswith("https://relais.example.com/media/")
+    approve = executes(card)["review.approve"]
+    decision = rig.bf.invoke_adaptive_card_action(
+        "review.approve",
+        approve["data"],
+        user_id="29:carla",
+        aad="aad-carla",
+        name="Carla CM",
+        conversation_id=REVIEW,
+    )
+    answer = await rig.send(decision)
+    assert answer.status == 200, answer.text
+    assert await _statuses(db) == ["approved"]
+    await rig.bf.wait_for(lambda: rig.bf.updated.get(card["_id"]))
+    decided = rig.bf.history(card["_id"])[-1]["attachments"][0]["content"]
+    assert "Approved by Carla CM" in runs(decided)
+    assert "review.approve" not in executes(decided)
+    alice = rig.bf.personal_conversation_id("29:alice")
+    await rig.bf.wait_for(lambda: any("approved" in runs(c).lower() for c in rig.cards_to(alice)))
+
+
+async def test_photo_links_are_signed_and_serve_the_cleaned_photo(
+    rig: TeamsRig, db: Database
+) -> None:
+    import aiohttp
+
+    await install(rig)
+    await join(rig)
+    form = await send_photo(rig, "Link", "img-link")
+    submit = executes(form)["submission.create"]
+    await rig.send(rig.bf.invoke_adaptive_card_action("submission.create", submit["data"]))
+    card = await rig.review_card()
+    url = next(e for e in card["body"] if e.get("type") == "Image")["url"]
+    path = url.removeprefix("https://relais.example.com")
+    async with aiohttp.ClientSession() as session:
+        async with session.get(rig.url + path) as ok:
+            assert ok.status == 200 and ok.content_type == "image/jpeg"
+            assert (await ok.read())[:2] == b"\xff\xd8"
+        async with session.get(rig.url + path[:-3] + "abc") as forged:
+            assert forged.status == 404
+
+
+# -- words typed to the bot ---------------------------------------------------------------
+
+
+async def test_help_in_the_persons_language_and_one_reply_per_activity(rig: TeamsRig) -> None:
+    message = rig.bf.personal_message("help", user_id="29:luc", aad="aad-luc", locale="fr-FR")
+    first = await rig.send(message)
+    again = await rig.send(message)  # the same activity delivered twice
+    assert first.status in (200, 201) and again.status in (200, 201)
+    conversation = rig.bf.personal_conversation_id("29:luc")
+    card = await rig.wait_card(conversation)
+    assert "ambassadeur" in runs(card).lower() and "snooze" in runs(card)
+    await asyncio.sleep(0.3)
+    assert len(rig.cards_to(conversation)) == 1
+
+
+async def test_only_cms_may_choose_the_review_channel(rig: TeamsRig, db: Database) -> None:
+    here = rig.bf.channel_message("review here", TEAM, REVIEW, user_id="29:olive", aad="aad-olive")
+    await rig.send(here)
+    await rig.bf.wait_for(lambda: rig.bf.sent)
+    assert "community manager" in runs(rig.bf.sent[-1])
+    async with db.read() as r:
+        ws = await r.workspaces.find(Platform.TEAMS, "tenant-1")
+        assert ws is not None
+        assert await r.settings.get(ws.id, "review_channel") is None
+
+
+# -- review rules ----------------------------------------------------------------------------
+
+
+async def test_non_cm_click_is_refused_and_nothing_changes(rig: TeamsRig, db: Database) -> None:
+    await install(rig)
+    await join(rig)
+    form = await send_photo(rig, "Refuse", "img-r")
+    await rig.send(
+        rig.bf.invoke_adaptive_card_action(
+            "submission.create", executes(form)["submission.create"]["data"]
+        )
+    )
+    card = await rig.review_card()
+    click = rig.bf.invoke_adaptive_card_action(
+        "review.approve",
+        executes(card)["review.approve"]["data"],
+        user_id="29:olive",
+        aad="aad-olive",
+        name="Olive Other",
+        conversation_id=REVIEW,
+    )
+    answer = await rig.send(click)
+    assert answer.status == 200
+    assert answer.json()["type"] == "application/vnd.microsoft.activity.message"
+    assert await _statuses(db) == ["pending"]
+
+
+async def test_reason_is_collected_in_the_card(rig: TeamsRig, db: Database) -> None:
+    await install(rig)
+    await join(rig)
+    form = await send_photo(rig, "Blurry", "img-b")
+    await rig.send(
+        rig.bf.invoke_adaptive_card_action(
+            "submission.create", executes(form)["submission.create"]["data"]
+        )
+    )
+    card = await rig.review_card()
+    reject = executes(card)["review.reject"]
+    carla = {"user_id": "29:carla", "aad": "aad-carla", "name": "Carla CM"}
+    empty = await rig.send(
+        rig.bf.invoke_adaptive_card_action(
+            "review.reject", {**reject["data"], "reason": ""}, conversation_id=REVIEW, **carla
+        )
+    )
+    assert empty.status == 200 and await _statuses(db) == ["pending"]
+    done = await rig.send(
+        rig.bf.invoke_adaptive_card_action(
+            "review.reject",
+            {**reject["data"], "reason": "Too blurry **sorry**"},
+            conversation_id=REVIEW,
+            **carla,
+        )
+    )
+    assert done.status == 200 and await _statuses(db) == ["rejected"]
+    await rig.bf.wait_for(lambda: rig.bf.updated.get(card["_id"]))
+    assert "Too blurry **sorry**" in runs(rig.bf.history(card["_id"])[-1])
+
+
+# -- attachments -----------------------------------------------------------------------------
+
+
+async def test_attachment_on_another_host_is_never_fetched_with_our_token(
+    rig: TeamsRig, db: Database
+) -> None:
+    await join(rig)
+    evil = {"contentType": "image/jpeg", "contentUrl": "https://evil.example.com/x.jpg"}
+    await rig.send(rig.bf.personal_message("look", attachments=[evil]))
+    alice = rig.bf.personal_conversation_id("29:alice")
+    card = await rig.wait_card(alice, 2)
+    assert "x.jpg" in runs(card) or "image" in runs(card)
+    assert await _count(db, Job) == 0
+
+
+async def test_a_non_image_file_is_explained(rig: TeamsRig) -> None:
+    await join(rig)
+    pdf = rig.bf.file_attachment("doc1", "plan.pdf")
+    await rig.send(rig.bf.personal_message("", attachments=[pdf]))
+    alice = rig.bf.personal_conversation_id("29:alice")
+    card = await rig.wait_card(alice, 2)
+    assert "plan.pdf" in runs(card) and "JPEG, PNG, WebP" in runs(card)
+
+
+# -- the connector failing ---------------------------------------------------------------------
+
+
+async def test_connector_429_and_503_are_retried_and_nothing_is_lost(
+    rig: TeamsRig, clock: FakeClock
+) -> None:
+    await join(rig)
+    rig.bf.fail("/activities", 429, times=1, retry_after=5)
+    rig.bf.fail("/activities", 503, times=1)
+    await rig.send(rig.bf.personal_message("me"))
+    alice = rig.bf.personal_conversation_id("29:alice")
+    for _ in range(30):
+        if len(rig.cards_to(alice)) >= 2:
+            break
+        clock.advance(seconds=60)
+        await rig.settle()
+        await asyncio.sleep(0.1)
+    assert "Profile" in runs(rig.cards_to(alice)[-1])
+
+
+async def test_removed_app_becomes_a_dead_letter_naming_the_person(
+    rig: TeamsRig, db: Database, clock: FakeClock
+) -> None:
+    await join(rig)
+    rig.bf.fail("/activities", 403, times=10)
+    await rig.send(rig.bf.personal_message("me"))
+
+    async def dead() -> bool:
+        async with db.read() as r:
+            return bool(await r.outbox.dead_letters())
+
+    await rig.bf.wait_for(dead)
+    async with db.read() as r:
+        letter = (await r.outbox.dead_letters())[0]
+    assert "user Alice:" in (letter.last_error or "")  # names the person
+    assert await _count(db, OutboxMessage) >= 2
