@@ -112,6 +112,19 @@ def test_doctor_flags_a_missing_signing_secret(tmp_path: Path) -> None:
     assert "SLACK_SIGNING_SECRET is required" in result.output
 
 
+def test_serve_refuses_teams_emulator_mode_with_an_app_id(tmp_path: Path) -> None:
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'd.db'}",
+        "MICROSOFT_APP_ID": "app-1",
+        "MICROSOFT_APP_PASSWORD": "x",
+        "RELAIS_TEAMS_EMULATOR": "true",
+        "MEDIA_DIR": str(tmp_path / "m"),
+    }
+    result = runner.invoke(app, ["serve"], env=env)
+    assert result.exit_code == 2
+    assert "leave MICROSOFT_APP_ID empty" in result.output
+
+
 def test_serve_refuses_a_broken_slack_configuration(tmp_path: Path) -> None:
     env = {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'd.db'}",

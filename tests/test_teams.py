@@ -472,3 +472,80 @@ async def test_removed_app_becomes_a_dead_letter_naming_the_person(
         letter = (await r.outbox.dead_letters())[0]
     assert "user Alice:" in (letter.last_error or "")  # names the person
     assert await _count(db, OutboxMessage) >= 2
+
+
+# -- pacing, duplicates, races, emulator ------------------------------------------------------
+
+
+async def test_rate_limiter_keeps_teams_limits() -> None:
+    from adapters.teams.port import PER_CONVERSATION, RateLimiter
+
+    now = [0.0]
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    limiter = RateLimiter(PER_CONVERSATION, clock=lambda: now[0], sleep=sleep)
+    stamps = []
+    for _ in range(30):
+        await limiter.wait("conversation:a")
+        stamps.append(now[0])
+    for i, at in enumerate(stamps):
+        in_window = [s for s in stamps[i:] if s - at < 1.0]
+        assert len(in_window) <= PER_CONVERSATION
+    assert stamps[-1] < 30 / PER_CONVERSATION  # and no slower than the limit
+    await limiter.wait("conversation:b")  # another conversation is not held back
+    assert now[0] == stamps[-1]
+
+
+async def test_the_same_photo_activity_twice_gives_one_form(rig: TeamsRig, db: Database) -> None:
+    await join(rig)
+    rig.bf.add_file("twice", jpeg_bytes((1, 100, 1)))
+    message = rig.bf.personal_message("Twice", attachments=[rig.bf.image_attachment("twice")])
+    await asyncio.gather(rig.send(message), rig.send(message))
+    alice = rig.bf.personal_conversation_id("29:alice")
+    await rig.wait_card(alice, 2)
+    await asyncio.sleep(0.3)
+    assert len(rig.cards_to(alice)) == 2  # the charter, then one form
+    assert await _count(db, Job) == 1
+
+
+async def test_a_double_click_decides_once(rig: TeamsRig, db: Database) -> None:
+    await install(rig)
+    await join(rig)
+    form = await send_photo(rig, "Race", "img-race")
+    await rig.send(
+        rig.bf.invoke_adaptive_card_action(
+            "submission.create", executes(form)["submission.create"]["data"]
+        )
+    )
+    card = await rig.review_card()
+    data = executes(card)["review.approve"]["data"]
+    clicks = [
+        rig.bf.invoke_adaptive_card_action(
+            "review.approve", data, user_id=u, aad=a, name=n, conversation_id=REVIEW
+        )
+        for u, a, n in (
+            ("29:carla", "aad-carla", "Carla CM"),
+            ("29:carla", "aad-carla", "Carla CM"),
+        )
+    ]
+    answers = await asyncio.gather(*(rig.send(c) for c in clicks))
+    assert [a.status for a in answers] == [200, 200]
+    texts = [a.json()["value"] for a in answers]
+    assert sum("already" in t.lower() for t in texts) == 1
+    assert await _statuses(db) == ["approved"]
+
+
+async def test_emulator_mode_needs_no_token(
+    settings: Settings, db: Database, clock: FakeClock
+) -> None:
+    async with FakeConnector(require_bot_token=False) as bf:
+        local = teams_settings(
+            settings, bf, microsoft_app_id="", microsoft_app_password="", relais_teams_emulator=True
+        )
+        core = Core(local, db, clock=clock)
+        async with TeamsRig(core, bf, auth=False) as rig:
+            response = await rig.send(bf.personal_message("help"), token=None)
+            assert response.status in (200, 201)
+            await rig.wait_card(bf.personal_conversation_id("29:alice"))

@@ -15,7 +15,7 @@ import asyncio
 import collections
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -80,9 +80,15 @@ def _seconds(value: Any) -> float | None:
 class RateLimiter:
     """At most ``rate`` events per second per key, in this process (sliding window)."""
 
-    def __init__(self, rate: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate: int,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.rate = rate
         self._clock = clock
+        self._sleep = sleep
         self._events: dict[str, collections.deque[float]] = collections.defaultdict(
             collections.deque
         )
@@ -100,7 +106,7 @@ class RateLimiter:
                     events.append(now)
                     return
                 delay = 1.0 - (now - events[0])
-            await asyncio.sleep(max(delay, 0.001))
+            await self._sleep(max(delay, 0.001))
 
 
 class TeamsPort:
