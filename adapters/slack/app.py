@@ -497,9 +497,7 @@ class SlackAdapter:
             blocks: list[Any] = [Paragraph(text)]
             if others:
                 blocks.append(
-                    Context(
-                        t("slack.dropped.ignored", names=", ".join(others), accepted=ACCEPTED_LABEL)
-                    )
+                    Context(t("photos.ignored", names=", ".join(others), accepted=ACCEPTED_LABEL))
                 )
             blocks.append(
                 Actions(
@@ -509,7 +507,7 @@ class SlackAdapter:
             message = Message(text=text, blocks=tuple(blocks))
         elif others:
             message = cards.notice(
-                t("slack.dropped.not_images", names=", ".join(others), accepted=ACCEPTED_LABEL)
+                t("photos.not_images", names=", ".join(others), accepted=ACCEPTED_LABEL)
             )
         else:
             message = cards.notice(t("slack.dm_hint"))
@@ -550,7 +548,7 @@ def _submission_errors(
         ]
         if declared:
             errors["photos"] = t(
-                "slack.dropped.not_images", names=", ".join(declared), accepted=ACCEPTED_LABEL
+                "photos.not_images", names=", ".join(declared), accepted=ACCEPTED_LABEL
             )
     caption = str(values.get("caption") or "").strip()
     if len(caption) > cards.CAPTION_MAX:

@@ -137,10 +137,10 @@ class SubmissionJob:
             except MediaRejected as err:
                 detail = {"accepted": ACCEPTED_LABEL, **err.detail}
                 problems.append(
-                    t("slack.file_refused", name=name, reason=t(f"media.{err.code}", **detail))
+                    t("photos.file_refused", name=name, reason=t(f"media.{err.code}", **detail))
                 )
         if problems:
-            await self._tell(member, t("slack.photos_refused"), problems)
+            await self._tell(member, t("photos.refused"), problems)
             return
         values = dict(payload.get("values") or {})
         values["client_key"] = payload["client_key"]
