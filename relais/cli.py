@@ -1,10 +1,11 @@
-"""The ``relais`` command line (typer): serve, console, db upgrade, doctor."""
+"""The ``relais`` command line (typer): serve, console, db upgrade, doctor, teams-package."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -131,6 +132,34 @@ def doctor(
 
     ok = asyncio.run(run_doctor(_settings(), requeue_dead=requeue_dead, echo=typer.echo))
     raise typer.Exit(0 if ok else 1)
+
+
+@app.command("teams-package")
+def teams_package(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the zip.")] = Path(
+        "relais-teams.zip"
+    ),
+) -> None:
+    """Build the Teams app package (manifest and icons) from MICROSOFT_APP_ID and PUBLIC_URL."""
+    from adapters.teams.package import PackageError, build_package
+
+    settings = _settings()
+    try:
+        path = build_package(settings, output)
+    except PackageError as exc:
+        typer.echo(f"Configuration error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except OSError as exc:
+        typer.echo(f"Could not write {output}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(
+        f"Wrote {path} (manifest.json, color.png, outline.png) for app "
+        f"{settings.microsoft_app_id.strip()} at {settings.public_url.strip().rstrip('/')}."
+    )
+    typer.echo(
+        "Next: upload it in the Teams admin center (Teams apps > Manage apps > Upload new app), "
+        "or in Teams (Apps > Manage your apps > Upload an app > Upload a custom app)."
+    )
 
 
 def main() -> None:
