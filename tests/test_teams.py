@@ -549,3 +549,14 @@ async def test_emulator_mode_needs_no_token(
             response = await rig.send(bf.personal_message("help"), token=None)
             assert response.status in (200, 201)
             await rig.wait_card(bf.personal_conversation_id("29:alice"))
+
+
+async def test_text_with_teams_html_copy_is_a_command_and_photos_list_it(rig: TeamsRig) -> None:
+    await join(rig)
+    alice = rig.bf.personal_conversation_id("29:alice")
+    typed = rig.bf.personal_message("me", attachments=[rig.bf.html_attachment("<p>me</p>")])
+    await rig.send(typed)
+    profile = await rig.wait_card(alice, 2)
+    assert "Profile" in runs(profile)
+    form = await send_photo(rig, "With copy", "img-html")
+    assert "formatted (HTML) copy" in runs(form)

@@ -45,7 +45,13 @@ from botframework.connector.auth import (
 from msrest.serialization import Model
 
 from adapters.teams import render
-from adapters.teams.files import JOB_KIND, PhotosJob, load_draft, sort_attachments
+from adapters.teams.files import (
+    HTML_COPY,
+    JOB_KIND,
+    PhotosJob,
+    load_draft,
+    sort_attachments,
+)
 from adapters.teams.media_links import MediaLinks, link_secret
 from adapters.teams.port import TeamsPort
 from bot import cards, notify
@@ -268,7 +274,11 @@ class TeamsAdapter:
         text = _clean_text(activity)
         attachments = [a.serialize() for a in activity.attachments or []]
         photos, unusable = sort_attachments(attachments, activity.service_url)
+        files = [u for u in unusable if u != HTML_COPY]
         if photos:
+            # What was left aside is listed on the form, the HTML copy Teams adds to a
+            # pasted image included, so nothing is dropped silently.
+            ignored = [t("teams.html_copy") if u == HTML_COPY else u for u in unusable]
             key = f"teams:activity:{activity.id}"
             payload = {
                 "tenant": _tenant(activity),
@@ -276,15 +286,15 @@ class TeamsAdapter:
                 "service_url": activity.service_url,
                 "caption": text,
                 "photos": photos,
-                "ignored": unusable,
+                "ignored": ignored,
                 "key": key,
             }
             async with self.core.db.transaction() as r:
                 await r.jobs.add(kind=JOB_KIND, key=key, payload=payload, now=self.core.clock())
             self.core.jobs_changed()
             return
-        if unusable:
-            names = ", ".join(unusable)
+        if files:
+            names = ", ".join(files)
             text_out = t("photos.not_images", names=names, accepted=ACCEPTED_LABEL)
             await self._reply(ctx, member, Reply(message=cards.notice(text_out)))
             return

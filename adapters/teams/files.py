@@ -60,10 +60,16 @@ def trusted(url: str, service_url: str) -> bool:
     )
 
 
+HTML_COPY = "text/html"
+
+
 def sort_attachments(
     attachments: list[dict[str, Any]], service_url: str
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """(photos to fetch, names of what cannot be used) from an activity's attachments."""
+    """(photos to fetch, names of what cannot be used) from an activity's attachments.
+
+    Teams' ``text/html`` copy of a message is reported as ``HTML_COPY`` so the caller
+    can name it in the person's language."""
     photos: list[dict[str, Any]] = []
     unusable: list[str] = []
     for att in attachments:
@@ -84,7 +90,8 @@ def sort_attachments(
             else:
                 unusable.append(name or "file")
         elif kind == "text/html":
-            continue  # Teams' formatted copy of the message text: not a file the person sent
+            if HTML_COPY not in unusable:
+                unusable.append(HTML_COPY)
         elif kind.startswith("application/vnd.microsoft.card"):
             continue
         else:

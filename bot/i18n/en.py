@@ -326,4 +326,5 @@ MESSAGES: dict[str, str] = {
         "In this chat, type: help, join, me, snooze 2w, snooze off, leave, or submit "
         "(or just send photos)."
     ),
+    "teams.html_copy": "the formatted (HTML) copy of your message",
 }

@@ -385,4 +385,5 @@ MESSAGES: dict[str, str] = {
         "Dans cette conversation, tapez : help, join, me, snooze 2w, snooze off, leave ou "
         "submit (ou envoyez simplement des photos)."
     ),
+    "teams.html_copy": "la copie mise en forme (HTML) de votre message",
 }
