@@ -52,6 +52,14 @@ class RetryLater(Exception):
         self.retry_after = retry_after
 
 
+def retry_after_seconds(value: object) -> float | None:
+    """A ``Retry-After`` header in seconds (None when absent or not a number)."""
+    try:
+        return float(value) if value is not None else None  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
 class PermanentFailure(Exception):
     """The message can never be delivered as is (unknown user, bot removed, bad payload)."""
 

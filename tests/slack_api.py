@@ -36,6 +36,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aiohttp import BodyPartReader, WSCloseCode, WSMsgType, web
 from slack_sdk.signature import SignatureVerifier
 
+from tests.waiting import poll
+
 __all__ = ["LOGIN_PAGE", "Call", "FakeSlack", "signed_headers"]
 
 APP_ID = "A1"
@@ -535,21 +537,12 @@ class FakeSlack:
 
         Raises AssertionError after ``timeout`` seconds, listing the latest API calls.
         """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            result = predicate()
-            if inspect.isawaitable(result):
-                result = await result
-            if result:
-                return result
-            if loop.time() >= deadline:
-                what = message or getattr(predicate, "__qualname__", repr(predicate))
-                raise AssertionError(
-                    f"timed out after {timeout}s waiting for {what}; "
-                    f"last API calls: {self._describe_calls()}"
-                )
-            await asyncio.sleep(0.01)
+        return await poll(
+            predicate,
+            timeout,
+            message=message,
+            context=lambda: f"last API calls: {self._describe_calls()}",
+        )
 
     async def wait_calls(
         self,

@@ -82,7 +82,6 @@ import base64
 import copy
 import datetime as dt
 import hashlib
-import inspect
 import ipaddress
 import json
 import os
@@ -109,6 +108,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm
+
+from tests.waiting import poll
 
 __all__ = [
     "BOT_FRAMEWORK_ISSUER",
@@ -1324,21 +1325,12 @@ class FakeConnector:
 
         Raises AssertionError after ``timeout`` seconds, listing the latest calls.
         """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            result = predicate()
-            if inspect.isawaitable(result):
-                result = await result
-            if result:
-                return result
-            if loop.time() >= deadline:
-                what = message or getattr(predicate, "__qualname__", repr(predicate))
-                raise AssertionError(
-                    f"timed out after {timeout}s waiting for {what}; "
-                    f"last Connector calls: {self.describe_calls()}"
-                )
-            await asyncio.sleep(0.01)
+        return await poll(
+            predicate,
+            timeout,
+            message=message,
+            context=lambda: f"last Connector calls: {self.describe_calls()}",
+        )
 
     async def wait_sent(
         self,

@@ -12,12 +12,12 @@ job that fails for good tells the author too, with their caption, so nothing is 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from adapters.photos import fetch_photo
 from adapters.slack.port import SlackClients, classify
 from bot import notify
 from bot.actions import handle_action
@@ -84,31 +84,16 @@ class FileFetcher:
             log.warning("refusing to send the bot token to %s", urlsplit(url).hostname)
             raise MediaRejected("download_failed")
         token = await self.clients.token(team)
-        try:
-            async with self._http.stream(
-                "GET", url, headers={"Authorization": f"Bearer {token}"}
-            ) as response:
-                if response.status_code == 429 or response.status_code >= 500:
-                    retry_after = response.headers.get("Retry-After")
-                    raise RetryLater(
-                        f"slack file download: HTTP {response.status_code}",
-                        float(retry_after) if retry_after and retry_after.isdigit() else None,
-                    )
-                if response.status_code != 200:
-                    raise MediaRejected("download_failed")
-                content_type = response.headers.get("Content-Type", "").lower()
-                if content_type.startswith("text/html"):
-                    # Slack answers a file URL it will not serve to this token with its
-                    # sign-in page (HTTP 200): the app lacks files:read.
-                    raise MediaRejected("login_page")
-                return await self.core.media.intake(_chunks(response))
-        except httpx.TransportError as exc:
-            raise RetryLater(f"slack file download: {type(exc).__name__}: {exc}") from exc
-
-
-async def _chunks(response: httpx.Response) -> AsyncIterator[bytes]:
-    async for chunk in response.aiter_bytes(64 * 1024):
-        yield chunk
+        # Slack answers a file URL it will not serve to this token with its sign-in page
+        # (HTTP 200): the app lacks files:read.
+        return await fetch_photo(
+            self._http,
+            url,
+            self.core.media,
+            headers={"Authorization": f"Bearer {token}"},
+            what="slack file download",
+            html_means="login_page",
+        )
 
 
 class SubmissionJob:

@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import IntegrityError
 
 from adapters.slack import render
-from bot.ports import PermanentFailure, RetryLater, Target
+from bot.ports import PermanentFailure, RetryLater, Target, retry_after_seconds
 from bot.ui import Image, Message
 from bot.worker import Clock
 from storage.db import Database
@@ -58,7 +58,7 @@ def classify(exc: Exception) -> Exception:
         error = str(data.get("error", "")) if isinstance(data, dict) else ""
         headers = {k.lower(): v for k, v in (getattr(response, "headers", {}) or {}).items()}
         if status == 429 or error in ("ratelimited", "rate_limited"):
-            retry_after = _seconds(headers.get("retry-after"))
+            retry_after = retry_after_seconds(headers.get("retry-after"))
             return RetryLater(f"slack: rate limited ({status})", retry_after or 1.0)
         if status >= 500 or error in TRANSIENT_ERRORS:
             return RetryLater(f"slack: HTTP {status} {error}".strip())
@@ -66,13 +66,6 @@ def classify(exc: Exception) -> Exception:
     if isinstance(exc, (aiohttp.ClientError, asyncio.TimeoutError, SlackClientError, OSError)):
         return RetryLater(f"slack: {type(exc).__name__}: {exc}")
     return exc
-
-
-def _seconds(value: Any) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
 
 
 class SlackClients:

@@ -15,20 +15,20 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from adapters.photos import fetch_photo
 from bot import notify
 from bot.commands import submit_entry
 from bot.core import Core
 from bot.domain import MemberView, Platform
 from bot.i18n import translator
 from bot.media import ACCEPTED_LABEL, CleanImage, MediaRejected
-from bot.ports import RetryLater
 from bot.services.submissions import MAX_PHOTOS
 from bot.ui import Context, Message, Paragraph
 
@@ -128,19 +128,9 @@ class PhotosJob:
             token = await self.token()
             if token:
                 headers["Authorization"] = f"Bearer {token}"
-        try:
-            async with self._http.stream("GET", photo["url"], headers=headers) as response:
-                if response.status_code == 429 or response.status_code >= 500:
-                    retry_after = response.headers.get("Retry-After")
-                    raise RetryLater(
-                        f"teams file download: HTTP {response.status_code}",
-                        float(retry_after) if retry_after and retry_after.isdigit() else None,
-                    )
-                if response.status_code != 200:
-                    raise MediaRejected("download_failed")
-                return await self.core.media.intake(_chunks(response))
-        except httpx.TransportError as exc:
-            raise RetryLater(f"teams file download: {type(exc).__name__}: {exc}") from exc
+        return await fetch_photo(
+            self._http, photo["url"], self.core.media, headers=headers, what="teams file download"
+        )
 
     async def run(self, payload: dict[str, Any]) -> None:
         """Fetch and clean every photo, then send the submission form (or say what failed)."""
@@ -221,8 +211,3 @@ async def load_draft(core: Core, member: MemberView, value: str) -> tuple[str, l
 
 def _with_value(form: Any, value: str) -> Any:
     return replace(form, value=value)
-
-
-async def _chunks(response: httpx.Response) -> AsyncIterator[bytes]:
-    async for chunk in response.aiter_bytes(64 * 1024):
-        yield chunk

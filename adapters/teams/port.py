@@ -29,7 +29,7 @@ from msrest.exceptions import ClientRequestError, DeserializationError, HttpOper
 from adapters.teams import render
 from bot.domain import Platform
 from bot.i18n import translator
-from bot.ports import PermanentFailure, RetryLater, Target
+from bot.ports import PermanentFailure, RetryLater, Target, retry_after_seconds
 from bot.ui import Message
 from storage.db import Database
 
@@ -47,7 +47,7 @@ def classify(exc: Exception, who: str) -> Exception:
         status = int(getattr(response, "status_code", 0) or 0)
         headers = getattr(response, "headers", None) or {}
         if status in RETRYABLE or status >= 500:
-            retry_after = _seconds(headers.get("Retry-After"))
+            retry_after = retry_after_seconds(headers.get("Retry-After"))
             return RetryLater(f"teams: HTTP {status}", retry_after)
         if status in (403, 404):
             return PermanentFailure(
@@ -68,13 +68,6 @@ def classify(exc: Exception, who: str) -> Exception:
     ):
         return RetryLater(f"teams: {type(exc).__name__}: {exc}")
     return exc
-
-
-def _seconds(value: Any) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
 
 
 class RateLimiter:
