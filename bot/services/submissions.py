@@ -135,6 +135,12 @@ class Submissions:
             await self._check_can_submit(r, fresh)
             dup = await r.submissions.find_duplicate(fresh.id, [p.source_sha256 for p in photos])
             if dup is not None:
+                # A concurrent retry of this very request may have committed between the
+                # client-key check and this one (PostgreSQL, READ COMMITTED): answer like it.
+                if client_key:
+                    existing = await r.submissions.by_client_key(fresh.workspace_id, client_key)
+                    if existing is not None:
+                        return await load_view(r, existing.id)
                 raise DuplicatePhoto(id=dup)
             site_id, campaign_id = await self._check_refs(r, fresh, site_id, campaign_id)
             row, created = await r.submissions.create(
