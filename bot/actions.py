@@ -109,6 +109,10 @@ async def _route(
                 t("review.done.escalated", id=sub.id, author=sub.author.display_name)
             )
         )
+    if action == "review.show":
+        # From a reminder: the submission's review card, for a reviewer, right here.
+        sub = await core.review.show(member, _submission_id(value))
+        return Reply(message=cards.review_card(t, sub, core.settings.relais_timezone))
     if action == "submission.withdraw":
         sub = await core.submissions.withdraw(member, _submission_id(value))
         return Reply(message=cards.notice(t("submission.withdrawn", id=sub.id)))

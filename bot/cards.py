@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain import Role, Status, SubmissionView
 from bot.i18n import Translator
+from bot.services.digest import Digest
 from bot.services.onboarding import Charter, Profile
 from bot.ui import (
     Actions,
@@ -24,6 +25,7 @@ from bot.ui import (
     Form,
     Heading,
     Image,
+    Mentions,
     Message,
     Option,
     Paragraph,
@@ -353,6 +355,49 @@ def home_message(t: Translator, p: Profile, tz: str, note: str = "") -> Message:
     blocks: list[object] = [Context(note)] if note else []
     blocks += [*profile.blocks, Context(t("home.hint")), Actions(tuple(buttons))]
     return Message(text=profile.text, blocks=tuple(blocks))  # type: ignore[arg-type]
+
+
+def digest_message(t: Translator, d: Digest, tz: str) -> Message:
+    """The weekly digest, readable on a phone: highlights, thanks, sites, welcome, campaign."""
+    start, end = _day(d.start, tz), _day(d.end, tz)
+    title = t("digest.title", start=start, end=end)
+    blocks: list[object] = [Heading(title)]
+    if d.empty:
+        blocks.append(Paragraph(t("digest.empty")))
+    else:
+        blocks.append(Paragraph(t("digest.approved", count=d.approved)))
+        for sub in d.highlights:
+            if sub.media_keys:
+                alt = t("card.photo_alt", n=1, author=sub.author.display_name)
+                blocks.append(Image(sub.media_keys[0], alt))
+            where = f" · {sub.site_name}" if sub.site_name else ""
+            line = f"{sub.author.display_name}{where}"
+            if sub.caption:
+                line += f" — {_short(sub.caption, 120)}"
+            blocks.append(Context(line))
+        if d.approved > len(d.highlights):
+            blocks.append(Context(t("digest.more", count=d.approved - len(d.highlights))))
+        people = tuple((m.external_id, m.display_name) for m, _ in d.contributors)
+        blocks.append(Mentions(t("digest.thanks"), people))
+        if d.sites:
+            pairs = tuple((name or t("common.none"), str(n)) for name, n in d.sites)
+            blocks += [Heading(t("digest.by_site")), Fields(pairs)]
+        for milestone in d.milestones:
+            blocks.append(Paragraph(t("digest.milestone", count=milestone)))
+    if d.newcomers:
+        welcome = tuple((m.external_id, m.display_name) for m in d.newcomers)
+        blocks.append(Mentions(t("digest.welcome"), welcome))
+    if d.campaign:
+        ends = d.campaign.ends_on.isoformat()
+        blocks.append(Paragraph(t("digest.campaign", title=d.campaign.title, ends=ends)))
+        if d.campaign.brief:
+            blocks.append(Context(_short(d.campaign.brief, 300)))
+    blocks.append(Context(t("digest.footer")))
+    return Message(text=title, blocks=tuple(blocks))  # type: ignore[arg-type]
+
+
+def _day(at: datetime, tz: str) -> str:
+    return at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d")
 
 
 def notice(text: str) -> Message:

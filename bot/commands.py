@@ -13,12 +13,12 @@ from typing import Any
 from bot import cards
 from bot.core import Core
 from bot.domain import MemberView, Role, Status
-from bot.errors import InvalidInput, RelaisError
+from bot.errors import InvalidInput, NotAllowed, RelaisError
 from bot.i18n import Translator, translator
 from bot.services.onboarding import Charter
-from bot.ui import Form, Reply
+from bot.ui import Context, Fields, Form, Heading, Message, Reply
 
-SUBCOMMANDS = ("help", "join", "leave", "me", "snooze")
+SUBCOMMANDS = ("help", "join", "leave", "me", "snooze", "digest", "config")
 MAX_SNOOZE = timedelta(weeks=12)
 CARRIED_CAPTION_MAX = 1000
 _DURATION = re.compile(r"^(\d{1,3})\s*([dwj]|days?|weeks?|jours?|semaines?|sem)$")
@@ -113,13 +113,63 @@ async def _relais(
         return Reply(message=cards.profile_message(t, profile, tz))
     if word == "snooze":
         return await _snooze(core, member, t, tz, rest)
+    if word in ("digest", "recap"):
+        return await _digest(core, member, t, rest.lower())
+    if word in ("config", "settings", "réglages"):
+        return await _config(core, member, t, rest)
     return Reply(message=cards.notice(t("help.unknown", word=word)))
+
+
+def _require_cm(member: MemberView) -> None:
+    if not member.has(Role.CM):
+        raise NotAllowed()
+
+
+async def _digest(core: Core, member: MemberView, t: Translator, rest: str) -> Reply:
+    """``digest preview`` shows the next digest to the CM only; ``digest send`` posts it."""
+    _require_cm(member)
+    if rest in ("", "preview", "aperçu", "apercu"):
+        digest, config = await core.rounds.preview(member.workspace_id)
+        message = cards.digest_message(t, digest, config.timezone)
+        heading = cards.notice(t("digest.preview_title"))
+        return Reply(message=Message(text=message.text, blocks=(*heading.blocks, *message.blocks)))
+    if rest in ("send", "envoyer"):
+        config = await core.config.get(member.workspace_id)
+        if not config.digest_channel:
+            return Reply(message=cards.notice(t("digest.no_channel")))
+        sent = await core.rounds.send_now(member.workspace_id)
+        key = "digest.sent" if sent else "digest.already_sent"
+        return Reply(message=cards.notice(t(key, channel=config.digest_channel)))
+    return Reply(message=cards.notice(t("digest.usage")))
+
+
+async def _config(core: Core, member: MemberView, t: Translator, rest: str) -> Reply:
+    """``config`` lists the workspace settings; ``config <key> <value>`` changes one (CM)."""
+    _require_cm(member)
+    key, _, value = rest.strip().partition(" ")
+    if key and value.strip():
+        stored = await core.config.set(member, key, value)
+        return Reply(message=cards.notice(t("config.done", key=key.lower(), value=stored)))
+    config = await core.config.get(member.workspace_id)
+    return Reply(
+        message=Message(
+            text=t("config.title"),
+            blocks=(
+                Heading(t("config.title")),
+                Fields(tuple(config.shown())),
+                Context(t("config.usage")),
+            ),
+        )
+    )
 
 
 async def _snooze(core: Core, member: MemberView, t: Translator, tz: str, rest: str) -> Reply:
     if rest.lower() in ("off", "stop", "non"):
         await core.onboarding.snooze(member, None)
         return Reply(message=cards.notice(t("snooze.off")))
+    if rest.lower() in ("never", "jamais", "forever"):
+        await core.onboarding.snooze(member, None, opt_out=True)
+        return Reply(message=cards.notice(t("snooze.never")))
     duration = parse_duration(rest or "1w")
     if duration is None:
         return Reply(message=cards.notice(t("snooze.usage")))

@@ -10,8 +10,10 @@ from datetime import datetime
 
 from bot.domain import Platform
 from bot.media import MediaIntake
+from bot.services.config import Config
 from bot.services.onboarding import Onboarding
 from bot.services.review import Review
+from bot.services.rounds import Rounds
 from bot.services.submissions import Submissions
 from bot.settings import Settings
 from bot.worker import utcnow
@@ -45,10 +47,13 @@ class Core:
         self.onboarding = Onboarding(self)
         self.submissions = Submissions(self)
         self.review = Review(self)
+        self.config = Config(self)
+        self.rounds = Rounds(self)
 
-    def review_channel(self, platform: Platform) -> str:
-        """Where review cards go on ``platform`` ("" means: to each CM directly)."""
-        return self._review_channels.get(platform, self.settings.relais_review_channel)
+    def review_channel_default(self, platform: Platform | str) -> str:
+        """Where review cards go on ``platform`` unless a CM chose a channel from chat
+        ("" means: to each CM directly)."""
+        return self._review_channels.get(Platform(platform), self.settings.relais_review_channel)
 
     def on_outbox(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` after each commit that queued messages (wakes dispatchers)."""

@@ -58,6 +58,16 @@ class Context:
 
 
 @dataclass(frozen=True)
+class Mentions:
+    """People named in a message (the digest's thanks): ``people`` are (platform user id,
+    display name). Platforms that can mention do (Slack notifies them); others show the
+    names. Never built from user-typed text."""
+
+    label: str
+    people: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class Button:
     """A button that sends ``action`` with ``value`` back to the core when pressed."""
 
@@ -74,8 +84,9 @@ class Actions:
     buttons: tuple[Button, ...]
 
 
-Block = Heading | Paragraph | Image | Fields | Context | Actions
+Block = Heading | Paragraph | Image | Fields | Context | Actions | Mentions
 _BLOCK_TYPES: dict[str, type[Any]] = {
+    "mentions": Mentions,
     "heading": Heading,
     "paragraph": Paragraph,
     "image": Image,
@@ -115,6 +126,9 @@ class Message:
             kind = _BLOCK_TYPES[raw.pop("type")]
             if kind is Fields:
                 blocks.append(Fields(tuple((str(a), str(b)) for a, b in raw["pairs"])))
+            elif kind is Mentions:
+                people = tuple((str(a), str(b)) for a, b in raw["people"])
+                blocks.append(Mentions(str(raw["label"]), people))
             elif kind is Actions:
                 blocks.append(
                     Actions(

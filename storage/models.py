@@ -152,6 +152,8 @@ class Submission(Base):
     __tablename__ = "submissions"
     __table_args__ = (
         Index(None, "workspace_id", "status", "created_at"),
+        # The digest reads one week of decisions: this keeps it independent of history.
+        Index(None, "workspace_id", "status", "decided_at"),
         Index(None, "author_id", "created_at"),
         UniqueConstraint("workspace_id", "client_key"),
     )
@@ -367,3 +369,27 @@ class Draft(Base):
     photos: Mapped[dict[str, Any]] = mapped_column(JSON)
     caption: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
+
+
+class ScheduleRun(Base):
+    """One scheduled round claimed for one period: the unique key makes it exactly once.
+
+    ``kind`` is "digest" or a nudge kind; ``period`` names the round (the digest's week,
+    a nudge's day); ``target`` whom it is for (a channel, a person). The row is written
+    in the same transaction as the round's outbox messages, so N replicas and restarts
+    send each round once. ``status`` is "sent" or "skipped" (missed beyond the grace).
+    """
+
+    __tablename__ = "schedule_runs"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "kind", "period", "target"),
+        Index(None, "workspace_id", "kind", "target", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]

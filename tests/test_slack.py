@@ -260,7 +260,7 @@ async def test_relais_me_snooze_leave(rig: SlackRig) -> None:
     assert "Ana Field" in texts(me["blocks"]) and "Lyon" in texts(me["blocks"])
     snooze = await (await rig.command("UAMB", "/relais", "snooze 2w")).json()
     assert "2026-12-04" in snooze["text"]
-    bad = await (await rig.command("UAMB", "/relais", "snooze forever")).json()
+    bad = await (await rig.command("UAMB", "/relais", "snooze someday")).json()
     assert "2w" in bad["text"]
     left = await (await rig.command("UAMB", "/relais", "leave")).json()
     assert left["response_type"] == "ephemeral"

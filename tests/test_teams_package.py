@@ -69,7 +69,7 @@ def test_personal_commands_are_the_words_the_teams_adapter_understands(tmp_path:
     }
     personal = [command["title"] for command in lists[("personal",)]]
     assert set(personal) == {*SUBCOMMANDS, "submit"}
-    assert set(personal) == {"help", "join", "me", "submit", "snooze", "leave"}
+    assert set(personal) == {"help", "join", "me", "submit", "snooze", "leave", "digest", "config"}
     # The words the bot's own help lists in Teams.
     words = translator("en")("teams.help_words")
     assert all(word in words for word in personal)

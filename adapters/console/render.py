@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.ui import Actions, Context, Fields, Heading, Image, Message, Paragraph
+from bot.ui import Actions, Context, Fields, Heading, Image, Mentions, Message, Paragraph
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x9b]")
 
@@ -37,6 +37,9 @@ def render(
             lines.extend(f"  {plain(k).ljust(width)} : {plain(v)}" for k, v in block.pairs)
         elif isinstance(block, Context):
             lines.append(f"  ({plain(block.text)})")
+        elif isinstance(block, Mentions):
+            names = ", ".join(f"@{plain(name)}" for _, name in block.people)
+            lines.append(f"{plain(block.label)} {names}")
         elif isinstance(block, Actions):
             labels = [
                 f"[{number_button(b.action, b.value)}] {plain(b.label)}" for b in block.buttons

@@ -10,6 +10,7 @@ Slack's size limits are applied here (titles, buttons, blocks), never by failing
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ from bot.ui import (
     Form,
     Heading,
     Image,
+    Mentions,
     Message,
     Paragraph,
     Select,
@@ -47,6 +49,7 @@ VIEW_BLOCKS_MAX = 100
 METADATA_MAX = 3000
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp"]
 ACTION_SUFFIX = "~"
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 _STYLES = {ButtonStyle.PRIMARY: "primary", ButtonStyle.DANGER: "danger"}
 
 
@@ -106,6 +109,8 @@ def message_blocks(
                 blocks.append({"type": "section", "fields": pairs[i : i + FIELDS_PER_SECTION]})
         elif isinstance(block, Context):
             blocks.append({"type": "context", "elements": [plain(block.text, FIELD_MAX)]})
+        elif isinstance(block, Mentions):
+            blocks.append({"type": "section", "text": _mentions(block)})
         elif isinstance(block, Actions):
             elements = [
                 _button(b.label, _action_id(b.action, i, block), b.value, b.style)
@@ -114,6 +119,14 @@ def message_blocks(
             for i in range(0, len(elements), BUTTONS_PER_BLOCK):
                 blocks.append({"type": "actions", "elements": elements[i : i + BUTTONS_PER_BLOCK]})
     return blocks[:limit]
+
+
+def _mentions(block: Mentions) -> dict[str, Any]:
+    # The only mrkdwn Relais sends: its own label, escaped, and <@U...> for Slack user ids
+    # (a name is shown escaped when the id does not look like one).
+    people = [f"<@{uid}>" if _USER_ID.match(uid) else escape(name) for uid, name in block.people]
+    text = f"{escape(block.label)} {', '.join(people)}"
+    return {"type": "mrkdwn", "text": text[:SECTION_TEXT_MAX]}
 
 
 def _action_id(action: str, index: int, block: Actions) -> str:

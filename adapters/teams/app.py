@@ -63,7 +63,6 @@ from bot.errors import RelaisError
 from bot.i18n import supported_locale, translator
 from bot.jobs import JobHandler
 from bot.media import ACCEPTED_LABEL
-from bot.services.submissions import REVIEW_CHANNEL_KEY
 from bot.settings import Settings
 from bot.ui import Message, Reply
 
@@ -311,7 +310,7 @@ class TeamsAdapter:
                 channel = _channel_id(ctx.activity)
                 if channel is None:
                     return Reply(message=cards.notice(t("teams.review_here_channel_only")))
-                await self.core.onboarding.configure(member, REVIEW_CHANNEL_KEY, channel)
+                await self.core.config.set(member, "review_channel", channel)
                 return Reply(message=cards.notice(t("teams.review_here_done")))
             if not word:
                 return await handle_command(self.core, member, "/relais", "help")

@@ -55,6 +55,7 @@ from bot.ui import (
     Form,
     Heading,
     Image,
+    Mentions,
     Message,
     Paragraph,
     Select,
@@ -275,6 +276,10 @@ def _body(
             ]
         elif isinstance(block, Context):
             body += _paragraphs(block.text, size="Small", isSubtle=True)
+        elif isinstance(block, Mentions):
+            # Names as plain text runs (a Teams mention would need msteams entities).
+            names = ", ".join(name for _, name in block.people)
+            body += _paragraphs(f"{block.label} {names}")
         elif isinstance(block, Actions) and buttons:
             actions = [_button(b, labels, ids) for b in block.buttons]
             if index > last_text:

@@ -111,12 +111,15 @@ MESSAGES: dict[str, str] = {
     "help.submit": "/submit [caption] — send photos from the field",
     "help.join": "/relais join — read and accept the charter to become an ambassador",
     "help.me": "/relais me — your profile, points and submissions",
-    "help.snooze": "/relais snooze 2w — pause reminders; /relais snooze off to resume them",
+    "help.snooze": (
+        "/relais snooze 2w — pause reminders (never: for good); /relais snooze off to resume"
+    ),
     "help.leave": "/relais leave — leave the ambassador programme",
     "help.help": "/relais help — show this message",
     "help.cm": (
         "Community managers: submissions arrive as cards in the review channel. "
-        "Use their buttons to approve, reject, request changes or escalate to an approver."
+        "Use their buttons to approve, reject, request changes or escalate to an approver. "
+        "/relais digest preview (or send) for the weekly digest; /relais config for settings."
     ),
     "help.unknown": "I don't know '{word}'. Try /relais help.",
     # joining and leaving
@@ -324,7 +327,57 @@ MESSAGES: dict[str, str] = {
     ),
     "teams.help_words": (
         "In this chat, type: help, join, me, snooze 2w, snooze off, leave, or submit "
-        "(or just send photos)."
+        "(or just send photos). Community managers also: digest, config."
     ),
     "teams.html_copy": "the formatted (HTML) copy of your message",
+    "digest.title": "This week in the ambassador programme ({start} to {end})",
+    "digest.empty": (
+        "No photos were approved this week. Seen something worth telling at your site? "
+        "Send it in seconds with /submit."
+    ),
+    "digest.approved": "{count} photo(s) approved this week. Thank you!",
+    "digest.more": "And {count} more: every approved photo is in the review channel.",
+    "digest.thanks": "Thanks to",
+    "digest.by_site": "By site",
+    "digest.milestone": "Milestone: {count} photos approved since the programme started!",
+    "digest.welcome": "Welcome to our new ambassadors:",
+    "digest.campaign": "Current campaign: {title} (until {ends})",
+    "digest.footer": "Send your photos with /submit. Pause reminders with /relais snooze 2w.",
+    "digest.preview_title": "Preview of the next digest (only you can see this)",
+    "digest.sent": "Digest posted in {channel}.",
+    "digest.already_sent": "This week's digest was already posted.",
+    "digest.no_channel": (
+        "No digest channel is set. A CM can set one with /relais config digest_channel #channel."
+    ),
+    "digest.usage": "Usage: /relais digest preview, or /relais digest send (CMs).",
+    "nudge.inactive": (
+        "Hi {name}! It's been a while since your last photo. Anything worth sharing from "
+        "your site this week? /submit takes a few seconds."
+    ),
+    "nudge.welcome": (
+        "Welcome aboard, {name}! Your first photo is one /submit away. An idea: {idea}"
+    ),
+    "nudge.welcome_idea": "a moment from your team's week, or something you are proud of.",
+    "nudge.snooze_hint": "Too many reminders? /relais snooze 2w pauses them.",
+    "nudge.sla": (
+        "{count} submission(s) are waiting for review for more than {hours} working hours:"
+    ),
+    "nudge.sla_line": "#{id} · {author} · since {at}",
+    "nudge.campaign_start": "New campaign: {title} (until {ends}). {brief}",
+    "nudge.campaign_ending": (
+        "2 days left for the campaign {title} (until {ends}). Send your photos with /submit!"
+    ),
+    "config.title": "Settings",
+    "config.usage": (
+        "Change one with /relais config <key> <value>, e.g. /relais config "
+        "digest_schedule fri 16:00"
+    ),
+    "config.done": "Setting {key} is now {value}.",
+    "config.unknown_key": "Unknown setting '{key}'. Settings: {keys}.",
+    "config.bad_value": "'{value}' is not a valid value for {key}.",
+    "config.bad_slot": "'{value}' is not a weekly time. Write it like 'fri 16:00'.",
+    "config.bad_timezone": "'{value}' is not a timezone. Write it like 'Europe/Paris'.",
+    "config.bad_number": "{key} must be a whole number from {low} to {high}.",
+    "snooze.never": "Reminders are off for good. Turn them back on with /relais snooze off.",
+    "button.review": "Review",
 }

@@ -123,14 +123,16 @@ MESSAGES: dict[str, str] = {
     "help.join": "/relais join — lire et accepter la charte pour devenir ambassadeur",
     "help.me": "/relais me — votre profil, vos points et vos contributions",
     "help.snooze": (
-        "/relais snooze 2w — mettre les rappels en pause ; /relais snooze off pour les réactiver"
+        "/relais snooze 2w — mettre les rappels en pause (never : définitivement) ; "
+        "/relais snooze off pour les réactiver"
     ),
     "help.leave": "/relais leave — quitter le programme ambassadeurs",
     "help.help": "/relais help — afficher ce message",
     "help.cm": (
         "Community managers : les contributions arrivent sous forme de cartes dans le canal "
         "de validation. Leurs boutons permettent d’approuver, de refuser, de demander "
-        "des modifications ou de transmettre à un approbateur."
+        "des modifications ou de transmettre à un approbateur. /relais digest preview (ou send) "
+        "pour le récapitulatif ; /relais config pour les réglages."
     ),
     "help.unknown": "Je ne connais pas « {word} ». Essayez /relais help.",
     # joining and leaving
@@ -383,7 +385,69 @@ MESSAGES: dict[str, str] = {
     ),
     "teams.help_words": (
         "Dans cette conversation, tapez : help, join, me, snooze 2w, snooze off, leave ou "
-        "submit (ou envoyez simplement des photos)."
+        "submit (ou envoyez simplement des photos). Community managers : aussi digest, config."
     ),
     "teams.html_copy": "la copie mise en forme (HTML) de votre message",
+    "digest.title": "Cette semaine dans le programme ambassadeurs (du {start} au {end})",
+    "digest.empty": (
+        "Aucune photo approuvée cette semaine. Vous avez vu quelque chose à raconter sur votre "
+        "site ? Envoyez-le en quelques secondes avec /submit."
+    ),
+    "digest.approved": "{count} photo(s) approuvée(s) cette semaine. Merci !",
+    "digest.more": (
+        "Et {count} de plus : toutes les photos approuvées sont dans le canal de relecture."
+    ),
+    "digest.thanks": "Merci à",
+    "digest.by_site": "Par site",
+    "digest.milestone": "Cap franchi : {count} photos approuvées depuis le début du programme !",
+    "digest.welcome": "Bienvenue à nos nouveaux ambassadeurs :",
+    "digest.campaign": "Campagne en cours : {title} (jusqu'au {ends})",
+    "digest.footer": (
+        "Envoyez vos photos avec /submit. Suspendez les rappels avec /relais snooze 2w."
+    ),
+    "digest.preview_title": "Aperçu du prochain récapitulatif (visible par vous seul)",
+    "digest.sent": "Récapitulatif publié dans {channel}.",
+    "digest.already_sent": "Le récapitulatif de cette semaine a déjà été publié.",
+    "digest.no_channel": (
+        "Aucun canal de récapitulatif n'est défini. Un CM peut le définir avec "
+        "/relais config digest_channel #canal."
+    ),
+    "digest.usage": "Usage : /relais digest preview, ou /relais digest send (CM).",
+    "nudge.inactive": (
+        "Bonjour {name} ! Votre dernière photo date un peu. Quelque chose à partager depuis "
+        "votre site cette semaine ? /submit prend quelques secondes."
+    ),
+    "nudge.welcome": (
+        "Bienvenue {name} ! Votre première photo est à un /submit près. Une idée : {idea}"
+    ),
+    "nudge.welcome_idea": (
+        "un moment de la semaine de votre équipe, ou une réussite dont vous êtes fier."
+    ),
+    "nudge.snooze_hint": "Trop de rappels ? /relais snooze 2w les suspend.",
+    "nudge.sla": (
+        "{count} contribution(s) attendent une relecture depuis plus de {hours} heures ouvrées :"
+    ),
+    "nudge.sla_line": "n° {id} · {author} · depuis le {at}",
+    "nudge.campaign_start": "Nouvelle campagne : {title} (jusqu'au {ends}). {brief}",
+    "nudge.campaign_ending": (
+        "Plus que 2 jours pour la campagne {title} (jusqu'au {ends}). Envoyez vos photos "
+        "avec /submit !"
+    ),
+    "config.title": "Réglages",
+    "config.usage": (
+        "Modifiez-en un avec /relais config <clé> <valeur>, par ex. /relais config "
+        "digest_schedule fri 16:00"
+    ),
+    "config.done": "Le réglage {key} vaut maintenant {value}.",
+    "config.unknown_key": "Réglage « {key} » inconnu. Réglages : {keys}.",
+    "config.bad_value": "« {value} » n'est pas une valeur valide pour {key}.",
+    "config.bad_slot": (
+        "« {value} » n'est pas un horaire hebdomadaire. Écrivez-le comme « fri 16:00 »."
+    ),
+    "config.bad_timezone": (
+        "« {value} » n'est pas un fuseau horaire. Écrivez-le comme « Europe/Paris »."
+    ),
+    "config.bad_number": "{key} doit être un nombre entier de {low} à {high}.",
+    "snooze.never": "Les rappels sont coupés. Réactivez-les avec /relais snooze off.",
+    "button.review": "Relire",
 }

@@ -16,8 +16,6 @@ if TYPE_CHECKING:
     from bot.core import Core
 
 SITE_NAME_MAX = 120
-# Settings a CM may change from chat (defaults come from the environment).
-CONFIGURABLE = frozenset({"review_channel"})
 
 
 @dataclass(frozen=True)
@@ -222,24 +220,17 @@ class Onboarding:
             await r.members.grant(target.id, role, now=now, by=actor.id)
             return await r.members.view(target.id)
 
-    async def configure(self, actor: MemberView, key: str, value: str) -> None:
-        """Change a workspace setting from chat (CM or admin), e.g. the review channel."""
-        if key not in CONFIGURABLE:
-            raise InvalidInput("error.invalid_input", field=key)
-        async with self.core.db.transaction() as r:
-            if not (await r.members.view(actor.id)).has(Role.CM):
-                raise NotAllowed()
-            await r.settings.set(actor.workspace_id, key, value, by=actor.id, now=self.core.clock())
-
     async def sites(self, workspace_id: int) -> list[tuple[int, str]]:
         """Known sites as (id, name), by name."""
         async with self.core.db.transaction() as r:
             return [(s.id, s.name) for s in await r.sites.list(workspace_id)]
 
-    async def snooze(self, member: MemberView, until: datetime | None) -> None:
-        """Silence nudges until ``until`` (None: nudges back on)."""
+    async def snooze(
+        self, member: MemberView, until: datetime | None, *, opt_out: bool = False
+    ) -> None:
+        """Silence nudges until ``until`` (None: nudges back on); ``opt_out``: for good."""
         async with self.core.db.transaction() as r:
-            await r.members.set_snooze(member.id, until)
+            await r.members.set_snooze(member.id, until, opt_out=opt_out)
 
     async def profile(self, member: MemberView) -> Profile:
         """Everything ``/relais me`` shows about a member."""

@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from bot.core import Core
 
 MAX_PHOTOS = 10
-REVIEW_CHANNEL_KEY = "review_channel"
 
 
 async def load_view(r: Repos, submission_id: int) -> SubmissionView:
@@ -290,9 +289,7 @@ class Submissions:
         t = translator(ws.locale)
         card = cards.review_card(t, view, ws.timezone)
         # A CM may have chosen the channel from chat ("review here"); else the setting.
-        channel = await r.settings.get(ws.id, REVIEW_CHANNEL_KEY) or self.core.review_channel(
-            view.author.platform
-        )
+        channel = (await self.core.config.load(r, ws.id)).review_channel
         ids: list[int] = []
         if channel:
             ids.append(

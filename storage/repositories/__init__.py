@@ -12,6 +12,7 @@ from storage.repositories.members import (
     WorkspaceRepository,
 )
 from storage.repositories.outbox import OutboxRepository
+from storage.repositories.rounds import RoundRepository
 from storage.repositories.settings import SettingsRepository
 from storage.repositories.slack import SlackUploadRepository
 from storage.repositories.submissions import (
@@ -42,6 +43,7 @@ class Repos:
         self.jobs = JobRepository(session)
         self.slack_uploads = SlackUploadRepository(session)
         self.settings = SettingsRepository(session)
+        self.rounds = RoundRepository(session)
         self.conversations = ConversationRefRepository(session)
         self.drafts = DraftRepository(session)
 

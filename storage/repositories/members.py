@@ -193,10 +193,14 @@ class MemberRepository:
         """The raw member row (for fields the view does not carry)."""
         return await self.s.get_one(Member, member_id, populate_existing=True)
 
-    async def set_snooze(self, member_id: int, until: datetime | None) -> None:
-        """Silence nudges until ``until`` (None lifts the snooze)."""
+    async def set_snooze(
+        self, member_id: int, until: datetime | None, *, opt_out: bool = False
+    ) -> None:
+        """Silence nudges until ``until`` (None lifts the snooze); ``opt_out``: for good."""
         await self.s.execute(
-            update(Member).where(Member.id == member_id).values(snoozed_until=until)
+            update(Member)
+            .where(Member.id == member_id)
+            .values(snoozed_until=until, nudges_opt_out=opt_out)
         )
 
     async def set_site(self, member_id: int, site_id: int | None) -> None:

@@ -24,6 +24,15 @@ class SettingsRepository:
             )
         )
 
+    async def all(self, workspace_id: int) -> dict[str, str]:
+        """Every value set in the workspace, by key."""
+        rows = await self.s.execute(
+            select(WorkspaceSetting.key, WorkspaceSetting.value).where(
+                WorkspaceSetting.workspace_id == workspace_id
+            )
+        )
+        return {key: value for key, value in rows.all()}
+
     async def set(
         self, workspace_id: int, key: str, value: str, *, by: int | None, now: datetime
     ) -> None:

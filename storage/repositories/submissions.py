@@ -381,6 +381,19 @@ class CampaignRepository:
         await self.s.flush()
         return row
 
+    async def running(self, workspace_id: int, today: date) -> list[Campaign]:
+        """Every campaign running today, whatever its site, by start date."""
+        rows = await self.s.scalars(
+            select(Campaign)
+            .where(
+                Campaign.workspace_id == workspace_id,
+                Campaign.starts_on <= today,
+                Campaign.ends_on >= today,
+            )
+            .order_by(Campaign.starts_on, Campaign.id)
+        )
+        return list(rows)
+
     async def active(self, workspace_id: int, today: date, site_id: int | None) -> list[Campaign]:
         """Campaigns running today for this site (or for every site), ending soonest first."""
         for_site = (

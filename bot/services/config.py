@@ -1,0 +1,138 @@
+"""Workspace settings CMs change from chat, with the environment as defaults.
+
+``/relais config`` (Slack) or ``config`` (Teams) lists them; ``config <key> <value>``
+changes one without a restart. Values are checked here, so a typo gets a clear
+message instead of a silent default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.domain import MemberView, Role
+from bot.errors import InvalidInput, NotAllowed
+from bot.schedule import WeeklySlot, parse_slot
+from storage.repositories import Repos
+
+if TYPE_CHECKING:
+    from bot.core import Core
+
+# key -> (kind, lower bound, upper bound) for numbers.
+KEYS: dict[str, tuple[str, int, int]] = {
+    "review_channel": ("channel", 0, 0),
+    "digest_channel": ("channel", 0, 0),
+    "digest_schedule": ("slot", 0, 0),
+    "digest_when_empty": ("choice", 0, 0),
+    "timezone": ("timezone", 0, 0),
+    "inactive_days": ("int", 3, 365),
+    "nudge_every_days": ("int", 1, 365),
+    "review_sla_hours": ("int", 1, 720),
+    "nudges": ("onoff", 0, 0),
+}
+CHOICES = {"digest_when_empty": ("send", "skip")}
+
+
+@dataclass(frozen=True)
+class WorkspaceConfig:
+    """The effective settings of one workspace."""
+
+    review_channel: str
+    digest_channel: str
+    digest_schedule: WeeklySlot
+    digest_when_empty: str
+    timezone: str
+    inactive_days: int
+    nudge_every_days: int
+    review_sla_hours: int
+    nudges: bool
+
+    def shown(self) -> list[tuple[str, str]]:
+        """(key, value) pairs as people read them."""
+        return [
+            ("review_channel", self.review_channel or "-"),
+            ("digest_channel", self.digest_channel or "-"),
+            ("digest_schedule", str(self.digest_schedule)),
+            ("digest_when_empty", self.digest_when_empty),
+            ("timezone", self.timezone),
+            ("inactive_days", str(self.inactive_days)),
+            ("nudge_every_days", str(self.nudge_every_days)),
+            ("review_sla_hours", str(self.review_sla_hours)),
+            ("nudges", "on" if self.nudges else "off"),
+        ]
+
+
+class Config:
+    """Reads and changes workspace settings."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    async def load(self, r: Repos, workspace_id: int, platform: str = "") -> WorkspaceConfig:
+        """The effective settings: chat-set values over environment defaults."""
+        env = self.core.settings
+        ws = await r.workspaces.get(workspace_id)
+        stored = await r.settings.all(workspace_id)
+        default_review = self.core.review_channel_default(platform or ws.platform)
+        slot = parse_slot(stored.get("digest_schedule", env.relais_digest_schedule))
+        return WorkspaceConfig(
+            review_channel=stored.get("review_channel", default_review),
+            digest_channel=stored.get("digest_channel", env.relais_digest_channel),
+            digest_schedule=slot or parse_slot("fri 16:00"),  # type: ignore[arg-type]
+            digest_when_empty=stored.get("digest_when_empty", "send"),
+            timezone=stored.get("timezone", ws.timezone or env.relais_timezone),
+            inactive_days=int(stored.get("inactive_days", 21)),
+            nudge_every_days=int(stored.get("nudge_every_days", 14)),
+            review_sla_hours=int(stored.get("review_sla_hours", 24)),
+            nudges=stored.get("nudges", "on") == "on",
+        )
+
+    async def get(self, workspace_id: int) -> WorkspaceConfig:
+        """``load`` in its own read."""
+        async with self.core.db.read() as r:
+            return await self.load(r, workspace_id)
+
+    async def set(self, actor: MemberView, key: str, value: str) -> str:
+        """Change one setting (CM or admin); returns the value as stored."""
+        key = key.strip().lower()
+        if key not in KEYS:
+            raise InvalidInput("config.unknown_key", field="key", key=key, keys=", ".join(KEYS))
+        stored = self._check(key, value.strip())
+        async with self.core.db.transaction() as r:
+            if not (await r.members.view(actor.id)).has(Role.CM):
+                raise NotAllowed()
+            await r.settings.set(
+                actor.workspace_id, key, stored, by=actor.id, now=self.core.clock()
+            )
+        return stored
+
+    def _check(self, key: str, value: str) -> str:
+        kind, low, high = KEYS[key]
+        if kind == "channel":
+            channel = value.strip("<>#").split("|")[0]
+            if not channel:
+                raise InvalidInput("config.bad_value", field=key, key=key, value=value)
+            return channel
+        if kind == "slot":
+            slot = parse_slot(value)
+            if slot is None:
+                raise InvalidInput("config.bad_slot", field=key, value=value)
+            return str(slot)
+        if kind == "timezone":
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise InvalidInput("config.bad_timezone", field=key, value=value) from None
+            return value
+        if kind == "onoff":
+            if value.lower() not in ("on", "off"):
+                raise InvalidInput("config.bad_value", field=key, key=key, value=value)
+            return value.lower()
+        if kind == "choice":
+            if value.lower() not in CHOICES[key]:
+                raise InvalidInput("config.bad_value", field=key, key=key, value=value)
+            return value.lower()
+        if not value.isdigit() or not low <= int(value) <= high:
+            raise InvalidInput("config.bad_number", field=key, key=key, low=low, high=high)
+        return str(int(value))

@@ -1,0 +1,102 @@
+"""The weekly digest: what was approved this week, who sent it, who joined, what's next.
+
+``Digests.build`` reads one period with a handful of queries bounded by the period
+(so the cost follows the week's content, not the history); ``cards.digest_message``
+turns it into a message in the workspace's language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from bot.domain import MemberView, SubmissionView
+from bot.services.submissions import load_view
+from storage.repositories import Repos
+
+if TYPE_CHECKING:
+    from bot.core import Core
+
+HIGHLIGHTS = 4
+MILESTONES = (10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000)
+
+
+@dataclass(frozen=True)
+class CampaignLine:
+    """The active campaign and its last day."""
+
+    title: str
+    brief: str
+    ends_on: date
+
+
+@dataclass(frozen=True)
+class Digest:
+    """Everything one digest shows."""
+
+    workspace_id: int
+    start: datetime
+    end: datetime
+    approved: int
+    highlights: tuple[SubmissionView, ...]
+    contributors: tuple[tuple[MemberView, int], ...]
+    sites: tuple[tuple[str | None, int], ...]
+    newcomers: tuple[MemberView, ...]
+    campaign: CampaignLine | None
+    milestones: tuple[int, ...]
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing was approved in the period."""
+        return self.approved == 0
+
+
+class Digests:
+    """Builds digests."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    async def build(self, workspace_id: int, start: datetime, end: datetime) -> Digest:
+        """The digest of [start, end) in its own read."""
+        async with self.core.db.read() as r:
+            return await self.build_in(r, workspace_id, start, end)
+
+    async def build_in(self, r: Repos, workspace_id: int, start: datetime, end: datetime) -> Digest:
+        """The digest of [start, end), reading through ``r``."""
+        by_author = await r.rounds.approved_by_author(workspace_id, start, end)
+        approved = sum(n for _, n in by_author)
+        highlights = [
+            await load_view(r, sid)
+            for sid in await r.rounds.approved_ids(workspace_id, start, end, limit=HIGHLIGHTS)
+        ]
+        contributors = [(await r.members.view(mid), n) for mid, n in by_author]
+        sites = await r.rounds.approved_by_site(workspace_id, start, end) if approved else []
+        newcomers = [
+            await r.members.view(mid) for mid in await r.rounds.joined(workspace_id, start, end)
+        ]
+        milestones: list[int] = []
+        if approved:
+            after = await r.rounds.approved_total(workspace_id, end)
+            before = after - approved
+            milestones = [m for m in MILESTONES if before < m <= after]
+        ws = await r.workspaces.get(workspace_id)
+        today = end.astimezone(ZoneInfo(ws.timezone)).date()
+        active = await r.campaigns.active(workspace_id, today, None)
+        campaign = (
+            CampaignLine(active[0].title, active[0].brief, active[0].ends_on) if active else None
+        )
+        return Digest(
+            workspace_id=workspace_id,
+            start=start,
+            end=end,
+            approved=approved,
+            highlights=tuple(highlights),
+            contributors=tuple(contributors),
+            sites=tuple(sites),
+            newcomers=tuple(newcomers),
+            campaign=campaign,
+            milestones=tuple(milestones),
+        )

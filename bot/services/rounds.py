@@ -1,0 +1,344 @@
+"""Scheduled rounds: the weekly digest and the nudges, each sent exactly once.
+
+APScheduler only triggers ``Rounds.tick`` (every minute, in every replica); the
+database decides what is due. Each round (the digest of week W in channel C; nudge K
+for person P on day D) is claimed by a ``schedule_runs`` row with a unique key, in the
+same transaction that writes its outbox messages: N replicas, restarts and a clock that
+jumps send it once. A digest missed while the bot was down is sent on the next tick
+within ``GRACE`` of its slot, and recorded as skipped (and logged) after that.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from bot import cards, notify
+from bot.domain import MemberView, Role
+from bot.i18n import Translator, translator
+from bot.schedule import (
+    last_occurrence,
+    local_day,
+    previous_occurrence,
+    week_key,
+    working_hours,
+    working_hours_between,
+)
+from bot.services.config import WorkspaceConfig
+from bot.services.digest import Digest, Digests
+from bot.ui import Actions, Button, ButtonStyle, Context, Message, Paragraph
+from storage.models import Campaign
+
+if TYPE_CHECKING:
+    from bot.core import Core
+
+log = logging.getLogger(__name__)
+
+GRACE = timedelta(hours=6)
+WELCOME_AFTER = timedelta(days=7)
+SLA_LIST = 10
+
+
+class Rounds:
+    """Decides which rounds are due and sends them once."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.digests = Digests(core)
+
+    async def tick(self) -> int:
+        """Run every round due now in every workspace; returns how many were sent."""
+        now = self.core.clock()
+        async with self.core.db.read() as r:
+            workspaces = await r.workspaces.ids()
+        sent = 0
+        for workspace_id in workspaces:
+            try:
+                config = await self.core.config.get(workspace_id)
+                sent += await self._digest_round(workspace_id, config, now)
+                if config.nudges:
+                    sent += await self._review_reminders(workspace_id, config, now)
+                    sent += await self._campaigns(workspace_id, config, now)
+                    sent += await self._ambassadors(workspace_id, config, now)
+            except Exception:
+                log.exception("scheduled rounds failed for workspace %s", workspace_id)
+        if sent:
+            self.core.outbox_changed()
+        return sent
+
+    # -- the digest ---------------------------------------------------------------------
+
+    async def _digest_round(self, workspace_id: int, config: WorkspaceConfig, now: datetime) -> int:
+        if not config.digest_channel:
+            return 0
+        slot = last_occurrence(config.digest_schedule, config.timezone, now)
+        period = week_key(slot, config.timezone)
+        async with self.core.db.read() as r:
+            if await r.rounds.claimed(workspace_id, "digest", period, config.digest_channel):
+                return 0
+        if now - slot > GRACE:
+            async with self.core.db.transaction() as r:
+                skipped = await r.rounds.claim(
+                    workspace_id, "digest", period, config.digest_channel, now=now, status="skipped"
+                )
+            if skipped:
+                log.warning(
+                    "digest %s of workspace %s was due at %s, more than %s ago: skipped",
+                    period,
+                    workspace_id,
+                    slot.isoformat(),
+                    GRACE,
+                )
+            return 0
+        return int(await self.send_digest(workspace_id, config, slot, now=now))
+
+    def current_period(self, config: WorkspaceConfig, now: datetime) -> tuple[datetime, str]:
+        """The start of the period being collected now, and the key it will be sent under
+        (the week of its next slot)."""
+        start = last_occurrence(config.digest_schedule, config.timezone, now)
+        next_slot = start + timedelta(days=7)
+        zone = ZoneInfo(config.timezone)
+        local_next = next_slot.astimezone(zone)
+        slot_time = config.digest_schedule.at
+        next_slot = local_next.replace(hour=slot_time.hour, minute=slot_time.minute)
+        return start, week_key(next_slot, config.timezone)
+
+    async def preview(self, workspace_id: int) -> tuple[Digest, WorkspaceConfig]:
+        """The digest so far for the period being collected (nothing is sent)."""
+        now = self.core.clock()
+        config = await self.core.config.get(workspace_id)
+        start, _ = self.current_period(config, now)
+        return await self.digests.build(workspace_id, start, now), config
+
+    async def send_now(self, workspace_id: int) -> bool:
+        """Post the digest of the period being collected now (CM's ``digest send``); the
+        scheduled one for that period is then not sent again."""
+        now = self.core.clock()
+        config = await self.core.config.get(workspace_id)
+        start, period = self.current_period(config, now)
+        sent = await self.send_digest(
+            workspace_id, config, now, now=now, start=start, period=period
+        )
+        if sent:
+            self.core.outbox_changed()
+        return sent
+
+    async def send_digest(
+        self,
+        workspace_id: int,
+        config: WorkspaceConfig,
+        end: datetime,
+        *,
+        now: datetime,
+        start: datetime | None = None,
+        period: str | None = None,
+    ) -> bool:
+        """Claim and queue one digest; False when that period was already claimed."""
+        start = start or previous_occurrence(config.digest_schedule, config.timezone, end)
+        period = period or week_key(end, config.timezone)
+        channel = config.digest_channel
+        async with self.core.db.transaction() as r:
+            digest = await self.digests.build_in(r, workspace_id, start, end)
+            skip = digest.empty and config.digest_when_empty == "skip"
+            status = "skipped" if skip else "sent"
+            if not await r.rounds.claim(
+                workspace_id, "digest", period, channel, now=now, status=status
+            ):
+                return False
+            if skip:
+                log.info(
+                    "digest %s of workspace %s: nothing approved, skipped", period, workspace_id
+                )
+                return True
+            ws = await r.workspaces.get(workspace_id)
+            message = cards.digest_message(translator(ws.locale), digest, config.timezone)
+            await notify.channel_post(
+                r,
+                workspace_id=workspace_id,
+                platform=ws.platform,
+                channel=channel,
+                message=message,
+                now=now,
+                dedupe_key=f"digest:{workspace_id}:{period}:{channel}",
+            )
+        return True
+
+    # -- nudges -----------------------------------------------------------------------------
+
+    async def _review_reminders(
+        self, workspace_id: int, config: WorkspaceConfig, now: datetime
+    ) -> int:
+        """Submissions waiting past the SLA: one reminder a day to each CM, oldest first."""
+        if not working_hours(now, config.timezone):
+            return 0
+        async with self.core.db.read() as r:
+            waiting = await r.submissions.awaiting_review(workspace_id, limit=200)
+            late = [
+                s
+                for s in waiting
+                if working_hours_between(s.created_at, now, config.timezone)
+                >= config.review_sla_hours
+            ]
+            if not late:
+                return 0
+            cms = await r.members.with_role(workspace_id, Role.CM)
+            authors = {s.author_id: (await r.members.view(s.author_id)).display_name for s in late}
+        day = local_day(now, config.timezone).isoformat()
+        sent = 0
+        for cm in cms:
+            t = translator(cm.locale)
+            lines = [
+                t(
+                    "nudge.sla_line",
+                    id=s.id,
+                    author=authors[s.author_id],
+                    at=cards.when(s.created_at, config.timezone),
+                )
+                for s in late[:SLA_LIST]
+            ]
+            buttons = tuple(
+                Button(
+                    f"{t('button.review')} #{s.id}", "review.show", str(s.id), ButtonStyle.PRIMARY
+                )
+                for s in late[:5]
+            )
+            text = t("nudge.sla", count=len(late), hours=config.review_sla_hours)
+            message = Message(
+                text=text,
+                blocks=(Paragraph(text), Paragraph("\n".join(lines)), Actions(buttons)),
+            )
+            sent += await self._once(cm, "sla", day, message, now)
+        return sent
+
+    async def _campaigns(self, workspace_id: int, config: WorkspaceConfig, now: datetime) -> int:
+        """A campaign's start is announced once; two days before its end its ambassadors
+        get one prompt each (in their working hours)."""
+        today = local_day(now, config.timezone)
+        sent = 0
+        async with self.core.db.read() as r:
+            ws = await r.workspaces.get(workspace_id)
+            running = await r.campaigns.running(workspace_id, today)
+        for campaign in running:
+            if config.digest_channel and working_hours(now, config.timezone):
+                t = translator(ws.locale)
+                text = t(
+                    "nudge.campaign_start",
+                    title=campaign.title,
+                    ends=campaign.ends_on.isoformat(),
+                    brief=campaign.brief,
+                )
+                message = Message(text=text, blocks=(Paragraph(text), Context(t("digest.footer"))))
+                async with self.core.db.transaction() as r:
+                    if await r.rounds.claim(
+                        workspace_id,
+                        "campaign_start",
+                        f"campaign:{campaign.id}",
+                        config.digest_channel,
+                        now=now,
+                    ):
+                        await notify.channel_post(
+                            r,
+                            workspace_id=workspace_id,
+                            platform=ws.platform,
+                            channel=config.digest_channel,
+                            message=message,
+                            now=now,
+                        )
+                        sent += 1
+            if (campaign.ends_on - today).days == 2:
+                sent += await self._campaign_ending(workspace_id, config, campaign, now)
+        return sent
+
+    async def _campaign_ending(
+        self, workspace_id: int, config: WorkspaceConfig, campaign: Campaign, now: datetime
+    ) -> int:
+        site_id = campaign.site_id
+        async with self.core.db.read() as r:
+            rows = await r.rounds.ambassadors_to_nudge(workspace_id, now)
+            people = [await r.members.view(m) for m, *_ in rows]
+        sent = 0
+        for person in people:
+            if site_id is not None and person.site_id != site_id:
+                continue
+            if not working_hours(now, person.timezone or config.timezone):
+                continue
+            t = translator(person.locale)
+            text = t(
+                "nudge.campaign_ending", title=campaign.title, ends=campaign.ends_on.isoformat()
+            )
+            sent += await self._once(
+                person, "campaign_ending", f"campaign:{campaign.id}", _nudge(t, text), now
+            )
+        return sent
+
+    async def _ambassadors(self, workspace_id: int, config: WorkspaceConfig, now: datetime) -> int:
+        """Inactive ambassadors (no submission for ``inactive_days``), at most once every
+        ``nudge_every_days``; new ambassadors without a first photo after a week, once."""
+        inactive_after = timedelta(days=config.inactive_days)
+        async with self.core.db.read() as r:
+            rows = await r.rounds.ambassadors_to_nudge(workspace_id, now)
+            capped = await r.rounds.recent_targets(
+                workspace_id, "inactive", now - timedelta(days=config.nudge_every_days)
+            )
+            welcomed = await r.rounds.recent_targets(
+                workspace_id, "welcome", now - timedelta(days=3650)
+            )
+            candidates: list[tuple[str, MemberView]] = []
+            for member_id, since, last in rows:
+                kind = ""
+                if last is None and now - since >= WELCOME_AFTER and since > now - inactive_after:
+                    kind = "welcome"
+                elif (last or since) <= now - inactive_after:
+                    kind = "inactive"
+                if not kind:
+                    continue
+                person = await r.members.view(member_id)
+                if (kind == "inactive" and person.external_id in capped) or (
+                    kind == "welcome" and person.external_id in welcomed
+                ):
+                    continue
+                candidates.append((kind, person))
+            idea = None
+            if any(kind == "welcome" for kind, _ in candidates):
+                active = await r.campaigns.active(
+                    workspace_id, local_day(now, config.timezone), None
+                )
+                idea = active[0].title if active else None
+        sent = 0
+        for kind, person in candidates:
+            tz = person.timezone or config.timezone
+            if not working_hours(now, tz):
+                continue
+            t = translator(person.locale)
+            if kind == "welcome":
+                text = t(
+                    "nudge.welcome", name=person.display_name, idea=idea or t("nudge.welcome_idea")
+                )
+                period = "once"
+            else:
+                text = t("nudge.inactive", name=person.display_name)
+                period = local_day(now, tz).isoformat()
+            sent += await self._once(person, kind, period, _nudge(t, text), now)
+        return sent
+
+    async def _once(
+        self, person: MemberView, kind: str, period: str, message: Message, now: datetime
+    ) -> int:
+        """Claim (kind, period, person) and queue the DM in the same transaction."""
+        async with self.core.db.transaction() as r:
+            if not await r.rounds.claim(
+                person.workspace_id, kind, period, person.external_id, now=now
+            ):
+                return 0
+            await notify.dm(r, person, message, now=now)
+        return 1
+
+
+def _nudge(t: Translator, text: str) -> Message:
+    """A nudge: the text, how to snooze, and a button that does it."""
+    button = Button(t("button.snooze"), "relais.command", "snooze 2w")
+    return Message(
+        text=text, blocks=(Paragraph(text), Context(t("nudge.snooze_hint")), Actions((button,)))
+    )
