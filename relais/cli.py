@@ -20,6 +20,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+digest_app = typer.Typer(help="The weekly digest.", no_args_is_help=True)
+app.add_typer(digest_app, name="digest")
 
 CONSOLE_DEFAULT_CMS = ["cm"]
 CONSOLE_DEFAULT_APPROVERS = ["approver"]
@@ -119,6 +121,84 @@ def serve(
         port=port or settings.port,
         print=lambda msg: logging.getLogger("relais").info(msg),
     )
+
+
+def _digest_core(settings: Settings):  # type: ignore[no-untyped-def]
+    """(core, database) for the digest commands."""
+    from bot.core import Core
+    from storage.db import Database
+
+    db = Database(settings.database_url)
+    return Core(settings, db), db
+
+
+@digest_app.command("preview")
+def digest_preview(
+    workspace: Annotated[
+        str | None, typer.Option(help="Workspace id on its platform (default: all).")
+    ] = None,
+) -> None:
+    """Print the next digest of each workspace (what was approved so far this period)."""
+    from adapters.console.render import render
+    from bot import cards
+    from bot.i18n import translator
+
+    settings = _settings()
+
+    async def main() -> None:
+        core, db = _digest_core(settings)
+        try:
+            for ws_id, external, platform, locale in await _workspaces(core, workspace):
+                digest, config = await core.rounds.preview(ws_id)
+                message = cards.digest_message(translator(locale), digest, config.timezone)
+                channel = config.digest_channel or "(no digest channel set)"
+                typer.echo(f"=== {platform} {external} -> {channel} ===")
+                lines = render(message, number_button=lambda a, v: 0, media_dir=settings.media_dir)
+                for line in lines:
+                    typer.echo(line)
+        finally:
+            await db.dispose()
+
+    asyncio.run(main())
+
+
+@digest_app.command("send")
+def digest_send(
+    workspace: Annotated[
+        str | None, typer.Option(help="Workspace id on its platform (default: all).")
+    ] = None,
+) -> None:
+    """Queue each workspace's digest for this period now (once: a second send is refused);
+    `relais serve` delivers it."""
+    settings = _settings()
+
+    async def main() -> None:
+        core, db = _digest_core(settings)
+        try:
+            for ws_id, external, platform, _ in await _workspaces(core, workspace):
+                config = await core.config.get(ws_id)
+                if not config.digest_channel:
+                    typer.echo(f"{platform} {external}: no digest channel set (skipped)")
+                    continue
+                sent = await core.rounds.send_now(ws_id)
+                state = "queued" if sent else "already sent for this period"
+                typer.echo(f"{platform} {external}: digest {state} for {config.digest_channel}")
+        finally:
+            await db.dispose()
+
+    asyncio.run(main())
+
+
+async def _workspaces(core, workspace: str | None):  # type: ignore[no-untyped-def]
+    async with core.db.read() as r:
+        found = []
+        for ws_id in await r.workspaces.ids():
+            ws = await r.workspaces.get(ws_id)
+            if workspace is None or ws.external_id == workspace:
+                found.append((ws.id, ws.external_id, ws.platform, ws.locale))
+    if not found:
+        typer.echo("No workspace yet (nobody has used Relais).")
+    return found
 
 
 @app.command()

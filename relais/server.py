@@ -59,7 +59,19 @@ def build_app(
         app.cleanup_ctx.append(_dispatching(core, dict(ports)))
     if job_handlers:
         app.cleanup_ctx.append(_running_jobs(core, dict(job_handlers)))
+    if ports:
+        app.cleanup_ctx.append(_scheduling(core))
     return app
+
+
+def _scheduling(core: Core):  # type: ignore[no-untyped-def]
+    async def ctx(app: web.Application):  # type: ignore[no-untyped-def]
+        from relais.scheduler import scheduling
+
+        async with scheduling(core):
+            yield
+
+    return ctx
 
 
 def build_server(core: Core, *, teams_overrides: dict[str, str] | None = None) -> web.Application:

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 GRACE = timedelta(hours=6)
 WELCOME_AFTER = timedelta(days=7)
 SLA_LIST = 10
+# A period is [start, end): "until now" includes what was decided this very moment.
+_INCLUSIVE = timedelta(microseconds=1)
 
 
 class Rounds:
@@ -110,7 +112,7 @@ class Rounds:
         now = self.core.clock()
         config = await self.core.config.get(workspace_id)
         start, _ = self.current_period(config, now)
-        return await self.digests.build(workspace_id, start, now), config
+        return await self.digests.build(workspace_id, start, now + _INCLUSIVE), config
 
     async def send_now(self, workspace_id: int) -> bool:
         """Post the digest of the period being collected now (CM's ``digest send``); the
@@ -119,7 +121,7 @@ class Rounds:
         config = await self.core.config.get(workspace_id)
         start, period = self.current_period(config, now)
         sent = await self.send_digest(
-            workspace_id, config, now, now=now, start=start, period=period
+            workspace_id, config, now + _INCLUSIVE, now=now, start=start, period=period
         )
         if sent:
             self.core.outbox_changed()
