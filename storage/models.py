@@ -67,6 +67,9 @@ class Workspace(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     locale: Mapped[str] = mapped_column(String(8))
     timezone: Mapped[str] = mapped_column(String(64))
+    # Submissions ever approved: kept with each approval so the digest's milestones cost
+    # the same whatever the history (approved is final, the total never goes down).
+    approved_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime]
 
 

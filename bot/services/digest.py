@@ -72,11 +72,11 @@ class Digests:
             await load_view(r, sid)
             for sid in await r.rounds.approved_ids(workspace_id, start, end, limit=HIGHLIGHTS)
         ]
-        contributors = [(await r.members.view(mid), n) for mid, n in by_author]
+        joined = await r.rounds.joined(workspace_id, start, end)
+        people = await r.members.views([mid for mid, _ in by_author] + joined)
+        contributors = [(people[mid], n) for mid, n in by_author]
         sites = await r.rounds.approved_by_site(workspace_id, start, end) if approved else []
-        newcomers = [
-            await r.members.view(mid) for mid in await r.rounds.joined(workspace_id, start, end)
-        ]
+        newcomers = [people[mid] for mid in joined]
         milestones: list[int] = []
         if approved:
             after = await r.rounds.approved_total(workspace_id, end)

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import Role, Status
-from storage.models import Member, MemberRole, ScheduleRun, Site, Submission
+from storage.models import Member, MemberRole, ScheduleRun, Site, Submission, Workspace
 
 
 class RoundRepository:
@@ -139,15 +139,19 @@ class RoundRepository:
         return [(name, int(n)) for name, n in rows.all()]
 
     async def approved_total(self, workspace_id: int, before: datetime) -> int:
-        """Approvals decided before ``before`` (for milestones: an index-only count)."""
+        """Approvals decided before ``before`` (for milestones): the workspace's running
+        total minus the approvals since (a short range on the index, usually empty)."""
         total = await self.s.scalar(
-            select(func.count(Submission.id)).where(
+            select(Workspace.approved_total).where(Workspace.id == workspace_id)
+        )
+        since = await self.s.scalar(
+            select(func.count()).where(
                 Submission.workspace_id == workspace_id,
                 Submission.status == Status.APPROVED.value,
-                Submission.decided_at < before,
+                Submission.decided_at >= before,
             )
         )
-        return int(total or 0)
+        return int(total or 0) - int(since or 0)
 
     async def joined(self, workspace_id: int, start: datetime, end: datetime) -> list[int]:
         """Members who became ambassadors in [start, end)."""

@@ -17,6 +17,7 @@ from storage.models import (
     ReviewEvent,
     Submission,
     SubmissionMedia,
+    Workspace,
 )
 
 
@@ -114,9 +115,18 @@ class SubmissionRepository:
             update(Submission)
             .where(*conditions)
             .values(**values)
+            .returning(Submission.workspace_id)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1
+        moved = result.scalars().all()
+        if moved and new is Status.APPROVED:
+            await self.s.execute(
+                update(Workspace)
+                .where(Workspace.id == moved[0])
+                .values(approved_total=Workspace.approved_total + 1)
+                .execution_options(synchronize_session=False)
+            )
+        return len(moved) == 1
 
     async def update_content(
         self,
