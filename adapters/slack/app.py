@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import inspect
 import logging
 import re
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -69,6 +72,15 @@ REDIRECT_PATH = "/slack/oauth_redirect"
 DROPPED_SUBMIT = "slack.submit_dropped"
 SUBMISSION_FORMS = ("submission.create", "submission.resubmit")
 PROFILE_TIMEOUT = 1.5
+# Work done after the ack runs on this process's event loop and database pool: at most
+# this many requests at once, the others wait their turn (instead of timing out on the
+# pool and being lost after Slack was told "ok").
+WORK_LIMIT = 8
+# Who someone is (locale, roles, site) is read once per MEMBER_TTL seconds per person;
+# every service re-reads roles in its own transaction before acting.
+MEMBER_TTL = 60.0
+# Requests after which a person's cached identity is dropped (they may change roles).
+CHANGES_MEMBER = frozenset({"charter.accept", "relais.command", "join", "leave", "rejoindre"})
 
 
 def slack_configured(settings: Settings) -> bool:
@@ -122,6 +134,8 @@ class SlackAdapter:
             process_before_response=False,
         )
         self._known: set[tuple[str, str]] = set()
+        self._members: dict[tuple[str, str], tuple[float, MemberView]] = {}
+        self._work = asyncio.Semaphore(WORK_LIMIT)
         self._tasks: set[asyncio.Task[None]] = set()
         self._register()
 
@@ -132,10 +146,22 @@ class SlackAdapter:
         bolt.command("/submit")(self._on_submit)
         bolt.command("/relais")(self._on_relais)
         bolt.action(re.compile(".+"))(self._on_action)
-        bolt.view(re.compile(".+"))(self._on_view)
-        bolt.event("app_home_opened")(self._on_home_opened)
-        bolt.event("message")(self._on_message)
+        bolt.view(re.compile(".+"))(self._bounded(self._on_view))
+        bolt.event("app_home_opened")(self._bounded(self._on_home_opened))
+        bolt.event("message")(self._bounded(self._on_message))
         bolt.error(self._on_error)
+
+    def _bounded(self, listener: Any) -> Any:
+        """``listener`` taking its turn among the requests being worked on (WORK_LIMIT)."""
+
+        @functools.wraps(listener)
+        async def bounded(**kwargs: Any) -> None:
+            async with self._work:
+                await listener(**kwargs)
+
+        # Bolt passes only the arguments a listener names: keep the original signature.
+        bounded.__signature__ = inspect.signature(listener)  # type: ignore[attr-defined]
+        return bounded
 
     def mount(self, app: web.Application) -> None:
         """Add ``POST /slack/events`` (and the OAuth routes when configured) to ``app``."""
@@ -185,8 +211,21 @@ class SlackAdapter:
     # -- who is asking ---------------------------------------------------------------------
 
     async def member(self, context: AsyncBoltContext, client: AsyncWebClient) -> MemberView:
-        """The member behind a request: one read when known; ``users.info`` on first sight."""
+        """The member behind a request: cached, else one read; ``users.info`` on first sight."""
         team, user = str(context.team_id or ""), str(context.user_id or "")
+        cached = self._members.get((team, user))
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        member = await self._lookup(team, user, client)
+        self._members[(team, user)] = (now + MEMBER_TTL, member)
+        return member
+
+    def forget(self, context: AsyncBoltContext) -> None:
+        """Drop the cached identity of the person behind a request that may change it."""
+        self._members.pop((str(context.team_id or ""), str(context.user_id or "")), None)
+
+    async def _lookup(self, team: str, user: str, client: AsyncWebClient) -> MemberView:
         found = await self.core.onboarding.find(Platform.SLACK, team, user)
         if found is not None:
             if (team, user) not in self._known:
@@ -238,17 +277,22 @@ class SlackAdapter:
         self, ack: Any, command: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
     ) -> None:
         await ack()
-        member = await self.member(context, client)
-        reply = await handle_command(self.core, member, "/submit", command.get("text") or "")
-        await self._show(
-            member, reply, client, command.get("trigger_id"), command.get("channel_id")
-        )
+        async with self._work:
+            member = await self.member(context, client)
+            reply = await handle_command(self.core, member, "/submit", command.get("text") or "")
+            await self._show(
+                member, reply, client, command.get("trigger_id"), command.get("channel_id")
+            )
 
     async def _on_relais(
         self, ack: Any, command: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
     ) -> None:
-        member = await self.member(context, client)
-        reply = await handle_command(self.core, member, "/relais", command.get("text") or "")
+        text = command.get("text") or ""
+        async with self._work:
+            member = await self.member(context, client)
+            reply = await handle_command(self.core, member, "/relais", text)
+        if text.strip().split(" ")[0].lower() in CHANGES_MEMBER or "snooze" in text:
+            self.forget(context)
         if reply.form is None:
             # Answer in the acknowledgement itself: ephemeral, no Web API call to fail.
             message = reply.message or cards.notice("…")
@@ -259,9 +303,10 @@ class SlackAdapter:
             )
             return
         await ack()
-        await self._show(
-            member, reply, client, command.get("trigger_id"), command.get("channel_id")
-        )
+        async with self._work:
+            await self._show(
+                member, reply, client, command.get("trigger_id"), command.get("channel_id")
+            )
 
     # -- buttons ---------------------------------------------------------------------------
 
@@ -274,15 +319,29 @@ class SlackAdapter:
         client: AsyncWebClient,
     ) -> None:
         await ack()
+        async with self._work:
+            await self._action(body, action, context, client)
+
+    async def _action(
+        self,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        context: AsyncBoltContext,
+        client: AsyncWebClient,
+    ) -> None:
         member = await self.member(context, client)
         name = render.action_name(str(action.get("action_id", "")))
         value = str(action.get("value", ""))
+        if name in CHANGES_MEMBER:
+            self.forget(context)
         trigger = body.get("trigger_id")
         channel = (body.get("channel") or {}).get("id")
         if name == DROPPED_SUBMIT:
             await self._open_dropped(member, client, trigger, channel, value)
             return
         reply = await handle_action(self.core, member, name, value)
+        if name in CHANGES_MEMBER:
+            self.forget(context)
         if (body.get("view") or {}).get("type") == "home" and reply.form is None:
             note = reply.message.text if reply.message else ""
             await self.publish_home(member, note=note)
@@ -395,6 +454,8 @@ class SlackAdapter:
             await self._accept_submission(ack, member, team, action, view, meta, values, files)
             return
         reply = await handle_action(self.core, member, action, str(meta.get("v", "")), values)
+        if action in CHANGES_MEMBER:
+            self.forget(context)
         await ack(**self._view_answer(t, reply, view, meta))
 
     def _view_answer(

@@ -156,7 +156,7 @@ class Onboarding:
 
     async def charter(self, member: MemberView) -> Charter:
         """The current charter and the version this member accepted."""
-        async with self.core.db.transaction() as r:
+        async with self.core.db.read() as r:
             return await self._charter(r, member)
 
     async def _charter(self, r: Repos, member: MemberView) -> Charter:
@@ -222,7 +222,7 @@ class Onboarding:
 
     async def sites(self, workspace_id: int) -> list[tuple[int, str]]:
         """Known sites as (id, name), by name."""
-        async with self.core.db.transaction() as r:
+        async with self.core.db.read() as r:
             return [(s.id, s.name) for s in await r.sites.list(workspace_id)]
 
     async def snooze(
@@ -234,7 +234,7 @@ class Onboarding:
 
     async def profile(self, member: MemberView) -> Profile:
         """Everything ``/relais me`` shows about a member."""
-        async with self.core.db.transaction() as r:
+        async with self.core.db.read() as r:
             fresh = await r.members.view(member.id)
             row = await r.members.row(member.id)
             site = await r.sites.get(fresh.site_id) if fresh.site_id else None

@@ -271,7 +271,7 @@ class Submissions:
         self, member: MemberView
     ) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
         """Sites and active campaigns to offer in the submission form."""
-        async with self.core.db.transaction() as r:
+        async with self.core.db.read() as r:
             sites = [(s.id, s.name) for s in await r.sites.list(member.workspace_id)]
             today = self.core.clock().date()
             campaigns = [
