@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Mapping
 
@@ -15,6 +16,8 @@ from bot.outbox import Dispatcher
 from bot.ports import PlatformPort
 
 log = logging.getLogger(__name__)
+# Fewer young-generation collections under load (the default is 700 allocations).
+GC_THRESHOLDS = (10_000, 20, 20)
 CORE_KEY = web.AppKey("core", Core)
 
 
@@ -55,6 +58,7 @@ def build_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.on_startup.append(_sync_charter)
+    app.on_startup.append(_settle_memory)
     if ports:
         app.cleanup_ctx.append(_dispatching(core, dict(ports)))
     if job_handlers:
@@ -129,6 +133,15 @@ def build_server(core: Core, *, teams_overrides: dict[str, str] | None = None) -
             "multi-workspace OAuth" if slack.oauth else "single workspace (SLACK_BOT_TOKEN)",
         )
     return app
+
+
+async def _settle_memory(app: web.Application) -> None:
+    # Everything loaded so far (modules, SDKs, the app) lives as long as the process:
+    # freezing it keeps full garbage collections from scanning it again and again, which
+    # showed up as 150-200 ms pauses in the Slack acknowledgement benchmark.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 async def _sync_charter(app: web.Application) -> None:
