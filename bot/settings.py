@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     relais_max_photo_pixels: int = 40_000_000
     relais_points_per_approval: int = 10
     relais_outbox_max_attempts: int = 8
+    # Slack: requests per second per workspace for posting and updating messages.
+    relais_slack_rate: float = Field(default=20.0, gt=0)
     # Signs the short-lived photo links of /media/{token} (Teams cards show photos by URL).
     relais_secret_key: str = ""
     # Run the Teams adapter without Bot Framework authentication (Bot Framework Emulator,

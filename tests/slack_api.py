@@ -10,13 +10,15 @@ login page Slack returns when a token may not read a file) and a Socket Mode web
 
 Every ``/api/<method>`` request is recorded in ``FakeSlack.calls`` with its parameters merged
 from the query string, form, JSON or multipart body; failures can be injected per method
-(``fail``) or at random (``fail_share``).
+(``fail``) or at random (``fail_share``), and a method can be rate limited per channel, per
+workspace or globally (``rate_limit``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import copy
 import inspect
 import json
@@ -29,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from http import HTTPStatus
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -78,6 +80,9 @@ class Call:
     ``params`` merges the query string and the body (form, JSON or multipart); ``blocks``,
     ``view``, ``files``, ``attachments`` and ``metadata`` sent as JSON strings are decoded.
     ``status`` is the HTTP status answered; ``response`` the JSON answered, if any.
+    ``rate_limited``: answered 429 by a ``rate_limit``; ``injected``: answered by a fault
+    from ``fail`` or ``fail_share``; ``rated_at``: the ``rate_limit`` clock's reading when a
+    limit applied to the method (None otherwise).
     """
 
     method: str
@@ -86,6 +91,9 @@ class Call:
     status: int
     at: float
     response: dict[str, Any] | None = field(default=None, repr=False)
+    rate_limited: bool = False
+    injected: bool = False
+    rated_at: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -100,6 +108,36 @@ class _Fault:
     remaining: int
     retry_after: int | None
     body: dict[str, Any] | None
+
+
+RateScope = Literal["channel", "team", "global"]
+
+
+@dataclass
+class _RateLimit:
+    per_second: float
+    scope: RateScope
+    retry_after: int
+    clock: Callable[[], float]
+    accepted: dict[tuple[str, str], collections.deque[float]] = field(default_factory=dict)
+
+    def admit(self, key: tuple[str, str], now: float) -> bool:
+        """Whether one more call for ``key`` at ``now`` stays within the rate; counts it if so."""
+        # A sliding window of one second (longer under 1/s: one call per 1/per_second s).
+        window = max(1.0, 1.0 / self.per_second)
+        calls = self.accepted.setdefault(key, collections.deque())
+        while calls and now - calls[0] >= window:
+            calls.popleft()
+        if len(calls) + 1 > self.per_second * window + 1e-9:
+            return False
+        calls.append(now)
+        return True
+
+    def refund(self, key: tuple[str, str], now: float) -> None:
+        """Uncount a call admitted at ``now`` that was not accepted after all."""
+        calls = self.accepted.get(key)
+        if calls is not None and now in calls:
+            calls.remove(now)
 
 
 class _ApiError(Exception):
@@ -231,6 +269,7 @@ class FakeSlack:
         self._file_keys: dict[str, str] = {}
         self._serve_as: dict[str, str | None] = {}
         self._faults: list[_Fault] = []
+        self._rate_limits: dict[str, _RateLimit] = {}
         self._share = 0.0
         self._share_statuses: tuple[int, ...] = (429, 500)
         self._share_retry_after = 1
@@ -487,6 +526,57 @@ class FakeSlack:
         self._share_retry_after = retry_after
         self._rng = random.Random(seed)
 
+    def rate_limit(
+        self,
+        method: str,
+        per_second: float,
+        scope: RateScope,
+        retry_after: int = 1,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Answer 429 (``Retry-After: retry_after``) to calls of ``method`` over the rate.
+
+        Calls are counted in a sliding window of one second (of ``1 / per_second`` seconds
+        under one per second) per ``scope``: ``channel`` (per workspace and channel; a DM
+        posted to a user id counts as that user's DM channel, ``views.publish`` as the
+        user's home), ``team`` (per workspace) or ``global``. Only accepted calls count: not
+        those the limit refused, nor those answered with an error or an injected fault (the
+        limit is checked before ``fail``/``fail_share`` faults). ``clock`` (seconds) lets a
+        test run the window on its own time. ``per_second=0`` turns the limit off.
+        """
+        if per_second < 0:
+            raise ValueError("per_second must not be negative")
+        if scope not in ("channel", "team", "global"):
+            raise ValueError(f"unknown scope {scope!r}")
+        if per_second == 0:
+            self._rate_limits.pop(method, None)
+            return
+        self._rate_limits[method] = _RateLimit(per_second, scope, retry_after, clock)
+
+    def _over_rate(
+        self, method: str, params: dict[str, Any], token: str | None
+    ) -> tuple[_Fault | None, float | None, Callable[[], None]]:
+        """(the 429 to answer or None, the limit's clock reading, a function that uncounts
+        the call when it is not accepted after all) for one call."""
+        limit = self._rate_limits.get(method)
+        if limit is None:
+            return None, None, lambda: None
+        now = limit.clock()
+        key = ("", "")
+        if limit.scope != "global":
+            key = (self.team_for(token), "")
+        if limit.scope == "channel":
+            channel = str(params.get("channel") or "")
+            if channel[:1] in ("U", "W"):
+                channel = f"D{channel}"
+            elif not channel and params.get("user_id"):
+                channel = f"home:{params['user_id']}"
+            key = (key[0], channel)
+        if limit.admit(key, now):
+            return None, now, lambda: limit.refund(key, now)
+        return _Fault(method, 429, 1, limit.retry_after, None), now, lambda: None
+
     def clear_failures(self) -> None:
         """Drop queued faults and turn off random failures."""
         self._faults.clear()
@@ -591,7 +681,12 @@ class FakeSlack:
         if token is None and isinstance(body_token, str):
             token = body_token
 
-        fault = self._take_fault(method)
+        limited, rated_at, refund = (
+            self._over_rate(method, params, token)
+            if parse_error is None
+            else (None, None, lambda: None)
+        )
+        fault = limited or self._take_fault(method)
         if fault is not None:
             response, answered = self._fault_response(fault)
         else:
@@ -603,7 +698,21 @@ class FakeSlack:
             if answered.get("ok") and token in self.tokens:
                 headers["X-OAuth-Scopes"] = DEFAULT_BOT_SCOPES
             response = web.json_response(answered, headers=headers)
-        self.calls.append(Call(method, params, token, response.status, at, answered))
+        if response.status != 200 or not (answered and answered.get("ok")):
+            refund()  # only accepted calls count against a rate limit
+        self.calls.append(
+            Call(
+                method,
+                params,
+                token,
+                response.status,
+                at,
+                answered,
+                rate_limited=limited is not None,
+                injected=fault is not None and limited is None,
+                rated_at=rated_at,
+            )
+        )
         return response
 
     async def _dispatch(

@@ -123,7 +123,9 @@ class SlackAdapter:
             bot_token="" if self.oauth else settings.slack_bot_token,
             installation_store=installation_store,
         )
-        self.port = SlackPort(self.clients, core.db, core.store, core.clock)
+        self.port = SlackPort(
+            self.clients, core.db, core.store, core.clock, workspace_rate=settings.relais_slack_rate
+        )
         self.fetcher = FileFetcher(core, self.clients)
         self.job_handlers: dict[str, JobHandler] = {JOB_KIND: SubmissionJob(core, self.fetcher)}
         self.bolt = AsyncApp(

@@ -4,6 +4,15 @@ Every outbound Slack message (review cards, DMs, ephemeral replies, App Home vie
 card updates) is an outbox row sent from here, so a 429 or a 5xx only delays it: the
 error is turned into ``RetryLater`` (with Slack's ``Retry-After``) or, when retrying
 cannot help (``channel_not_found``, a revoked token), ``PermanentFailure``.
+
+Sends are paced under Slack's limits, in each process: about one message per second per
+channel (a DM's channel is the person; an ephemeral reply is paced per person in its
+channel, an App Home per person) and a per-workspace budget (``RELAIS_SLACK_RATE``
+requests per second, 20 by default) for every call that posts or rewrites a message
+(``chat.postMessage``, ``chat.update``, ``chat.postEphemeral``, ``views.publish``). A 429
+holds that channel back for its ``Retry-After``; several 429s in a row from one workspace
+(whatever the channel) hold the whole workspace back, so queued sends wait instead of
+all hitting the limit.
 """
 
 from __future__ import annotations
@@ -11,6 +20,9 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -20,6 +32,7 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import IntegrityError
 
+from adapters.pacing import RateLimiter, pace
 from adapters.slack import render
 from bot.ports import PermanentFailure, RetryLater, Target, retry_after_seconds
 from bot.ui import Image, Message
@@ -41,6 +54,13 @@ TRANSIENT_ERRORS = frozenset(
         "team_added_to_org",
     }
 )
+# chat.postMessage: "about one message per second per channel" (Slack's published limit).
+PER_CHANNEL = 1.0
+# Requests per second per workspace for the calls that post or rewrite messages
+# (RELAIS_SLACK_RATE).
+WORKSPACE_RATE = 20.0
+# This many 429s in a row from one workspace, on any channels, hold back the whole workspace.
+WORKSPACE_429_STREAK = 3
 
 
 def api_base_url(url: str) -> str:
@@ -48,18 +68,34 @@ def api_base_url(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
 
+def _status_and_error(exc: SlackApiError) -> tuple[int, str]:
+    response = exc.response
+    status = getattr(response, "status_code", 0) or 0
+    # A 5xx from Slack's edge is an HTML or text page, not JSON: ``data`` is a str.
+    data = getattr(response, "data", None)
+    error = str(data.get("error", "")) if isinstance(data, dict) else ""
+    return status, error
+
+
+def rate_limited_for(exc: Exception) -> float | None:
+    """Seconds to wait (Retry-After, 1 if absent) when ``exc`` is Slack's rate limit answer
+    (429, or ``ratelimited``); None for any other failure."""
+    if not isinstance(exc, SlackApiError):
+        return None
+    status, error = _status_and_error(exc)
+    if status != 429 and error not in ("ratelimited", "rate_limited"):
+        return None
+    headers = {k.lower(): v for k, v in (getattr(exc.response, "headers", {}) or {}).items()}
+    return retry_after_seconds(headers.get("retry-after")) or 1.0
+
+
 def classify(exc: Exception) -> Exception:
     """Turn a Web API failure into ``RetryLater`` or ``PermanentFailure`` for the outbox."""
     if isinstance(exc, SlackApiError):
-        response = exc.response
-        status = getattr(response, "status_code", 0) or 0
-        # A 5xx from Slack's edge is an HTML or text page, not JSON: ``data`` is a str.
-        data = getattr(response, "data", None)
-        error = str(data.get("error", "")) if isinstance(data, dict) else ""
-        headers = {k.lower(): v for k, v in (getattr(response, "headers", {}) or {}).items()}
-        if status == 429 or error in ("ratelimited", "rate_limited"):
-            retry_after = retry_after_seconds(headers.get("retry-after"))
-            return RetryLater(f"slack: rate limited ({status})", retry_after or 1.0)
+        status, error = _status_and_error(exc)
+        retry_after = rate_limited_for(exc)
+        if retry_after is not None:
+            return RetryLater(f"slack: rate limited ({status})", retry_after)
         if status >= 500 or error in TRANSIENT_ERRORS:
             return RetryLater(f"slack: HTTP {status} {error}".strip())
         return PermanentFailure(f"slack: {error or f'HTTP {status}'}")
@@ -116,12 +152,32 @@ class SlackPort:
     platform = "slack"
 
     def __init__(
-        self, clients: SlackClients, db: Database, store: LocalMediaStore, clock: Clock
+        self,
+        clients: SlackClients,
+        db: Database,
+        store: LocalMediaStore,
+        clock: Clock,
+        *,
+        workspace_rate: float = WORKSPACE_RATE,
+        channel_rate: float = PER_CHANNEL,
+        timer: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.clients = clients
         self.db = db
         self.store = store
         self.clock = clock
+        # Keys: "<team>:<channel>" (a DM: the person's id; an App Home: "home:<user>"; an
+        # ephemeral message: "<channel>/<user>"), and "<team>" for the workspace budget.
+        self.per_channel = RateLimiter(channel_rate, clock=timer, sleep=sleep)
+        self.per_workspace = RateLimiter(workspace_rate, clock=timer, sleep=sleep)
+        self._streaks: dict[str, int] = {}
+        # When each hold ends on the outbox's clock: the dispatcher retries the row that got
+        # the 429 once Retry-After has passed on that clock, and the hold must not outlast it.
+        self._holds: dict[tuple[RateLimiter, str], datetime] = {}
+        # A DM is posted to the person's id and Slack answers with the D... channel that
+        # ``chat.update`` then names: both are paced as one channel.
+        self._aliases: dict[tuple[str, str], str] = {}
 
     async def post(self, workspace: str, target: Target, message: Message) -> dict[str, Any]:
         """Post ``message``; the reference is the channel and ``ts`` (for ``chat.update``)."""
@@ -129,14 +185,21 @@ class SlackPort:
             client = await self.clients.client(workspace)
             images = await self._images(client, workspace, message)
             if target.kind == "home":
-                await client.views_publish(
-                    user_id=target.id, view=render.home_view(message, images)
+                await self._paced(
+                    workspace,
+                    f"home:{target.id}",
+                    client.views_publish,
+                    user_id=target.id,
+                    view=render.home_view(message, images),
                 )
                 return {"home": target.id}
             blocks = render.message_blocks(message, images)
             if target.kind == "ephemeral":
-                return await self._ephemeral(client, target, message, blocks)
-            response = await client.chat_postMessage(
+                return await self._ephemeral(client, workspace, target, message, blocks)
+            response = await self._paced(
+                workspace,
+                target.id,
+                client.chat_postMessage,
                 channel=target.id,
                 text=render.fallback_text(message),
                 blocks=blocks,
@@ -157,7 +220,10 @@ class SlackPort:
         try:
             client = await self.clients.client(workspace)
             images = await self._images(client, workspace, message)
-            await client.chat_update(
+            await self._paced(
+                workspace,
+                ref["channel"],
+                client.chat_update,
                 channel=ref["channel"],
                 ts=ref["ts"],
                 text=render.fallback_text(message),
@@ -171,14 +237,23 @@ class SlackPort:
     async def _ephemeral(
         self,
         client: AsyncWebClient,
+        workspace: str,
         target: Target,
         message: Message,
         blocks: list[dict[str, Any]],
     ) -> dict[str, Any]:
         text = render.fallback_text(message)
         try:
-            await client.chat_postEphemeral(
-                channel=target.id, user=target.user, text=text, blocks=blocks
+            # Only ``target.user`` sees it: paced per person in the channel, so replies to
+            # several people's clicks in one channel do not queue behind one another.
+            await self._paced(
+                workspace,
+                f"{target.id}/{target.user}",
+                client.chat_postEphemeral,
+                channel=target.id,
+                user=target.user,
+                text=text,
+                blocks=blocks,
             )
             return {"ephemeral": target.id}
         except SlackApiError as exc:
@@ -186,10 +261,61 @@ class SlackPort:
             if isinstance(failure, RetryLater):
                 raise failure from exc
         # The person left the channel (or it is gone): tell them in their DM instead.
-        response = await client.chat_postMessage(
-            channel=target.user, text=text, blocks=blocks, mrkdwn=False
+        response = await self._paced(
+            workspace,
+            target.user,
+            client.chat_postMessage,
+            channel=target.user,
+            text=text,
+            blocks=blocks,
+            mrkdwn=False,
         )
         return {"channel": response["channel"], "ts": response["ts"]}
+
+    async def _paced(
+        self, team: str, channel: str, call: Callable[..., Awaitable[Any]], /, **kwargs: Any
+    ) -> Any:
+        """``call(**kwargs)`` once ``channel`` and the workspace ``team`` have room for it."""
+        key = f"{team}:{self._aliases.get((team, channel), channel)}"
+        limits = ((self.per_channel, key), (self.per_workspace, team))
+        if self._holds:
+            now = self.clock()
+            for limit in limits:
+                until = self._holds.get(limit)
+                if until is not None and until <= now:
+                    del self._holds[limit]
+                    limit[0].release(limit[1])
+        await pace(*limits)
+        try:
+            response = await call(**kwargs)
+        except SlackApiError as exc:
+            self._answered(team, key, rate_limited_for(exc))
+            raise
+        self._answered(team, key, None)
+        answered = response.get("channel") if channel.startswith(("U", "W")) else None
+        if isinstance(answered, str) and answered != channel:
+            self._aliases[(team, answered)] = channel
+        return response
+
+    def _answered(self, team: str, key: str, retry_after: float | None) -> None:
+        """Push the channel (and, after a streak of 429s, the workspace) back on a 429."""
+        if retry_after is None:
+            self._streaks.pop(team, None)
+            return
+        self._hold(self.per_channel, key, retry_after)
+        streak = self._streaks.get(team, 0) + 1
+        self._streaks[team] = streak
+        if streak >= WORKSPACE_429_STREAK:
+            # 429s on several sends in a row: the workspace's budget, not one channel's.
+            log.warning("slack: workspace %s rate limited; holding it %.1fs", team, retry_after)
+            self._hold(self.per_workspace, team, retry_after)
+
+    def _hold(self, limiter: RateLimiter, key: str, seconds: float) -> None:
+        limiter.hold(key, seconds)
+        now = self.clock()
+        if len(self._holds) > 1024:
+            self._holds = {k: until for k, until in self._holds.items() if until > now}
+        self._holds[(limiter, key)] = now + timedelta(seconds=seconds)
 
     @staticmethod
     def _classify(exc: Exception, message: Message) -> Exception:

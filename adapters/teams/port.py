@@ -12,10 +12,8 @@ removed the app, the channel is gone) become a ``PermanentFailure`` naming them.
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -26,6 +24,7 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ActivityTypes, ConversationAccount, ConversationReference
 from msrest.exceptions import ClientRequestError, DeserializationError, HttpOperationError
 
+from adapters.pacing import RateLimiter, pace
 from adapters.teams import render
 from bot.domain import Platform
 from bot.i18n import translator
@@ -68,38 +67,6 @@ def classify(exc: Exception, who: str) -> Exception:
     ):
         return RetryLater(f"teams: {type(exc).__name__}: {exc}")
     return exc
-
-
-class RateLimiter:
-    """At most ``rate`` events per second per key, in this process (sliding window)."""
-
-    def __init__(
-        self,
-        rate: int,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self.rate = rate
-        self._clock = clock
-        self._sleep = sleep
-        self._events: dict[str, collections.deque[float]] = collections.defaultdict(
-            collections.deque
-        )
-        self._lock = asyncio.Lock()
-
-    async def wait(self, key: str) -> None:
-        """Return when one more event for ``key`` stays within the rate."""
-        while True:
-            async with self._lock:
-                now = self._clock()
-                events = self._events[key]
-                while events and now - events[0] >= 1.0:
-                    events.popleft()
-                if len(events) < self.rate:
-                    events.append(now)
-                    return
-                delay = 1.0 - (now - events[0])
-            await self._sleep(max(delay, 0.001))
 
 
 class TeamsPort:
@@ -202,8 +169,10 @@ class TeamsPort:
             return ref, locale, name
 
     async def _pace(self, tenant: str, conversation: str) -> None:
-        await self.per_tenant.wait(f"tenant:{tenant}")
-        await self.per_conversation.wait(f"conversation:{conversation}")
+        await pace(
+            (self.per_tenant, f"tenant:{tenant}"),
+            (self.per_conversation, f"conversation:{conversation}"),
+        )
 
     def _no_hidden_retries(self, ctx: TurnContext) -> None:
         # msrest retries PUT/GET by itself, sleeping in a thread; the outbox retries instead

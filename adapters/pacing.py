@@ -1,0 +1,147 @@
+"""Client-side pacing of platform API calls, shared by the Slack and Teams ports.
+
+A ``RateLimiter`` keeps, per key (a channel, a workspace, a tenant), the times of its
+last events in this process and makes a caller wait until one more stays within the
+rate. Events are spread evenly (one every ``per / rate`` seconds) rather than sent in
+bursts, so a server counting in a sliding window sees a steady stream even when the
+network delays some requests more than others. A sender that comes back a little late
+(the event loop wakes sleepers a millisecond or so after their time; a dispatcher pauses
+to write to its database between batches) keeps its place in the schedule: the slots it
+missed in the last 100 ms may go at once, so short pauses do not lower the rate.
+``hold(key, seconds)`` pushes a key back after the platform answered 429 with
+``Retry-After``, so the sends queued behind it wait instead of all hitting the limit too.
+
+Pacing is per key: waiting on one key never delays another. ``pace()`` waits on
+several limiters at once (a channel and its workspace) and records the event in all of
+them at the same moment, so a send held back by one limiter does not use up a slot of
+the other while it waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import math
+import time
+from collections.abc import Awaitable, Callable
+
+__all__ = ["RateLimiter", "pace"]
+
+Sleep = Callable[[float], Awaitable[None]]
+
+# The shortest sleep: a clock read back a hair short of a computed instant still moves on.
+_MIN_SLEEP = 1e-6
+# Forget keys idle for longer than their window once this many are kept.
+_PRUNE_AT = 4096
+# How late an event may be and still keep the schedule (seconds).
+_CATCH_UP = 0.1
+
+
+class RateLimiter:
+    """At most ``rate`` events per ``per`` seconds per key, in this process.
+
+    Events of a key are scheduled ``per / rate`` seconds apart; after one that went
+    through late by up to 100 ms, the next keep their places in the schedule (the missed
+    slots may go at once). No window of ``per`` seconds ever holds more than
+    ``ceil(rate)`` events (an exact count of their times). ``rate`` may be fractional:
+    ``RateLimiter(0.5)`` lets one event through every two seconds, ``RateLimiter(2.5)``
+    one every 0.4 s.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        per: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if not rate > 0 or not per > 0 or math.isinf(rate):
+            raise ValueError("rate and per must be positive and finite")
+        self.rate = rate
+        self.per = per
+        self.interval = per / rate
+        self.limit = math.ceil(rate)
+        self.catch_up = _CATCH_UP
+        self.clock = clock
+        self.sleep = sleep
+        # Per key: the times of the last ``limit`` events, and when the next one is due.
+        self._events: dict[str, collections.deque[float]] = {}
+        self._due: dict[str, float] = {}
+        self._held: dict[str, float] = {}
+
+    def delay(self, key: str) -> float:
+        """Seconds until one more event for ``key`` stays within the rate (0: now)."""
+        now = self.clock()
+        wait = self._held.get(key, now) - now
+        due = self._due.get(key)
+        if due is not None and now < due:
+            wait = max(wait, due - now, _MIN_SLEEP)
+        events = self._events.get(key)
+        if events and len(events) >= self.limit and now - events[0] < self.per:
+            wait = max(wait, events[0] + self.per - now, _MIN_SLEEP)
+        return max(wait, 0.0)
+
+    def record(self, key: str) -> None:
+        """Count one event for ``key`` now (call only when ``delay(key)`` is 0)."""
+        now = self.clock()
+        events = self._events.get(key)
+        if events is None:
+            if len(self._events) >= _PRUNE_AT:
+                self._prune()
+            events = self._events[key] = collections.deque(maxlen=self.limit)
+        events.append(now)
+        # On schedule or a little late: the next is due an interval after this one's slot
+        # (after a hold, the schedule starts again when it ended); later than that (the key
+        # was idle): an interval from now.
+        due = self._due.get(key)
+        held = self._held.get(key)
+        if held is not None and (due is None or held > due):
+            due = held
+        slot = due if due is not None and now - due <= self.catch_up else now
+        self._due[key] = slot + self.interval
+
+    def hold(self, key: str, seconds: float) -> None:
+        """Let no event for ``key`` through for ``seconds`` (the platform's Retry-After)."""
+        if seconds > 0:
+            until = self.clock() + seconds
+            self._held[key] = max(self._held.get(key, until), until)
+
+    def release(self, key: str) -> None:
+        """End a ``hold`` on ``key`` early."""
+        self._held.pop(key, None)
+
+    def held_until(self, key: str) -> float | None:
+        """When a ``hold`` on ``key`` ends (this limiter's clock), if one is in force."""
+        until = self._held.get(key)
+        return until if until is not None and until > self.clock() else None
+
+    async def wait(self, key: str) -> None:
+        """Return when one more event for ``key`` stays within the rate, and count it."""
+        await pace((self, key))
+
+    def _prune(self) -> None:
+        now = self.clock()
+        horizon = max(self.per, self.interval)
+        for key in [k for k, ev in self._events.items() if not ev or now - ev[-1] >= horizon]:
+            del self._events[key]
+            self._due.pop(key, None)
+        for key in [k for k, until in self._held.items() if until <= now]:
+            del self._held[key]
+
+
+async def pace(*limits: tuple[RateLimiter, str]) -> None:
+    """Wait until every ``(limiter, key)`` allows one more event, then count it in all.
+
+    The check and the counting happen with no ``await`` in between, so concurrent callers
+    never both take the last slot. The first limiter's ``sleep`` is used to wait.
+    """
+    if not limits:
+        return
+    sleep = limits[0][0].sleep
+    while True:
+        wait = max(limiter.delay(key) for limiter, key in limits)
+        if wait <= 0:
+            for limiter, key in limits:
+                limiter.record(key)
+            return
+        await sleep(wait)
