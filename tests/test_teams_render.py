@@ -569,3 +569,18 @@ def test_module_is_pure_json() -> None:
     } | {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert not any(name.startswith(("botbuilder", "botframework")) for name in imported)
     json.dumps(card_for_message(cards.review_card(t, submission(), TZ), urls, labels=LABELS))
+
+
+def test_digest_thanks_are_real_teams_mentions_with_escaped_names() -> None:
+    from bot.ui import Mentions
+
+    block = Mentions("Thanks *to*", (("aad-1", "Ana **B**"), ("aad-2", "Bo")))
+    card = card_for_message(Message(text="x", blocks=(block,)), lambda key: None)
+    [text_block] = [e for e in card["body"] if e["type"] == "TextBlock"]
+    text = text_block["text"]
+    assert text.startswith(r"Thanks \*to\*")
+    assert r"<at>Ana \*\*B\*\*</at>" in text and "<at>Bo</at>" in text
+    assert "**" not in text.replace(r"\*", "")
+    entities = card["msteams"]["entities"]
+    assert [e["mentioned"]["id"] for e in entities] == ["aad-1", "aad-2"]
+    assert all(e["text"] in text for e in entities)

@@ -4,7 +4,9 @@ Pure JSON: nothing here imports ``botbuilder`` or ``botframework``; the Teams po
 app wrap these dicts in activities and invoke responses.
 
 **User text stays plain text.** A ``TextBlock`` renders a markdown subset (``**bold**``,
-``_italic_``, ``[title](url)``, lists), so this module never emits one. Every string
+``_italic_``, ``[title](url)``, lists), so this module emits one only for the digest's
+thanks (a mention needs one): Relais's own label and people's display names, all
+markdown-escaped, never a person's typed text. Every string
 the core shows (headings, paragraphs, fields, context lines, form intros, notices,
 errors) is a ``TextRun`` inside a ``RichTextBlock``: Adaptive Cards do not parse
 markdown in a ``TextRun``, and a run without ``selectAction`` is not a link. Field
@@ -277,9 +279,7 @@ def _body(
         elif isinstance(block, Context):
             body += _paragraphs(block.text, size="Small", isSubtle=True)
         elif isinstance(block, Mentions):
-            # Names as plain text runs (a Teams mention would need msteams entities).
-            names = ", ".join(name for _, name in block.people)
-            body += _paragraphs(f"{block.label} {names}")
+            body.append(_mention_block(block))
         elif isinstance(block, Actions) and buttons:
             actions = [_button(b, labels, ids) for b in block.buttons]
             if index > last_text:
@@ -305,7 +305,37 @@ def card_for_message(
     body, actions = _body(message.blocks, image_url, labels or {}, _Ids())
     if not body and message.text:
         body = _paragraphs(message.text)
-    return fit(_card(body, actions), max_bytes)
+    card = _card(body, actions)
+    entities = [
+        _mention_entity(uid, name)
+        for block in message.blocks
+        if isinstance(block, Mentions)
+        for uid, name in block.people
+    ]
+    if entities:
+        card["msteams"]["entities"] = entities
+    return fit(card, max_bytes)
+
+
+def _mention_text(name: str) -> str:
+    return f"<at>{escape_markdown(safe_text(name))}</at>"
+
+
+def _mention_block(block: Mentions) -> dict[str, Any]:
+    """The one TextBlock Relais sends: its own label and ``<at>`` mentions, everything
+    markdown-escaped (a mention needs a TextBlock and an ``msteams.entities`` entry)."""
+    people = ", ".join(_mention_text(name) for _, name in block.people)
+    text = f"{escape_markdown(safe_text(block.label))} {people}"
+    return {"type": "TextBlock", "text": text, "wrap": True}
+
+
+def _mention_entity(user_id: str, name: str) -> dict[str, Any]:
+    # Relais knows Teams people by their Entra object id, which card mentions accept.
+    return {
+        "type": "mention",
+        "text": _mention_text(name),
+        "mentioned": {"id": user_id, "name": name},
+    }
 
 
 def card_for_form(
