@@ -8,7 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from bot.domain import Platform
+from sqlalchemy.exc import IntegrityError
+
+from bot import notify
+from bot.domain import MemberView, Platform
 from bot.media import MediaIntake
 from bot.services.config import Config
 from bot.services.onboarding import Onboarding
@@ -16,6 +19,7 @@ from bot.services.review import Review
 from bot.services.rounds import Rounds
 from bot.services.submissions import Submissions
 from bot.settings import Settings
+from bot.ui import Message
 from bot.worker import utcnow
 from storage.db import Database
 from storage.media_store import LocalMediaStore
@@ -63,6 +67,27 @@ class Core:
         """Signal that new outbox rows were committed."""
         for listener in self._outbox_listeners:
             listener()
+
+    async def send_dm(
+        self, member: MemberView, message: Message, *, dedupe_key: str | None = None
+    ) -> bool:
+        """Queue a DM to ``member`` in its own transaction and wake the dispatchers.
+
+        With ``dedupe_key`` it is queued once: False when a message with that key was
+        queued before (a platform delivering the same event again, or a concurrent
+        delivery that committed first).
+        """
+        try:
+            async with self.db.transaction() as r:
+                if dedupe_key and await r.outbox.has_dedupe_key(dedupe_key):
+                    return False
+                await notify.dm(r, member, message, now=self.clock(), dedupe_key=dedupe_key)
+        except IntegrityError:
+            if dedupe_key is None:
+                raise
+            return False
+        self.outbox_changed()
+        return True
 
     def on_jobs(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` after each commit that queued a job (wakes job runners)."""

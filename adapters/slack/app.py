@@ -36,7 +36,6 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.exc import IntegrityError
 
 from adapters.slack import render
 from adapters.slack.files import JOB_KIND, FileFetcher, SubmissionJob
@@ -420,11 +419,11 @@ class SlackAdapter:
 
     async def say(self, member: MemberView, message: Message, channel: str | None) -> None:
         """Queue ``message`` for ``member`` only: ephemeral in ``channel``, else by DM."""
+        if not channel:
+            await self.core.send_dm(member, message)
+            return
         async with self.core.db.transaction() as r:
-            if channel:
-                await notify.ephemeral(r, member, channel, message, now=self.core.clock())
-            else:
-                await notify.dm(r, member, message, now=self.core.clock())
+            await notify.ephemeral(r, member, channel, message, now=self.core.clock())
         self.core.outbox_changed()
 
     async def publish_home(self, member: MemberView, note: str = "") -> None:
@@ -576,15 +575,8 @@ class SlackAdapter:
             message = cards.notice(t("slack.dm_hint"))
         # Slack retries an event it thinks we missed: its event_id makes the reply unique.
         event_id = body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}"
-        try:
-            async with self.core.db.transaction() as r:
-                await notify.dm(
-                    r, member, message, now=self.core.clock(), dedupe_key=f"slack:event:{event_id}"
-                )
-        except IntegrityError:
+        if not await self.core.send_dm(member, message, dedupe_key=f"slack:event:{event_id}"):
             log.info("Slack event %s already answered (a retry)", event_id)
-            return
-        self.core.outbox_changed()
 
     async def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
         log.error("Slack request failed: %s", error, exc_info=error)

@@ -19,7 +19,6 @@ import httpx
 
 from adapters.photos import fetch_photo
 from adapters.slack.port import SlackClients, classify
-from bot import notify
 from bot.actions import handle_action
 from bot.core import Core
 from bot.domain import MemberView, Platform
@@ -104,10 +103,7 @@ class SubmissionJob:
         self.fetcher = fetcher
 
     async def _member(self, payload: dict[str, Any]) -> MemberView:
-        found = await self.core.onboarding.find(Platform.SLACK, payload["team"], payload["user"])
-        if found is not None:
-            return found
-        return await self.core.onboarding.identify(Platform.SLACK, payload["team"], payload["user"])
+        return await self.core.onboarding.member(Platform.SLACK, payload["team"], payload["user"])
 
     async def run(self, payload: dict[str, Any]) -> None:
         """Fetch, clean and record; explain any refused file to the author."""
@@ -156,6 +152,4 @@ class SubmissionJob:
         )
 
     async def _send(self, member: MemberView, message: Message) -> None:
-        async with self.core.db.transaction() as r:
-            await notify.dm(r, member, message, now=self.core.clock())
-        self.core.outbox_changed()
+        await self.core.send_dm(member, message)

@@ -54,7 +54,7 @@ from adapters.teams.files import (
 )
 from adapters.teams.media_links import MediaLinks, link_secret
 from adapters.teams.port import TeamsPort
-from bot import cards, notify
+from bot import cards
 from bot.actions import handle_action
 from bot.commands import error_reply, handle_command, submit_entry
 from bot.core import Core
@@ -350,12 +350,10 @@ class TeamsAdapter:
         if not _personal(ctx.activity):
             await ctx.send_activity(self.port.activity(message, member.locale))
             return
-        key = f"teams:activity:{ctx.activity.id}:reply"
-        async with self.core.db.transaction() as r:
-            if await r.outbox.has_dedupe_key(key):
-                return  # Teams delivered this activity again: it was answered already
-            await notify.dm(r, member, message, now=self.core.clock(), dedupe_key=key)
-        self.core.outbox_changed()
+        # Teams may deliver an activity again: it is answered once.
+        await self.core.send_dm(
+            member, message, dedupe_key=f"teams:activity:{ctx.activity.id}:reply"
+        )
 
     async def _on_invoke(self, ctx: TurnContext) -> None:
         activity = ctx.activity

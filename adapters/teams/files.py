@@ -23,7 +23,6 @@ from urllib.parse import urlsplit
 import httpx
 
 from adapters.photos import fetch_photo
-from bot import notify
 from bot.commands import submit_entry
 from bot.core import Core
 from bot.domain import MemberView, Platform
@@ -112,12 +111,7 @@ class PhotosJob:
         await self._http.aclose()
 
     async def _member(self, payload: dict[str, Any]) -> MemberView:
-        found = await self.core.onboarding.find(Platform.TEAMS, payload["tenant"], payload["user"])
-        if found is not None:
-            return found
-        return await self.core.onboarding.identify(
-            Platform.TEAMS, payload["tenant"], payload["user"]
-        )
+        return await self.core.onboarding.member(Platform.TEAMS, payload["tenant"], payload["user"])
 
     async def fetch(self, photo: dict[str, Any], service_url: str) -> CleanImage:
         """Download one attachment and clean it."""
@@ -190,11 +184,7 @@ class PhotosJob:
         )
 
     async def _send(self, member: MemberView, message: Message, *, key: str) -> None:
-        async with self.core.db.transaction() as r:
-            if await r.outbox.has_dedupe_key(f"{key}:reply"):
-                return
-            await notify.dm(r, member, message, now=self.core.clock(), dedupe_key=f"{key}:reply")
-        self.core.outbox_changed()
+        await self.core.send_dm(member, message, dedupe_key=f"{key}:reply")
 
 
 async def load_draft(core: Core, member: MemberView, value: str) -> tuple[str, list[CleanImage]]:

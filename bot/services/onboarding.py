@@ -112,6 +112,15 @@ class Onboarding:
             if user_external_id in ids
         )
 
+    async def member(
+        self, platform: Platform, workspace_external_id: str, user_external_id: str
+    ) -> MemberView:
+        """``find`` the member, else ``identify`` them (work done later, in a job)."""
+        found = await self.find(platform, workspace_external_id, user_external_id)
+        if found is not None:
+            return found
+        return await self.identify(platform, workspace_external_id, user_external_id)
+
     async def find(
         self, platform: Platform, workspace_external_id: str, user_external_id: str
     ) -> MemberView | None:
