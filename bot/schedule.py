@@ -58,9 +58,17 @@ def last_occurrence(slot: WeeklySlot, tz: str, now: datetime) -> datetime:
 def previous_occurrence(slot: WeeklySlot, tz: str, occurrence: datetime) -> datetime:
     """The slot one local week before ``occurrence`` (23 or 25 hours shorter or longer
     in UTC across a daylight-saving change, exactly 7 days on the wall clock)."""
+    return _weeks_from(slot, tz, occurrence, -1)
+
+
+def next_occurrence(slot: WeeklySlot, tz: str, occurrence: datetime) -> datetime:
+    """The slot one local week after ``occurrence``."""
+    return _weeks_from(slot, tz, occurrence, 1)
+
+
+def _weeks_from(slot: WeeklySlot, tz: str, occurrence: datetime, weeks: int) -> datetime:
     zone = ZoneInfo(tz)
-    local = occurrence.astimezone(zone)
-    day = local.date() - timedelta(days=7)
+    day = occurrence.astimezone(zone).date() + timedelta(weeks=weeks)
     return datetime.combine(day, slot.at, tzinfo=zone).astimezone(UTC)
 
 

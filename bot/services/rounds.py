@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from bot import cards, notify
 from bot.domain import MemberView, Role
@@ -21,6 +20,7 @@ from bot.i18n import Translator, translator
 from bot.schedule import (
     last_occurrence,
     local_day,
+    next_occurrence,
     previous_occurrence,
     week_key,
     working_hours,
@@ -100,11 +100,7 @@ class Rounds:
         """The start of the period being collected now, and the key it will be sent under
         (the week of its next slot)."""
         start = last_occurrence(config.digest_schedule, config.timezone, now)
-        next_slot = start + timedelta(days=7)
-        zone = ZoneInfo(config.timezone)
-        local_next = next_slot.astimezone(zone)
-        slot_time = config.digest_schedule.at
-        next_slot = local_next.replace(hour=slot_time.hour, minute=slot_time.minute)
+        next_slot = next_occurrence(config.digest_schedule, config.timezone, start)
         return start, week_key(next_slot, config.timezone)
 
     async def preview(self, workspace_id: int) -> tuple[Digest, WorkspaceConfig]:
@@ -186,7 +182,7 @@ class Rounds:
             if not late:
                 return 0
             cms = await r.members.with_role(workspace_id, Role.CM)
-            authors = {s.author_id: (await r.members.view(s.author_id)).display_name for s in late}
+            authors = await r.members.views(list({s.author_id for s in late}))
         day = local_day(now, config.timezone).isoformat()
         sent = 0
         for cm in cms:
@@ -195,7 +191,7 @@ class Rounds:
                 t(
                     "nudge.sla_line",
                     id=s.id,
-                    author=authors[s.author_id],
+                    author=authors[s.author_id].display_name,
                     at=cards.when(s.created_at, config.timezone),
                 )
                 for s in late[:SLA_LIST]
@@ -257,11 +253,15 @@ class Rounds:
         self, workspace_id: int, config: WorkspaceConfig, campaign: Campaign, now: datetime
     ) -> int:
         site_id = campaign.site_id
+        period = f"campaign:{campaign.id}"
         async with self.core.db.read() as r:
             rows = await r.rounds.ambassadors_to_nudge(workspace_id, now)
-            people = [await r.members.view(m) for m, *_ in rows]
+            done = await r.rounds.claimed_targets(workspace_id, "campaign_ending", period)
+            people = await r.members.views([m for m, *_ in rows])
         sent = 0
-        for person in people:
+        for person in people.values():
+            if person.external_id in done:
+                continue
             if site_id is not None and person.site_id != site_id:
                 continue
             if not working_hours(now, person.timezone or config.timezone):
@@ -270,9 +270,7 @@ class Rounds:
             text = t(
                 "nudge.campaign_ending", title=campaign.title, ends=campaign.ends_on.isoformat()
             )
-            sent += await self._once(
-                person, "campaign_ending", f"campaign:{campaign.id}", _nudge(t, text), now
-            )
+            sent += await self._once(person, "campaign_ending", period, _nudge(t, text), now)
         return sent
 
     async def _ambassadors(self, workspace_id: int, config: WorkspaceConfig, now: datetime) -> int:
@@ -284,24 +282,21 @@ class Rounds:
             capped = await r.rounds.recent_targets(
                 workspace_id, "inactive", now - timedelta(days=config.nudge_every_days)
             )
-            welcomed = await r.rounds.recent_targets(
-                workspace_id, "welcome", now - timedelta(days=3650)
-            )
-            candidates: list[tuple[str, MemberView]] = []
+            welcomed = await r.rounds.claimed_targets(workspace_id, "welcome", "once")
+            due: dict[int, str] = {}
             for member_id, since, last in rows:
-                kind = ""
                 if last is None and now - since >= WELCOME_AFTER and since > now - inactive_after:
-                    kind = "welcome"
+                    due[member_id] = "welcome"
                 elif (last or since) <= now - inactive_after:
-                    kind = "inactive"
-                if not kind:
-                    continue
-                person = await r.members.view(member_id)
-                if (kind == "inactive" and person.external_id in capped) or (
-                    kind == "welcome" and person.external_id in welcomed
-                ):
-                    continue
-                candidates.append((kind, person))
+                    due[member_id] = "inactive"
+            # One query for everyone due, then the caps (they are kept by platform id).
+            people = await r.members.views(list(due))
+            skip = {"inactive": capped, "welcome": welcomed}
+            candidates: list[tuple[str, MemberView]] = [
+                (kind, people[member_id])
+                for member_id, kind in due.items()
+                if people[member_id].external_id not in skip[kind]
+            ]
             idea = None
             if any(kind == "welcome" for kind, _ in candidates):
                 active = await r.campaigns.active(

@@ -66,17 +66,6 @@ class RoundRepository:
         )
         return found is not None
 
-    async def last_sent(self, workspace_id: int, kind: str, target: str) -> datetime | None:
-        """When a round of ``kind`` last went to ``target``."""
-        return await self.s.scalar(
-            select(func.max(ScheduleRun.at)).where(
-                ScheduleRun.workspace_id == workspace_id,
-                ScheduleRun.kind == kind,
-                ScheduleRun.target == target,
-                ScheduleRun.status == "sent",
-            )
-        )
-
     async def recent_targets(self, workspace_id: int, kind: str, since: datetime) -> set[str]:
         """Targets that received a round of ``kind`` since ``since`` (frequency caps)."""
         rows = await self.s.scalars(
@@ -84,6 +73,17 @@ class RoundRepository:
                 ScheduleRun.workspace_id == workspace_id,
                 ScheduleRun.kind == kind,
                 ScheduleRun.at >= since,
+            )
+        )
+        return set(rows)
+
+    async def claimed_targets(self, workspace_id: int, kind: str, period: str) -> set[str]:
+        """Targets that already have the round ``kind`` of ``period``."""
+        rows = await self.s.scalars(
+            select(ScheduleRun.target).where(
+                ScheduleRun.workspace_id == workspace_id,
+                ScheduleRun.kind == kind,
+                ScheduleRun.period == period,
             )
         )
         return set(rows)
