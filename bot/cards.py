@@ -258,14 +258,24 @@ def submission_form(
 
 
 def reason_form(t: Translator, action: str, submission_id: int, value: str) -> Form:
-    """Asks a reviewer why (reject) or what to change (request changes)."""
-    label = "field.reason" if action == "review.reject" else "field.changes"
+    """Asks a reviewer why (reject), what to change (request changes), or for an optional
+    note to the approvers (escalate)."""
+    label = {"review.reject": "field.reason", "review.escalate": "field.note"}.get(
+        action, "field.changes"
+    )
+    text = TextInput(
+        "reason",
+        t(label),
+        multiline=True,
+        max_length=REASON_MAX,
+        required=action != "review.escalate",
+    )
     return Form(
         action=action,
         title=t(f"form.{action}.title", id=submission_id),
         submit_label=t("button.confirm"),
         value=value,
-        inputs=(TextInput("reason", t(label), multiline=True, max_length=REASON_MAX),),
+        inputs=(text,),
     )
 
 

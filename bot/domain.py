@@ -36,19 +36,6 @@ class Status(enum.StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-#: Statuses in which nobody has decided yet: the author may still withdraw.
-UNDECIDED = frozenset({Status.PENDING, Status.CHANGES_REQUESTED, Status.ESCALATED})
-
-#: Allowed transitions (DESIGN.md "The data"); withdrawal is handled separately.
-TRANSITIONS: dict[Status, frozenset[Status]] = {
-    Status.PENDING: frozenset(
-        {Status.APPROVED, Status.REJECTED, Status.CHANGES_REQUESTED, Status.ESCALATED}
-    ),
-    Status.ESCALATED: frozenset({Status.APPROVED, Status.REJECTED}),
-    Status.CHANGES_REQUESTED: frozenset({Status.PENDING}),
-}
-
-
 class ReviewAction(enum.StrEnum):
     """What an audit row records."""
 
@@ -59,6 +46,62 @@ class ReviewAction(enum.StrEnum):
     ESCALATED = "escalated"
     RESUBMITTED = "resubmitted"
     WITHDRAWN = "withdrawn"
+
+
+class Mover(enum.StrEnum):
+    """Who makes a transition: a reviewer (the review rule checks which roles) or the
+    submission's author."""
+
+    REVIEWER = "reviewer"
+    AUTHOR = "author"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One allowed move of a submission, what the audit trail records, and who makes it."""
+
+    source: Status
+    target: Status
+    audit: ReviewAction
+    by: Mover
+
+    @property
+    def decides(self) -> bool:
+        """True for a reviewer's decision (it records who decided, when and why)."""
+        return self.by is Mover.REVIEWER
+
+
+#: The submission state machine (DESIGN.md "The data"), the only place its rules live:
+#: review, withdraw, resubmit and the repository's conditional UPDATE all read it.
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition(Status.PENDING, Status.APPROVED, ReviewAction.APPROVED, Mover.REVIEWER),
+    Transition(Status.PENDING, Status.REJECTED, ReviewAction.REJECTED, Mover.REVIEWER),
+    Transition(
+        Status.PENDING, Status.CHANGES_REQUESTED, ReviewAction.CHANGES_REQUESTED, Mover.REVIEWER
+    ),
+    Transition(Status.PENDING, Status.ESCALATED, ReviewAction.ESCALATED, Mover.REVIEWER),
+    Transition(Status.ESCALATED, Status.APPROVED, ReviewAction.APPROVED, Mover.REVIEWER),
+    Transition(Status.ESCALATED, Status.REJECTED, ReviewAction.REJECTED, Mover.REVIEWER),
+    Transition(Status.CHANGES_REQUESTED, Status.PENDING, ReviewAction.RESUBMITTED, Mover.AUTHOR),
+    Transition(Status.PENDING, Status.WITHDRAWN, ReviewAction.WITHDRAWN, Mover.AUTHOR),
+    Transition(Status.CHANGES_REQUESTED, Status.WITHDRAWN, ReviewAction.WITHDRAWN, Mover.AUTHOR),
+    Transition(Status.ESCALATED, Status.WITHDRAWN, ReviewAction.WITHDRAWN, Mover.AUTHOR),
+)
+_BY_PAIR = {(t.source, t.target): t for t in TRANSITIONS}
+
+
+def transition(source: Status, target: Status) -> Transition | None:
+    """The move ``source -> target``, or None when the state machine forbids it."""
+    return _BY_PAIR.get((source, target))
+
+
+def sources(target: Status) -> frozenset[Status]:
+    """The statuses a submission may move to ``target`` from."""
+    return frozenset(t.source for t in TRANSITIONS if t.target is target)
+
+
+#: Statuses in which nobody has decided yet: the author may still withdraw.
+UNDECIDED = sources(Status.WITHDRAWN)
 
 
 class OutboxStatus(enum.StrEnum):

@@ -10,9 +10,10 @@ from typing import Any
 from PIL import Image as PILImage
 
 from bot.core import Core
-from bot.domain import MemberView, Platform
+from bot.domain import MemberView, Platform, SubmissionView
 from bot.media import CleanImage
 from bot.ports import Target
+from bot.services.submissions import load_view
 from bot.ui import Message
 
 WORKSPACE = "T-test"
@@ -114,3 +115,9 @@ def text_of(message: Message) -> str:
                     elif hasattr(item, "label"):
                         parts.append(item.label)
     return "\n".join(parts)
+
+
+async def stored(core: Core, submission_id: int) -> SubmissionView:
+    """A submission as stored now (tests read it directly; people go through actions)."""
+    async with core.db.read() as r:
+        return await load_view(r, submission_id)

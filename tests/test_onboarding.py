@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.actions import handle_action
-from bot.commands import handle_command
+from bot.actions import handle_action, handle_command
 from bot.core import Core
 from bot.domain import MemberView, Role, Status
 from bot.errors import CharterChanged, CharterNotAccepted, NotAllowed, NotAmbassador

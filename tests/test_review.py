@@ -18,7 +18,7 @@ from bot.outbox import Dispatcher
 from bot.ui import Message
 from storage.db import Database
 from tests.conftest import REVIEW_CHANNEL
-from tests.support import FakeClock, RecordingPort, ambassador, member, photo, text_of
+from tests.support import FakeClock, RecordingPort, ambassador, member, photo, stored, text_of
 
 
 async def people(core: Core) -> tuple[MemberView, MemberView, MemberView, MemberView]:
@@ -100,7 +100,7 @@ async def test_reject_needs_a_reason_the_author_reads(
         with pytest.raises(InvalidInput) as err:
             await core.review.reject(carla, sub.id, empty)
         assert (err.value.field, err.value.key) == ("reason", "error.reason_required")
-    assert (await core.submissions.view(sub.id)).status is Status.PENDING
+    assert (await stored(core, sub.id)).status is Status.PENDING
     done = await core.review.reject(carla, sub.id, "  Faces without consent  ")
     assert (done.status, done.decision_reason) == (Status.REJECTED, "Faces without consent")
     assert (await core.onboarding.profile(amb)).points == 0
@@ -170,13 +170,13 @@ async def test_only_an_approver_decides_escalated_or_approves_sensitive(core: Co
     assert err.value.key == "error.sensitive_needs_approver"
     with pytest.raises(NotAllowed):
         await core.review.reject(carla, escalated.id, "no")
-    assert (await core.submissions.view(escalated.id)).status is Status.ESCALATED
+    assert (await stored(core, escalated.id)).status is Status.ESCALATED
 
     sensitive = await submit(core, amb, 2, sensitive=True)
     with pytest.raises(NotAllowed) as err:
         await core.review.approve(carla, sensitive.id)
     assert err.value.key == "error.sensitive_needs_approver"
-    assert (await core.submissions.view(sensitive.id)).status is Status.PENDING
+    assert (await stored(core, sensitive.id)).status is Status.PENDING
     assert (await core.review.reject(carla, sensitive.id, "too risky")).status is Status.REJECTED
 
     other = await submit(core, amb, 3, sensitive=True)
@@ -196,7 +196,7 @@ async def test_an_ambassador_cannot_review(core: Core) -> None:
         with pytest.raises(NotAllowed) as err:
             await act
         assert err.value.key == "error.reviewers_only"
-    assert (await core.submissions.view(sub.id)).status is Status.PENDING
+    assert (await stored(core, sub.id)).status is Status.PENDING
     assert len(await audit(core, sub.id)) == 1
     assert (await core.onboarding.profile(amb)).points == 0
 
@@ -277,7 +277,7 @@ async def race_once(
     winner_id = {"Carla": carla.id, "Chris": chris.id}[winner.decided_by_name or "?"]
     assert lost[0].params["by"] == winner.decided_by_name
     assert lost[0].params["status"] is winner.status
-    assert (await core.submissions.view(sub.id)).status is winner.status
+    assert (await stored(core, sub.id)).status is winner.status
     decisions = [e for e in await audit(core, sub.id) if e[1] != "submitted"]
     reason = None if winner.status is Status.APPROVED else "no"
     to = winner.status.value
@@ -309,7 +309,7 @@ async def test_the_loser_of_a_button_race_is_told_who_won(core: Core) -> None:
             handle_action(a, carla, "review.approve", str(sub.id)),
             handle_action(b, chris, "review.reject", str(sub.id), {"reason": "blurry"}),
         )
-    final = await core.submissions.view(sub.id)
+    final = await stored(core, sub.id)
     winner, loser = ("Carla", "Chris") if final.status is Status.APPROVED else ("Chris", "Carla")
     texts = [r.message.text for r in replies if r.message is not None]
     assert len(texts) == 2
@@ -331,4 +331,4 @@ async def test_a_stale_card_cannot_approve_a_revision_nobody_saw(
     await core.review.request_changes(carla, sub.id, "remove the badge")
     await core.submissions.resubmit(amb, sub.id, caption="now with a competitor's logo")
     reply = await handle_action(core, chris, old_approve.action, old_approve.value)
-    assert (await core.submissions.view(sub.id)).status is Status.PENDING, reply
+    assert (await stored(core, sub.id)).status is Status.PENDING, reply

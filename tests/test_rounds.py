@@ -10,8 +10,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from adapters.slack import render as slack_render
-from bot.actions import handle_action
-from bot.commands import handle_command
+from bot.actions import handle_action, handle_command
 from bot.core import Core
 from bot.domain import MemberView
 from bot.outbox import Dispatcher

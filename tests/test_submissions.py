@@ -20,7 +20,7 @@ from bot.ports import Target
 from bot.ui import Context, Image, Message, Paragraph
 from storage.db import Database
 from tests.conftest import REVIEW_CHANNEL
-from tests.support import FakeClock, RecordingPort, ambassador, member, photo, text_of
+from tests.support import FakeClock, RecordingPort, ambassador, member, photo, stored, text_of
 
 REVIEW_BUTTONS = ["review.approve", "review.reject", "review.changes", "review.escalate"]
 
@@ -147,7 +147,7 @@ async def test_withdraw_by_someone_else_is_refused(core: Core) -> None:
         with pytest.raises(NotAllowed) as err:
             await core.submissions.withdraw(who, sub.id)
         assert err.value.key == "error.not_author"
-    assert (await core.submissions.view(sub.id)).status is Status.PENDING
+    assert (await stored(core, sub.id)).status is Status.PENDING
 
 
 async def test_withdraw_after_approval_is_already_decided(core: Core) -> None:
@@ -159,7 +159,7 @@ async def test_withdraw_after_approval_is_already_decided(core: Core) -> None:
         await core.submissions.withdraw(amb, sub.id)
     assert err.value.params["by"] == "Carla"
     assert err.value.params["status"] is Status.APPROVED
-    assert (await core.submissions.view(sub.id)).status is Status.APPROVED
+    assert (await stored(core, sub.id)).status is Status.APPROVED
 
 
 async def test_resubmit_after_changes_requested(
@@ -201,7 +201,7 @@ async def test_resubmit_while_pending_is_an_invalid_transition(core: Core) -> No
     with pytest.raises(InvalidTransition) as err:
         await core.submissions.resubmit(amb, sub.id, caption="changed")
     assert err.value.params == {"status": Status.PENDING}
-    view = await core.submissions.view(sub.id)
+    view = await stored(core, sub.id)
     assert (view.caption, view.revision, view.status) == ("fine", 1, Status.PENDING)
 
 

@@ -14,7 +14,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from adapters.teams.package import MANIFEST_DIR, PackageError, build_package
-from bot.commands import SUBCOMMANDS
+from bot.actions import TABLE
 from bot.i18n import translator
 from bot.settings import Settings
 from relais.cli import app
@@ -68,7 +68,7 @@ def test_personal_commands_are_the_words_the_teams_adapter_understands(tmp_path:
         tuple(entry["scopes"]): entry["commands"] for entry in manifest["bots"][0]["commandLists"]
     }
     personal = [command["title"] for command in lists[("personal",)]]
-    assert set(personal) == {*SUBCOMMANDS, "submit"}
+    assert set(personal) == {e.words[0] for e in TABLE.values() if e.words} | {"submit"}
     assert set(personal) == {"help", "join", "me", "submit", "snooze", "leave", "digest", "config"}
     # The words the bot's own help lists in Teams.
     words = translator("en")("teams.help_words")

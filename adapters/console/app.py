@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.console.render import plain, render
-from bot.actions import handle_action
-from bot.commands import handle_command
+from bot.actions import handle_action, handle_command
 from bot.core import Core
 from bot.domain import MemberView, Platform
 from bot.i18n import translate

@@ -2,7 +2,7 @@
 
 ``SlackAdapter`` builds one slack-bolt ``AsyncApp`` and registers:
 
-- ``/submit`` and ``/relais``            -> ``bot.commands.handle_command``
+- ``/submit`` and ``/relais``            -> ``bot.actions.handle_command``
 - every button (``block_actions``)       -> ``bot.actions.handle_action``
 - every modal submit (``view_submission``) -> ``handle_action``, or a persisted photo job
 - ``app_home_opened``                    -> the member's App Home, via the outbox
@@ -41,8 +41,7 @@ from adapters.slack import render
 from adapters.slack.files import JOB_KIND, FileFetcher, SubmissionJob
 from adapters.slack.port import SlackClients, SlackPort, classify
 from bot import cards, notify
-from bot.actions import handle_action
-from bot.commands import handle_command, submit_entry
+from bot.actions import changes_member, handle_action, handle_command, submit_entry
 from bot.core import Core
 from bot.domain import MemberView, Platform
 from bot.i18n import Translator, supported_locale, translator
@@ -78,8 +77,6 @@ WORK_LIMIT = 8
 # Who someone is (locale, roles, site) is read once per MEMBER_TTL seconds per person;
 # every service re-reads roles in its own transaction before acting.
 MEMBER_TTL = 60.0
-# Requests after which a person's cached identity is dropped (they may change roles).
-CHANGES_MEMBER = frozenset({"charter.accept", "relais.command", "join", "leave", "rejoindre"})
 
 
 def slack_configured(settings: Settings) -> bool:
@@ -292,7 +289,7 @@ class SlackAdapter:
         async with self._work:
             member = await self.member(context, client)
             reply = await handle_command(self.core, member, "/relais", text)
-        if text.strip().split(" ")[0].lower() in CHANGES_MEMBER or "snooze" in text:
+        if changes_member("/relais", text):
             self.forget(context)
         if reply.form is None:
             # Answer in the acknowledgement itself: ephemeral, no Web API call to fail.
@@ -333,7 +330,7 @@ class SlackAdapter:
         member = await self.member(context, client)
         name = render.action_name(str(action.get("action_id", "")))
         value = str(action.get("value", ""))
-        if name in CHANGES_MEMBER:
+        if changes_member(name, value):
             self.forget(context)
         trigger = body.get("trigger_id")
         channel = (body.get("channel") or {}).get("id")
@@ -341,7 +338,7 @@ class SlackAdapter:
             await self._open_dropped(member, client, trigger, channel, value)
             return
         reply = await handle_action(self.core, member, name, value)
-        if name in CHANGES_MEMBER:
+        if changes_member(name, value):
             self.forget(context)
         if (body.get("view") or {}).get("type") == "home" and reply.form is None:
             note = reply.message.text if reply.message else ""
@@ -455,7 +452,7 @@ class SlackAdapter:
             await self._accept_submission(ack, member, team, action, view, meta, values, files)
             return
         reply = await handle_action(self.core, member, action, str(meta.get("v", "")), values)
-        if action in CHANGES_MEMBER:
+        if changes_member(action):
             self.forget(context)
         await ack(**self._view_answer(t, reply, view, meta))
 

@@ -3,7 +3,7 @@
 ``TeamsAdapter`` hosts a botbuilder ``CloudAdapter`` at ``POST /api/messages``:
 
 - a ``message`` in personal chat: ``help``, ``join``, ``me``, ``snooze 2w``, ``leave``,
-  ``submit [caption]`` -> ``bot.commands``; photos -> a persisted ``teams.photos`` job
+  ``submit [caption]`` -> ``bot.actions``; photos -> a persisted ``teams.photos`` job
   (``files.py``) that answers with the submission form; ``review here`` typed in a
   channel (mentioning Relais) makes it the review channel (CMs only);
 - an ``adaptiveCard/action`` invoke (``Action.Execute``), or a message carrying
@@ -55,8 +55,7 @@ from adapters.teams.files import (
 from adapters.teams.media_links import MediaLinks, link_secret
 from adapters.teams.port import TeamsPort
 from bot import cards
-from bot.actions import handle_action
-from bot.commands import error_reply, handle_command, submit_entry
+from bot.actions import error_reply, handle_action, handle_command, submit_entry
 from bot.core import Core
 from bot.domain import MemberView, Platform
 from bot.errors import RelaisError

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from adapters.photos import fetch_photo
-from bot.commands import submit_entry
+from bot.actions import submit_entry
 from bot.core import Core
 from bot.domain import MemberView, Platform
 from bot.i18n import translator

@@ -380,4 +380,11 @@ MESSAGES: dict[str, str] = {
     "config.bad_number": "{key} must be a whole number from {low} to {high}.",
     "snooze.never": "Reminders are off for good. Turn them back on with /relais snooze off.",
     "button.review": "Review",
+    # Action table (issue 9).
+    "field.note": "Note for the approvers (optional)",
+    "form.review.escalate.title": "Escalate #{id}",
+    "error.own_submission": (
+        "This is your own submission: another reviewer decides it. A one-person programme"
+        " can allow it with /relais config self_review on."
+    ),
 }

@@ -450,4 +450,11 @@ MESSAGES: dict[str, str] = {
     "config.bad_number": "{key} doit être un nombre entier de {low} à {high}.",
     "snooze.never": "Les rappels sont coupés. Réactivez-les avec /relais snooze off.",
     "button.review": "Relire",
+    # Action table (issue 9).
+    "field.note": "Note pour les approbateurs (facultative)",
+    "form.review.escalate.title": "Transmettre n° {id}",
+    "error.own_submission": (
+        "C’est votre propre contribution : une autre personne la relit. Un programme géré"
+        " par une seule personne peut l’autoriser avec /relais config self_review on."
+    ),
 }

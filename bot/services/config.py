@@ -30,6 +30,7 @@ KEYS: dict[str, tuple[str, int, int]] = {
     "nudge_every_days": ("int", 1, 365),
     "review_sla_hours": ("int", 1, 720),
     "nudges": ("onoff", 0, 0),
+    "self_review": ("onoff", 0, 0),
 }
 CHOICES = {"digest_when_empty": ("send", "skip")}
 
@@ -47,6 +48,7 @@ class WorkspaceConfig:
     nudge_every_days: int
     review_sla_hours: int
     nudges: bool
+    self_review: bool = False
 
     def shown(self) -> list[tuple[str, str]]:
         """(key, value) pairs as people read them."""
@@ -60,6 +62,7 @@ class WorkspaceConfig:
             ("nudge_every_days", str(self.nudge_every_days)),
             ("review_sla_hours", str(self.review_sla_hours)),
             ("nudges", "on" if self.nudges else "off"),
+            ("self_review", "on" if self.self_review else "off"),
         ]
 
 
@@ -86,6 +89,7 @@ class Config:
             nudge_every_days=int(stored.get("nudge_every_days", 14)),
             review_sla_hours=int(stored.get("review_sla_hours", 24)),
             nudges=stored.get("nudges", "on") == "on",
+            self_review=stored.get("self_review", "off") == "on",
         )
 
     async def get(self, workspace_id: int) -> WorkspaceConfig:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot import cards, notify
-from bot.domain import MemberView, ReviewAction, Role, Status, SubmissionView
+from bot.domain import TRANSITIONS, MemberView, Mover, Role, Status, SubmissionView, transition
 from bot.errors import InvalidInput, InvalidTransition, NotAllowed, NotFound, StaleCard
 from bot.i18n import translator
 from bot.services.submissions import load_view, raise_already_decided
@@ -15,12 +15,14 @@ if TYPE_CHECKING:
     from bot.core import Core
 
 REVIEWER_ROLES = (Role.CM, Role.APPROVER)
-_ACTION = {
-    Status.APPROVED: ReviewAction.APPROVED,
-    Status.REJECTED: ReviewAction.REJECTED,
-    Status.CHANGES_REQUESTED: ReviewAction.CHANGES_REQUESTED,
-    Status.ESCALATED: ReviewAction.ESCALATED,
-}
+#: Statuses in which a reviewer still has something to decide.
+REVIEWABLE = frozenset(t.source for t in TRANSITIONS if t.by is Mover.REVIEWER)
+
+
+def own_review_refused(actor: MemberView, sub: SubmissionView, self_review: bool) -> bool:
+    """The self-review rule: one's own submission goes to another reviewer, unless the
+    workspace allows it (``/relais config self_review on``, for a one-person programme)."""
+    return sub.author.id == actor.id and not self_review
 
 
 def may_decide(actor: MemberView, sub: SubmissionView, new: Status) -> bool:
@@ -128,13 +130,15 @@ class Review:
             before = await load_view(r, submission_id)
             if before.workspace_id != actor.workspace_id:
                 raise NotAllowed("error.reviewers_only")
-            allowed_from = {Status.PENDING} | (
-                {Status.ESCALATED} if new in (Status.APPROVED, Status.REJECTED) else set()
-            )
-            if before.status not in allowed_from:
-                if before.status in (Status.PENDING, Status.ESCALATED):
+            move = transition(before.status, new)
+            if move is None or move.by is not Mover.REVIEWER:
+                if before.status in REVIEWABLE:
                     raise InvalidTransition(status=before.status)
                 await raise_already_decided(r, submission_id)
+            assert move is not None
+            config = await self.core.config.load(r, actor.workspace_id)
+            if own_review_refused(actor, before, config.self_review):
+                raise NotAllowed("error.own_submission")
             if not may_decide(actor, before, new):
                 key = (
                     "error.sensitive_needs_approver"
@@ -161,7 +165,7 @@ class Review:
             await r.reviews.add(
                 submission_id,
                 actor_id=actor.id,
-                action=_ACTION[new],
+                action=move.audit,
                 from_status=before.status,
                 to_status=new,
                 reason=reason,
@@ -169,16 +173,17 @@ class Review:
             )
             after = await load_view(r, submission_id)
             points = 0
-            if new is Status.APPROVED:
+            if new is Status.APPROVED and after.author.id != actor.id:
+                # No points for approving one's own submission (self_review on).
                 points = self.core.settings.relais_points_per_approval
                 await r.points.credit(
                     after.author.id, points, reason="approved", submission_id=submission_id, now=now
                 )
-            await self._notify(r, after, points)
+            await self._notify(r, after, points, config.timezone)
         self.core.outbox_changed()
         return after
 
-    async def _notify(self, r: Repos, sub: SubmissionView, points: int) -> None:
+    async def _notify(self, r: Repos, sub: SubmissionView, points: int, tz: str) -> None:
         now = self.core.clock()
         ws = await r.workspaces.get(sub.workspace_id)
         submissions = self.core.submissions
@@ -188,10 +193,10 @@ class Review:
             card_ids = list((row.card_outbox_ids or []) if row else [])
             approvers = await r.members.with_role(ws.id, Role.APPROVER)
             for approver in approvers:
-                msg = cards.approver_dm(translator(approver.locale), sub, ws.timezone)
+                if approver.id == sub.author.id:
+                    continue
+                msg = cards.approver_dm(translator(approver.locale), sub, tz)
                 card_ids.append(await notify.dm(r, approver, msg, now=now))
             await r.submissions.set_cards(sub.id, card_ids)
         author_t = translator(sub.author.locale)
-        await notify.dm(
-            r, sub.author, cards.outcome_dm(author_t, sub, ws.timezone, points), now=now
-        )
+        await notify.dm(r, sub.author, cards.outcome_dm(author_t, sub, tz, points), now=now)

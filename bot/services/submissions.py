@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 from bot import cards, notify
 from bot.domain import (
-    UNDECIDED,
     MemberView,
     ReviewAction,
     Role,
     Status,
     SubmissionView,
+    transition,
 )
 from bot.errors import (
     AlreadyDecided,
@@ -178,7 +178,7 @@ class Submissions:
             view = await load_view(r, submission_id)
             if view.author.id != author.id:
                 raise NotAllowed("error.not_author")
-            if view.status not in UNDECIDED:
+            if transition(view.status, Status.WITHDRAWN) is None:
                 await raise_already_decided(r, submission_id)
             if not await r.submissions.transition(
                 submission_id, expected=view.status, new=Status.WITHDRAWN, now=now
@@ -220,7 +220,7 @@ class Submissions:
             view = await load_view(r, submission_id)
             if view.author.id != author.id:
                 raise NotAllowed("error.not_author")
-            if view.status is not Status.CHANGES_REQUESTED:
+            if transition(view.status, Status.PENDING) is None:
                 raise InvalidTransition(status=view.status)
             fresh = await r.members.view(author.id)
             await self._check_can_submit(r, fresh)
@@ -262,11 +262,6 @@ class Submissions:
         self.core.outbox_changed()
         return view
 
-    async def view(self, submission_id: int) -> SubmissionView:
-        """A submission by id."""
-        async with self.core.db.transaction() as r:
-            return await load_view(r, submission_id)
-
     async def form_choices(
         self, member: MemberView
     ) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
@@ -287,9 +282,10 @@ class Submissions:
         now = self.core.clock()
         ws = await r.workspaces.get(view.workspace_id)
         t = translator(ws.locale)
-        card = cards.review_card(t, view, ws.timezone)
         # A CM may have chosen the channel from chat ("review here"); else the setting.
-        channel = (await self.core.config.load(r, ws.id)).review_channel
+        config = await self.core.config.load(r, ws.id)
+        channel = config.review_channel
+        card = cards.review_card(t, view, config.timezone)
         ids: list[int] = []
         if channel:
             ids.append(
@@ -304,8 +300,11 @@ class Submissions:
                 )
             )
         else:
-            for cm in await r.members.with_role(ws.id, Role.CM):
-                msg = cards.review_card(translator(cm.locale), view, ws.timezone)
+            cms = await r.members.with_role(ws.id, Role.CM)
+            # One's own submission goes to the other reviewers (to all when alone).
+            others = [cm for cm in cms if cm.id != view.author.id] or cms
+            for cm in others:
+                msg = cards.review_card(translator(cm.locale), view, config.timezone)
                 ids.append(
                     await notify.dm(
                         r, cm, msg, now=now, dedupe_key=f"card:{view.id}:{view.revision}:{cm.id}"
@@ -322,6 +321,7 @@ class Submissions:
         ``superseded`` turns them into a pointer to the new cards of a resubmission."""
         row = await r.submissions.get(view.id)
         ws = await r.workspaces.get(view.workspace_id)
+        tz = (await self.core.config.load(r, ws.id)).timezone
         for post_id in (row.card_outbox_ids or []) if row else []:
             original = await r.outbox.get(post_id)
             locale = ws.locale
@@ -330,11 +330,7 @@ class Submissions:
                 if member is not None:
                     locale = (await r.members.view(member.id)).locale
             t = translator(locale)
-            card = (
-                cards.superseded_card(t, view)
-                if superseded
-                else cards.review_card(t, view, ws.timezone)
-            )
+            card = cards.superseded_card(t, view) if superseded else cards.review_card(t, view, tz)
             await notify.replace(r, post_id, card, now=self.core.clock())
 
     async def _check_can_submit(self, r: Repos, member: MemberView) -> None:

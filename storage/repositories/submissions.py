@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import ReviewAction, Status
+from bot.domain import ReviewAction, Status, transition
 from storage.models import (
     Campaign,
     Media,
@@ -98,10 +98,13 @@ class SubmissionRepository:
         With ``expected_revision`` the row must also still be at that revision (the version
         the reviewer saw).
         """
+        move = transition(expected, new)
+        if move is None:
+            raise ValueError(f"the state machine has no move {expected} -> {new}")
         values: dict[str, object] = {"status": new.value, "updated_at": now}
-        if new in (Status.APPROVED, Status.REJECTED, Status.CHANGES_REQUESTED, Status.ESCALATED):
+        if move.decides:
             values.update(decided_at=now, decided_by_id=decided_by, decision_reason=reason)
-        if new is Status.PENDING:
+        if move.audit is ReviewAction.RESUBMITTED:
             values.update(
                 decided_at=None,
                 decided_by_id=None,

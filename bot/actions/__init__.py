@@ -1,0 +1,33 @@
+"""Every action a person can take, in one table (``table.TABLE``), behind one check.
+
+- ``table.py``     the names (``ActionName``), ``Permission``, ``Request``, ``@action``;
+- ``dispatch.py``  ``handle_command`` / ``handle_action`` -> ``dispatch`` -> ``authorize``;
+- ``programme.py`` help, join, charter, leave, me, snooze, digest, config;
+- ``submitting.py`` /submit, the submission form, withdraw, resubmit;
+- ``reviewing.py`` show, approve, reject, request changes, escalate.
+
+A new action is one ``@action(...)`` entry in one of these modules (or a new one
+imported below), with its permission declared beside its handler.
+"""
+
+from bot.actions import programme, reviewing, submitting
+from bot.actions.common import error_reply, render_error
+from bot.actions.dispatch import changes_member, dispatch, handle_action, handle_command
+from bot.actions.submitting import submit_entry
+from bot.actions.table import TABLE, ActionName, Permission
+
+__all__ = [
+    "TABLE",
+    "ActionName",
+    "Permission",
+    "changes_member",
+    "dispatch",
+    "error_reply",
+    "handle_action",
+    "handle_command",
+    "programme",
+    "render_error",
+    "reviewing",
+    "submit_entry",
+    "submitting",
+]

@@ -1,0 +1,151 @@
+"""The one check in front of every action, and the way in for adapters.
+
+``handle_command`` (``/submit``, ``/relais <subcommand>``) and ``handle_action`` (a
+button or a submitted form) both end in ``dispatch``: find the entry in the table,
+``authorize`` it (roles re-read from the database, the target submission loaded and
+checked against the member's workspace and authorship), then show the entry's form or
+run its handler. Adapters never decide permissions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bot import cards
+from bot.actions.common import card_ref, error_reply
+from bot.actions.table import TABLE, Action, ActionName, Author, Permission, Request, Target
+from bot.core import Core
+from bot.domain import MemberView, Role, SubmissionView
+from bot.errors import NotAllowed, NotAmbassador, NotFound, RelaisError
+from bot.i18n import translator
+from bot.media import CleanImage
+from bot.services.review import REVIEWER_ROLES, own_review_refused
+from bot.services.submissions import load_view
+from bot.ui import Reply
+
+
+def command_words() -> dict[str, ActionName]:
+    """``/relais <word>`` -> the action it runs (English words and French aliases)."""
+    return {word: entry.name for entry in TABLE.values() for word in entry.words}
+
+
+def parse_command(command: str, text: str) -> tuple[ActionName | None, str, str]:
+    """(action or None when unknown, the rest of the line, the word typed)."""
+    if command.lstrip("/").lower() == "submit":
+        return ActionName.SUBMIT, text.strip(), "submit"
+    word, _, rest = text.strip().partition(" ")
+    return command_words().get(word.lower()), rest.strip(), word
+
+
+def changes_member(action: str, text: str = "") -> bool:
+    """True when running ``action`` (or ``/relais text``) may change who the member is."""
+    if action in ("/relais", ActionName.RELAIS_COMMAND):
+        name, _, _ = parse_command("/relais", text)
+        return name is not None and TABLE[name].changes_member
+    entry = TABLE.get(action)  # type: ignore[call-overload]
+    return entry is not None and entry.changes_member
+
+
+async def handle_command(core: Core, member: MemberView, command: str, text: str) -> Reply:
+    """Answer ``/submit [caption]`` or ``/relais <subcommand> [args]``."""
+    name, rest, word = parse_command(command, text)
+    if name is None:
+        t = translator(member.locale)
+        return Reply(message=cards.notice(t("help.unknown", word=word[:40])))
+    return await dispatch(core, member, name, rest)
+
+
+async def handle_action(
+    core: Core,
+    member: MemberView,
+    action: str,
+    value: str,
+    values: Mapping[str, Any] | None = None,
+    photos: Sequence[CleanImage] = (),
+) -> Reply:
+    """Run the action a button or a form asked for and say what happened."""
+    try:
+        name = ActionName(action)
+    except ValueError:
+        t = translator(member.locale)
+        return error_reply(
+            t, NotFound("error.unknown_action", action=action[:60]), core.settings.relais_timezone
+        )
+    return await dispatch(core, member, name, value, values, photos)
+
+
+async def dispatch(
+    core: Core,
+    member: MemberView,
+    name: ActionName,
+    value: str,
+    values: Mapping[str, Any] | None = None,
+    photos: Sequence[CleanImage] = (),
+) -> Reply:
+    """Check, then run one entry of the table. Errors become replies in the member's
+    language (form errors attached to their field)."""
+    t = translator(member.locale)
+    tz = member.timezone or core.settings.relais_timezone
+    entry = TABLE[name]
+    try:
+        request = await authorize(core, member, entry, value, values, photos)
+        tz = request.tz
+        if entry.form is not None and not values:
+            return Reply(form=await entry.form(request))
+        return await entry.handler(request)
+    except RelaisError as err:
+        return error_reply(t, err, tz)
+
+
+async def authorize(
+    core: Core,
+    member: MemberView,
+    entry: Action,
+    value: str,
+    values: Mapping[str, Any] | None,
+    photos: Sequence[CleanImage],
+) -> Request:
+    """The permission check, declared by the entry and nowhere else."""
+    permission = entry.permission
+    submission: SubmissionView | None = None
+    revision: int | None = None
+    async with core.db.read() as r:
+        fresh = await r.members.view(member.id)
+        _check_roles(fresh, permission)
+        config = await core.config.load(r, fresh.workspace_id)
+        if permission.target is Target.SUBMISSION:
+            submission_id, revision = card_ref(value)
+            submission = await load_view(r, submission_id)
+    if submission is not None:
+        if submission.workspace_id != fresh.workspace_id:
+            # Another workspace's submission does not exist for this member.
+            raise NotFound("error.submission_not_found", id=submission.id)
+        if permission.author is Author.OWN and submission.author.id != fresh.id:
+            raise NotAllowed("error.not_author")
+        if permission.author is Author.OTHERS and own_review_refused(
+            fresh, submission, config.self_review
+        ):
+            raise NotAllowed("error.own_submission")
+    return Request(
+        core=core,
+        member=fresh,
+        t=translator(fresh.locale),
+        config=config,
+        name=entry.name,
+        value=value,
+        values=values,
+        photos=photos,
+        submission=submission,
+        revision=revision,
+    )
+
+
+def _check_roles(member: MemberView, permission: Permission) -> None:
+    if not permission.roles or member.has(*permission.roles):
+        return
+    if permission.roles == {Role.AMBASSADOR}:
+        raise NotAmbassador()
+    if permission.roles == frozenset(REVIEWER_ROLES):
+        raise NotAllowed("error.reviewers_only")
+    raise NotAllowed()

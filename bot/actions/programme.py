@@ -1,0 +1,127 @@
+"""Taking part in the programme: help, join (the charter), leave, me, snooze; and the
+CM's digest and settings."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot import cards
+from bot.actions.common import int_or_none, parse_duration
+from bot.actions.dispatch import dispatch, parse_command
+from bot.actions.submitting import charter_form, submit_entry
+from bot.actions.table import EVERYONE, ActionName, Permission, Request, action
+from bot.domain import Role
+from bot.errors import InvalidInput
+from bot.ui import Context, Fields, Heading, Message, Reply
+
+MAX_SNOOZE = timedelta(weeks=12)
+CM_ONLY = Permission.of(Role.CM)
+
+
+@action(ActionName.HELP, EVERYONE, words=("help", "aide", ""))
+async def help_(request: Request) -> Reply:
+    return Reply(message=cards.help_message(request.t, request.member.roles))
+
+
+@action(ActionName.JOIN, EVERYONE, words=("join", "rejoindre"), changes_member=True)
+async def join(request: Request) -> Reply:
+    core, member, t = request.core, request.member, request.t
+    charter = await core.onboarding.charter(member)
+    if Role.AMBASSADOR in member.roles and charter.accepted:
+        return Reply(message=cards.notice(t("join.already", version=charter.version)))
+    return Reply(form=await charter_form(core, member, t, charter))
+
+
+@action(ActionName.CHARTER_ACCEPT, EVERYONE, changes_member=True)
+async def accept_charter(request: Request) -> Reply:
+    """The charter form: the version read, and what to do next (``submit:<caption>``)."""
+    version_text, _, then = request.value.partition(":")
+    version = int_or_none(version_text)
+    if version is None:
+        raise InvalidInput("error.invalid_input", field="charter")
+    site = str((request.values or {}).get("site") or "") or None
+    member = await request.core.onboarding.join(
+        request.member, charter_version=version, site_name=site
+    )
+    done = cards.notice(request.t("join.done", version=version))
+    if then.startswith("submit:"):
+        follow = await submit_entry(request.core, member, then.removeprefix("submit:"))
+        return Reply(message=done, form=follow.form)
+    return Reply(message=done)
+
+
+@action(ActionName.LEAVE, EVERYONE, words=("leave", "quitter"), changes_member=True)
+async def leave(request: Request) -> Reply:
+    left = await request.core.onboarding.leave(request.member)
+    return Reply(message=cards.notice(request.t("leave.done" if left else "leave.not_member")))
+
+
+@action(ActionName.ME, EVERYONE, words=("me", "moi"))
+async def me(request: Request) -> Reply:
+    profile = await request.core.onboarding.profile(request.member)
+    return Reply(message=cards.profile_message(request.t, profile, request.tz))
+
+
+@action(ActionName.SNOOZE, EVERYONE, words=("snooze", "pause"), changes_member=True)
+async def snooze(request: Request) -> Reply:
+    core, member, t, rest = request.core, request.member, request.t, request.value.lower()
+    if rest in ("off", "stop", "non"):
+        await core.onboarding.snooze(member, None)
+        return Reply(message=cards.notice(t("snooze.off")))
+    if rest in ("never", "jamais", "forever"):
+        await core.onboarding.snooze(member, None, opt_out=True)
+        return Reply(message=cards.notice(t("snooze.never")))
+    duration = parse_duration(rest or "1w")
+    if duration is None:
+        return Reply(message=cards.notice(t("snooze.usage")))
+    until = core.clock() + min(duration, MAX_SNOOZE)
+    await core.onboarding.snooze(member, until)
+    return Reply(message=cards.notice(t("snooze.on", until=cards.when(until, request.tz))))
+
+
+@action(ActionName.DIGEST, CM_ONLY, words=("digest", "recap"))
+async def digest(request: Request) -> Reply:
+    """``digest preview`` shows the next digest to the CM only; ``digest send`` posts it."""
+    core, t, rest, config = request.core, request.t, request.value.lower(), request.config
+    if rest in ("", "preview", "aperçu", "apercu"):
+        content, config = await core.rounds.preview(request.member.workspace_id)
+        message = cards.digest_message(t, content, config.timezone)
+        heading = cards.notice(t("digest.preview_title"))
+        return Reply(message=Message(text=message.text, blocks=(*heading.blocks, *message.blocks)))
+    if rest in ("send", "envoyer"):
+        if not config.digest_channel:
+            return Reply(message=cards.notice(t("digest.no_channel")))
+        sent = await core.rounds.send_now(request.member.workspace_id)
+        key = "digest.sent" if sent else "digest.already_sent"
+        return Reply(message=cards.notice(t(key, channel=config.digest_channel)))
+    return Reply(message=cards.notice(t("digest.usage")))
+
+
+@action(ActionName.CONFIG, CM_ONLY, words=("config", "settings", "réglages", "reglages"))
+async def config(request: Request) -> Reply:
+    """``config`` lists the workspace settings; ``config <key> <value>`` changes one."""
+    t = request.t
+    key, _, value = request.value.strip().partition(" ")
+    if key and value.strip():
+        stored = await request.core.config.set(request.member, key, value)
+        return Reply(message=cards.notice(t("config.done", key=key.lower(), value=stored)))
+    return Reply(
+        message=Message(
+            text=t("config.title"),
+            blocks=(
+                Heading(t("config.title")),
+                Fields(tuple(request.config.shown())),
+                Context(t("config.usage")),
+            ),
+        )
+    )
+
+
+# A button that runs a /relais subcommand (App Home: join, snooze, leave; a nudge's
+# snooze): the subcommand's own entry decides who may run it.
+@action(ActionName.RELAIS_COMMAND, EVERYONE, changes_member=True)
+async def relais_command(request: Request) -> Reply:
+    name, rest, word = parse_command("/relais", request.value)
+    if name is None or name is ActionName.RELAIS_COMMAND:
+        return Reply(message=cards.notice(request.t("help.unknown", word=word[:40])))
+    return await dispatch(request.core, request.member, name, rest)

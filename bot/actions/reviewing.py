@@ -1,0 +1,73 @@
+"""Review actions: show, approve, reject, request changes, escalate (reviewers only,
+never one's own submission unless the workspace allows it)."""
+
+from __future__ import annotations
+
+from bot import cards
+from bot.actions.table import REVIEWERS, ActionName, Author, Permission, Request, Target, action
+from bot.ui import Form, Reply
+
+#: A reviewer deciding a submission of their own workspace, not their own.
+DECIDE = Permission.of(*REVIEWERS, target=Target.SUBMISSION, author=Author.OTHERS)
+
+
+def _reason(request: Request) -> str:
+    return str((request.values or {}).get("reason") or "")
+
+
+async def _reason_form(request: Request) -> Form:
+    return cards.reason_form(request.t, request.name, request.sub.id, request.value)
+
+
+@action(ActionName.REVIEW_SHOW, Permission.of(*REVIEWERS, target=Target.SUBMISSION))
+async def show(request: Request) -> Reply:
+    """From a reminder: the submission's review card, for a reviewer, right here."""
+    return Reply(message=cards.review_card(request.t, request.sub, request.config.timezone))
+
+
+@action(ActionName.REVIEW_APPROVE, DECIDE)
+async def approve(request: Request) -> Reply:
+    sub = await request.core.review.approve(
+        request.member, request.sub.id, revision=request.revision
+    )
+    return Reply(
+        message=cards.notice(
+            request.t("review.done.approved", id=sub.id, author=sub.author.display_name)
+        )
+    )
+
+
+@action(ActionName.REVIEW_REJECT, DECIDE, form=_reason_form)
+async def reject(request: Request) -> Reply:
+    sub = await request.core.review.reject(
+        request.member, request.sub.id, _reason(request), revision=request.revision
+    )
+    return Reply(
+        message=cards.notice(
+            request.t("review.done.rejected", id=sub.id, author=sub.author.display_name)
+        )
+    )
+
+
+@action(ActionName.REVIEW_CHANGES, DECIDE, form=_reason_form)
+async def request_changes(request: Request) -> Reply:
+    sub = await request.core.review.request_changes(
+        request.member, request.sub.id, _reason(request), revision=request.revision
+    )
+    return Reply(
+        message=cards.notice(
+            request.t("review.done.changes_requested", id=sub.id, author=sub.author.display_name)
+        )
+    )
+
+
+@action(ActionName.REVIEW_ESCALATE, DECIDE, form=_reason_form)
+async def escalate(request: Request) -> Reply:
+    sub = await request.core.review.escalate(
+        request.member, request.sub.id, _reason(request), revision=request.revision
+    )
+    return Reply(
+        message=cards.notice(
+            request.t("review.done.escalated", id=sub.id, author=sub.author.display_name)
+        )
+    )
