@@ -36,6 +36,7 @@ RejectCode = Literal[
     # Raised by adapters while fetching a photo from the platform:
     "login_page",
     "download_failed",
+    "not_yours",
 ]
 
 #: Pillow format name -> (MIME type, file extension) of what we accept and store.
@@ -68,6 +69,7 @@ _LOG_MESSAGES: dict[str, str] = {
     "empty": "file is empty",
     "login_page": "the platform served a login page instead of the file (missing scope)",
     "download_failed": "the platform refused the download",
+    "not_yours": "the file was shared by someone else than the submitter",
 }
 
 

@@ -295,10 +295,14 @@ async def test_unusable_file_gets_a_clear_dm_and_no_submission(
     await rig.command("UAMB", "/submit", "Shop opening")
     form = await rig.opened_view(2)
     if kind == "html_named_jpg":
-        file = rig.fake.add_file("FBAD", b"<html><body>hi</body></html>", name="photo.jpg")
+        file = rig.fake.add_file(
+            "FBAD", b"<html><body>hi</body></html>", name="photo.jpg", user="UAMB"
+        )
         expected = "JPEG, PNG, WebP"
     else:
-        file = rig.fake.add_file("FLOGIN", jpeg_bytes(), name="photo.jpg", serve_as="login")
+        file = rig.fake.add_file(
+            "FLOGIN", jpeg_bytes(), name="photo.jpg", serve_as="login", user="UAMB"
+        )
         expected = "files:read"
     answer = await (await rig.submit("UAMB", form, {"photos": [file]}, view_id="VBAD")).json()
     assert answer["response_action"] == "update"
@@ -306,6 +310,31 @@ async def test_unusable_file_gets_a_clear_dm_and_no_submission(
     dm = texts(rig.posts_to("UAMB")[-1]["blocks"])
     assert "photo.jpg" in dm and expected in dm and "not recorded" in dm
     await _jobs_done(rig)
+    assert await count(db, Submission) == 0
+    assert rig.posts_to(REVIEW) == []
+
+
+async def test_someone_elses_file_is_never_downloaded_or_recorded(
+    rig: SlackRig, db: Database
+) -> None:
+    """A signed form (or a crafted "Submit this?" click) naming a file another person
+    shared: files.info says whose it is, and Relais refuses it without downloading."""
+    await join(rig, "UAMB")
+    theirs = rig.fake.add_file("FTHEIRS", jpeg_bytes((9, 9, 9)), name="hr.jpg", user="UOTHER")
+    await rig.command("UAMB", "/submit", "mine")
+    form = await rig.opened_view(2)
+    answer = await (await rig.submit("UAMB", form, {"photos": [theirs]}, view_id="VX")).json()
+    assert answer["response_action"] == "update"
+    await rig.fake.wait_for(lambda: rig.posts_to("UAMB"))
+    assert "someone else shared this file" in texts(rig.posts_to("UAMB")[-1]["blocks"])
+    # The dropped-photos path: a crafted button value naming the same file.
+    crafted = {"action_id": "slack.submit_dropped", "value": "FTHEIRS", "text": "Submit"}
+    await rig.click("UAMB", crafted, channel="DUAMB")
+    dropped = await rig.opened_view(3)
+    await rig.submit("UAMB", dropped, {"caption": "mine too"}, view_id="VY")
+    await rig.fake.wait_for(lambda: len(rig.posts_to("UAMB")) >= 2)
+    await _jobs_done(rig)
+    assert ("FTHEIRS", rig.fake.token) not in rig.fake.file_downloads
     assert await count(db, Submission) == 0
     assert rig.posts_to(REVIEW) == []
 

@@ -57,28 +57,34 @@ class FileFetcher:
             host == h or host.endswith("." + h) for h in SLACK_FILE_HOSTS
         )
 
-    async def url_of(self, team: str, file: dict[str, Any]) -> str:
-        """The download URL of a file object, asking ``files.info`` when it has none."""
-        url = file.get("url_private_download") or file.get("url_private") or file.get("url")
-        if url:
-            return str(url)
+    async def owned_url(self, team: str, file: dict[str, Any], owner: str) -> str:
+        """The download URL of a file the submitter shared themselves.
+
+        ``files.info`` is asked every time: it says who shared the file (``user``), which
+        a payload naming a file id cannot be trusted to say. Someone else's file is
+        refused (``not_yours``): Relais never downloads it with the bot token.
+        """
         client = await self.clients.client(team)
         try:
-            info = await client.files_info(file=str(file["id"]))
+            info = await client.files_info(file=str(file.get("id") or ""))
         except Exception as exc:
             failure = classify(exc)
             if isinstance(failure, RetryLater):
                 raise failure from exc
             raise MediaRejected("download_failed") from exc
         data = info.get("file") or {}
+        if not owner or str(data.get("user") or "") != owner:
+            log.warning("refusing file %s: shared by someone else", file.get("id"))
+            raise MediaRejected("not_yours")
         url = data.get("url_private_download") or data.get("url_private")
         if not url:
             raise MediaRejected("download_failed")
         return str(url)
 
-    async def fetch(self, team: str, file: dict[str, Any]) -> CleanImage:
-        """Download one file and clean it; ``MediaRejected`` when it is not a usable photo."""
-        url = await self.url_of(team, file)
+    async def fetch(self, team: str, file: dict[str, Any], owner: str) -> CleanImage:
+        """Download one of ``owner``'s files and clean it; ``MediaRejected`` when it is not
+        theirs or not a usable photo."""
+        url = await self.owned_url(team, file, owner)
         if not self.allowed(url):
             log.warning("refusing to send the bot token to %s", urlsplit(url).hostname)
             raise MediaRejected("download_failed")
@@ -114,7 +120,9 @@ class SubmissionJob:
         for file in payload.get("files", []):
             name = str(file.get("name") or file.get("id") or "?")
             try:
-                photos.append(await self.fetcher.fetch(payload["team"], file))
+                photos.append(
+                    await self.fetcher.fetch(payload["team"], file, member.external_id)
+                )
             except MediaRejected as err:
                 detail = {"accepted": ACCEPTED_LABEL, **err.detail}
                 problems.append(

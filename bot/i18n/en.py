@@ -387,4 +387,5 @@ MESSAGES: dict[str, str] = {
         "This is your own submission: another reviewer decides it. A one-person programme"
         " can allow it with /relais config self_review on."
     ),
+    "media.not_yours": "someone else shared this file: only your own photos can be submitted",
 }

@@ -457,4 +457,8 @@ MESSAGES: dict[str, str] = {
         "C’est votre propre contribution : une autre personne la relit. Un programme géré"
         " par une seule personne peut l’autoriser avec /relais config self_review on."
     ),
+    "media.not_yours": (
+        "ce fichier a été partagé par quelqu’un d’autre : seules vos propres photos peuvent"
+        " être envoyées"
+    ),
 }
