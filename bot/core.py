@@ -15,6 +15,7 @@ from bot.domain import MemberView, Platform
 from bot.media import MediaIntake
 from bot.services.config import Config
 from bot.services.onboarding import Onboarding
+from bot.services.relay import Relay
 from bot.services.review import Review
 from bot.services.rounds import Rounds
 from bot.services.submissions import Submissions
@@ -53,6 +54,7 @@ class Core:
         self.review = Review(self)
         self.config = Config(self)
         self.rounds = Rounds(self)
+        self.relay = Relay(self)
 
     def review_channel_default(self, platform: Platform | str) -> str:
         """Where review cards go on ``platform`` unless a CM chose a channel from chat

@@ -40,7 +40,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import render
 from adapters.slack.files import JOB_KIND, FileFetcher, SubmissionJob
 from adapters.slack.port import SlackClients, SlackPort, classify
-from bot import cards, notify
+from bot import cards
 from bot.actions import changes_member, handle_action, handle_command, submit_entry
 from bot.core import Core
 from bot.domain import MemberView, Platform
@@ -419,18 +419,14 @@ class SlackAdapter:
         if not channel:
             await self.core.send_dm(member, message)
             return
-        async with self.core.db.transaction() as r:
-            await notify.ephemeral(r, member, channel, message, now=self.core.clock())
-        self.core.outbox_changed()
+        await self.core.relay.ephemeral(member, channel, message)
 
     async def publish_home(self, member: MemberView, note: str = "") -> None:
         """Queue a refresh of the member's App Home."""
         t = translator(member.locale)
         profile = await self.core.onboarding.profile(member)
-        message = cards.home_message(t, profile, self.core.settings.relais_timezone, note)
-        async with self.core.db.transaction() as r:
-            await notify.home(r, member, message, now=self.core.clock())
-        self.core.outbox_changed()
+        tz = member.timezone or (await self.core.config.get(member.workspace_id)).timezone
+        await self.core.relay.home(member, cards.home_message(t, profile, tz, note))
 
     # -- modals --------------------------------------------------------------------------
 
@@ -510,9 +506,7 @@ class SlackAdapter:
             "client_key": key,
         }
         # Committed before the ack: once Slack closes the modal, the submission is ours.
-        async with self.core.db.transaction() as r:
-            await r.jobs.add(kind=JOB_KIND, key=key, payload=payload, now=self.core.clock())
-        self.core.jobs_changed()
+        await self.core.relay.job(JOB_KIND, key, payload)
         received = cards.notice(t("slack.received"))
         await ack(
             response_action="update",

@@ -120,9 +120,7 @@ class SubmissionJob:
         for file in payload.get("files", []):
             name = str(file.get("name") or file.get("id") or "?")
             try:
-                photos.append(
-                    await self.fetcher.fetch(payload["team"], file, member.external_id)
-                )
+                photos.append(await self.fetcher.fetch(payload["team"], file, member.external_id))
             except MediaRejected as err:
                 detail = {"accepted": ACCEPTED_LABEL, **err.detail}
                 problems.append(

@@ -62,6 +62,7 @@ from bot.errors import RelaisError
 from bot.i18n import supported_locale, translator
 from bot.jobs import JobHandler
 from bot.media import ACCEPTED_LABEL
+from bot.services.relay import ConversationSeen
 from bot.settings import Settings
 from bot.ui import Message, Reply
 
@@ -152,7 +153,7 @@ class TeamsAdapter:
         )
         self.cloud.on_turn_error = self._on_turn_error
         self.links = MediaLinks(link_secret(settings), settings.public_url)
-        self.port = TeamsPort(self.cloud, self.app_id, core.db, self.links.url)
+        self.port = TeamsPort(self.cloud, self.app_id, core.relay, self.links.url)
         self.photos = PhotosJob(core, self.bot_token)
         self.job_handlers: dict[str, JobHandler] = {JOB_KIND: self.photos}
 
@@ -243,21 +244,14 @@ class TeamsAdapter:
         reference = TurnContext.get_conversation_reference(activity)
         reference.activity_id = None
         data = reference.serialize()
-        async with self.core.db.transaction() as r:
-            now = self.core.clock()
-            if _personal(activity):
-                await r.conversations.save(
-                    member.workspace_id,
-                    "user",
-                    member.external_id,
-                    data,
-                    now=now,
-                    name=member.display_name,
-                )
-            channel = _channel_id(activity)
-            if channel:
-                data["conversation"] = {**data["conversation"], "id": channel}
-                await r.conversations.save(member.workspace_id, "channel", channel, data, now=now)
+        seen: list[ConversationSeen] = []
+        if _personal(activity):
+            seen.append(ConversationSeen("user", member.external_id, data, member.display_name))
+        channel = _channel_id(activity)
+        if channel:
+            channel_ref = {**data, "conversation": {**data["conversation"], "id": channel}}
+            seen.append(ConversationSeen("channel", channel, channel_ref))
+        await self.core.relay.remember(member.workspace_id, seen)
 
     async def _on_message(self, ctx: TurnContext) -> None:
         activity = ctx.activity
@@ -287,9 +281,7 @@ class TeamsAdapter:
                 "ignored": ignored,
                 "key": key,
             }
-            async with self.core.db.transaction() as r:
-                await r.jobs.add(kind=JOB_KIND, key=key, payload=payload, now=self.core.clock())
-            self.core.jobs_changed()
+            await self.core.relay.job(JOB_KIND, key, payload)
             return
         if files:
             names = ", ".join(files)
@@ -323,7 +315,7 @@ class TeamsAdapter:
                 )
             return reply
         except RelaisError as err:
-            return error_reply(t, err, self.core.settings.relais_timezone)
+            return error_reply(t, err, member.timezone or "UTC")
 
     async def _act(
         self, member: MemberView, action: str, value: str, inputs: dict[str, Any]
@@ -401,19 +393,15 @@ class TeamsAdapter:
             return
         base = TurnContext.get_conversation_reference(activity)
         base.activity_id = None
-        async with self.core.db.transaction() as r:
-            for channel in channels:
-                base.conversation = ConversationAccount(
-                    id=channel.id, conversation_type="channel", tenant_id=_tenant(activity)
-                )
-                await r.conversations.save(
-                    member.workspace_id,
-                    "channel",
-                    channel.id,
-                    base.serialize(),
-                    now=self.core.clock(),
-                    name=channel.name or "General",
-                )
+        seen: list[ConversationSeen] = []
+        for channel in channels:
+            base.conversation = ConversationAccount(
+                id=channel.id, conversation_type="channel", tenant_id=_tenant(activity)
+            )
+            seen.append(
+                ConversationSeen("channel", channel.id, base.serialize(), channel.name or "General")
+            )
+        await self.core.relay.remember(member.workspace_id, seen)
 
     async def _on_turn_error(self, ctx: TurnContext, error: Exception) -> None:
         log.error("Teams turn failed: %s", error, exc_info=error)

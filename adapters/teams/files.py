@@ -147,14 +147,9 @@ class PhotosJob:
             )
             return
         token = secrets.token_urlsafe(24)
-        async with self.core.db.transaction() as r:
-            await r.drafts.add(
-                token,
-                member.id,
-                [asdict(p) for p in photos],
-                str(payload.get("caption") or ""),
-                now=self.core.clock(),
-            )
+        await self.core.relay.keep_draft(
+            token, member, [asdict(p) for p in photos], str(payload.get("caption") or "")
+        )
         reply = await submit_entry(self.core, member, str(payload.get("caption") or ""))
         form = reply.form
         if form is not None and form.action == "submission.create":
@@ -192,11 +187,8 @@ async def load_draft(core: Core, member: MemberView, value: str) -> tuple[str, l
     token = value.split(":", 2)[2] if value.startswith("draft:") and value.count(":") >= 2 else ""
     if not token:
         return "", []
-    async with core.db.read() as r:
-        draft = await r.drafts.get(token)
-    if draft is None or draft.member_id != member.id:
-        return "", []
-    return token, [CleanImage(**p) for p in draft.photos.get("photos", [])]
+    photos = await core.relay.draft_photos(member, token)
+    return (token, photos) if photos else ("", [])
 
 
 def _with_value(form: Any, value: str) -> Any:

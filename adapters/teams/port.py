@@ -29,8 +29,8 @@ from adapters.teams import render
 from bot.domain import Platform
 from bot.i18n import translator
 from bot.ports import PermanentFailure, RetryLater, Target, retry_after_seconds
+from bot.services.relay import Relay
 from bot.ui import Message
-from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +78,12 @@ class TeamsPort:
         self,
         cloud: CloudAdapter,
         app_id: str,
-        db: Database,
+        relay: Relay,
         image_url: Callable[[str], str | None],
     ) -> None:
         self.cloud = cloud
         self.app_id = app_id
-        self.db = db
+        self.relay = relay
         self.image_url = image_url
         self.per_conversation = RateLimiter(PER_CONVERSATION)
         self.per_tenant = RateLimiter(PER_TENANT)
@@ -155,18 +155,8 @@ class TeamsPort:
         self, tenant: str, kind: str, key: str
     ) -> tuple[dict[str, Any] | None, str, str]:
         """(reference, locale to draw labels in, name) for a person or channel."""
-        async with self.db.read() as r:
-            ws = await r.workspaces.find(Platform.TEAMS, tenant)
-            if ws is None:
-                return None, "en", ""
-            ref = await r.conversations.get(ws.id, kind, key)
-            name, locale = "", ws.locale
-            if kind == "user":
-                row = await r.members.find(ws.id, key)
-                if row is not None:
-                    view = await r.members.view(row.id)
-                    name, locale = view.display_name, view.locale
-            return ref, locale, name
+        found = await self.relay.recipient(Platform.TEAMS, tenant, kind, key)
+        return found.reference, found.locale, found.name
 
     async def _pace(self, tenant: str, conversation: str) -> None:
         await pace(
