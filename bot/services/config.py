@@ -84,7 +84,7 @@ class Config:
             digest_channel=stored.get("digest_channel", env.relais_digest_channel),
             digest_schedule=slot or parse_slot("fri 16:00"),  # type: ignore[arg-type]
             digest_when_empty=stored.get("digest_when_empty", "send"),
-            timezone=stored.get("timezone", ws.timezone or env.relais_timezone),
+            timezone=stored.get("timezone", env.relais_timezone),
             inactive_days=int(stored.get("inactive_days", 21)),
             nudge_every_days=int(stored.get("nudge_every_days", 14)),
             review_sla_hours=int(stored.get("review_sla_hours", 24)),
