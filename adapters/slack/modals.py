@@ -1,0 +1,161 @@
+"""Slack modals: a core form drawn as a view, opened within the trigger's 3 s, and
+answered in the ack (field errors, the next form, or a confirmation). A submitted
+submission form is checked at once, then its photos become a persisted job."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import render
+from adapters.slack.files import JOB_KIND
+from adapters.slack.port import classify
+from bot import cards
+from bot.core import Core
+from bot.domain import MemberView
+from bot.i18n import Translator, translator
+from bot.media import ACCEPTED_LABEL
+from bot.ports import RetryLater
+from bot.services.submissions import MAX_PHOTOS
+from bot.ui import Form, Message, Reply
+
+log = logging.getLogger(__name__)
+
+SUBMISSION_FORMS = ("submission.create", "submission.resubmit")
+
+
+class Modals:
+    """Forms as Slack views."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    def form_view(
+        self,
+        t: Translator,
+        form: Form,
+        *,
+        notice: Message | None = None,
+        files: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """A core form as a modal; ``files``: photos already sent, carried in the metadata."""
+        attached = t("slack.dropped.attached", count=len(files)) if files else ""
+        return render.form_view(
+            form,
+            close_label=t("button.cancel"),
+            notice=notice,
+            attached=attached,
+            metadata={"files": files} if files else None,
+        )
+
+    async def open_view(self, client: AsyncWebClient, trigger: str, view: dict[str, Any]) -> bool:
+        """``views.open`` within the trigger's 3 s, retrying once on a short rate limit."""
+        for attempt in range(2):
+            try:
+                await client.views_open(trigger_id=trigger, view=view)
+                return True
+            except Exception as exc:
+                failure = classify(exc)
+                log.warning("views.open failed: %s", failure)
+                wait = failure.retry_after if isinstance(failure, RetryLater) else None
+                if attempt or wait is None or wait > 1.0:
+                    return False
+                await asyncio.sleep(wait)
+        return False
+
+    def view_answer(
+        self, t: Translator, reply: Reply, view: dict[str, Any], meta: dict[str, Any]
+    ) -> dict[str, Any]:
+        """How a submitted modal answers: field errors, the next form, or a confirmation."""
+        errors = render.field_errors(reply.errors, view.get("blocks") or [])
+        if errors:
+            return {"response_action": "errors", "errors": errors}
+        if reply.form is not None:
+            # Joining from /submit (or from dropped photos) leads straight to the photo form.
+            files = meta.get("files") if reply.form.action in SUBMISSION_FORMS else None
+            next_view = self.form_view(t, reply.form, notice=reply.message, files=files)
+            return {"response_action": "update", "view": next_view}
+        message = reply.message or cards.notice(t("button.close"))
+        title = (view.get("title") or {}).get("text") or "Relais"
+        return {
+            "response_action": "update",
+            "view": render.notice_view(title, message, close_label=t("button.close")),
+        }
+
+    async def accept_submission(
+        self,
+        ack: Any,
+        member: MemberView,
+        team: str,
+        action: str,
+        view: dict[str, Any],
+        meta: dict[str, Any],
+        values: dict[str, Any],
+        files: list[dict[str, Any]],
+    ) -> None:
+        """Check what can be checked at once, persist a job, acknowledge; photos come later."""
+        t = translator(member.locale)
+        if not files:
+            files = [{"id": str(f)} for f in meta.get("files") or []]
+        errors = submission_errors(t, action, values, files)
+        if errors:
+            field_errors = render.field_errors(errors, view.get("blocks") or [])
+            if field_errors:
+                await ack(response_action="errors", errors=field_errors)
+            else:
+                message = cards.notice("\n".join(errors.values()))
+                await ack(**self.view_answer(t, Reply(message=message), view, meta))
+            return
+        key = f"slack:view:{view.get('id')}"
+        payload = {
+            "team": team,
+            "user": member.external_id,
+            "files": [_file_ref(f) for f in files],
+            "values": values,
+            "action": action,
+            "value": str(meta.get("v", "")),
+            "client_key": key,
+        }
+        # Committed before the ack: once Slack closes the modal, the submission is ours.
+        await self.core.relay.job(JOB_KIND, key, payload)
+        received = cards.notice(t("slack.received"))
+        await ack(
+            response_action="update",
+            view=render.notice_view(
+                (view.get("title") or {}).get("text") or "Relais",
+                received,
+                close_label=t("button.close"),
+            ),
+        )
+
+
+def _file_ref(file: dict[str, Any]) -> dict[str, Any]:
+    keep = ("id", "name", "mimetype", "filetype", "size", "url_private_download", "url_private")
+    return {k: file[k] for k in keep if k in file}
+
+
+def submission_errors(
+    t: Translator, action: str, values: dict[str, Any], files: list[dict[str, Any]]
+) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if action == "submission.create" and not files:
+        errors["photos"] = t("error.no_photo")
+    elif len(files) > MAX_PHOTOS:
+        errors["photos"] = t("error.too_many_photos", max=MAX_PHOTOS)
+    else:
+        declared = [
+            str(f.get("name") or f.get("id"))
+            for f in files
+            if f.get("mimetype") and not str(f["mimetype"]).startswith("image/")
+        ]
+        if declared:
+            errors["photos"] = t(
+                "photos.not_images", names=", ".join(declared), accepted=ACCEPTED_LABEL
+            )
+    caption = str(values.get("caption") or "").strip()
+    if len(caption) > cards.CAPTION_MAX:
+        errors["caption"] = t("error.caption_too_long", length=len(caption), max=cards.CAPTION_MAX)
+    return errors
