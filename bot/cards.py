@@ -12,10 +12,12 @@ from zoneinfo import ZoneInfo
 
 from bot.domain import Role, Status, SubmissionView
 from bot.i18n import Translator
+from bot.media import ACCEPTED_LABEL
 from bot.services.digest import Digest
 from bot.services.onboarding import Charter, Profile
 from bot.ui import (
     Actions,
+    Block,
     Button,
     ButtonStyle,
     Checkbox,
@@ -418,3 +420,49 @@ def notice(text: str) -> Message:
 def _short(text: str, limit: int = 60) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def explained(title: str, lines: Sequence[str]) -> Message:
+    """A title and the lines that explain it (refused photos, photos not received)."""
+    return Message(text=title, blocks=(Paragraph(title), Paragraph("\n".join(lines))))
+
+
+def joined(first: Message, second: Message, *, text: str | None = None) -> Message:
+    """Two messages as one (a preview's heading over the digest, help and Teams' words)."""
+    return Message(text=text or first.text, blocks=(*first.blocks, *second.blocks))
+
+
+def form_message(form: Form, above: Message | None = None, *, note: str = "") -> Message:
+    """A form sent as a message (a Teams card with inputs), with what goes above it."""
+    blocks: tuple[Block, ...] = above.blocks if above else ()
+    if note:
+        blocks = (*blocks, Context(note))
+    return Message(text=form.title, blocks=blocks, form=form)
+
+
+def config_message(t: Translator, shown: Sequence[tuple[str, str]]) -> Message:
+    """``/relais config``: the workspace's settings and how to change one."""
+    return Message(
+        text=t("config.title"),
+        blocks=(Heading(t("config.title")), Fields(tuple(shown)), Context(t("config.usage"))),
+    )
+
+
+def dropped_prompt(
+    t: Translator, count: int, action: str, value: str, ignored: Sequence[str]
+) -> Message:
+    """Photos dropped in the bot's DM: "Submit this?" with one button (and what was not
+    a photo)."""
+    text = t("slack.dropped.prompt", count=count)
+    blocks: list[Block] = [Paragraph(text)]
+    if ignored:
+        blocks.append(
+            Context(t("photos.ignored", names=", ".join(ignored), accepted=ACCEPTED_LABEL))
+        )
+    blocks.append(Actions((Button(t("slack.dropped.button"), action, value, ButtonStyle.PRIMARY),)))
+    return Message(text=text, blocks=tuple(blocks))
+
+
+def photos_ignored(t: Translator, names: Sequence[str]) -> str:
+    """The line listing attachments that are not photos, with what is accepted."""
+    return t("photos.ignored", names=", ".join(names), accepted=ACCEPTED_LABEL)

@@ -19,13 +19,14 @@ import httpx
 
 from adapters.photos import fetch_photo
 from adapters.slack.port import SlackClients, classify
+from bot import cards
 from bot.actions import handle_action
 from bot.core import Core
 from bot.domain import MemberView, Platform
 from bot.i18n import translator
 from bot.media import ACCEPTED_LABEL, CleanImage, MediaRejected
 from bot.ports import RetryLater
-from bot.ui import Message, Paragraph
+from bot.ui import Message
 
 log = logging.getLogger(__name__)
 
@@ -153,9 +154,7 @@ class SubmissionJob:
         await self._tell(member, t("slack.photos_not_received"), lines)
 
     async def _tell(self, member: MemberView, title: str, lines: list[str]) -> None:
-        await self._send(
-            member, Message(text=title, blocks=(Paragraph(title), Paragraph("\n".join(lines))))
-        )
+        await self._send(member, cards.explained(title, lines))
 
     async def _send(self, member: MemberView, message: Message) -> None:
         await self.core.send_dm(member, message)

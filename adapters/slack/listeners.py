@@ -31,7 +31,7 @@ from bot.domain import MemberView
 from bot.i18n import translator
 from bot.media import ACCEPTED_LABEL
 from bot.services.submissions import MAX_PHOTOS
-from bot.ui import Actions, Button, ButtonStyle, Context, Message, Paragraph, Reply
+from bot.ui import Message, Reply
 
 log = logging.getLogger(__name__)
 
@@ -255,18 +255,8 @@ class Listeners:
         others = [str(f.get("name") or f.get("id")) for f in files if f not in images]
         if images:
             ids = ",".join(str(f["id"]) for f in images[:MAX_PHOTOS])
-            text = t("slack.dropped.prompt", count=min(len(images), MAX_PHOTOS))
-            blocks: list[Any] = [Paragraph(text)]
-            if others:
-                blocks.append(
-                    Context(t("photos.ignored", names=", ".join(others), accepted=ACCEPTED_LABEL))
-                )
-            blocks.append(
-                Actions(
-                    (Button(t("slack.dropped.button"), DROPPED_SUBMIT, ids, ButtonStyle.PRIMARY),)
-                )
-            )
-            message = Message(text=text, blocks=tuple(blocks))
+            count = min(len(images), MAX_PHOTOS)
+            message = cards.dropped_prompt(t, count, DROPPED_SUBMIT, ids, others)
         elif others:
             message = cards.notice(
                 t("photos.not_images", names=", ".join(others), accepted=ACCEPTED_LABEL)

@@ -64,7 +64,7 @@ from bot.jobs import JobHandler
 from bot.media import ACCEPTED_LABEL
 from bot.services.relay import ConversationSeen
 from bot.settings import Settings
-from bot.ui import Message, Reply
+from bot.ui import Reply
 
 log = logging.getLogger(__name__)
 
@@ -308,11 +308,7 @@ class TeamsAdapter:
             reply = await handle_command(self.core, member, "/relais", text.lstrip("/"))
             if word in ("help", "aide") and reply.message is not None:
                 words = cards.notice(t("teams.help_words"))
-                reply = Reply(
-                    message=Message(
-                        text=reply.message.text, blocks=(*reply.message.blocks, *words.blocks)
-                    )
-                )
+                reply = Reply(message=cards.joined(reply.message, words))
             return reply
         except RelaisError as err:
             return error_reply(t, err, member.timezone or "UTC")
@@ -334,8 +330,7 @@ class TeamsAdapter:
         """Personal chat: through the outbox (once per activity). Channel: in the turn."""
         message = reply.message
         if reply.form is not None:
-            blocks = message.blocks if message else ()
-            message = Message(text=reply.form.title, blocks=blocks, form=reply.form)
+            message = cards.form_message(reply.form, message)
         if message is None:
             return
         if not _personal(ctx.activity):

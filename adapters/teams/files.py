@@ -23,13 +23,14 @@ from urllib.parse import urlsplit
 import httpx
 
 from adapters.photos import fetch_photo
+from bot import cards
 from bot.actions import submit_entry
 from bot.core import Core
 from bot.domain import MemberView, Platform
 from bot.i18n import translator
 from bot.media import ACCEPTED_LABEL, CleanImage, MediaRejected
 from bot.services.submissions import MAX_PHOTOS
-from bot.ui import Context, Message, Paragraph
+from bot.ui import Message
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ class PhotosJob:
             text = t("photos.refused")
             await self._send(
                 member,
-                Message(text=text, blocks=(Paragraph(text), Paragraph("\n".join(problems)))),
+                cards.explained(text, problems),
                 key=payload["key"],
             )
             return
@@ -154,15 +155,13 @@ class PhotosJob:
         form = reply.form
         if form is not None and form.action == "submission.create":
             form = _with_value(form, f"draft:{len(photos)}:{token}")
-        blocks: tuple[Any, ...] = reply.message.blocks if reply.message else ()
         ignored = payload.get("ignored") or []
-        if ignored:
-            blocks = (
-                *blocks,
-                Context(t("photos.ignored", names=", ".join(ignored), accepted=ACCEPTED_LABEL)),
-            )
-        title = form.title if form else t("form.submit.title")
-        await self._send(member, Message(text=title, blocks=blocks, form=form), key=payload["key"])
+        note = cards.photos_ignored(t, ignored) if ignored else ""
+        if form is None:
+            message = reply.message or cards.notice(t("form.submit.title"))
+        else:
+            message = cards.form_message(form, reply.message, note=note)
+        await self._send(member, message, key=payload["key"])
 
     async def gave_up(self, payload: dict[str, Any], error: str) -> None:
         """The photos could not be fetched after every retry: say so, with the caption."""
@@ -174,7 +173,7 @@ class PhotosJob:
         text = t("teams.photos_not_received")
         await self._send(
             member,
-            Message(text=text, blocks=(Paragraph(text), Paragraph("\n".join(lines)))),
+            cards.explained(text, lines),
             key=payload["key"] + ":failed",
         )
 

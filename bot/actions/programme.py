@@ -12,7 +12,7 @@ from bot.actions.submitting import charter_form, submit_entry
 from bot.actions.table import EVERYONE, ActionName, Permission, Request, action
 from bot.domain import Role
 from bot.errors import InvalidInput
-from bot.ui import Context, Fields, Heading, Message, Reply
+from bot.ui import Reply
 
 MAX_SNOOZE = timedelta(weeks=12)
 CM_ONLY = Permission.of(Role.CM)
@@ -87,7 +87,7 @@ async def digest(request: Request) -> Reply:
         content, config = await core.rounds.preview(request.member.workspace_id)
         message = cards.digest_message(t, content, config.timezone)
         heading = cards.notice(t("digest.preview_title"))
-        return Reply(message=Message(text=message.text, blocks=(*heading.blocks, *message.blocks)))
+        return Reply(message=cards.joined(heading, message, text=message.text))
     if rest in ("send", "envoyer"):
         if not config.digest_channel:
             return Reply(message=cards.notice(t("digest.no_channel")))
@@ -105,16 +105,7 @@ async def config(request: Request) -> Reply:
     if key and value.strip():
         stored = await request.core.config.set(request.member, key, value)
         return Reply(message=cards.notice(t("config.done", key=key.lower(), value=stored)))
-    return Reply(
-        message=Message(
-            text=t("config.title"),
-            blocks=(
-                Heading(t("config.title")),
-                Fields(tuple(request.config.shown())),
-                Context(t("config.usage")),
-            ),
-        )
-    )
+    return Reply(message=cards.config_message(t, request.config.shown()))
 
 
 # A button that runs a /relais subcommand (App Home: join, snooze, leave; a nudge's
