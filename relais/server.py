@@ -6,10 +6,11 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 
 from aiohttp import web
 
+from adapters.base import Adapter
 from bot.core import Core
 from bot.jobs import JobHandler, JobRunner
 from bot.outbox import Dispatcher
@@ -78,61 +79,46 @@ def _scheduling(core: Core):  # type: ignore[no-untyped-def]
     return ctx
 
 
-def build_server(core: Core, *, teams_overrides: dict[str, str] | None = None) -> web.Application:
-    """``relais serve``: the app with every adapter whose settings are present."""
+def configured_adapters(
+    core: Core, *, teams_overrides: dict[str, str] | None = None
+) -> list[Adapter]:
+    """Every adapter whose settings are present."""
     from adapters.slack.app import SlackAdapter, slack_configured
     from adapters.teams.app import TeamsAdapter, teams_configured
 
     settings = core.settings
-    ports: dict[str, PlatformPort] = {}
-    handlers: dict[str, JobHandler] = {}
-    slack = SlackAdapter(core, settings) if slack_configured(settings) else None
-    if slack is not None:
-        ports["slack"] = slack.port
-        handlers.update(slack.job_handlers)
-    teams = (
-        TeamsAdapter(core, settings, sdk_overrides=teams_overrides)
-        if teams_configured(settings)
-        else None
-    )
-    if teams is not None:
-        ports["teams"] = teams.port
-        handlers.update(teams.job_handlers)
+    adapters: list[Adapter] = []
+    if slack_configured(settings):
+        adapters.append(SlackAdapter(core, settings))
+    if teams_configured(settings):
+        adapters.append(TeamsAdapter(core, settings, sdk_overrides=teams_overrides))
+    return adapters
+
+
+def build_server(core: Core, *, teams_overrides: dict[str, str] | None = None) -> web.Application:
+    """``relais serve``: the app with every adapter whose settings are present, each
+    started the same way (``adapters.base.Adapter``)."""
+    adapters = configured_adapters(core, teams_overrides=teams_overrides)
+    ports = {adapter.name: adapter.port for adapter in adapters}
+    handlers = {kind: h for adapter in adapters for kind, h in adapter.job_handlers.items()}
     app = build_app(core, ports, handlers)
-    if teams is not None:
-        teams.mount(app)
-        app.router.add_get("/media/{token}", teams.links.handler(core.store))
-
-        async def teams_running(app: web.Application) -> AsyncIterator[None]:
-            yield
-            await teams.close()
-
-        app.cleanup_ctx.append(teams_running)
-        if teams.auth:
-            log.info("Teams: POST /api/messages for app %s", settings.microsoft_app_id)
-        else:
-            log.warning(
-                "TEAMS AUTHENTICATION IS OFF (RELAIS_TEAMS_EMULATOR, no MICROSOFT_APP_ID): "
-                "anyone who can reach /api/messages can act as anyone. Local emulator use only."
-            )
-        if not settings.public_url:
-            log.warning("PUBLIC_URL is not set: Teams review cards will show no photos")
-    if slack is not None:
-        if not slack.socket_mode:
-            # In Socket Mode requests arrive over the websocket, unsigned: no HTTP route.
-            slack.mount(app)
-
-        async def slack_running(app: web.Application) -> AsyncIterator[None]:
-            async with slack.running():
-                yield
-
-        app.cleanup_ctx.append(slack_running)
-        log.info(
-            "Slack: %s, %s",
-            "Socket Mode" if slack.socket_mode else "HTTP at POST /slack/events",
-            "multi-workspace OAuth" if slack.oauth else "single workspace (SLACK_BOT_TOKEN)",
-        )
+    for adapter in adapters:
+        adapter.mount(app)
+        app.cleanup_ctx.append(_running(adapter))
+        for line in adapter.describe():
+            if line.startswith("WARNING "):
+                log.warning(line.removeprefix("WARNING "))
+            else:
+                log.info(line)
     return app
+
+
+def _running(adapter: Adapter) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        async with adapter.running():
+            yield
+
+    return ctx
 
 
 async def _settle_memory(app: web.Application) -> None:

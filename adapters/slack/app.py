@@ -113,9 +113,19 @@ class SlackAdapter:
 
     # -- transport ----------------------------------------------------------------------
 
+    name = "slack"
+
+    def describe(self) -> list[str]:
+        """Start-up line: transport and installation mode."""
+        transport = "Socket Mode" if self.socket_mode else f"HTTP at POST {EVENTS_PATH}"
+        install = "multi-workspace OAuth" if self.oauth else "single workspace (SLACK_BOT_TOKEN)"
+        return [f"Slack: {transport}, {install}"]
+
     def mount(self, app: web.Application) -> None:
-        """Add ``POST /slack/events`` (and the OAuth routes when configured) to ``app``."""
-        app.router.add_post(EVENTS_PATH, self.handle_http)
+        """Add ``POST /slack/events`` (and the OAuth routes when configured) to ``app``.
+        In Socket Mode requests arrive over the websocket, unsigned: no HTTP route."""
+        if not self.socket_mode:
+            app.router.add_post(EVENTS_PATH, self.handle_http)
         if self.oauth:
             app.router.add_get(INSTALL_PATH, self.handle_oauth)
             app.router.add_get(REDIRECT_PATH, self.handle_oauth)

@@ -24,8 +24,10 @@ moving to the Microsoft 365 Agents SDK changes only this folder.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
@@ -159,9 +161,35 @@ class TeamsAdapter:
 
     # -- HTTP ----------------------------------------------------------------------------
 
+    name = "teams"
+
     def mount(self, app: web.Application) -> None:
-        """Add ``POST /api/messages`` to ``app``."""
+        """Add ``POST /api/messages`` and the signed photo links (``/media/{token}``)."""
         app.router.add_post(MESSAGES_PATH, self.handle)
+        app.router.add_get("/media/{token}", self.links.handler(self.core.store))
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """While inside: nothing runs in the background; leaving closes HTTP clients."""
+        try:
+            yield
+        finally:
+            await self.close()
+
+    def describe(self) -> list[str]:
+        """Start-up lines: the route, or a loud warning when authentication is off."""
+        lines = []
+        if self.auth:
+            lines.append(f"Teams: POST {MESSAGES_PATH} for app {self.settings.microsoft_app_id}")
+        else:
+            lines.append(
+                "WARNING TEAMS AUTHENTICATION IS OFF (RELAIS_TEAMS_EMULATOR, no "
+                "MICROSOFT_APP_ID): anyone who can reach /api/messages can act as anyone. "
+                "Local emulator use only."
+            )
+        if not self.settings.public_url:
+            lines.append("WARNING PUBLIC_URL is not set: Teams review cards will show no photos")
+        return lines
 
     async def handle(self, request: web.Request) -> web.Response:
         """One activity: checked, authenticated by the SDK (401 when not), then processed."""
