@@ -36,6 +36,11 @@ def test_same_placeholders_and_no_markup(key: str) -> None:
         )
 
 
+
+def test_french_uses_the_typographic_apostrophe() -> None:
+    straight = [key for key, text in CATALOGUES["fr"].items() if "'" in text]
+    assert straight == []
+
 def _literal_keys() -> set[str]:
     """Every literal key passed to t(), translate() or an error class in bot/."""
     import bot.errors

@@ -331,12 +331,12 @@ MESSAGES: dict[str, str] = {
     "button.cancel": "Annuler",
     "button.close": "Fermer",
     "home.hint": (
-        "Envoyez des photos avec /submit depuis n'importe quel canal, ou déposez-les ici "
-        "dans l'onglet Messages. /relais help liste tout ce que vous pouvez faire."
+        "Envoyez des photos avec /submit depuis n’importe quel canal, ou déposez-les ici "
+        "dans l’onglet Messages. /relais help liste tout ce que vous pouvez faire."
     ),
     "media.login_page": (
-        "Slack n'a pas laissé Relais télécharger ce fichier (une page de connexion a été "
-        "envoyée à la place). Il manque sans doute à l'application la permission files:read : "
+        "Slack n’a pas laissé Relais télécharger ce fichier (une page de connexion a été "
+        "envoyée à la place). Il manque sans doute à l’application la permission files:read : "
         "prévenez votre administrateur Slack."
     ),
     "slack.received": (
@@ -345,17 +345,17 @@ MESSAGES: dict[str, str] = {
     ),
     "photos.file_refused": "{name} : {reason}",
     "photos.refused": (
-        "Votre contribution n'a pas été enregistrée : certains fichiers sont inutilisables. "
-        "Rien n'a été envoyé aux relecteurs. Réessayez sans eux."
+        "Votre contribution n’a pas été enregistrée : certains fichiers sont inutilisables. "
+        "Rien n’a été envoyé aux relecteurs. Réessayez sans eux."
     ),
     "slack.photos_not_received": (
-        "Votre contribution n'a pas été enregistrée : Relais n'a pas pu récupérer vos photos "
+        "Votre contribution n’a pas été enregistrée : Relais n’a pas pu récupérer vos photos "
         "depuis Slack."
     ),
     "slack.form_failed": (
-        "Slack n'a pas ouvert le formulaire à temps. Relancez la commande, s'il vous plaît."
+        "Slack n’a pas ouvert le formulaire à temps. Relancez la commande, s’il vous plaît."
     ),
-    "slack.dropped.prompt": "Envoyer {count} photo(s) à l'équipe communication ?",
+    "slack.dropped.prompt": "Envoyer {count} photo(s) à l’équipe communication ?",
     "slack.dropped.button": "Envoyer",
     "slack.dropped.attached": "{count} photo(s) de votre message seront envoyées.",
     "photos.ignored": "Pas des photos, mis de côté : {names}. Acceptés : {accepted}.",
@@ -364,7 +364,7 @@ MESSAGES: dict[str, str] = {
         "Acceptés : {accepted}."
     ),
     "slack.dm_hint": (
-        "Bonjour ! Déposez des photos ici pour les envoyer à l'équipe communication, ou tapez "
+        "Bonjour ! Déposez des photos ici pour les envoyer à l’équipe communication, ou tapez "
         "/submit. /relais help liste tout ce que vous pouvez faire."
     ),
     "teams.send_photos": (
@@ -372,11 +372,11 @@ MESSAGES: dict[str, str] = {
     ),
     "teams.photos_attached": "{count} photo(s) reçue(s).",
     "teams.photos_not_received": (
-        "Votre contribution n'a pas été enregistrée : Relais n'a pas pu récupérer vos photos "
+        "Votre contribution n’a pas été enregistrée : Relais n’a pas pu récupérer vos photos "
         "depuis Teams."
     ),
     "teams.draft_missing": (
-        "Ces photos ne sont plus disponibles. Envoyez-les de nouveau à Relais, s'il vous plaît."
+        "Ces photos ne sont plus disponibles. Envoyez-les de nouveau à Relais, s’il vous plaît."
     ),
     "teams.review_here_done": "Les cartes de relecture seront publiées dans ce canal désormais.",
     "teams.review_here_channel_only": (
@@ -401,7 +401,7 @@ MESSAGES: dict[str, str] = {
     "digest.by_site": "Par site",
     "digest.milestone": "Cap franchi : {count} photos approuvées depuis le début du programme !",
     "digest.welcome": "Bienvenue à nos nouveaux ambassadeurs :",
-    "digest.campaign": "Campagne en cours : {title} (jusqu'au {ends})",
+    "digest.campaign": "Campagne en cours : {title} (jusqu’au {ends})",
     "digest.footer": (
         "Envoyez vos photos avec /submit. Suspendez les rappels avec /relais snooze 2w."
     ),
@@ -409,7 +409,7 @@ MESSAGES: dict[str, str] = {
     "digest.sent": "Récapitulatif publié dans {channel}.",
     "digest.already_sent": "Le récapitulatif de cette semaine a déjà été publié.",
     "digest.no_channel": (
-        "Aucun canal de récapitulatif n'est défini. Un CM peut le définir avec "
+        "Aucun canal de récapitulatif n’est défini. Un CM peut le définir avec "
         "/relais config digest_channel #canal."
     ),
     "digest.usage": "Usage : /relais digest preview, ou /relais digest send (CM).",
@@ -428,9 +428,9 @@ MESSAGES: dict[str, str] = {
         "{count} contribution(s) attendent une relecture depuis plus de {hours} heures ouvrées :"
     ),
     "nudge.sla_line": "n° {id} · {author} · depuis le {at}",
-    "nudge.campaign_start": "Nouvelle campagne : {title} (jusqu'au {ends}). {brief}",
+    "nudge.campaign_start": "Nouvelle campagne : {title} (jusqu’au {ends}). {brief}",
     "nudge.campaign_ending": (
-        "Plus que 2 jours pour la campagne {title} (jusqu'au {ends}). Envoyez vos photos "
+        "Plus que 2 jours pour la campagne {title} (jusqu’au {ends}). Envoyez vos photos "
         "avec /submit !"
     ),
     "config.title": "Réglages",
@@ -440,12 +440,12 @@ MESSAGES: dict[str, str] = {
     ),
     "config.done": "Le réglage {key} vaut maintenant {value}.",
     "config.unknown_key": "Réglage « {key} » inconnu. Réglages : {keys}.",
-    "config.bad_value": "« {value} » n'est pas une valeur valide pour {key}.",
+    "config.bad_value": "« {value} » n’est pas une valeur valide pour {key}.",
     "config.bad_slot": (
-        "« {value} » n'est pas un horaire hebdomadaire. Écrivez-le comme « fri 16:00 »."
+        "« {value} » n’est pas un horaire hebdomadaire. Écrivez-le comme « fri 16:00 »."
     ),
     "config.bad_timezone": (
-        "« {value} » n'est pas un fuseau horaire. Écrivez-le comme « Europe/Paris »."
+        "« {value} » n’est pas un fuseau horaire. Écrivez-le comme « Europe/Paris »."
     ),
     "config.bad_number": "{key} doit être un nombre entier de {low} à {high}.",
     "snooze.never": "Les rappels sont coupés. Réactivez-les avec /relais snooze off.",
