@@ -31,7 +31,7 @@ def render_error(t: Translator, err: RelaisError, tz: str) -> str:
         if isinstance(value, Status):
             params[name] = t(f"status.{value.value}")
         elif isinstance(value, datetime):
-            params[name] = cards.when(value, tz)
+            params[name] = cards.when(value, tz, t)
         else:
             params[name] = value
     return t(err.key, **params)
@@ -176,4 +176,4 @@ async def _snooze(core: Core, member: MemberView, t: Translator, tz: str, rest: 
     duration = min(duration, MAX_SNOOZE)
     until = core.clock() + duration
     await core.onboarding.snooze(member, until)
-    return Reply(message=cards.notice(t("snooze.on", until=cards.when(until, tz))))
+    return Reply(message=cards.notice(t("snooze.on", until=cards.when(until, tz, t))))

@@ -1,13 +1,15 @@
 """English messages: ``str.format`` templates with named placeholders, plain text only.
 
 Keys and placeholders must match ``fr.py`` exactly. Adapters escape the text, so no markup.
+An entry that depends on ``count`` is a dict of CLDR plural forms (``one``, ``other``).
 """
 
-MESSAGES: dict[str, str] = {
+MESSAGES: dict[str, str | dict[str, str]] = {
     # common
     "common.yes": "Yes",
     "common.no": "No",
     "common.none": "None",
+    "date.day_at_time": "{day} at {time}",
     # buttons
     "button.approve": "Approve",
     "button.reject": "Reject",
@@ -212,7 +214,7 @@ MESSAGES: dict[str, str] = {
         "Please open it again with /relais join and accept the new version."
     ),
     "error.already_decided": (
-        'Already handled: {by} set this to "{status}" at {at}. Nothing changed.'
+        'Already handled: {by} set this to "{status}" on {at}. Nothing changed.'
     ),
     "error.invalid_transition": (
         'Not possible right now: this submission is "{status}". Nothing changed.'
@@ -302,9 +304,15 @@ MESSAGES: dict[str, str] = {
         "Your submission was not recorded: Relais could not fetch your photos from Slack."
     ),
     "slack.form_failed": ("Slack did not open the form in time. Please run the command again."),
-    "slack.dropped.prompt": "Send {count} photo(s) to the communication team?",
+    "slack.dropped.prompt": {
+        "one": "Send this photo to the communication team?",
+        "other": "Send these {count} photos to the communication team?",
+    },
     "slack.dropped.button": "Submit this",
-    "slack.dropped.attached": "{count} photo(s) from your message will be sent.",
+    "slack.dropped.attached": {
+        "one": "{count} photo from your message will be sent.",
+        "other": "{count} photos from your message will be sent.",
+    },
     "photos.ignored": "Not photos, left aside: {names}. Accepted: {accepted}.",
     "photos.not_images": (
         "These files are not photos Relais can use: {names}. Accepted: {accepted}."
@@ -314,7 +322,10 @@ MESSAGES: dict[str, str] = {
         "/relais help lists everything you can do."
     ),
     "teams.send_photos": "Send your photos to Relais in this chat, then fill in this form.",
-    "teams.photos_attached": "{count} photo(s) received.",
+    "teams.photos_attached": {
+        "one": "{count} photo received.",
+        "other": "{count} photos received.",
+    },
     "teams.photos_not_received": (
         "Your submission was not recorded: Relais could not fetch your photos from Teams."
     ),
@@ -335,7 +346,10 @@ MESSAGES: dict[str, str] = {
         "No photos were approved this week. Seen something worth telling at your site? "
         "Send it in seconds with /submit."
     ),
-    "digest.approved": "{count} photo(s) approved this week. Thank you!",
+    "digest.approved": {
+        "one": "{count} photo approved this week. Thank you!",
+        "other": "{count} photos approved this week. Thank you!",
+    },
     "digest.more": "And {count} more: every approved photo is in the review channel.",
     "digest.thanks": "Thanks to",
     "digest.by_site": "By site",
@@ -359,9 +373,12 @@ MESSAGES: dict[str, str] = {
     ),
     "nudge.welcome_idea": "a moment from your team's week, or something you are proud of.",
     "nudge.snooze_hint": "Too many reminders? /relais snooze 2w pauses them.",
-    "nudge.sla": (
-        "{count} submission(s) are waiting for review for more than {hours} working hours:"
-    ),
+    "nudge.sla": {
+        "one": "{count} submission is waiting for review for more than {hours} working hours:",
+        "other": (
+            "{count} submissions are waiting for review for more than {hours} working hours:"
+        ),
+    },
     "nudge.sla_line": "#{id} · {author} · since {at}",
     "nudge.campaign_start": "New campaign: {title} (until {ends}). {brief}",
     "nudge.campaign_ending": (

@@ -1,13 +1,16 @@
 """Messages en français : modèles ``str.format`` à paramètres nommés, en texte brut.
 
 Mêmes clés et mêmes paramètres que ``en.py``. Les adaptateurs échappent le texte : pas de balisage.
+Une entrée qui dépend de ``count`` est un dict des formes plurielles CLDR (``one`` : 0 et 1
+en français, ``other``, ``many``). Apostrophe typographique (’) partout.
 """
 
-MESSAGES: dict[str, str] = {
+MESSAGES: dict[str, str | dict[str, str]] = {
     # common
     "common.yes": "Oui",
     "common.no": "Non",
     "common.none": "Non précisé",
+    "date.day_at_time": "{day} à {time}",
     # buttons
     "button.approve": "Approuver",
     "button.reject": "Refuser",
@@ -355,9 +358,15 @@ MESSAGES: dict[str, str] = {
     "slack.form_failed": (
         "Slack n’a pas ouvert le formulaire à temps. Relancez la commande, s’il vous plaît."
     ),
-    "slack.dropped.prompt": "Envoyer {count} photo(s) à l’équipe communication ?",
+    "slack.dropped.prompt": {
+        "one": "Envoyer cette photo à l’équipe communication ?",
+        "other": "Envoyer ces {count} photos à l’équipe communication ?",
+    },
     "slack.dropped.button": "Envoyer",
-    "slack.dropped.attached": "{count} photo(s) de votre message seront envoyées.",
+    "slack.dropped.attached": {
+        "one": "{count} photo de votre message sera envoyée.",
+        "other": "{count} photos de votre message seront envoyées.",
+    },
     "photos.ignored": "Pas des photos, mis de côté : {names}. Acceptés : {accepted}.",
     "photos.not_images": (
         "Ces fichiers ne sont pas des photos utilisables par Relais : {names}. "
@@ -370,7 +379,10 @@ MESSAGES: dict[str, str] = {
     "teams.send_photos": (
         "Envoyez vos photos à Relais dans cette conversation, puis remplissez ce formulaire."
     ),
-    "teams.photos_attached": "{count} photo(s) reçue(s).",
+    "teams.photos_attached": {
+        "one": "{count} photo reçue.",
+        "other": "{count} photos reçues.",
+    },
     "teams.photos_not_received": (
         "Votre contribution n’a pas été enregistrée : Relais n’a pas pu récupérer vos photos "
         "depuis Teams."
@@ -393,7 +405,10 @@ MESSAGES: dict[str, str] = {
         "Aucune photo approuvée cette semaine. Vous avez vu quelque chose à raconter sur votre "
         "site ? Envoyez-le en quelques secondes avec /submit."
     ),
-    "digest.approved": "{count} photo(s) approuvée(s) cette semaine. Merci !",
+    "digest.approved": {
+        "one": "{count} photo approuvée cette semaine. Merci !",
+        "other": "{count} photos approuvées cette semaine. Merci !",
+    },
     "digest.more": (
         "Et {count} de plus : toutes les photos approuvées sont dans le canal de relecture."
     ),
@@ -424,9 +439,14 @@ MESSAGES: dict[str, str] = {
         "un moment de la semaine de votre équipe, ou une réussite dont vous êtes fier."
     ),
     "nudge.snooze_hint": "Trop de rappels ? /relais snooze 2w les suspend.",
-    "nudge.sla": (
-        "{count} contribution(s) attendent une relecture depuis plus de {hours} heures ouvrées :"
-    ),
+    "nudge.sla": {
+        "one": (
+            "{count} contribution attend une relecture depuis plus de {hours} heures ouvrées :"
+        ),
+        "other": (
+            "{count} contributions attendent une relecture depuis plus de {hours} heures ouvrées :"
+        ),
+    },
     "nudge.sla_line": "n° {id} · {author} · depuis le {at}",
     "nudge.campaign_start": "Nouvelle campagne : {title} (jusqu’au {ends}). {brief}",
     "nudge.campaign_ending": (
