@@ -60,18 +60,20 @@ def _submission_body(t: Translator, sub: SubmissionView, tz: str) -> list[object
     ]
     if sub.caption:
         blocks.append(Paragraph(sub.caption))
-    blocks.append(
-        Fields(
-            (
-                (t("field.author"), sub.author.display_name),
-                (t("field.site"), sub.site_name or t("common.none")),
-                (t("field.campaign"), sub.campaign_title or t("common.none")),
-                (t("field.people_consented"), yes_no(t, sub.people_consented)),
-                (t("field.sensitive"), yes_no(t, sub.sensitive)),
-                (t("field.status"), t(f"status.{sub.status.value}")),
-            )
-        )
-    )
+    fields = [
+        (t("field.author"), sub.author.display_name),
+        (t("field.site"), sub.site_name or t("common.none")),
+    ]
+    # No campaign line rather than a word for "none" (which, in French, would have to
+    # agree with the field's gender).
+    if sub.campaign_title:
+        fields.append((t("field.campaign"), sub.campaign_title))
+    fields += [
+        (t("field.people_consented"), yes_no(t, sub.people_consented)),
+        (t("field.sensitive"), yes_no(t, sub.sensitive)),
+        (t("field.status"), t(f"status.{sub.status.value}")),
+    ]
+    blocks.append(Fields(tuple(fields)))
     blocks.append(
         Context(t("card.submitted_at", at=when(sub.created_at, tz, t), revision=sub.revision))
     )
@@ -98,15 +100,10 @@ def review_card(t: Translator, sub: SubmissionView, tz: str) -> Message:
             )
         )
     elif sub.status is Status.ESCALATED:
-        blocks.append(
-            Context(
-                t(
-                    "card.review.escalated",
-                    by=sub.decided_by_name or "?",
-                    reason=sub.decision_reason or t("common.none"),
-                )
-            )
-        )
+        blocks.append(Context(t("card.review.escalated", by=sub.decided_by_name or "?")))
+        # The escalation note is optional: no note, no line.
+        if sub.decision_reason:
+            blocks.append(Context(t("card.decision.reason", reason=sub.decision_reason)))
         blocks.append(
             Actions(
                 (

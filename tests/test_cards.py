@@ -61,6 +61,29 @@ def test_dates_are_written_in_the_readers_language_and_timezone() -> None:
     assert "2026-11-30" not in card
 
 
+def test_an_escalated_card_without_a_note_has_no_note_line() -> None:
+    escalated = view(status=Status.ESCALATED, decided_by_name="Carla", decided_at=AT)
+    for locale in ("en", "fr"):
+        text = text_of(cards.review_card(translator(locale), escalated, PARIS))
+        assert "None" not in text and "Note" not in text and "Non précisé" not in text
+        assert "Commentaire" not in text
+    with_note = replace(escalated, decision_reason="Shows the CEO")
+    text = text_of(cards.review_card(translator("en"), with_note, PARIS))
+    assert "Escalated by Carla, waiting for an approver." in text
+    assert "Reviewer's note: Shows the CEO" in text
+
+
+def test_no_campaign_line_without_a_campaign() -> None:
+    t = translator("fr")
+    fields = cards.review_card(t, view(), PARIS).blocks
+    pairs = [pair for block in fields for pair in getattr(block, "pairs", ())]
+    assert ("Site", "Lyon") in pairs
+    assert all(label != "Campagne" for label, _ in pairs), "no « Campagne : Non précisé »"
+    in_campaign = cards.review_card(t, view(campaign_title="Portes ouvertes"), PARIS).blocks
+    pairs = [pair for block in in_campaign for pair in getattr(block, "pairs", ())]
+    assert ("Campagne", "Portes ouvertes") in pairs
+
+
 def test_the_digest_counts_with_plural_rules() -> None:
     def digest(approved: int) -> Digest:
         return Digest(

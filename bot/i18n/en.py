@@ -59,7 +59,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "Marked sensitive: only an approver can approve it. "
         "You can still reject it, request changes or escalate it."
     ),
-    "card.review.escalated": "Escalated by {by}, waiting for an approver. Note: {reason}",
+    "card.review.escalated": "Escalated by {by}, waiting for an approver.",
     "card.decision.pending": "Pending review",
     "card.decision.approved": "Approved by {by} on {at}",
     "card.decision.rejected": "Rejected by {by} on {at}",

@@ -62,9 +62,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "Marquée comme sensible : seul un approbateur peut l’approuver. "
         "Vous pouvez tout de même la refuser, demander des modifications ou la transmettre."
     ),
-    "card.review.escalated": (
-        "Transmise par {by}, en attente d’un approbateur. Commentaire : {reason}"
-    ),
+    "card.review.escalated": "Transmise par {by}, en attente d’un approbateur.",
     "card.decision.pending": "En attente de validation",
     "card.decision.approved": "Approuvée par {by} le {at}",
     "card.decision.rejected": "Refusée par {by} le {at}",
