@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.commands import handle_command
+from bot.core import Core
 from bot.i18n import CATALOGUES, PLURAL_FORMS, normalise_locale, plural_form, translate, translator
 from bot.ui import Actions, Button, Context, Fields, Heading, Image, Message, Paragraph
+from tests.support import member, text_of
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,6 +82,18 @@ def test_plural_form_follows_cldr() -> None:
         "Envoyer cette photo à l’équipe communication ?"
     )
     assert translate("fr", "teams.photos_attached", count=3) == "3 photos reçues."
+
+
+@pytest.mark.parametrize(
+    ("word", "stored"),
+    [("non", "off"), ("Oui", "on"), ("activé", "on"), ("désactivé", "off"), ("off", "off")],
+)
+async def test_config_on_off_accepts_french_words(core: Core, word: str, stored: str) -> None:
+    cm = await member(core, "cm1", "Carla", locale="fr")
+    reply = await handle_command(core, cm, "/relais", f"config nudges {word}")
+    assert not reply.failed, text_of(reply.message)  # type: ignore[arg-type]
+    assert (await core.config.get(cm.workspace_id)).nudges is (stored == "on")
+    assert (await handle_command(core, cm, "/relais", "config nudges peut-être")).failed
 
 
 def _literal_keys() -> set[str]:
