@@ -175,6 +175,39 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "Changes requested on submission #{id} from {author}. They can edit and resend it."
     ),
     "review.done.escalated": "Submission #{id} from {author} passed to the approvers.",
+    # the console's own words
+    "console.welcome": (
+        "Relais console: the whole flow without a chat platform. /help for commands."
+    ),
+    "console.help": (
+        "Commands:\n"
+        "  /as NAME            act as NAME (created on first use); CMs: {cms}; "
+        "approvers: {approvers}\n"
+        "  /submit [caption]   send photos (you will be asked for file paths)\n"
+        "  /relais help|join|leave|me|snooze ...\n"
+        "  N                   press button number N (as the current user)\n"
+        "  /inbox              the current user's direct messages\n"
+        "  /quit               leave (Ctrl-D works too)\n"
+        "In a form, Enter keeps the value in brackets; /cancel or Ctrl-D cancels the form."
+    ),
+    "console.bye": "Bye.",
+    "console.you_are": "You are now {name} ({roles}).",
+    "console.unknown": "Unknown input. /help lists the commands.",
+    "console.no_button": "There is no button [{number}].",
+    "console.inbox_empty": "(empty)",
+    "console.dm_to": "DM to {name}",
+    "console.updated": "message {id} updated",
+    "console.cancelled": "Cancelled: nothing was sent.",
+    "console.confirm": "{label}? [Y/n]",
+    "console.checkbox": "{label} [y/N]",
+    "console.prompt": "{text}: ",
+    "console.checkbox_on": "{label} [Y/n]",
+    "console.photos": "{label} (file paths, up to {max})",
+    "console.choice": "Choice (Enter for the default, or none)",
+    "console.default": "(default)",
+    "console.no_such_file": "{name}: no such file",
+    "console.field_error": "{label}: {error}",
+    "console.ask_again": "Your other answers are kept. Answer again:",
     # default charter
     "charter.default": (
         "- Taking part is voluntary: you can leave at any time with /relais leave.\n"

@@ -197,6 +197,41 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "Elle pourra être corrigée et renvoyée."
     ),
     "review.done.escalated": "Contribution n° {id} ({author}) transmise aux approbateurs.",
+    # la console
+    "console.welcome": (
+        "Console Relais : tout le parcours sans plateforme de discussion. /help pour les commandes."
+    ),
+    "console.help": (
+        "Commandes :\n"
+        "  /as NOM             agir en tant que NOM (créé au premier usage) ; CM : {cms} ; "
+        "approbateurs : {approvers}\n"
+        "  /submit [légende]   envoyer des photos (les chemins des fichiers vous seront "
+        "demandés)\n"
+        "  /relais help|join|leave|me|snooze ...\n"
+        "  N                   appuyer sur le bouton numéro N (en tant que la personne actuelle)\n"
+        "  /inbox              les messages privés de la personne actuelle\n"
+        "  /quit               quitter (Ctrl-D aussi)\n"
+        "Dans un formulaire, Entrée garde la valeur entre crochets ; /cancel ou Ctrl-D "
+        "annule le formulaire."
+    ),
+    "console.bye": "Au revoir.",
+    "console.you_are": "Vous êtes maintenant {name} ({roles}).",
+    "console.unknown": "Saisie inconnue. /help liste les commandes.",
+    "console.no_button": "Il n’y a pas de bouton [{number}].",
+    "console.inbox_empty": "(vide)",
+    "console.dm_to": "Message privé à {name}",
+    "console.updated": "message {id} modifié",
+    "console.cancelled": "Annulé : rien n’a été envoyé.",
+    "console.confirm": "{label} ? [O/n]",
+    "console.checkbox": "{label} [o/N]",
+    "console.prompt": "{text} : ",
+    "console.checkbox_on": "{label} [O/n]",
+    "console.photos": "{label} (chemins des fichiers, {max} au plus)",
+    "console.choice": "Choix (Entrée : la valeur par défaut, ou aucune)",
+    "console.default": "(par défaut)",
+    "console.no_such_file": "{name} : fichier introuvable",
+    "console.field_error": "{label} : {error}",
+    "console.ask_again": "Vos autres réponses sont conservées. Répondez de nouveau :",
     # default charter
     "charter.default": (
         "- La participation est volontaire : vous pouvez arrêter à tout moment "
