@@ -7,11 +7,10 @@ passed through as plain strings; escaping is the adapter's job.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from bot.domain import Role, Status, SubmissionView
-from bot.i18n import Translator
+from bot.i18n import DEFAULT_LOCALE, Translator, format_day, format_when
 from bot.media import ACCEPTED_LABEL
 from bot.services.digest import Digest
 from bot.services.onboarding import Charter, Profile
@@ -39,9 +38,16 @@ CAPTION_MAX = 2000
 REASON_MAX = 1000
 
 
-def when(at: datetime, tz: str) -> str:
-    """A timestamp as people read it, in the workspace's timezone."""
-    return at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+def when(at: datetime, tz: str, locale: str | Translator = DEFAULT_LOCALE) -> str:
+    """A timestamp as people of ``locale`` (a locale name or the reader's translator)
+    read it, in timezone ``tz``: ``30 nov. 2026 à 10:00``, ``Nov 30, 2026 at 10:00 AM``."""
+    return format_when(at, tz, locale)
+
+
+def day(value: date | datetime, locale: str | Translator = DEFAULT_LOCALE, tz: str = "UTC") -> str:
+    """A calendar day as people of ``locale`` read it (``30 nov. 2026``); a datetime is
+    first moved to timezone ``tz``."""
+    return format_day(value, locale, tz)
 
 
 def yes_no(t: Translator, value: bool) -> str:
@@ -56,20 +62,22 @@ def _submission_body(t: Translator, sub: SubmissionView, tz: str) -> list[object
     ]
     if sub.caption:
         blocks.append(Paragraph(sub.caption))
+    fields = [
+        (t("field.author"), sub.author.display_name),
+        (t("field.site"), sub.site_name or t("common.none")),
+    ]
+    # No campaign line rather than a word for "none" (which, in French, would have to
+    # agree with the field's gender).
+    if sub.campaign_title:
+        fields.append((t("field.campaign"), sub.campaign_title))
+    fields += [
+        (t("field.people_consented"), yes_no(t, sub.people_consented)),
+        (t("field.sensitive"), yes_no(t, sub.sensitive)),
+        (t("field.status"), t(f"status.{sub.status.value}")),
+    ]
+    blocks.append(Fields(tuple(fields)))
     blocks.append(
-        Fields(
-            (
-                (t("field.author"), sub.author.display_name),
-                (t("field.site"), sub.site_name or t("common.none")),
-                (t("field.campaign"), sub.campaign_title or t("common.none")),
-                (t("field.people_consented"), yes_no(t, sub.people_consented)),
-                (t("field.sensitive"), yes_no(t, sub.sensitive)),
-                (t("field.status"), t(f"status.{sub.status.value}")),
-            )
-        )
-    )
-    blocks.append(
-        Context(t("card.submitted_at", at=when(sub.created_at, tz), revision=sub.revision))
+        Context(t("card.submitted_at", at=when(sub.created_at, tz, t), revision=sub.revision))
     )
     return blocks
 
@@ -94,15 +102,10 @@ def review_card(t: Translator, sub: SubmissionView, tz: str) -> Message:
             )
         )
     elif sub.status is Status.ESCALATED:
-        blocks.append(
-            Context(
-                t(
-                    "card.review.escalated",
-                    by=sub.decided_by_name or "?",
-                    reason=sub.decision_reason or t("common.none"),
-                )
-            )
-        )
+        blocks.append(Context(t("card.review.escalated", by=sub.decided_by_name or "?")))
+        # The escalation note is optional: no note, no line.
+        if sub.decision_reason:
+            blocks.append(Context(t("card.decision.reason", reason=sub.decision_reason)))
         blocks.append(
             Actions(
                 (
@@ -120,9 +123,9 @@ def review_card(t: Translator, sub: SubmissionView, tz: str) -> Message:
 
 def decision_line(t: Translator, sub: SubmissionView, tz: str) -> str:
     """ "Approved by Carla on 2026-11-21 10:00 — reason" in one line."""
-    at = when(sub.decided_at, tz) if sub.decided_at else ""
+    at = when(sub.decided_at, tz, t) if sub.decided_at else ""
     if sub.status is Status.WITHDRAWN:
-        return t("card.decision.withdrawn", at=when(sub.created_at, tz))
+        return t("card.decision.withdrawn", at=when(sub.created_at, tz, t))
     line = t(f"card.decision.{sub.status.value}", by=sub.decided_by_name or "?", at=at)
     if sub.decision_reason:
         line += "\n" + t("card.decision.reason", reason=sub.decision_reason)
@@ -319,7 +322,7 @@ def profile_message(t: Translator, p: Profile, tz: str) -> Message:
         ),
     ]
     if p.snoozed_until:
-        blocks.append(Context(t("me.snoozed", until=when(p.snoozed_until, tz))))
+        blocks.append(Context(t("me.snoozed", until=when(p.snoozed_until, tz, t))))
     if p.recent:
         lines = [
             t(
@@ -338,7 +341,7 @@ def profile_message(t: Translator, p: Profile, tz: str) -> Message:
             t(
                 "me.waiting_line",
                 id=s.id,
-                at=when(s.created_at, tz),
+                at=when(s.created_at, tz, t),
                 caption=_short(s.caption) or "-",
             )
             for s in p.awaiting_review
@@ -371,7 +374,7 @@ def home_message(t: Translator, p: Profile, tz: str, note: str = "") -> Message:
 
 def digest_message(t: Translator, d: Digest, tz: str) -> Message:
     """The weekly digest, readable on a phone: highlights, thanks, sites, welcome, campaign."""
-    start, end = _day(d.start, tz), _day(d.end, tz)
+    start, end = day(d.start, t, tz), day(d.end, t, tz)
     title = t("digest.title", start=start, end=end)
     blocks: list[object] = [Heading(title)]
     if d.empty:
@@ -400,16 +403,12 @@ def digest_message(t: Translator, d: Digest, tz: str) -> Message:
         welcome = tuple((m.external_id, m.display_name) for m in d.newcomers)
         blocks.append(Mentions(t("digest.welcome"), welcome))
     if d.campaign:
-        ends = d.campaign.ends_on.isoformat()
+        ends = day(d.campaign.ends_on, t)
         blocks.append(Paragraph(t("digest.campaign", title=d.campaign.title, ends=ends)))
         if d.campaign.brief:
             blocks.append(Context(_short(d.campaign.brief, 300)))
     blocks.append(Context(t("digest.footer")))
     return Message(text=title, blocks=tuple(blocks))  # type: ignore[arg-type]
-
-
-def _day(at: datetime, tz: str) -> str:
-    return at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d")
 
 
 def notice(text: str) -> Message:

@@ -8,7 +8,7 @@ from pathlib import Path
 from adapters.console.app import ConsoleApp
 from bot.core import Core
 from bot.domain import Platform
-from tests.support import jpeg_bytes
+from tests.support import jpeg_bytes, stored
 
 
 class Terminal:
@@ -84,18 +84,109 @@ async def test_join_submit_approve_notify(core: Core, tmp_path: Path) -> None:
 async def test_rejected_file_is_explained(core: Core, tmp_path: Path) -> None:
     fake = tmp_path / "holiday.jpg"
     fake.write_text("<html>login page</html>")
-    term = Terminal(["/relais join", "", "y", "/submit hi", str(fake), "/relais me"])
+    term = Terminal(["/relais join", "", "y", "/submit hi", str(fake), "/cancel", "/relais me"])
     await ConsoleApp(console_core(core), term.ask, term.say).run()
     out = term.text
     assert "holiday.jpg: This file is not a photo we can use. Accepted: JPEG, PNG, WebP." in out
-    assert "Cancelled: no photo." in out
+    assert "! Please add at least one photo." in out
+    assert "Cancelled: nothing was sent." in out
+    assert "PROFILE: ALICE" in out, "the line after /cancel is a command again"
+    async with core.db.transaction() as r:
+        assert await r.submissions.count_awaiting_review(1) == 0
+
+
+async def test_a_field_in_error_is_asked_again_and_the_photos_are_kept(
+    core: Core, tmp_path: Path
+) -> None:
+    picture = tmp_path / "team.jpg"
+    picture.write_bytes(jpeg_bytes())
+    term = Terminal(
+        [
+            "/relais join",
+            "Lyon",
+            "y",
+            "/submit",
+            str(picture),
+            "x" * 2001,  # too long: the core refuses the caption
+            "",
+            "y",
+            "n",
+            "y",
+            "A shorter caption",  # only the caption is asked again
+            "y",
+        ]
+    )
+    await ConsoleApp(console_core(core), term.ask, term.say).run()
+    out = term.text
+    assert "! Caption: Your caption is 2001 characters long" in out
+    assert "Your other answers are kept. Answer again:\nCaption [xxx" in out
+    assert out.count("Photos (file paths, up to 10): ") == 1, "photos are not asked again"
+    assert out.count("agreed to appear [y/N]: ") == 1, "nor is consent"
+    assert "Thanks! Submission #1 is sent for review." in out
+    sub = await stored(core, 1)
+    assert (sub.caption, sub.people_consented, len(sub.media_keys)) == (
+        "A shorter caption",
+        True,
+        1,
+    )
+
+
+async def test_end_of_input_in_a_form_cancels_it(core: Core, tmp_path: Path) -> None:
+    picture = tmp_path / "team.jpg"
+    picture.write_bytes(jpeg_bytes())
+    # Input ends after the photos: the form must not be sent with what was typed so far.
+    term = Terminal(["/relais join", "Lyon", "y", "/submit Hello", str(picture), "Caption"])
+    await ConsoleApp(console_core(core), term.ask, term.say).run()
+    out = term.text
+    assert "Cancelled: nothing was sent." in out
+    assert "Thanks!" not in out.split("/submit Hello", 1)[1]
+    async with core.db.transaction() as r:
+        assert await r.submissions.count_awaiting_review(1) == 0
+    # The same at the last question ("Send? [Y/n]"), where an empty answer means yes.
+    term = Terminal(["/submit Hello", str(picture), "", "", "y", "n"])
+    await ConsoleApp(console_core(core), term.ask, term.say).run()
+    assert "Send? [Y/n]: Cancelled: nothing was sent." in term.text
     async with core.db.transaction() as r:
         assert await r.submissions.count_awaiting_review(1) == 0
 
 
 async def test_french_console(core: Core, tmp_path: Path) -> None:
     settings = core.settings.model_copy(update={"relais_locale": "fr"})
-    fr_core = Core(settings, core.db, clock=core.clock)
-    term = Terminal(["/relais aide", "/relais rejoindre", "", "o"])
+    fr_core = console_core(Core(settings, core.db, clock=core.clock))
+    picture = tmp_path / "équipe.jpg"
+    picture.write_bytes(jpeg_bytes())
+    term = Terminal(
+        [
+            "/relais aide",
+            "/relais rejoindre",
+            "Lyon",
+            "o",
+            "/submit Bonjour",
+            str(picture),
+            "",
+            "",
+            "o",
+            "n",
+            "o",
+            "/as cm1",
+            "/inbox",
+            "/as alice",
+            "/inbox",
+        ]
+    )
     await ConsoleApp(fr_core, term.ask, term.say).run()
-    assert "Charte des ambassadeurs" in term.text or "charte" in term.text.lower()
+    out = term.text
+    assert "Charte des ambassadeurs" in out
+    assert "Console Relais : tout le parcours" in out
+    assert "Photos (chemins des fichiers, 10 au plus) : " in out
+    assert (
+        "Toutes les personnes reconnaissables sur ces photos ont accepté d’y figurer [o/N] : "
+        in out
+    )
+    assert "Envoyer ? [O/n] : " in out
+    assert "─── Message privé à alice ───" in out
+    assert "Vous êtes maintenant Cm1 (Community manager)." in out
+    assert "(vide)" in out
+    assert "Au revoir." in out
+    for english in ("paths", "[y/N]", "[Y/n]", "DM to", "You are now", "Bye.", "(empty)"):
+        assert english not in out, english

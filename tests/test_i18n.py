@@ -5,12 +5,16 @@ from __future__ import annotations
 import ast
 import re
 import string
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from bot.actions import handle_command
 
-from bot.i18n import CATALOGUES, normalise_locale, translate
+from bot.core import Core
+from bot.i18n import CATALOGUES, PLURAL_FORMS, normalise_locale, plural_form, translate, translator
 from bot.ui import Actions, Button, Context, Fields, Heading, Image, Message, Paragraph
+from tests.support import member, text_of
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,15 +29,71 @@ def test_same_keys_in_every_language() -> None:
     assert set(fr) - set(en) == set(), "missing in English"
 
 
+def forms(entry: str | Mapping[str, str]) -> list[str]:
+    """The texts of a catalogue entry: one, or one per plural form."""
+    return [entry] if isinstance(entry, str) else list(entry.values())
+
+
 @pytest.mark.parametrize("key", sorted(CATALOGUES["en"]))
 def test_same_placeholders_and_no_markup(key: str) -> None:
     en, fr = CATALOGUES["en"][key], CATALOGUES["fr"][key]
-    assert placeholders(en) == placeholders(fr)
-    for text in (en, fr):
-        assert text.strip(), "empty translation"
-        assert not re.search(r"(?<![\w{])[*_`]\w|<[!@#]|<https?:", text), (
-            "catalogues are plain text"
-        )
+    expected = set().union(*(placeholders(text) for text in forms(en)))
+    for entry in (en, fr):
+        if not isinstance(entry, str):
+            assert set(entry) <= set(PLURAL_FORMS) and "other" in entry, "CLDR plural forms"
+            assert "count" in expected, "a plural entry is chosen by its count"
+        for text in forms(entry):
+            # A plural form may leave out {count} ("Send this photo?"), nothing else.
+            optional = {"count"} if not isinstance(entry, str) else set()
+            assert expected - optional <= placeholders(text) <= expected
+            assert text.strip(), "empty translation"
+            assert not re.search(r"(?<![\w{])[*_`]\w|<[!@#]|<https?:", text), (
+                "catalogues are plain text"
+            )
+            assert "(s)" not in text, "plural forms, not (s)"
+
+
+def test_french_uses_the_typographic_apostrophe() -> None:
+    straight = [key for key, entry in CATALOGUES["fr"].items() if "'" in "".join(forms(entry))]
+    assert straight == []
+
+
+@pytest.mark.parametrize(
+    ("locale", "count", "expected"),
+    [
+        ("fr", 0, "0 photo approuvée cette semaine. Merci !"),
+        ("fr", 1, "1 photo approuvée cette semaine. Merci !"),
+        ("fr", 2, "2 photos approuvées cette semaine. Merci !"),
+        ("fr", 1_000_000, "1000000 photos approuvées cette semaine. Merci !"),
+        ("en", 0, "0 photos approved this week. Thank you!"),
+        ("en", 1, "1 photo approved this week. Thank you!"),
+        ("en", 2, "2 photos approved this week. Thank you!"),
+    ],
+)
+def test_plural_rules_of_each_language(locale: str, count: int, expected: str) -> None:
+    assert translate(locale, "digest.approved", count=count) == expected
+    assert translator(locale)("digest.approved", count=count) == expected
+
+
+def test_plural_form_follows_cldr() -> None:
+    assert [plural_form("fr", n) for n in (0, 1, 2)] == ["one", "one", "other"]
+    assert [plural_form("en", n) for n in (0, 1, 2)] == ["other", "one", "other"]
+    assert translate("fr", "slack.dropped.prompt", count=1) == (
+        "Envoyer cette photo à l’équipe communication ?"
+    )
+    assert translate("fr", "teams.photos_attached", count=3) == "3 photos reçues."
+
+
+@pytest.mark.parametrize(
+    ("word", "stored"),
+    [("non", "off"), ("Oui", "on"), ("activé", "on"), ("désactivé", "off"), ("off", "off")],
+)
+async def test_config_on_off_accepts_french_words(core: Core, word: str, stored: str) -> None:
+    cm = await member(core, "cm1", "Carla", locale="fr")
+    reply = await handle_command(core, cm, "/relais", f"config nudges {word}")
+    assert not reply.failed, text_of(reply.message)  # type: ignore[arg-type]
+    assert (await core.config.get(cm.workspace_id)).nudges is (stored == "on")
+    assert (await handle_command(core, cm, "/relais", "config nudges peut-être")).failed
 
 
 def _literal_keys() -> set[str]:

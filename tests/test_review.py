@@ -84,7 +84,7 @@ async def test_approve_credits_points_and_tells_the_author(
     assert "Points earned: +10" in text_of(dm)
     [update] = port.updates
     assert update.ref == port.posts[0].ref and update.message.buttons() == []
-    assert "Approved by Carla on 2026-11-20 10:00" in text_of(update.message)
+    assert "Approved by Carla on Nov 20, 2026 at 10:00\u202fAM" in text_of(update.message)
     assert await audit(core, sub.id) == [
         (amb.id, "submitted", None, "pending", None),
         (carla.id, "approved", "pending", "approved", None),

@@ -150,11 +150,11 @@ async def test_digest_content_thanks_sites_newcomers_campaign_milestone(
     await dispatcher.drain()
     message = digests(port)[0]
     text = text_of(message)
-    assert "5 photo(s) approved" in text
+    assert "5 photos approved" in text
     assert "week photo 0" in text and "old 0" not in text
     assert "And 1 more" in text  # 4 highlights shown, the rest counted
     assert "Lyon" in text and "Nantes" in text
-    assert "Winter safety" in text and "2026-11-30" in text
+    assert "Winter safety" in text and "(until Nov 30, 2026)" in text
     assert "Milestone: 10 photos" in text
     thanks = [b for b in message.blocks if isinstance(b, Mentions)]
     assert [p[0] for p in thanks[0].people] == ["bo", "amb"]  # most approvals first
@@ -338,7 +338,7 @@ async def test_reviews_waiting_past_the_sla_get_one_reminder_a_day(
     clock.now += timedelta(days=1)
     await core.rounds.tick()
     reminders = [m for m in await _dms(port, dispatcher, "cm1") if "waiting" in m.text]
-    assert len(reminders) == 2 and "2 submission(s)" in reminders[1].text
+    assert len(reminders) == 2 and "2 submissions are waiting" in reminders[1].text
     assert old.id == 1
 
 

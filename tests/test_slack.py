@@ -259,7 +259,7 @@ async def test_relais_me_snooze_leave(rig: SlackRig) -> None:
     me = await (await rig.command("UAMB", "/relais", "me")).json()
     assert "Ana Field" in texts(me["blocks"]) and "Lyon" in texts(me["blocks"])
     snooze = await (await rig.command("UAMB", "/relais", "snooze 2w")).json()
-    assert "2026-12-04" in snooze["text"]
+    assert "Dec 4, 2026" in snooze["text"]
     bad = await (await rig.command("UAMB", "/relais", "snooze someday")).json()
     assert "2w" in bad["text"]
     left = await (await rig.command("UAMB", "/relais", "leave")).json()
@@ -513,7 +513,7 @@ async def test_snooze_from_app_home_refreshes_it(rig: SlackRig) -> None:
     publishes = len(rig.fake.calls_to("views.publish"))
     await rig.click("UAMB", snooze, view={"id": "VHOME", "type": "home"})
     await rig.fake.wait_calls("views.publish", publishes + 1)
-    assert "2026-12-04" in texts(rig.fake.home["UAMB"]["blocks"])
+    assert "Dec 4, 2026" in texts(rig.fake.home["UAMB"]["blocks"])
 
 
 # -- Slack failing -----------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Type ``/as NAME`` to become someone, ``/relais join``, ``/submit caption``, then the
 number of a button to press it. Messages the bot sends (review cards, DMs) go through
-the real outbox and are drawn here as they are delivered.
+the real outbox and are drawn here as they are delivered. The console's own words
+(prompts, headers) come from the catalogues, in ``RELAIS_LOCALE``.
 """
 
 from __future__ import annotations
@@ -17,23 +18,19 @@ from adapters.console.render import plain, render
 from bot.actions import handle_action, handle_command
 from bot.core import Core
 from bot.domain import MemberView, Platform
-from bot.i18n import translate
+from bot.i18n import Translator, translator
 from bot.media import CleanImage, MediaRejected
 from bot.outbox import Dispatcher
 from bot.ports import Target
-from bot.ui import Checkbox, FileInput, Form, Message, Reply, Select, TextInput
+from bot.ui import FileInput, Form, FormInput, Message, Reply, Select, TextInput
 
 WORKSPACE = "console"
 Ask = Callable[[str], Awaitable[str | None]]
 Say = Callable[[str], None]
-
-HELP = """Commands:
-  /as NAME            act as NAME (created on first use); CMs: {cms}; approvers: {approvers}
-  /submit [caption]   send photos (you will be asked for file paths)
-  /relais help|join|leave|me|snooze ...
-  N                   press button number N (as the current user)
-  /inbox              the current user's direct messages
-  /quit               leave (Ctrl-D works too)"""
+# Answers meaning yes, in English and French, whatever the console's language.
+YES = frozenset(("y", "yes", "o", "oui"))
+# Typed at any prompt of a form, like end of input (Ctrl-D): the form is not sent.
+CANCEL = "/cancel"
 
 
 class ConsolePort:
@@ -41,9 +38,10 @@ class ConsolePort:
 
     platform = Platform.CONSOLE.value
 
-    def __init__(self, say: Say, media_dir: Path) -> None:
+    def __init__(self, say: Say, media_dir: Path, t: Translator | None = None) -> None:
         self.say = say
         self.media_dir = media_dir
+        self.t = t or translator("en")
         self.buttons: dict[int, tuple[str, str]] = {}
         self.inbox: dict[str, list[list[str]]] = {}
         self._posted = 0
@@ -61,7 +59,10 @@ class ConsolePort:
     async def post(self, workspace: str, target: Target, message: Message) -> dict[str, Any]:
         """Print a delivered message under a header naming its recipient."""
         self._posted += 1
-        where = f"#{target.id}" if target.kind == "channel" else f"DM to {target.id}"
+        if target.kind == "channel":
+            where = f"#{target.id}"
+        else:
+            where = self.t("console.dm_to", name=target.id)
         lines = self.draw(message)
         self.say(f"\n─── {where} ───\n" + "\n".join(lines))
         if target.kind == "user":
@@ -70,10 +71,8 @@ class ConsolePort:
 
     async def update(self, workspace: str, ref: dict[str, Any], message: Message) -> None:
         """Print the new version of a message posted earlier."""
-        self.say(
-            f"\n─── {ref['where']} (message {ref['id']} updated) ───\n"
-            + "\n".join(self.draw(message))
-        )
+        updated = self.t("console.updated", id=ref["id"])
+        self.say(f"\n─── {ref['where']} ({updated}) ───\n" + "\n".join(self.draw(message)))
 
 
 class ConsoleApp:
@@ -83,7 +82,8 @@ class ConsoleApp:
         self.core = core
         self.ask = ask
         self.say = say
-        self.port = ConsolePort(say, core.settings.media_dir)
+        self.t = translator(core.settings.relais_locale)
+        self.port = ConsolePort(say, core.settings.media_dir, self.t)
         self.dispatcher = Dispatcher(
             core.db, {Platform.CONSOLE.value: self.port}, clock=core.clock, worker_id="console"
         )
@@ -99,26 +99,28 @@ class ConsoleApp:
             locale=self.core.settings.relais_locale,
         )
 
+    def _help(self) -> str:
+        settings = self.core.settings
+        return self.t(
+            "console.help",
+            cms=", ".join(settings.relais_cms) or "-",
+            approvers=", ".join(settings.relais_approvers) or "-",
+        )
+
     async def run(self) -> None:
         """Loop until end of input or ``/quit``."""
-        settings = self.core.settings
-        self.say("Relais console — the whole flow without a chat platform. /help for commands.")
-        self.say(
-            HELP.format(
-                cms=", ".join(settings.relais_cms) or "-",
-                approvers=", ".join(settings.relais_approvers) or "-",
-            )
-        )
+        self.say(self.t("console.welcome"))
+        self.say(self._help())
         await self.dispatcher.drain()
         while True:
             line = await self.ask(f"\n{self.user}> ")
             if line is None or line.strip() in ("/quit", "/exit"):
-                self.say("Bye.")
+                self.say(self.t("console.bye"))
                 return
             try:
                 await self.handle(line.strip())
             except MediaRejected as err:
-                self.say(translate(settings.relais_locale, f"media.{err.code}", **err.detail))
+                self.say(self.t(f"media.{err.code}", **err.detail))
             await self.dispatcher.drain()
 
     async def handle(self, line: str) -> None:
@@ -130,29 +132,24 @@ class ConsoleApp:
         elif line.startswith("/as "):
             self.user = line.removeprefix("/as ").strip().lower() or self.user
             member = await self.me()
-            roles = ", ".join(sorted(r.value for r in member.roles)) or "member"
-            self.say(f"You are now {member.display_name} ({roles}).")
+            roles = ", ".join(self.t(f"role.{r.value}") for r in sorted(member.roles))
+            roles = roles or self.t("role.member")
+            self.say(self.t("console.you_are", name=member.display_name, roles=roles))
         elif line in ("/help", "help"):
-            settings = self.core.settings
-            self.say(
-                HELP.format(
-                    cms=", ".join(settings.relais_cms) or "-",
-                    approvers=", ".join(settings.relais_approvers) or "-",
-                )
-            )
+            self.say(self._help())
         elif line == "/inbox":
-            for lines in self.port.inbox.get(self.user, []) or [["(empty)"]]:
+            for lines in self.port.inbox.get(self.user, []) or [[self.t("console.inbox_empty")]]:
                 self.say("\n".join(lines))
         elif line.startswith(("/submit", "/relais")):
             command, _, text = line.partition(" ")
             await self.show(await handle_command(self.core, await self.me(), command, text))
         else:
-            self.say("Unknown input. /help lists the commands.")
+            self.say(self.t("console.unknown"))
 
     async def press(self, number: int) -> None:
         """Press button ``number`` as the current user."""
         if number not in self.port.buttons:
-            self.say(f"There is no button [{number}].")
+            self.say(self.t("console.no_button", number=number))
             return
         action, value = self.port.buttons[number]
         await self.show(await handle_action(self.core, await self.me(), action, value))
@@ -165,66 +162,123 @@ class ConsoleApp:
             await self.fill(reply.form)
 
     async def fill(self, form: Form) -> None:
-        """Ask each input of ``form`` in turn, then submit it."""
+        """Ask each input of ``form`` in turn, then submit it. When the core finds a field
+        in error, the other answers (the photos too) are kept and only that field is asked
+        again. End of input or ``/cancel`` at any prompt cancels the form: nothing is sent."""
+        t = self.t
         self.say(f"\n=== {plain(form.title)} ===")
         if form.intro:
             self.say(plain(form.intro))
         values: dict[str, Any] = {}
         photos: list[CleanImage] = []
-        for field in form.inputs:
-            if isinstance(field, FileInput):
-                photos = await self._ask_photos(field)
-                if not photos and field.required:
-                    self.say("Cancelled: no photo.")
+        to_ask: list[FormInput] = list(form.inputs)
+        while True:
+            for field in to_ask:
+                if not await self._ask_field(field, values, photos):
+                    self.say(t("console.cancelled"))
                     return
-            elif isinstance(field, TextInput):
-                hint = f" [{plain(field.initial)}]" if field.initial else ""
-                answer = await self.ask(f"{plain(field.label)}{hint}: ")
-                values[field.name] = field.initial if not answer else answer
-            elif isinstance(field, Select):
-                await self._ask_select(field, values)
-            elif isinstance(field, Checkbox):
-                answer = (await self.ask(f"{plain(field.label)} [y/N]: ") or "").strip().lower()
-                values[field.name] = answer in ("y", "yes", "o", "oui")
-        confirm = await self.ask(f"{plain(form.submit_label)}? [Y/n]: ")
-        if (confirm or "y").strip().lower() not in ("y", "yes", "o", "oui", ""):
-            self.say("Cancelled.")
-            return
-        reply = await handle_action(
-            self.core, await self.me(), form.action, form.value, values, photos
-        )
-        for field, error in reply.errors.items():
-            self.say(f"! {field}: {error}")
-        await self.show(reply if not reply.errors else Reply())
+            confirm = await self._prompt(t("console.confirm", label=plain(form.submit_label)))
+            if confirm is None or confirm.strip().lower() not in {*YES, ""}:
+                self.say(t("console.cancelled"))
+                return
+            reply = await handle_action(
+                self.core, await self.me(), form.action, form.value, values, photos
+            )
+            if not reply.errors:
+                await self.show(reply)
+                return
+            labels = {field.name: field.label for field in form.inputs}
+            for name, error in reply.errors.items():
+                label = plain(labels.get(name, name))
+                self.say("! " + t("console.field_error", label=label, error=plain(error)))
+            to_ask = [field for field in form.inputs if field.name in reply.errors]
+            if not to_ask:
+                # The error is about nothing this form asks: there is no answer to correct.
+                self.say(t("console.cancelled"))
+                return
+            self.say(t("console.ask_again"))
 
-    async def _ask_select(self, field: Select, values: dict[str, Any]) -> None:
-        self.say(plain(field.label) + ":")
+    async def _prompt(self, text: str) -> str | None:
+        """Ask one question of a form; None when the person cancels (end of input or
+        ``/cancel``)."""
+        answer = await self.ask(self.t("console.prompt", text=text))
+        if answer is None or answer.strip() == CANCEL:
+            return None
+        return answer
+
+    async def _ask_field(
+        self, field: FormInput, values: dict[str, Any], photos: list[CleanImage]
+    ) -> bool:
+        """Ask for one input and keep the answer; False when the person cancels."""
+        if isinstance(field, FileInput):
+            return await self._ask_photos(field, photos)
+        if isinstance(field, Select):
+            return await self._ask_select(field, values)
+        if isinstance(field, TextInput):
+            current = values.get(field.name, field.initial)
+            hint = f" [{plain(current)}]" if current else ""
+            answer = await self._prompt(f"{plain(field.label)}{hint}")
+            if answer is None:
+                return False
+            values[field.name] = answer or current
+            return True
+        current = bool(values.get(field.name, field.initial))
+        key = "console.checkbox_on" if current else "console.checkbox"
+        answer = await self._prompt(self.t(key, label=plain(field.label)))
+        if answer is None:
+            return False
+        word = answer.strip().lower()
+        values[field.name] = word in YES if word else current
+        return True
+
+    async def _ask_select(self, field: Select, values: dict[str, Any]) -> bool:
+        current = values.get(field.name, field.initial)
+        self.say(self.t("console.prompt", text=plain(field.label)).rstrip())
         for i, option in enumerate(field.options, 1):
-            mark = " (default)" if option.value == field.initial else ""
+            mark = " " + self.t("console.default") if option.value == current else ""
             self.say(f"  {i}. {plain(option.label)}{mark}")
-        answer = (await self.ask("Choice (Enter for default/none): ") or "").strip()
+        answer = await self._prompt(self.t("console.choice"))
+        if answer is None:
+            return False
+        answer = answer.strip()
         if answer.isdigit() and 1 <= int(answer) <= len(field.options):
             values[field.name] = field.options[int(answer) - 1].value
         else:
-            values[field.name] = field.initial
+            values[field.name] = current
+        return True
 
-    async def _ask_photos(self, field: FileInput) -> list[CleanImage]:
-        answer = await self.ask(f"{plain(field.label)} (paths, up to {field.max_files}): ")
-        photos: list[CleanImage] = []
+    async def _ask_photos(self, field: FileInput, photos: list[CleanImage]) -> bool:
+        """Ask for file paths until at least one usable photo is given (when the field is
+        required); they replace the photos of an earlier answer."""
+        label = self.t("console.photos", label=plain(field.label), max=field.max_files)
+        while True:
+            answer = await self._prompt(label)
+            if answer is None:
+                return False
+            taken = await self._intake(answer, field.max_files)
+            if taken or not field.required:
+                photos[:] = taken
+                return True
+            self.say("! " + self.t("error.no_photo"))
+
+    async def _intake(self, answer: str, max_files: int) -> list[CleanImage]:
+        """The usable photos among the paths in ``answer``; says why each other is not."""
         try:
-            paths = shlex.split(answer or "")
+            paths = shlex.split(answer)
         except ValueError:
-            paths = (answer or "").split()
-        for raw in paths[: field.max_files]:
+            paths = answer.split()
+        photos: list[CleanImage] = []
+        for raw in paths[:max_files]:
             path = await asyncio.to_thread(_existing_file, raw)
             if path is None:
-                self.say(f"! {raw}: no such file")
+                self.say("! " + self.t("console.no_such_file", name=plain(raw)))
                 continue
             try:
                 photos.append(await self.core.media.intake_path(path))
             except MediaRejected as err:
-                locale = self.core.settings.relais_locale
-                self.say(f"! {path.name}: " + translate(locale, f"media.{err.code}", **err.detail))
+                reason = self.t(f"media.{err.code}", **err.detail)
+                name = plain(path.name)
+                self.say("! " + self.t("photos.file_refused", name=name, reason=reason))
         return photos
 
 

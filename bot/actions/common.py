@@ -54,7 +54,7 @@ def render_error(t: Translator, err: RelaisError, tz: str) -> str:
         if isinstance(value, Status):
             params[name] = t(f"status.{value.value}")
         elif isinstance(value, datetime):
-            params[name] = cards.when(value, tz)
+            params[name] = cards.when(value, tz, t)
         else:
             params[name] = value
     return t(err.key, **params)

@@ -76,7 +76,7 @@ async def snooze(request: Request) -> Reply:
         return Reply(message=cards.notice(t("snooze.usage")))
     until = core.clock() + min(duration, MAX_SNOOZE)
     await core.onboarding.snooze(member, until)
-    return Reply(message=cards.notice(t("snooze.on", until=cards.when(until, request.tz))))
+    return Reply(message=cards.notice(t("snooze.on", until=cards.when(until, request.tz, t))))
 
 
 @action(ActionName.DIGEST, CM_ONLY, words=("digest", "recap"))

@@ -1,13 +1,15 @@
 """English messages: ``str.format`` templates with named placeholders, plain text only.
 
 Keys and placeholders must match ``fr.py`` exactly. Adapters escape the text, so no markup.
+An entry that depends on ``count`` is a dict of CLDR plural forms (``one``, ``other``).
 """
 
-MESSAGES: dict[str, str] = {
+MESSAGES: dict[str, str | dict[str, str]] = {
     # common
     "common.yes": "Yes",
     "common.no": "No",
     "common.none": "None",
+    "date.day_at_time": "{day} at {time}",
     # buttons
     "button.approve": "Approve",
     "button.reject": "Reject",
@@ -57,7 +59,7 @@ MESSAGES: dict[str, str] = {
         "Marked sensitive: only an approver can approve it. "
         "You can still reject it, request changes or escalate it."
     ),
-    "card.review.escalated": "Escalated by {by}, waiting for an approver. Note: {reason}",
+    "card.review.escalated": "Escalated by {by}, waiting for an approver.",
     "card.decision.pending": "Pending review",
     "card.decision.approved": "Approved by {by} on {at}",
     "card.decision.rejected": "Rejected by {by} on {at}",
@@ -173,6 +175,39 @@ MESSAGES: dict[str, str] = {
         "Changes requested on submission #{id} from {author}. They can edit and resend it."
     ),
     "review.done.escalated": "Submission #{id} from {author} passed to the approvers.",
+    # the console's own words
+    "console.welcome": (
+        "Relais console: the whole flow without a chat platform. /help for commands."
+    ),
+    "console.help": (
+        "Commands:\n"
+        "  /as NAME            act as NAME (created on first use); CMs: {cms}; "
+        "approvers: {approvers}\n"
+        "  /submit [caption]   send photos (you will be asked for file paths)\n"
+        "  /relais help|join|leave|me|snooze ...\n"
+        "  N                   press button number N (as the current user)\n"
+        "  /inbox              the current user's direct messages\n"
+        "  /quit               leave (Ctrl-D works too)\n"
+        "In a form, Enter keeps the value in brackets; /cancel or Ctrl-D cancels the form."
+    ),
+    "console.bye": "Bye.",
+    "console.you_are": "You are now {name} ({roles}).",
+    "console.unknown": "Unknown input. /help lists the commands.",
+    "console.no_button": "There is no button [{number}].",
+    "console.inbox_empty": "(empty)",
+    "console.dm_to": "DM to {name}",
+    "console.updated": "message {id} updated",
+    "console.cancelled": "Cancelled: nothing was sent.",
+    "console.confirm": "{label}? [Y/n]",
+    "console.checkbox": "{label} [y/N]",
+    "console.prompt": "{text}: ",
+    "console.checkbox_on": "{label} [Y/n]",
+    "console.photos": "{label} (file paths, up to {max})",
+    "console.choice": "Choice (Enter for the default, or none)",
+    "console.default": "(default)",
+    "console.no_such_file": "{name}: no such file",
+    "console.field_error": "{label}: {error}",
+    "console.ask_again": "Your other answers are kept. Answer again:",
     # default charter
     "charter.default": (
         "- Taking part is voluntary: you can leave at any time with /relais leave.\n"
@@ -212,7 +247,7 @@ MESSAGES: dict[str, str] = {
         "Please open it again with /relais join and accept the new version."
     ),
     "error.already_decided": (
-        'Already handled: {by} set this to "{status}" at {at}. Nothing changed.'
+        'Already handled: {by} set this to "{status}" on {at}. Nothing changed.'
     ),
     "error.invalid_transition": (
         'Not possible right now: this submission is "{status}". Nothing changed.'
@@ -302,9 +337,15 @@ MESSAGES: dict[str, str] = {
         "Your submission was not recorded: Relais could not fetch your photos from Slack."
     ),
     "slack.form_failed": ("Slack did not open the form in time. Please run the command again."),
-    "slack.dropped.prompt": "Send {count} photo(s) to the communication team?",
+    "slack.dropped.prompt": {
+        "one": "Send this photo to the communication team?",
+        "other": "Send these {count} photos to the communication team?",
+    },
     "slack.dropped.button": "Submit this",
-    "slack.dropped.attached": "{count} photo(s) from your message will be sent.",
+    "slack.dropped.attached": {
+        "one": "{count} photo from your message will be sent.",
+        "other": "{count} photos from your message will be sent.",
+    },
     "photos.ignored": "Not photos, left aside: {names}. Accepted: {accepted}.",
     "photos.not_images": (
         "These files are not photos Relais can use: {names}. Accepted: {accepted}."
@@ -314,7 +355,10 @@ MESSAGES: dict[str, str] = {
         "/relais help lists everything you can do."
     ),
     "teams.send_photos": "Send your photos to Relais in this chat, then fill in this form.",
-    "teams.photos_attached": "{count} photo(s) received.",
+    "teams.photos_attached": {
+        "one": "{count} photo received.",
+        "other": "{count} photos received.",
+    },
     "teams.photos_not_received": (
         "Your submission was not recorded: Relais could not fetch your photos from Teams."
     ),
@@ -335,7 +379,10 @@ MESSAGES: dict[str, str] = {
         "No photos were approved this week. Seen something worth telling at your site? "
         "Send it in seconds with /submit."
     ),
-    "digest.approved": "{count} photo(s) approved this week. Thank you!",
+    "digest.approved": {
+        "one": "{count} photo approved this week. Thank you!",
+        "other": "{count} photos approved this week. Thank you!",
+    },
     "digest.more": "And {count} more: every approved photo is in the review channel.",
     "digest.thanks": "Thanks to",
     "digest.by_site": "By site",
@@ -359,9 +406,12 @@ MESSAGES: dict[str, str] = {
     ),
     "nudge.welcome_idea": "a moment from your team's week, or something you are proud of.",
     "nudge.snooze_hint": "Too many reminders? /relais snooze 2w pauses them.",
-    "nudge.sla": (
-        "{count} submission(s) are waiting for review for more than {hours} working hours:"
-    ),
+    "nudge.sla": {
+        "one": "{count} submission is waiting for review for more than {hours} working hours:",
+        "other": (
+            "{count} submissions are waiting for review for more than {hours} working hours:"
+        ),
+    },
     "nudge.sla_line": "#{id} · {author} · since {at}",
     "nudge.campaign_start": "New campaign: {title} (until {ends}). {brief}",
     "nudge.campaign_ending": (

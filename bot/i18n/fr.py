@@ -1,13 +1,16 @@
 """Messages en français : modèles ``str.format`` à paramètres nommés, en texte brut.
 
 Mêmes clés et mêmes paramètres que ``en.py``. Les adaptateurs échappent le texte : pas de balisage.
+Une entrée qui dépend de ``count`` est un dict des formes plurielles CLDR (``one`` : 0 et 1
+en français, ``other``, ``many``). Apostrophe typographique (’) partout.
 """
 
-MESSAGES: dict[str, str] = {
+MESSAGES: dict[str, str | dict[str, str]] = {
     # common
     "common.yes": "Oui",
     "common.no": "Non",
     "common.none": "Non précisé",
+    "date.day_at_time": "{day} à {time}",
     # buttons
     "button.approve": "Approuver",
     "button.reject": "Refuser",
@@ -59,9 +62,7 @@ MESSAGES: dict[str, str] = {
         "Marquée comme sensible : seul un approbateur peut l’approuver. "
         "Vous pouvez tout de même la refuser, demander des modifications ou la transmettre."
     ),
-    "card.review.escalated": (
-        "Transmise par {by}, en attente d’un approbateur. Commentaire : {reason}"
-    ),
+    "card.review.escalated": "Transmise par {by}, en attente d’un approbateur.",
     "card.decision.pending": "En attente de validation",
     "card.decision.approved": "Approuvée par {by} le {at}",
     "card.decision.rejected": "Refusée par {by} le {at}",
@@ -196,6 +197,41 @@ MESSAGES: dict[str, str] = {
         "Elle pourra être corrigée et renvoyée."
     ),
     "review.done.escalated": "Contribution n° {id} ({author}) transmise aux approbateurs.",
+    # la console
+    "console.welcome": (
+        "Console Relais : tout le parcours sans plateforme de discussion. /help pour les commandes."
+    ),
+    "console.help": (
+        "Commandes :\n"
+        "  /as NOM             agir en tant que NOM (créé au premier usage) ; CM : {cms} ; "
+        "approbateurs : {approvers}\n"
+        "  /submit [légende]   envoyer des photos (les chemins des fichiers vous seront "
+        "demandés)\n"
+        "  /relais help|join|leave|me|snooze ...\n"
+        "  N                   appuyer sur le bouton numéro N (en tant que la personne actuelle)\n"
+        "  /inbox              les messages privés de la personne actuelle\n"
+        "  /quit               quitter (Ctrl-D aussi)\n"
+        "Dans un formulaire, Entrée garde la valeur entre crochets ; /cancel ou Ctrl-D "
+        "annule le formulaire."
+    ),
+    "console.bye": "Au revoir.",
+    "console.you_are": "Vous êtes maintenant {name} ({roles}).",
+    "console.unknown": "Saisie inconnue. /help liste les commandes.",
+    "console.no_button": "Il n’y a pas de bouton [{number}].",
+    "console.inbox_empty": "(vide)",
+    "console.dm_to": "Message privé à {name}",
+    "console.updated": "message {id} modifié",
+    "console.cancelled": "Annulé : rien n’a été envoyé.",
+    "console.confirm": "{label} ? [O/n]",
+    "console.checkbox": "{label} [o/N]",
+    "console.prompt": "{text} : ",
+    "console.checkbox_on": "{label} [O/n]",
+    "console.photos": "{label} (chemins des fichiers, {max} au plus)",
+    "console.choice": "Choix (Entrée : la valeur par défaut, ou aucune)",
+    "console.default": "(par défaut)",
+    "console.no_such_file": "{name} : fichier introuvable",
+    "console.field_error": "{label} : {error}",
+    "console.ask_again": "Vos autres réponses sont conservées. Répondez de nouveau :",
     # default charter
     "charter.default": (
         "- La participation est volontaire : vous pouvez arrêter à tout moment "
@@ -331,12 +367,12 @@ MESSAGES: dict[str, str] = {
     "button.cancel": "Annuler",
     "button.close": "Fermer",
     "home.hint": (
-        "Envoyez des photos avec /submit depuis n'importe quel canal, ou déposez-les ici "
-        "dans l'onglet Messages. /relais help liste tout ce que vous pouvez faire."
+        "Envoyez des photos avec /submit depuis n’importe quel canal, ou déposez-les ici "
+        "dans l’onglet Messages. /relais help liste tout ce que vous pouvez faire."
     ),
     "media.login_page": (
-        "Slack n'a pas laissé Relais télécharger ce fichier (une page de connexion a été "
-        "envoyée à la place). Il manque sans doute à l'application la permission files:read : "
+        "Slack n’a pas laissé Relais télécharger ce fichier (une page de connexion a été "
+        "envoyée à la place). Il manque sans doute à l’application la permission files:read : "
         "prévenez votre administrateur Slack."
     ),
     "slack.received": (
@@ -345,38 +381,47 @@ MESSAGES: dict[str, str] = {
     ),
     "photos.file_refused": "{name} : {reason}",
     "photos.refused": (
-        "Votre contribution n'a pas été enregistrée : certains fichiers sont inutilisables. "
-        "Rien n'a été envoyé aux relecteurs. Réessayez sans eux."
+        "Votre contribution n’a pas été enregistrée : certains fichiers sont inutilisables. "
+        "Rien n’a été envoyé aux relecteurs. Réessayez sans eux."
     ),
     "slack.photos_not_received": (
-        "Votre contribution n'a pas été enregistrée : Relais n'a pas pu récupérer vos photos "
+        "Votre contribution n’a pas été enregistrée : Relais n’a pas pu récupérer vos photos "
         "depuis Slack."
     ),
     "slack.form_failed": (
-        "Slack n'a pas ouvert le formulaire à temps. Relancez la commande, s'il vous plaît."
+        "Slack n’a pas ouvert le formulaire à temps. Relancez la commande, s’il vous plaît."
     ),
-    "slack.dropped.prompt": "Envoyer {count} photo(s) à l'équipe communication ?",
+    "slack.dropped.prompt": {
+        "one": "Envoyer cette photo à l’équipe communication ?",
+        "other": "Envoyer ces {count} photos à l’équipe communication ?",
+    },
     "slack.dropped.button": "Envoyer",
-    "slack.dropped.attached": "{count} photo(s) de votre message seront envoyées.",
+    "slack.dropped.attached": {
+        "one": "{count} photo de votre message sera envoyée.",
+        "other": "{count} photos de votre message seront envoyées.",
+    },
     "photos.ignored": "Pas des photos, mis de côté : {names}. Acceptés : {accepted}.",
     "photos.not_images": (
         "Ces fichiers ne sont pas des photos utilisables par Relais : {names}. "
         "Acceptés : {accepted}."
     ),
     "slack.dm_hint": (
-        "Bonjour ! Déposez des photos ici pour les envoyer à l'équipe communication, ou tapez "
+        "Bonjour ! Déposez des photos ici pour les envoyer à l’équipe communication, ou tapez "
         "/submit. /relais help liste tout ce que vous pouvez faire."
     ),
     "teams.send_photos": (
         "Envoyez vos photos à Relais dans cette conversation, puis remplissez ce formulaire."
     ),
-    "teams.photos_attached": "{count} photo(s) reçue(s).",
+    "teams.photos_attached": {
+        "one": "{count} photo reçue.",
+        "other": "{count} photos reçues.",
+    },
     "teams.photos_not_received": (
-        "Votre contribution n'a pas été enregistrée : Relais n'a pas pu récupérer vos photos "
+        "Votre contribution n’a pas été enregistrée : Relais n’a pas pu récupérer vos photos "
         "depuis Teams."
     ),
     "teams.draft_missing": (
-        "Ces photos ne sont plus disponibles. Envoyez-les de nouveau à Relais, s'il vous plaît."
+        "Ces photos ne sont plus disponibles. Envoyez-les de nouveau à Relais, s’il vous plaît."
     ),
     "teams.review_here_done": "Les cartes de relecture seront publiées dans ce canal désormais.",
     "teams.review_here_channel_only": (
@@ -393,7 +438,10 @@ MESSAGES: dict[str, str] = {
         "Aucune photo approuvée cette semaine. Vous avez vu quelque chose à raconter sur votre "
         "site ? Envoyez-le en quelques secondes avec /submit."
     ),
-    "digest.approved": "{count} photo(s) approuvée(s) cette semaine. Merci !",
+    "digest.approved": {
+        "one": "{count} photo approuvée cette semaine. Merci !",
+        "other": "{count} photos approuvées cette semaine. Merci !",
+    },
     "digest.more": (
         "Et {count} de plus : toutes les photos approuvées sont dans le canal de relecture."
     ),
@@ -401,7 +449,7 @@ MESSAGES: dict[str, str] = {
     "digest.by_site": "Par site",
     "digest.milestone": "Cap franchi : {count} photos approuvées depuis le début du programme !",
     "digest.welcome": "Bienvenue à nos nouveaux ambassadeurs :",
-    "digest.campaign": "Campagne en cours : {title} (jusqu'au {ends})",
+    "digest.campaign": "Campagne en cours : {title} (jusqu’au {ends})",
     "digest.footer": (
         "Envoyez vos photos avec /submit. Suspendez les rappels avec /relais snooze 2w."
     ),
@@ -409,7 +457,7 @@ MESSAGES: dict[str, str] = {
     "digest.sent": "Récapitulatif publié dans {channel}.",
     "digest.already_sent": "Le récapitulatif de cette semaine a déjà été publié.",
     "digest.no_channel": (
-        "Aucun canal de récapitulatif n'est défini. Un CM peut le définir avec "
+        "Aucun canal de récapitulatif n’est défini. Un CM peut le définir avec "
         "/relais config digest_channel #canal."
     ),
     "digest.usage": "Usage : /relais digest preview, ou /relais digest send (CM).",
@@ -424,13 +472,18 @@ MESSAGES: dict[str, str] = {
         "un moment de la semaine de votre équipe, ou une réussite dont vous êtes fier."
     ),
     "nudge.snooze_hint": "Trop de rappels ? /relais snooze 2w les suspend.",
-    "nudge.sla": (
-        "{count} contribution(s) attendent une relecture depuis plus de {hours} heures ouvrées :"
-    ),
+    "nudge.sla": {
+        "one": (
+            "{count} contribution attend une relecture depuis plus de {hours} heures ouvrées :"
+        ),
+        "other": (
+            "{count} contributions attendent une relecture depuis plus de {hours} heures ouvrées :"
+        ),
+    },
     "nudge.sla_line": "n° {id} · {author} · depuis le {at}",
-    "nudge.campaign_start": "Nouvelle campagne : {title} (jusqu'au {ends}). {brief}",
+    "nudge.campaign_start": "Nouvelle campagne : {title} (jusqu’au {ends}). {brief}",
     "nudge.campaign_ending": (
-        "Plus que 2 jours pour la campagne {title} (jusqu'au {ends}). Envoyez vos photos "
+        "Plus que 2 jours pour la campagne {title} (jusqu’au {ends}). Envoyez vos photos "
         "avec /submit !"
     ),
     "config.title": "Réglages",
@@ -440,12 +493,12 @@ MESSAGES: dict[str, str] = {
     ),
     "config.done": "Le réglage {key} vaut maintenant {value}.",
     "config.unknown_key": "Réglage « {key} » inconnu. Réglages : {keys}.",
-    "config.bad_value": "« {value} » n'est pas une valeur valide pour {key}.",
+    "config.bad_value": "« {value} » n’est pas une valeur valide pour {key}.",
     "config.bad_slot": (
-        "« {value} » n'est pas un horaire hebdomadaire. Écrivez-le comme « fri 16:00 »."
+        "« {value} » n’est pas un horaire hebdomadaire. Écrivez-le comme « fri 16:00 »."
     ),
     "config.bad_timezone": (
-        "« {value} » n'est pas un fuseau horaire. Écrivez-le comme « Europe/Paris »."
+        "« {value} » n’est pas un fuseau horaire. Écrivez-le comme « Europe/Paris »."
     ),
     "config.bad_number": "{key} doit être un nombre entier de {low} à {high}.",
     "snooze.never": "Les rappels sont coupés. Réactivez-les avec /relais snooze off.",

@@ -7,6 +7,7 @@ message instead of a silent default.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -33,6 +34,26 @@ KEYS: dict[str, tuple[str, int, int]] = {
     "self_review": ("onoff", 0, 0),
 }
 CHOICES = {"digest_when_empty": ("send", "skip")}
+# Words for on and off, in English and French, compared without accents; stored as on/off.
+ON_WORDS = frozenset(
+    "on yes y true 1 enable enabled oui o vrai actif active activee activer".split()
+)
+OFF_WORDS = frozenset(
+    "off no n false 0 disable disabled non faux inactif inactive desactive desactivee "
+    "desactiver".split()
+)
+
+
+def parse_onoff(value: str) -> str | None:
+    """``"on"`` or ``"off"`` for a word that means it (``oui``, ``non``, ``activé``,
+    ``désactivé``, ``off``...), None for anything else."""
+    decomposed = unicodedata.normalize("NFKD", value.strip().lower())
+    word = "".join(c for c in decomposed if not unicodedata.combining(c))
+    if word in ON_WORDS:
+        return "on"
+    if word in OFF_WORDS:
+        return "off"
+    return None
 
 
 @dataclass(frozen=True)
@@ -130,9 +151,10 @@ class Config:
                 raise InvalidInput("config.bad_timezone", field=key, value=value) from None
             return value
         if kind == "onoff":
-            if value.lower() not in ("on", "off"):
+            word = parse_onoff(value)
+            if word is None:
                 raise InvalidInput("config.bad_value", field=key, key=key, value=value)
-            return value.lower()
+            return word
         if kind == "choice":
             if value.lower() not in CHOICES[key]:
                 raise InvalidInput("config.bad_value", field=key, key=key, value=value)

@@ -192,7 +192,7 @@ class Rounds:
                     "nudge.sla_line",
                     id=s.id,
                     author=authors[s.author_id].display_name,
-                    at=cards.when(s.created_at, config.timezone),
+                    at=cards.when(s.created_at, config.timezone, t),
                 )
                 for s in late[:SLA_LIST]
             ]
@@ -224,7 +224,7 @@ class Rounds:
                 text = t(
                     "nudge.campaign_start",
                     title=campaign.title,
-                    ends=campaign.ends_on.isoformat(),
+                    ends=cards.day(campaign.ends_on, t),
                     brief=campaign.brief,
                 )
                 message = Message(text=text, blocks=(Paragraph(text), Context(t("digest.footer"))))
@@ -268,7 +268,7 @@ class Rounds:
                 continue
             t = translator(person.locale)
             text = t(
-                "nudge.campaign_ending", title=campaign.title, ends=campaign.ends_on.isoformat()
+                "nudge.campaign_ending", title=campaign.title, ends=cards.day(campaign.ends_on, t)
             )
             sent += await self._once(person, "campaign_ending", period, _nudge(t, text), now)
         return sent
