@@ -13,11 +13,11 @@ from typing import Any
 from bot import cards
 from bot.commands import error_reply, handle_command, submit_entry
 from bot.core import Core
-from bot.domain import MemberView
 from bot.errors import InvalidInput, NotFound, RelaisError
 from bot.i18n import Translator, translator
 from bot.media import CleanImage
 from bot.ui import Reply
+from domain import MemberView
 
 FormValues = Mapping[str, Any]
 

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.domain import Role, Status, SubmissionView
 from bot.i18n import Translator
 from bot.services.digest import Digest
 from bot.services.onboarding import Charter, Profile
@@ -32,9 +31,7 @@ from bot.ui import (
     Select,
     TextInput,
 )
-
-CAPTION_MAX = 2000
-REASON_MAX = 1000
+from domain import CAPTION_MAX, REASON_MAX, Role, Status, SubmissionView
 
 
 def when(at: datetime, tz: str) -> str:

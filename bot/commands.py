@@ -12,11 +12,11 @@ from typing import Any
 
 from bot import cards
 from bot.core import Core
-from bot.domain import MemberView, Role, Status
 from bot.errors import InvalidInput, NotAllowed, RelaisError
 from bot.i18n import Translator, translator
 from bot.services.onboarding import Charter
 from bot.ui import Context, Fields, Form, Heading, Message, Reply
+from domain import MemberView, Role, Status
 
 SUBCOMMANDS = ("help", "join", "leave", "me", "snooze", "digest", "config")
 MAX_SNOOZE = timedelta(weeks=12)

@@ -54,7 +54,7 @@ def console() -> None:
     """The whole product in this terminal: join, submit a photo, review, notifications."""
     from adapters.console.app import ConsoleApp, terminal_ask
     from bot.core import Core
-    from bot.domain import Platform
+    from domain import Platform
     from storage.db import Database, upgrade
 
     settings = _settings()

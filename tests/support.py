@@ -10,10 +10,10 @@ from typing import Any
 from PIL import Image as PILImage
 
 from bot.core import Core
-from bot.domain import MemberView, Platform
 from bot.media import CleanImage
 from bot.ports import Target
 from bot.ui import Message
+from domain import MemberView, Platform
 
 WORKSPACE = "T-test"
 

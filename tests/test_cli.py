@@ -19,9 +19,9 @@ from alembic.runtime.migration import MigrationContext
 from typer.testing import CliRunner
 
 from bot.core import Core
-from bot.domain import Platform
 from bot.ports import Target
 from bot.settings import Settings
+from domain import Platform
 from relais.cli import app
 from relais.server import build_app
 from storage.db import Database

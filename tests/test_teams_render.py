@@ -24,7 +24,6 @@ from adapters.teams.render import (
     read_submission,
 )
 from bot import cards
-from bot.domain import MemberView, Platform, Role, Status, SubmissionView
 from bot.i18n import translator
 from bot.services.onboarding import Charter
 from bot.ui import (
@@ -42,6 +41,7 @@ from bot.ui import (
     Select,
     TextInput,
 )
+from domain import MemberView, Platform, Role, Status, SubmissionView
 
 HOSTILE = "**bold** [x](https://evil) <at>Bob</at> _i_ & <b>"
 t = translator("en")

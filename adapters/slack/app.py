@@ -44,14 +44,13 @@ from bot import cards, notify
 from bot.actions import handle_action
 from bot.commands import handle_command, submit_entry
 from bot.core import Core
-from bot.domain import MemberView, Platform
 from bot.i18n import Translator, supported_locale, translator
 from bot.jobs import JobHandler
 from bot.media import ACCEPTED_LABEL
 from bot.ports import RetryLater
-from bot.services.submissions import MAX_PHOTOS
 from bot.settings import Settings
 from bot.ui import Actions, Button, ButtonStyle, Context, Form, Message, Paragraph, Reply
+from domain import CAPTION_MAX, MAX_PHOTOS, MemberView, Platform
 
 log = logging.getLogger(__name__)
 
@@ -606,6 +605,6 @@ def _submission_errors(
                 "photos.not_images", names=", ".join(declared), accepted=ACCEPTED_LABEL
             )
     caption = str(values.get("caption") or "").strip()
-    if len(caption) > cards.CAPTION_MAX:
-        errors["caption"] = t("error.caption_too_long", length=len(caption), max=cards.CAPTION_MAX)
+    if len(caption) > CAPTION_MAX:
+        errors["caption"] = t("error.caption_too_long", length=len(caption), max=CAPTION_MAX)
     return errors

@@ -21,11 +21,11 @@ from adapters.photos import fetch_photo
 from adapters.slack.port import SlackClients, classify
 from bot.actions import handle_action
 from bot.core import Core
-from bot.domain import MemberView, Platform
 from bot.i18n import translator
 from bot.media import ACCEPTED_LABEL, CleanImage, MediaRejected
 from bot.ports import RetryLater
 from bot.ui import Message, Paragraph
+from domain import MemberView, Platform
 
 log = logging.getLogger(__name__)
 

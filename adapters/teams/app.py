@@ -58,13 +58,13 @@ from bot import cards
 from bot.actions import handle_action
 from bot.commands import error_reply, handle_command, submit_entry
 from bot.core import Core
-from bot.domain import MemberView, Platform
 from bot.errors import RelaisError
 from bot.i18n import supported_locale, translator
 from bot.jobs import JobHandler
 from bot.media import ACCEPTED_LABEL
 from bot.settings import Settings
 from bot.ui import Message, Reply
+from domain import MemberView, Platform
 
 log = logging.getLogger(__name__)
 

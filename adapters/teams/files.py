@@ -25,11 +25,10 @@ import httpx
 from adapters.photos import fetch_photo
 from bot.commands import submit_entry
 from bot.core import Core
-from bot.domain import MemberView, Platform
 from bot.i18n import translator
 from bot.media import ACCEPTED_LABEL, CleanImage, MediaRejected
-from bot.services.submissions import MAX_PHOTOS
 from bot.ui import Context, Message, Paragraph
+from domain import MAX_PHOTOS, MemberView, Platform
 
 log = logging.getLogger(__name__)
 

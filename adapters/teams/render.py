@@ -43,7 +43,6 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from bot.cards import REASON_MAX
 from bot.i18n import Translator
 from bot.ui import (
     Actions,
@@ -63,6 +62,7 @@ from bot.ui import (
     Select,
     TextInput,
 )
+from domain import REASON_MAX
 
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 VERSION = "1.5"

@@ -12,8 +12,8 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.domain import MemberView, SubmissionView
 from bot.services.submissions import load_view
+from domain import MemberView, SubmissionView
 from storage.repositories import Repos
 
 if TYPE_CHECKING:

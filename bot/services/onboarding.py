@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.domain import MemberView, Platform, Role, Status
 from bot.errors import CharterChanged, InvalidInput, NotAllowed, NotFound
 from bot.i18n import normalise_locale, translate
+from domain import MemberView, Platform, Role, Status
 from storage.models import Submission
 from storage.repositories import Repos
 

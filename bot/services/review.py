@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot import cards, notify
-from bot.domain import MemberView, ReviewAction, Role, Status, SubmissionView
 from bot.errors import InvalidInput, InvalidTransition, NotAllowed, NotFound, StaleCard
 from bot.i18n import translator
 from bot.services.submissions import load_view, raise_already_decided
+from domain import REASON_MAX, MemberView, ReviewAction, Role, Status, SubmissionView
 from storage.repositories import Repos
 
 if TYPE_CHECKING:
@@ -107,8 +107,8 @@ class Review:
         text = text.strip()
         if required and not text:
             raise InvalidInput("error.reason_required", field="reason")
-        if len(text) > cards.REASON_MAX:
-            raise InvalidInput("error.reason_too_long", field="reason", max=cards.REASON_MAX)
+        if len(text) > REASON_MAX:
+            raise InvalidInput("error.reason_too_long", field="reason", max=REASON_MAX)
         return text or None
 
     async def _decide(

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import JobStatus
+from domain import JobStatus
 from storage.models import Job
 from storage.repositories.leases import claim_due, finish
 

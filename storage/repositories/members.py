@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import MemberView, Platform, Role
+from domain import MemberView, Platform, Role
 from storage.models import (
     CharterAcceptance,
     CharterVersion,

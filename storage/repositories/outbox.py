@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import OutboxStatus
+from domain import OutboxStatus
 from storage.models import OutboxMessage
 from storage.repositories.leases import claim_due, finish
 

@@ -1,4 +1,7 @@
-"""Domain values shared by the core and storage: statuses, roles, value objects."""
+"""The ground floor: statuses, roles, value objects and limits shared by every layer.
+
+Imports nothing from the project: the core, storage and the adapters all build on it.
+"""
 
 from __future__ import annotations
 
@@ -117,3 +120,11 @@ class SubmissionView:
     decided_at: datetime | None
     decision_reason: str | None
     revision: int
+
+
+#: Longest caption a submission may carry (characters).
+CAPTION_MAX = 2000
+#: Longest reason or note a reviewer may give (characters).
+REASON_MAX = 1000
+#: Most photos in one submission.
+MAX_PHOTOS = 10
