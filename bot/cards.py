@@ -11,8 +11,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.i18n import Translator
-from bot.services.digest import Digest
-from bot.services.onboarding import Charter, Profile
 from bot.ui import (
     Actions,
     Button,
@@ -31,7 +29,7 @@ from bot.ui import (
     Select,
     TextInput,
 )
-from domain import CAPTION_MAX, REASON_MAX, Role, Status, SubmissionView
+from domain import CAPTION_MAX, REASON_MAX, Charter, Digest, Profile, Role, Status, SubmissionView
 
 
 def when(at: datetime, tz: str) -> str:

@@ -14,9 +14,8 @@ from bot import cards
 from bot.core import Core
 from bot.errors import InvalidInput, NotAllowed, RelaisError
 from bot.i18n import Translator, translator
-from bot.services.onboarding import Charter
 from bot.ui import Context, Fields, Form, Heading, Message, Reply
-from domain import MemberView, Role, Status
+from domain import Charter, MemberView, Role, Status
 
 SUBCOMMANDS = ("help", "join", "leave", "me", "snooze", "digest", "config")
 MAX_SNOOZE = timedelta(weeks=12)

@@ -25,7 +25,6 @@ from adapters.teams.render import (
 )
 from bot import cards
 from bot.i18n import translator
-from bot.services.onboarding import Charter
 from bot.ui import (
     Actions,
     Button,
@@ -41,7 +40,7 @@ from bot.ui import (
     Select,
     TextInput,
 )
-from domain import MemberView, Platform, Role, Status, SubmissionView
+from domain import Charter, MemberView, Platform, Role, Status, SubmissionView
 
 HOSTILE = "**bold** [x](https://evil) <at>Bob</at> _i_ & <b>"
 t = translator("en")

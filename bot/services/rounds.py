@@ -26,9 +26,9 @@ from bot.schedule import (
     working_hours_between,
 )
 from bot.services.config import WorkspaceConfig
-from bot.services.digest import Digest, Digests
+from bot.services.digest import Digests
 from bot.ui import Actions, Button, ButtonStyle, Context, Message, Paragraph
-from domain import MemberView, Role
+from domain import Digest, MemberView, Role
 from storage.models import Campaign
 
 if TYPE_CHECKING:
