@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from bot.i18n import Translator
 from bot.ui import (
     Actions,
+    Block,
     Button,
     ButtonStyle,
     Checkbox,
@@ -20,6 +21,7 @@ from bot.ui import (
     Fields,
     FileInput,
     Form,
+    FormInput,
     Heading,
     Image,
     Mentions,
@@ -42,8 +44,8 @@ def yes_no(t: Translator, value: bool) -> str:
     return t("common.yes") if value else t("common.no")
 
 
-def _submission_body(t: Translator, sub: SubmissionView, tz: str) -> list[object]:
-    blocks: list[object] = [
+def _submission_body(t: Translator, sub: SubmissionView, tz: str) -> list[Block]:
+    blocks: list[Block] = [
         Image(key, t("card.photo_alt", n=i + 1, author=sub.author.display_name))
         for i, key in enumerate(sub.media_keys)
     ]
@@ -108,7 +110,7 @@ def review_card(t: Translator, sub: SubmissionView, tz: str) -> Message:
         blocks.append(Paragraph(decision_line(t, sub, tz)))
     return Message(
         text=t("card.review.text", id=sub.id, author=sub.author.display_name), blocks=tuple(blocks)
-    )  # type: ignore[arg-type]
+    )
 
 
 def decision_line(t: Translator, sub: SubmissionView, tz: str) -> str:
@@ -148,7 +150,7 @@ def receipt_dm(t: Translator, sub: SubmissionView) -> Message:
 def outcome_dm(t: Translator, sub: SubmissionView, tz: str, points: int = 0) -> Message:
     """The author's notice of a decision, with the reason."""
     key = f"dm.outcome.{sub.status.value}"
-    blocks: list[object] = [Paragraph(t(key, id=sub.id, by=sub.decided_by_name or "?"))]
+    blocks: list[Block] = [Paragraph(t(key, id=sub.id, by=sub.decided_by_name or "?"))]
     if sub.caption:
         blocks.append(Context(t("dm.outcome.caption", caption=sub.caption)))
     if sub.decision_reason:
@@ -168,7 +170,7 @@ def outcome_dm(t: Translator, sub: SubmissionView, tz: str, points: int = 0) -> 
                 )
             )
         )
-    return Message(text=t(key, id=sub.id, by=sub.decided_by_name or "?"), blocks=tuple(blocks))  # type: ignore[arg-type]
+    return Message(text=t(key, id=sub.id, by=sub.decided_by_name or "?"), blocks=tuple(blocks))
 
 
 def approver_dm(t: Translator, sub: SubmissionView, tz: str) -> Message:
@@ -213,7 +215,7 @@ def submission_form(
     consented: bool = False,
 ) -> Form:
     """The photo form: photos, caption, site, campaign, consent and sensitivity."""
-    inputs: list[object] = [
+    inputs: list[FormInput] = [
         # A resubmission may keep the photos already sent.
         FileInput(
             "photos", t("field.photos"), max_files=10, required=action == "submission.create"
@@ -249,7 +251,7 @@ def submission_form(
         submit_label=t("button.send"),
         inputs=tuple(inputs),
         value=value,
-    )  # type: ignore[arg-type]
+    )
 
 
 def reason_form(t: Translator, action: str, submission_id: int, value: str) -> Form:
@@ -290,7 +292,7 @@ def profile_message(t: Translator, p: Profile, tz: str) -> Message:
         if p.charter.accepted
         else t("me.charter_todo", version=p.charter.version)
     )
-    blocks: list[object] = [
+    blocks: list[Block] = [
         Heading(t("me.title", name=p.member.display_name)),
         Fields(
             (
@@ -330,7 +332,7 @@ def profile_message(t: Translator, p: Profile, tz: str) -> Message:
             Heading(t("me.awaiting", count=max(p.awaiting_count, len(p.awaiting_review)))),
             Paragraph("\n".join(lines)),
         ]
-    return Message(text=t("me.title", name=p.member.display_name), blocks=tuple(blocks))  # type: ignore[arg-type]
+    return Message(text=t("me.title", name=p.member.display_name), blocks=tuple(blocks))
 
 
 def home_message(t: Translator, p: Profile, tz: str, note: str = "") -> Message:
@@ -347,16 +349,16 @@ def home_message(t: Translator, p: Profile, tz: str, note: str = "") -> Message:
         else:
             buttons.append(Button(t("button.snooze"), "relais.command", "snooze 2w"))
         buttons.append(Button(t("button.leave"), "relais.command", "leave", ButtonStyle.DANGER))
-    blocks: list[object] = [Context(note)] if note else []
+    blocks: list[Block] = [Context(note)] if note else []
     blocks += [*profile.blocks, Context(t("home.hint")), Actions(tuple(buttons))]
-    return Message(text=profile.text, blocks=tuple(blocks))  # type: ignore[arg-type]
+    return Message(text=profile.text, blocks=tuple(blocks))
 
 
 def digest_message(t: Translator, d: Digest, tz: str) -> Message:
     """The weekly digest, readable on a phone: highlights, thanks, sites, welcome, campaign."""
     start, end = _day(d.start, tz), _day(d.end, tz)
     title = t("digest.title", start=start, end=end)
-    blocks: list[object] = [Heading(title)]
+    blocks: list[Block] = [Heading(title)]
     if d.empty:
         blocks.append(Paragraph(t("digest.empty")))
     else:
@@ -388,7 +390,7 @@ def digest_message(t: Translator, d: Digest, tz: str) -> Message:
         if d.campaign.brief:
             blocks.append(Context(_short(d.campaign.brief, 300)))
     blocks.append(Context(t("digest.footer")))
-    return Message(text=title, blocks=tuple(blocks))  # type: ignore[arg-type]
+    return Message(text=title, blocks=tuple(blocks))
 
 
 def _day(at: datetime, tz: str) -> str:

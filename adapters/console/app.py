@@ -194,8 +194,8 @@ class ConsoleApp:
         reply = await handle_action(
             self.core, await self.me(), form.action, form.value, values, photos
         )
-        for field, error in reply.errors.items():
-            self.say(f"! {field}: {error}")
+        for name, error in reply.errors.items():
+            self.say(f"! {name}: {error}")
         await self.show(reply if not reply.errors else Reply())
 
     async def _ask_select(self, field: Select, values: dict[str, Any]) -> None:

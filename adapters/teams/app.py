@@ -441,7 +441,8 @@ class CardAnswer(Model):
     the message form (a string); ``CloudAdapter.process`` serialises any msrest model.
     """
 
-    _attribute_map: ClassVar[dict[str, dict[str, str]]] = {
+    # msrest declares this class-level map as an instance variable (a type comment).
+    _attribute_map: ClassVar[dict[str, dict[str, str]]] = {  # type: ignore[misc]
         "status_code": {"key": "statusCode", "type": "int"},
         "type": {"key": "type", "type": "str"},
         "value": {"key": "value", "type": "object"},
