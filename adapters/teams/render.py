@@ -41,7 +41,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, assert_never
 
 from bot.i18n import Translator
 from bot.ui import (
@@ -264,28 +264,34 @@ def _body(
     trailing: list[dict[str, Any]] = []
     last_text = max((i for i, b in enumerate(blocks) if not isinstance(b, Actions)), default=-1)
     for index, block in enumerate(blocks):
-        if isinstance(block, Heading):
-            body += _paragraphs(block.text, weight="Bolder", size="Medium")
-        elif isinstance(block, Paragraph):
-            body += _paragraphs(block.text)
-        elif isinstance(block, Image):
-            url = image_url(block.media_key)
-            if url:
-                body.append({"type": "Image", "url": url, "altText": block.alt, "size": "Large"})
-        elif isinstance(block, Fields):
-            body += [
-                _field_row(label, value, i == 0) for i, (label, value) in enumerate(block.pairs)
-            ]
-        elif isinstance(block, Context):
-            body += _paragraphs(block.text, size="Small", isSubtle=True)
-        elif isinstance(block, Mentions):
-            body.append(_mention_block(block))
-        elif isinstance(block, Actions) and buttons:
-            actions = [_button(b, labels, ids) for b in block.buttons]
-            if index > last_text:
-                trailing += actions
-            else:
-                body += _action_sets(actions)
+        match block:
+            case Heading():
+                body += _paragraphs(block.text, weight="Bolder", size="Medium")
+            case Paragraph():
+                body += _paragraphs(block.text)
+            case Image():
+                url = image_url(block.media_key)
+                if url:
+                    body.append(
+                        {"type": "Image", "url": url, "altText": block.alt, "size": "Large"}
+                    )
+            case Fields():
+                body += [
+                    _field_row(label, value, i == 0) for i, (label, value) in enumerate(block.pairs)
+                ]
+            case Context():
+                body += _paragraphs(block.text, size="Small", isSubtle=True)
+            case Mentions():
+                body.append(_mention_block(block))
+            case Actions():
+                if buttons:
+                    actions = [_button(b, labels, ids) for b in block.buttons]
+                    if index > last_text:
+                        trailing += actions
+                    else:
+                        body += _action_sets(actions)
+            case _:
+                assert_never(block)
     if len(trailing) > MAX_ACTIONS:
         body += _action_sets(trailing)
         trailing = []
