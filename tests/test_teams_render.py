@@ -18,8 +18,6 @@ from adapters.teams.render import (
     card_for_message,
     card_size,
     fallback_text,
-    invoke_message,
-    invoke_response,
     labels_for,
     read_submission,
 )
@@ -503,20 +501,6 @@ def test_read_submission_edge_cases() -> None:
     assert read_submission(value) == ("review.approve", "", {})
     weird = {"action": "a", "value": ["no"], "msteams": {"type": "messageBack"}, "n": 3}
     assert read_submission(weird) == ("a", "", {"n": 3})
-
-
-def test_invoke_responses() -> None:
-    card = card_for_message(cards.notice("Done"), urls)
-    assert invoke_response(card) == {
-        "statusCode": 200,
-        "type": "application/vnd.microsoft.card.adaptive",
-        "value": card,
-    }
-    assert invoke_message("Done") == {
-        "statusCode": 200,
-        "type": "application/vnd.microsoft.activity.message",
-        "value": "Done",
-    }
 
 
 def test_size_guard_cuts_texts_and_keeps_buttons() -> None:

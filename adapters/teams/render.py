@@ -66,8 +66,6 @@ from domain import REASON_MAX
 
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 VERSION = "1.5"
-CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
-MESSAGE_CONTENT_TYPE = "application/vnd.microsoft.activity.message"
 # Teams caps a whole message at about 28 KB; the card leaves room for the activity around it.
 CARD_MAX_BYTES = 26_000
 # Longest text run; longer texts are split into several blocks.
@@ -486,16 +484,6 @@ def read_submission(value: Any) -> tuple[str, str, dict[str, Any]]:
         if name not in inputs or (inputs[name] in ("", None) and item not in ("", None)):
             inputs[name] = item
     return action, text_value, inputs
-
-
-def invoke_response(card: Card) -> dict[str, Any]:
-    """The body of an ``adaptiveCard/action`` invoke response replacing the card with ``card``."""
-    return {"statusCode": 200, "type": CARD_CONTENT_TYPE, "value": card}
-
-
-def invoke_message(text: str) -> dict[str, Any]:
-    """The body of an ``adaptiveCard/action`` invoke response showing ``text`` (plain)."""
-    return {"statusCode": 200, "type": MESSAGE_CONTENT_TYPE, "value": text}
 
 
 def card_size(card: Card) -> int:

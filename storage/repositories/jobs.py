@@ -91,12 +91,6 @@ class JobRepository:
             last_error=error[:2000],
         )
 
-    async def get_by_key(self, key: str) -> Job | None:
-        """A job by its idempotency key, fresh from the database."""
-        return await self.s.scalar(
-            select(Job).where(Job.key == key).execution_options(populate_existing=True)
-        )
-
     async def unfinished(self, *, limit: int = 50) -> list[Job]:
         """Pending, running and dead jobs, oldest first (for ``relais doctor``)."""
         rows = await self.s.scalars(
