@@ -21,12 +21,17 @@ from bot.ports import PlatformPort
 class Adapter(Protocol):
     """A chat platform, as the server sees it."""
 
-    #: The platform key of outbox rows and workspaces ("slack", "teams").
-    name: str
-    #: Sends what the outbox holds for this platform.
-    port: PlatformPort
-    #: Persisted work after the ack, by job kind.
-    job_handlers: Mapping[str, JobHandler]
+    @property
+    def name(self) -> str:
+        """The platform key of outbox rows and workspaces ("slack", "teams")."""
+
+    @property
+    def port(self) -> PlatformPort:
+        """Sends what the outbox holds for this platform."""
+
+    @property
+    def job_handlers(self) -> Mapping[str, JobHandler]:
+        """Persisted work after the ack, by job kind."""
 
     def mount(self, app: web.Application) -> None:
         """Add this platform's routes to ``app``."""

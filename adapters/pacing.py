@@ -110,11 +110,6 @@ class RateLimiter:
         """End a ``hold`` on ``key`` early."""
         self._held.pop(key, None)
 
-    def held_until(self, key: str) -> float | None:
-        """When a ``hold`` on ``key`` ends (this limiter's clock), if one is in force."""
-        until = self._held.get(key)
-        return until if until is not None and until > self.clock() else None
-
     async def wait(self, key: str) -> None:
         """Return when one more event for ``key`` stays within the rate, and count it."""
         await pace((self, key))

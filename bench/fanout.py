@@ -53,11 +53,11 @@ from sqlalchemy import func, select, text
 from adapters.slack.port import SlackClients, SlackPort
 from bot import notify
 from bot.core import Core
-from bot.domain import MemberView, Platform
 from bot.i18n import translator
 from bot.outbox import Dispatcher, utcnow
 from bot.settings import Settings, async_database_url
 from bot.ui import Actions, Button, Context, Message, Paragraph
+from domain import MemberView, Platform
 from relais.server import GC_THRESHOLDS
 from storage.db import Database, upgrade
 from storage.models import OutboxMessage

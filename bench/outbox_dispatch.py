@@ -20,11 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text
 
-from bot.domain import Platform
 from bot.outbox import Dispatcher, utcnow
 from bot.ports import Target
 from bot.settings import async_database_url
 from bot.ui import Message, Paragraph
+from domain import Platform
 from storage.db import Database, upgrade
 from storage.models import Base
 

@@ -452,8 +452,8 @@ def jpeg(i: int) -> bytes:
 async def seed(env: dict[str, str], submissions: int) -> list[int]:
     """Ambassadors with the charter accepted, reviewers, and pending submissions."""
     from bot.core import Core
-    from bot.domain import Platform
     from bot.settings import Settings
+    from domain import Platform
     from storage.db import Database
 
     settings = Settings(

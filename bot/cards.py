@@ -9,11 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from bot.domain import Role, Status, SubmissionView
 from bot.i18n import DEFAULT_LOCALE, Translator, format_day, format_when
 from bot.media import ACCEPTED_LABEL
-from bot.services.digest import Digest
-from bot.services.onboarding import Charter, Profile
 from bot.ui import (
     Actions,
     Block,
@@ -24,6 +21,7 @@ from bot.ui import (
     Fields,
     FileInput,
     Form,
+    FormInput,
     Heading,
     Image,
     Mentions,
@@ -33,9 +31,7 @@ from bot.ui import (
     Select,
     TextInput,
 )
-
-CAPTION_MAX = 2000
-REASON_MAX = 1000
+from domain import CAPTION_MAX, REASON_MAX, Charter, Digest, Profile, Role, Status, SubmissionView
 
 
 def when(at: datetime, tz: str, locale: str | Translator = DEFAULT_LOCALE) -> str:
@@ -55,8 +51,8 @@ def yes_no(t: Translator, value: bool) -> str:
     return t("common.yes") if value else t("common.no")
 
 
-def _submission_body(t: Translator, sub: SubmissionView, tz: str) -> list[object]:
-    blocks: list[object] = [
+def _submission_body(t: Translator, sub: SubmissionView, tz: str) -> list[Block]:
+    blocks: list[Block] = [
         Image(key, t("card.photo_alt", n=i + 1, author=sub.author.display_name))
         for i, key in enumerate(sub.media_keys)
     ]
@@ -118,7 +114,7 @@ def review_card(t: Translator, sub: SubmissionView, tz: str) -> Message:
         blocks.append(Paragraph(decision_line(t, sub, tz)))
     return Message(
         text=t("card.review.text", id=sub.id, author=sub.author.display_name), blocks=tuple(blocks)
-    )  # type: ignore[arg-type]
+    )
 
 
 def decision_line(t: Translator, sub: SubmissionView, tz: str) -> str:
@@ -158,7 +154,7 @@ def receipt_dm(t: Translator, sub: SubmissionView) -> Message:
 def outcome_dm(t: Translator, sub: SubmissionView, tz: str, points: int = 0) -> Message:
     """The author's notice of a decision, with the reason."""
     key = f"dm.outcome.{sub.status.value}"
-    blocks: list[object] = [Paragraph(t(key, id=sub.id, by=sub.decided_by_name or "?"))]
+    blocks: list[Block] = [Paragraph(t(key, id=sub.id, by=sub.decided_by_name or "?"))]
     if sub.caption:
         blocks.append(Context(t("dm.outcome.caption", caption=sub.caption)))
     if sub.decision_reason:
@@ -178,7 +174,7 @@ def outcome_dm(t: Translator, sub: SubmissionView, tz: str, points: int = 0) -> 
                 )
             )
         )
-    return Message(text=t(key, id=sub.id, by=sub.decided_by_name or "?"), blocks=tuple(blocks))  # type: ignore[arg-type]
+    return Message(text=t(key, id=sub.id, by=sub.decided_by_name or "?"), blocks=tuple(blocks))
 
 
 def approver_dm(t: Translator, sub: SubmissionView, tz: str) -> Message:
@@ -223,7 +219,7 @@ def submission_form(
     consented: bool = False,
 ) -> Form:
     """The photo form: photos, caption, site, campaign, consent and sensitivity."""
-    inputs: list[object] = [
+    inputs: list[FormInput] = [
         # A resubmission may keep the photos already sent.
         FileInput(
             "photos", t("field.photos"), max_files=10, required=action == "submission.create"
@@ -259,7 +255,7 @@ def submission_form(
         submit_label=t("button.send"),
         inputs=tuple(inputs),
         value=value,
-    )  # type: ignore[arg-type]
+    )
 
 
 def reason_form(t: Translator, action: str, submission_id: int, value: str) -> Form:
@@ -310,7 +306,7 @@ def profile_message(t: Translator, p: Profile, tz: str) -> Message:
         if p.charter.accepted
         else t("me.charter_todo", version=p.charter.version)
     )
-    blocks: list[object] = [
+    blocks: list[Block] = [
         Heading(t("me.title", name=p.member.display_name)),
         Fields(
             (
@@ -350,7 +346,7 @@ def profile_message(t: Translator, p: Profile, tz: str) -> Message:
             Heading(t("me.awaiting", count=max(p.awaiting_count, len(p.awaiting_review)))),
             Paragraph("\n".join(lines)),
         ]
-    return Message(text=t("me.title", name=p.member.display_name), blocks=tuple(blocks))  # type: ignore[arg-type]
+    return Message(text=t("me.title", name=p.member.display_name), blocks=tuple(blocks))
 
 
 def home_message(t: Translator, p: Profile, tz: str, note: str = "") -> Message:
@@ -367,16 +363,16 @@ def home_message(t: Translator, p: Profile, tz: str, note: str = "") -> Message:
         else:
             buttons.append(Button(t("button.snooze"), "relais.command", "snooze 2w"))
         buttons.append(Button(t("button.leave"), "relais.command", "leave", ButtonStyle.DANGER))
-    blocks: list[object] = [Context(note)] if note else []
+    blocks: list[Block] = [Context(note)] if note else []
     blocks += [*profile.blocks, Context(t("home.hint")), Actions(tuple(buttons))]
-    return Message(text=profile.text, blocks=tuple(blocks))  # type: ignore[arg-type]
+    return Message(text=profile.text, blocks=tuple(blocks))
 
 
 def digest_message(t: Translator, d: Digest, tz: str) -> Message:
     """The weekly digest, readable on a phone: highlights, thanks, sites, welcome, campaign."""
     start, end = day(d.start, t, tz), day(d.end, t, tz)
     title = t("digest.title", start=start, end=end)
-    blocks: list[object] = [Heading(title)]
+    blocks: list[Block] = [Heading(title)]
     if d.empty:
         blocks.append(Paragraph(t("digest.empty")))
     else:
@@ -408,7 +404,7 @@ def digest_message(t: Translator, d: Digest, tz: str) -> Message:
         if d.campaign.brief:
             blocks.append(Context(_short(d.campaign.brief, 300)))
     blocks.append(Context(t("digest.footer")))
-    return Message(text=title, blocks=tuple(blocks))  # type: ignore[arg-type]
+    return Message(text=title, blocks=tuple(blocks))
 
 
 def notice(text: str) -> Message:

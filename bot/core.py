@@ -11,7 +11,6 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 
 from bot import notify
-from bot.domain import MemberView, Platform
 from bot.media import MediaIntake
 from bot.services.config import Config
 from bot.services.onboarding import Onboarding
@@ -22,6 +21,7 @@ from bot.services.submissions import Submissions
 from bot.settings import Settings
 from bot.ui import Message
 from bot.worker import utcnow
+from domain import MemberView, Platform
 from storage.db import Database
 from storage.media_store import LocalMediaStore
 

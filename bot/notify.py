@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.domain import MemberView
 from bot.ports import Target
 from bot.ui import Message
+from domain import MemberView
 from storage.repositories import Repos
 
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sqlalchemy.engine import make_url
 
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.core import Core
+    from storage.db import Database
 
 app = typer.Typer(
     help="Relais: the ambassador programme bot for Slack and Microsoft Teams.",
@@ -54,7 +57,7 @@ def console() -> None:
     """The whole product in this terminal: join, submit a photo, review, notifications."""
     from adapters.console.app import ConsoleApp, terminal_ask
     from bot.core import Core
-    from bot.domain import Platform
+    from domain import Platform
     from storage.db import Database, upgrade
 
     settings = _settings()
@@ -123,7 +126,7 @@ def serve(
     )
 
 
-def _digest_core(settings: Settings):  # type: ignore[no-untyped-def]
+def _digest_core(settings: Settings) -> tuple[Core, Database]:
     """(core, database) for the digest commands."""
     from bot.core import Core
     from storage.db import Database
@@ -189,7 +192,7 @@ def digest_send(
     asyncio.run(main())
 
 
-async def _workspaces(core, workspace: str | None):  # type: ignore[no-untyped-def]
+async def _workspaces(core: Core, workspace: str | None) -> list[tuple[int, str, str, str]]:
     async with core.db.read() as r:
         found = []
         for ws_id in await r.workspaces.ids():
@@ -248,4 +251,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

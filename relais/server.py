@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 # Fewer young-generation collections under load (the default is 700 allocations).
 GC_THRESHOLDS = (10_000, 20, 20)
 CORE_KEY = web.AppKey("core", Core)
+#: An aiohttp cleanup context: runs until the server stops.
+BackgroundWork = Callable[[web.Application], AsyncIterator[None]]
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -69,8 +71,8 @@ def build_app(
     return app
 
 
-def _scheduling(core: Core):  # type: ignore[no-untyped-def]
-    async def ctx(app: web.Application):  # type: ignore[no-untyped-def]
+def _scheduling(core: Core) -> BackgroundWork:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
         from relais.scheduler import scheduling
 
         async with scheduling(core):
@@ -139,8 +141,8 @@ async def _sync_charter(app: web.Application) -> None:
         )
 
 
-def _running_jobs(core: Core, handlers: dict[str, JobHandler]):  # type: ignore[no-untyped-def]
-    async def ctx(app: web.Application):  # type: ignore[no-untyped-def]
+def _running_jobs(core: Core, handlers: dict[str, JobHandler]) -> BackgroundWork:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
         runner = JobRunner(core.db, handlers, clock=core.clock)
         core.on_jobs(runner.wake)
         stop = asyncio.Event()
@@ -154,8 +156,8 @@ def _running_jobs(core: Core, handlers: dict[str, JobHandler]):  # type: ignore[
     return ctx
 
 
-def _dispatching(core: Core, ports: dict[str, PlatformPort]):  # type: ignore[no-untyped-def]
-    async def ctx(app: web.Application):  # type: ignore[no-untyped-def]
+def _dispatching(core: Core, ports: dict[str, PlatformPort]) -> BackgroundWork:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
         dispatcher = Dispatcher(
             core.db, ports, clock=core.clock, max_attempts=core.settings.relais_outbox_max_attempts
         )

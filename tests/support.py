@@ -10,11 +10,11 @@ from typing import Any
 from PIL import Image as PILImage
 
 from bot.core import Core
-from bot.domain import MemberView, Platform, SubmissionView
 from bot.media import CleanImage
 from bot.ports import Target
 from bot.services.submissions import load_view
 from bot.ui import Message
+from domain import MemberView, Platform, SubmissionView
 
 WORKSPACE = "T-test"
 

@@ -17,8 +17,8 @@ import pytest
 from bot.actions import TABLE, ActionName, handle_action, handle_command
 from bot.actions.table import Author, Target
 from bot.core import Core
-from bot.domain import MemberView, Platform, Role, Status, SubmissionView
 from bot.i18n import translator
+from domain import MemberView, Platform, Role, Status, SubmissionView
 from tests.support import ambassador, member, photo, stored, text_of
 
 t = translator("en")

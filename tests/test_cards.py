@@ -6,9 +6,9 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from bot import cards
-from bot.domain import MemberView, Platform, Role, Status, SubmissionView
 from bot.i18n import translator
 from bot.services.digest import Digest
+from domain import MemberView, Platform, Role, Status, SubmissionView
 from tests.support import text_of
 
 AT = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # 10:00 in Paris

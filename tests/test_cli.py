@@ -16,12 +16,13 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import MetaData, Table
 from typer.testing import CliRunner
 
 from bot.core import Core
-from bot.domain import Platform
 from bot.ports import Target
 from bot.settings import Settings
+from domain import Platform
 from relais.cli import app
 from relais.server import build_app
 from storage.db import Database
@@ -43,6 +44,38 @@ async def test_models_and_migrations_agree(db: Database) -> None:
             lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata)
         )
     assert diff == []
+
+
+def _shape(table: Table) -> tuple[object, ...]:
+    columns = tuple(
+        (
+            c.name,
+            repr(c.type),
+            c.nullable,
+            c.primary_key,
+            c.autoincrement,
+            None if c.default is None else str(getattr(c.default, "arg", None)),
+        )
+        for c in table.columns
+    )
+    indexes = sorted((i.name, tuple(c.name for c in i.columns), i.unique) for i in table.indexes)
+    return columns, tuple(indexes)
+
+
+def test_slack_store_tables_match_bolts() -> None:
+    """storage declares Bolt's installation and state tables without importing slack_sdk:
+    they must stay the tables the SDK's stores read and write."""
+    from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+    from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+
+    sdk = MetaData()
+    built = [
+        SQLAlchemyInstallationStore.build_installations_table(sdk, "slack_installations"),
+        SQLAlchemyInstallationStore.build_bots_table(sdk, "slack_bots"),
+        SQLAlchemyOAuthStateStore.build_oauth_states_table(sdk, "slack_oauth_states"),
+    ]
+    for table in built:
+        assert _shape(Base.metadata.tables[table.name]) == _shape(table), table.name
 
 
 def test_db_upgrade_creates_a_fresh_sqlite_database(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from adapters.console.app import ConsoleApp
 from bot.core import Core
-from bot.domain import Platform
+from domain import Platform
 from tests.support import jpeg_bytes, stored
 
 

@@ -9,9 +9,9 @@ import pytest
 
 from bot.actions import handle_action, handle_command
 from bot.core import Core
-from bot.domain import MemberView, Role, Status
 from bot.errors import CharterChanged, CharterNotAccepted, NotAllowed, NotAmbassador
 from bot.ui import FileInput, TextInput
+from domain import MemberView, Role, Status
 from tests.support import WORKSPACE, FakeClock, ambassador, member, photo, text_of
 
 

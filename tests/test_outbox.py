@@ -31,7 +31,7 @@ async def queue(db: Database, clock: FakeClock, n: int = 1, platform: str = "con
 
 
 def _platform(name: str):  # type: ignore[no-untyped-def]
-    from bot.domain import Platform
+    from domain import Platform
 
     return Platform(name)
 

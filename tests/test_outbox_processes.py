@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.domain import Platform
 from bot.ports import Target
 from bot.ui import Message
+from domain import Platform
 from storage.db import Database
 from tests.support import FakeClock
 

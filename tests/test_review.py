@@ -12,10 +12,10 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.actions import handle_action
 from bot.core import Core
-from bot.domain import MemberView, Status, SubmissionView
 from bot.errors import AlreadyDecided, InvalidInput, InvalidTransition, NotAllowed
 from bot.outbox import Dispatcher
 from bot.ui import Message
+from domain import MemberView, Status, SubmissionView
 from storage.db import Database
 from tests.conftest import REVIEW_CHANNEL
 from tests.support import FakeClock, RecordingPort, ambassador, member, photo, stored, text_of

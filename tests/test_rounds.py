@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 from adapters.slack import render as slack_render
 from bot.actions import handle_action, handle_command
 from bot.core import Core
-from bot.domain import MemberView
 from bot.outbox import Dispatcher
 from bot.schedule import last_occurrence, parse_slot, working_hours_between
 from bot.ui import Mentions, Message
+from domain import MemberView
 from storage.db import Database
 from storage.models import ScheduleRun
 from tests.support import FakeClock, RecordingPort, ambassador, member, photo, text_of

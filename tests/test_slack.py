@@ -14,8 +14,8 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import func, select, text, update
 
 from bot.core import Core
-from bot.domain import Platform
 from bot.settings import Settings
+from domain import Platform
 from storage.db import Database
 from storage.models import Job, Submission
 from tests.slack_api import FakeSlack

@@ -10,9 +10,9 @@ import pytest
 from adapters.slack.port import SlackClients, SlackPort
 from bot import notify
 from bot.core import Core
-from bot.domain import Platform
 from bot.outbox import Dispatcher
 from bot.ui import Message, Paragraph
+from domain import Platform
 from tests.slack_api import FakeSlack
 from tests.support import FakeClock
 

@@ -173,12 +173,10 @@ async def test_hold_pushes_a_key_back_and_only_that_key() -> None:
     limiter = RateLimiter(10, clock=clock, sleep=sleep)
     await limiter.wait("a")
     limiter.hold("a", 3.0)
-    assert limiter.held_until("a") == 3.0
     await limiter.wait("b")  # another key is not held
     assert clock() == 0.0
     await limiter.wait("a")
     assert clock() == 3.0
-    assert limiter.held_until("a") is None
     limiter.hold("a", 60.0)
     limiter.release("a")  # ended early: the key goes again on its usual schedule
     await limiter.wait("a")

@@ -7,7 +7,6 @@ import asyncio
 import pytest
 
 from bot.core import Core
-from bot.domain import MemberView, ReviewAction, Status, SubmissionView
 from bot.errors import (
     AlreadyDecided,
     DuplicatePhoto,
@@ -18,6 +17,7 @@ from bot.errors import (
 from bot.outbox import Dispatcher
 from bot.ports import Target
 from bot.ui import Context, Image, Message, Paragraph
+from domain import MemberView, ReviewAction, Status, SubmissionView
 from storage.db import Database
 from tests.conftest import REVIEW_CHANNEL
 from tests.support import FakeClock, RecordingPort, ambassador, member, photo, stored, text_of

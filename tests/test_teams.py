@@ -12,8 +12,8 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
 from bot.core import Core
-from bot.domain import Platform
 from bot.settings import Settings
+from domain import Platform
 from relais.server import build_server
 from storage.db import Database
 from storage.models import Job, OutboxMessage, Submission

@@ -18,15 +18,11 @@ from adapters.teams.render import (
     card_for_message,
     card_size,
     fallback_text,
-    invoke_message,
-    invoke_response,
     labels_for,
     read_submission,
 )
 from bot import cards
-from bot.domain import MemberView, Platform, Role, Status, SubmissionView
 from bot.i18n import translator
-from bot.services.onboarding import Charter
 from bot.ui import (
     Actions,
     Button,
@@ -42,6 +38,7 @@ from bot.ui import (
     Select,
     TextInput,
 )
+from domain import Charter, MemberView, Platform, Role, Status, SubmissionView
 
 HOSTILE = "**bold** [x](https://evil) <at>Bob</at> _i_ & <b>"
 t = translator("en")
@@ -504,20 +501,6 @@ def test_read_submission_edge_cases() -> None:
     assert read_submission(value) == ("review.approve", "", {})
     weird = {"action": "a", "value": ["no"], "msteams": {"type": "messageBack"}, "n": 3}
     assert read_submission(weird) == ("a", "", {"n": 3})
-
-
-def test_invoke_responses() -> None:
-    card = card_for_message(cards.notice("Done"), urls)
-    assert invoke_response(card) == {
-        "statusCode": 200,
-        "type": "application/vnd.microsoft.card.adaptive",
-        "value": card,
-    }
-    assert invoke_message("Done") == {
-        "statusCode": 200,
-        "type": "application/vnd.microsoft.activity.message",
-        "value": "Done",
-    }
 
 
 def test_size_guard_cuts_texts_and_keeps_buttons() -> None:

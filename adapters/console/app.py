@@ -17,12 +17,12 @@ from typing import Any
 from adapters.console.render import plain, render
 from bot.actions import handle_action, handle_command
 from bot.core import Core
-from bot.domain import MemberView, Platform
 from bot.i18n import Translator, translator
 from bot.media import CleanImage, MediaRejected
 from bot.outbox import Dispatcher
 from bot.ports import Target
 from bot.ui import FileInput, Form, FormInput, Message, Reply, Select, TextInput
+from domain import MemberView, Platform
 
 WORKSPACE = "console"
 Ask = Callable[[str], Awaitable[str | None]]

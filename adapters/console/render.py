@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import assert_never
 
 from bot.ui import Actions, Context, Fields, Heading, Image, Mentions, Message, Paragraph
 
@@ -26,25 +27,28 @@ def render(
     """The lines showing ``message``; buttons get numbers from ``number_button``."""
     lines: list[str] = []
     for block in message.blocks:
-        if isinstance(block, Heading):
-            lines.append(plain(block.text).upper())
-        elif isinstance(block, Paragraph):
-            lines.extend(plain(block.text).splitlines() or [""])
-        elif isinstance(block, Image):
-            lines.append(f"[{plain(block.alt)}: {media_dir / block.media_key}]")
-        elif isinstance(block, Fields):
-            width = max((len(label) for label, _ in block.pairs), default=0)
-            lines.extend(f"  {plain(k).ljust(width)} : {plain(v)}" for k, v in block.pairs)
-        elif isinstance(block, Context):
-            lines.append(f"  ({plain(block.text)})")
-        elif isinstance(block, Mentions):
-            names = ", ".join(f"@{plain(name)}" for _, name in block.people)
-            lines.append(f"{plain(block.label)} {names}")
-        elif isinstance(block, Actions):
-            labels = [
-                f"[{number_button(b.action, b.value)}] {plain(b.label)}" for b in block.buttons
-            ]
-            lines.append("  " + "   ".join(labels))
+        match block:
+            case Heading():
+                lines.append(plain(block.text).upper())
+            case Paragraph():
+                lines.extend(plain(block.text).splitlines() or [""])
+            case Image():
+                lines.append(f"[{plain(block.alt)}: {media_dir / block.media_key}]")
+            case Fields():
+                width = max((len(label) for label, _ in block.pairs), default=0)
+                lines.extend(f"  {plain(k).ljust(width)} : {plain(v)}" for k, v in block.pairs)
+            case Context():
+                lines.append(f"  ({plain(block.text)})")
+            case Mentions():
+                names = ", ".join(f"@{plain(name)}" for _, name in block.people)
+                lines.append(f"{plain(block.label)} {names}")
+            case Actions():
+                labels = [
+                    f"[{number_button(b.action, b.value)}] {plain(b.label)}" for b in block.buttons
+                ]
+                lines.append("  " + "   ".join(labels))
+            case _:
+                assert_never(block)
     if not message.blocks:
         lines.append(plain(message.text))
     return lines

@@ -22,11 +22,11 @@ from adapters.slack.port import SlackClients, classify
 from bot import cards
 from bot.actions import handle_action
 from bot.core import Core
-from bot.domain import MemberView, Platform
 from bot.i18n import translator
 from bot.media import ACCEPTED_LABEL, CleanImage, MediaRejected
 from bot.ports import RetryLater
 from bot.ui import Message
+from domain import MemberView, Platform
 
 log = logging.getLogger(__name__)
 

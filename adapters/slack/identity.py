@@ -18,8 +18,8 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import Core
-from bot.domain import MemberView, Platform
 from bot.i18n import supported_locale
+from domain import MemberView, Platform
 
 log = logging.getLogger(__name__)
 

@@ -27,11 +27,10 @@ from adapters.slack.modals import SUBMISSION_FORMS, Modals
 from bot import cards
 from bot.actions import changes_member, handle_action, handle_command, submit_entry
 from bot.core import Core
-from bot.domain import MemberView
 from bot.i18n import translator
 from bot.media import ACCEPTED_LABEL
-from bot.services.submissions import MAX_PHOTOS
 from bot.ui import Message, Reply
+from domain import MAX_PHOTOS, MemberView
 
 log = logging.getLogger(__name__)
 

@@ -15,12 +15,11 @@ from adapters.slack.files import JOB_KIND
 from adapters.slack.port import classify
 from bot import cards
 from bot.core import Core
-from bot.domain import MemberView
 from bot.i18n import Translator, translator
 from bot.media import ACCEPTED_LABEL
 from bot.ports import RetryLater
-from bot.services.submissions import MAX_PHOTOS
 from bot.ui import Form, Message, Reply
+from domain import CAPTION_MAX, MAX_PHOTOS, MemberView
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +155,6 @@ def submission_errors(
                 "photos.not_images", names=", ".join(declared), accepted=ACCEPTED_LABEL
             )
     caption = str(values.get("caption") or "").strip()
-    if len(caption) > cards.CAPTION_MAX:
-        errors["caption"] = t("error.caption_too_long", length=len(caption), max=cards.CAPTION_MAX)
+    if len(caption) > CAPTION_MAX:
+        errors["caption"] = t("error.caption_too_long", length=len(caption), max=CAPTION_MAX)
     return errors

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, assert_never
 
 from bot.ui import (
     Actions,
@@ -86,38 +86,43 @@ def message_blocks(
     images = images or {}
     blocks: list[dict[str, Any]] = []
     for block in message.blocks:
-        if isinstance(block, Heading):
-            blocks.append({"type": "header", "text": plain(block.text, HEADER_MAX)})
-        elif isinstance(block, Paragraph):
-            blocks += [
-                {"type": "section", "text": plain(part)}
-                for part in _chunks(block.text, SECTION_TEXT_MAX)
-            ]
-        elif isinstance(block, Image):
-            file_id = images.get(block.media_key)
-            if file_id:
-                blocks.append(
-                    {
-                        "type": "image",
-                        "slack_file": {"id": file_id},
-                        "alt_text": _cut(block.alt, 2000),
-                    }
-                )
-        elif isinstance(block, Fields):
-            pairs = [plain(f"{label}\n{value}", FIELD_MAX) for label, value in block.pairs]
-            for i in range(0, len(pairs), FIELDS_PER_SECTION):
-                blocks.append({"type": "section", "fields": pairs[i : i + FIELDS_PER_SECTION]})
-        elif isinstance(block, Context):
-            blocks.append({"type": "context", "elements": [plain(block.text, FIELD_MAX)]})
-        elif isinstance(block, Mentions):
-            blocks.append({"type": "section", "text": _mentions(block)})
-        elif isinstance(block, Actions):
-            elements = [
-                _button(b.label, _action_id(b.action, i, block), b.value, b.style)
-                for i, b in enumerate(block.buttons)
-            ]
-            for i in range(0, len(elements), BUTTONS_PER_BLOCK):
-                blocks.append({"type": "actions", "elements": elements[i : i + BUTTONS_PER_BLOCK]})
+        match block:
+            case Heading():
+                blocks.append({"type": "header", "text": plain(block.text, HEADER_MAX)})
+            case Paragraph():
+                blocks += [
+                    {"type": "section", "text": plain(part)}
+                    for part in _chunks(block.text, SECTION_TEXT_MAX)
+                ]
+            case Image():
+                file_id = images.get(block.media_key)
+                if file_id:
+                    blocks.append(
+                        {
+                            "type": "image",
+                            "slack_file": {"id": file_id},
+                            "alt_text": _cut(block.alt, 2000),
+                        }
+                    )
+            case Fields():
+                pairs = [plain(f"{label}\n{value}", FIELD_MAX) for label, value in block.pairs]
+                for i in range(0, len(pairs), FIELDS_PER_SECTION):
+                    blocks.append({"type": "section", "fields": pairs[i : i + FIELDS_PER_SECTION]})
+            case Context():
+                blocks.append({"type": "context", "elements": [plain(block.text, FIELD_MAX)]})
+            case Mentions():
+                blocks.append({"type": "section", "text": _mentions(block)})
+            case Actions():
+                elements = [
+                    _button(b.label, _action_id(b.action, i, block), b.value, b.style)
+                    for i, b in enumerate(block.buttons)
+                ]
+                for i in range(0, len(elements), BUTTONS_PER_BLOCK):
+                    blocks.append(
+                        {"type": "actions", "elements": elements[i : i + BUTTONS_PER_BLOCK]}
+                    )
+            case _:
+                assert_never(block)
     return blocks[:limit]
 
 

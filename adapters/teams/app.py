@@ -59,7 +59,6 @@ from adapters.teams.port import TeamsPort
 from bot import cards
 from bot.actions import error_reply, handle_action, handle_command, submit_entry
 from bot.core import Core
-from bot.domain import MemberView, Platform
 from bot.errors import RelaisError
 from bot.i18n import supported_locale, translator
 from bot.jobs import JobHandler
@@ -67,6 +66,7 @@ from bot.media import ACCEPTED_LABEL
 from bot.services.relay import ConversationSeen
 from bot.settings import Settings
 from bot.ui import Reply
+from domain import MemberView, Platform
 
 log = logging.getLogger(__name__)
 
@@ -451,7 +451,8 @@ class CardAnswer(Model):
     the message form (a string); ``CloudAdapter.process`` serialises any msrest model.
     """
 
-    _attribute_map: ClassVar[dict[str, dict[str, str]]] = {
+    # msrest declares this class-level map as an instance variable (a type comment).
+    _attribute_map: ClassVar[dict[str, dict[str, str]]] = {  # type: ignore[misc]
         "status_code": {"key": "statusCode", "type": "int"},
         "type": {"key": "type", "type": "str"},
         "value": {"key": "value", "type": "object"},

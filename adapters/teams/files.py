@@ -26,11 +26,10 @@ from adapters.photos import fetch_photo
 from bot import cards
 from bot.actions import submit_entry
 from bot.core import Core
-from bot.domain import MemberView, Platform
 from bot.i18n import translator
 from bot.media import ACCEPTED_LABEL, CleanImage, MediaRejected
-from bot.services.submissions import MAX_PHOTOS
 from bot.ui import Message
+from domain import MAX_PHOTOS, MemberView, Platform
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,7 @@ import hmac
 import logging
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -50,8 +51,13 @@ class MediaLinks:
     """Makes and checks signed photo links."""
 
     def __init__(
-        self, secret: bytes, public_url: str, *, ttl: int = DEFAULT_TTL, clock=time.time
-    ) -> None:  # type: ignore[no-untyped-def]
+        self,
+        secret: bytes,
+        public_url: str,
+        *,
+        ttl: int = DEFAULT_TTL,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._secret = secret
         self.public_url = public_url.rstrip("/")
         self.ttl = ttl
@@ -82,7 +88,9 @@ class MediaLinks:
             return None
         return key
 
-    def handler(self, store: LocalMediaStore):  # type: ignore[no-untyped-def]
+    def handler(
+        self, store: LocalMediaStore
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         """The aiohttp handler for ``GET /media/{token}``."""
 
         async def serve(request: web.Request) -> web.StreamResponse:

@@ -26,11 +26,11 @@ from msrest.exceptions import ClientRequestError, DeserializationError, HttpOper
 
 from adapters.pacing import RateLimiter, pace
 from adapters.teams import render
-from bot.domain import Platform
 from bot.i18n import translator
 from bot.ports import PermanentFailure, RetryLater, Target, retry_after_seconds
 from bot.services.relay import Relay
 from bot.ui import Message
+from domain import Platform
 
 log = logging.getLogger(__name__)
 

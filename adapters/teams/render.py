@@ -41,9 +41,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, assert_never
 
-from bot.cards import REASON_MAX
 from bot.i18n import Translator
 from bot.ui import (
     Actions,
@@ -63,11 +62,10 @@ from bot.ui import (
     Select,
     TextInput,
 )
+from domain import REASON_MAX
 
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 VERSION = "1.5"
-CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
-MESSAGE_CONTENT_TYPE = "application/vnd.microsoft.activity.message"
 # Teams caps a whole message at about 28 KB; the card leaves room for the activity around it.
 CARD_MAX_BYTES = 26_000
 # Longest text run; longer texts are split into several blocks.
@@ -264,28 +262,34 @@ def _body(
     trailing: list[dict[str, Any]] = []
     last_text = max((i for i, b in enumerate(blocks) if not isinstance(b, Actions)), default=-1)
     for index, block in enumerate(blocks):
-        if isinstance(block, Heading):
-            body += _paragraphs(block.text, weight="Bolder", size="Medium")
-        elif isinstance(block, Paragraph):
-            body += _paragraphs(block.text)
-        elif isinstance(block, Image):
-            url = image_url(block.media_key)
-            if url:
-                body.append({"type": "Image", "url": url, "altText": block.alt, "size": "Large"})
-        elif isinstance(block, Fields):
-            body += [
-                _field_row(label, value, i == 0) for i, (label, value) in enumerate(block.pairs)
-            ]
-        elif isinstance(block, Context):
-            body += _paragraphs(block.text, size="Small", isSubtle=True)
-        elif isinstance(block, Mentions):
-            body.append(_mention_block(block))
-        elif isinstance(block, Actions) and buttons:
-            actions = [_button(b, labels, ids) for b in block.buttons]
-            if index > last_text:
-                trailing += actions
-            else:
-                body += _action_sets(actions)
+        match block:
+            case Heading():
+                body += _paragraphs(block.text, weight="Bolder", size="Medium")
+            case Paragraph():
+                body += _paragraphs(block.text)
+            case Image():
+                url = image_url(block.media_key)
+                if url:
+                    body.append(
+                        {"type": "Image", "url": url, "altText": block.alt, "size": "Large"}
+                    )
+            case Fields():
+                body += [
+                    _field_row(label, value, i == 0) for i, (label, value) in enumerate(block.pairs)
+                ]
+            case Context():
+                body += _paragraphs(block.text, size="Small", isSubtle=True)
+            case Mentions():
+                body.append(_mention_block(block))
+            case Actions():
+                if buttons:
+                    actions = [_button(b, labels, ids) for b in block.buttons]
+                    if index > last_text:
+                        trailing += actions
+                    else:
+                        body += _action_sets(actions)
+            case _:
+                assert_never(block)
     if len(trailing) > MAX_ACTIONS:
         body += _action_sets(trailing)
         trailing = []
@@ -480,16 +484,6 @@ def read_submission(value: Any) -> tuple[str, str, dict[str, Any]]:
         if name not in inputs or (inputs[name] in ("", None) and item not in ("", None)):
             inputs[name] = item
     return action, text_value, inputs
-
-
-def invoke_response(card: Card) -> dict[str, Any]:
-    """The body of an ``adaptiveCard/action`` invoke response replacing the card with ``card``."""
-    return {"statusCode": 200, "type": CARD_CONTENT_TYPE, "value": card}
-
-
-def invoke_message(text: str) -> dict[str, Any]:
-    """The body of an ``adaptiveCard/action`` invoke response showing ``text`` (plain)."""
-    return {"statusCode": 200, "type": MESSAGE_CONTENT_TYPE, "value": text}
 
 
 def card_size(card: Card) -> int:

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot import cards
-from bot.domain import Status
 from bot.errors import InvalidInput, NotFound, RelaisError
 from bot.i18n import Translator
 from bot.ui import Reply
+from domain import Status
 
 _DURATION = re.compile(r"^(\d{1,3})\s*([dwj]|days?|weeks?|jours?|semaines?|sem)$")
 

@@ -16,13 +16,13 @@ from bot import cards
 from bot.actions.common import card_ref, error_reply
 from bot.actions.table import TABLE, Action, ActionName, Author, Permission, Request, Target
 from bot.core import Core
-from bot.domain import MemberView, Role, SubmissionView
 from bot.errors import NotAllowed, NotAmbassador, NotFound, RelaisError
 from bot.i18n import translator
 from bot.media import CleanImage
 from bot.services.review import REVIEWER_ROLES, own_review_refused
 from bot.services.submissions import load_view
 from bot.ui import Reply
+from domain import MemberView, Role, SubmissionView
 
 
 def command_words() -> dict[str, ActionName]:

@@ -10,9 +10,9 @@ from bot.actions.common import int_or_none, parse_duration
 from bot.actions.dispatch import dispatch, parse_command
 from bot.actions.submitting import charter_form, submit_entry
 from bot.actions.table import EVERYONE, ActionName, Permission, Request, action
-from bot.domain import Role
 from bot.errors import InvalidInput
 from bot.ui import Reply
+from domain import Role
 
 MAX_SNOOZE = timedelta(weeks=12)
 CM_ONLY = Permission.of(Role.CM)

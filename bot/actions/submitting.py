@@ -6,10 +6,9 @@ from bot import cards
 from bot.actions.common import flag, int_or_none
 from bot.actions.table import EVERYONE, ActionName, Author, Permission, Request, Target, action
 from bot.core import Core
-from bot.domain import MemberView, Role
 from bot.i18n import Translator, translator
-from bot.services.onboarding import Charter
 from bot.ui import Form, Reply
+from domain import Charter, MemberView, Role
 
 CARRIED_CAPTION_MAX = 1000
 #: The author of a submission of their own workspace.

@@ -18,10 +18,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.domain import MemberView, Role, SubmissionView
 from bot.i18n import Translator
 from bot.media import CleanImage
 from bot.ui import Form, Reply
+from domain import MemberView, Role, SubmissionView
 
 if TYPE_CHECKING:
     from bot.core import Core

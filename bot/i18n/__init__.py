@@ -22,7 +22,7 @@ from babel.dates import format_date, format_time
 from bot.i18n import en, fr
 
 Entry = str | Mapping[str, str]
-CATALOGUES: dict[str, dict[str, Entry]] = {"en": en.MESSAGES, "fr": fr.MESSAGES}
+CATALOGUES: dict[str, Mapping[str, Entry]] = {"en": en.MESSAGES, "fr": fr.MESSAGES}
 DEFAULT_LOCALE = "en"
 PLURAL_FORMS = ("zero", "one", "two", "few", "many", "other")
 log = logging.getLogger(__name__)

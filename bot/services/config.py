@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.domain import MemberView, Role
 from bot.errors import InvalidInput, NotAllowed
 from bot.schedule import WeeklySlot, parse_slot
+from domain import MemberView, Role
 from storage.repositories import Repos
 
 if TYPE_CHECKING:

@@ -7,13 +7,12 @@ turns it into a message in the workspace's language.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.domain import MemberView, SubmissionView
 from bot.services.submissions import load_view
+from domain import CampaignLine, Digest
 from storage.repositories import Repos
 
 if TYPE_CHECKING:
@@ -21,36 +20,6 @@ if TYPE_CHECKING:
 
 HIGHLIGHTS = 4
 MILESTONES = (10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000)
-
-
-@dataclass(frozen=True)
-class CampaignLine:
-    """The active campaign and its last day."""
-
-    title: str
-    brief: str
-    ends_on: date
-
-
-@dataclass(frozen=True)
-class Digest:
-    """Everything one digest shows."""
-
-    workspace_id: int
-    start: datetime
-    end: datetime
-    approved: int
-    highlights: tuple[SubmissionView, ...]
-    contributors: tuple[tuple[MemberView, int], ...]
-    sites: tuple[tuple[str | None, int], ...]
-    newcomers: tuple[MemberView, ...]
-    campaign: CampaignLine | None
-    milestones: tuple[int, ...]
-
-    @property
-    def empty(self) -> bool:
-        """True when nothing was approved in the period."""
-        return self.approved == 0
 
 
 class Digests:

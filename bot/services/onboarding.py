@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.domain import MemberView, Platform, Role, Status
 from bot.errors import CharterChanged, InvalidInput, NotAllowed, NotFound
 from bot.i18n import normalise_locale, translate
+from domain import Charter, MemberView, Platform, Profile, Role, Status, SubmissionLine
 from storage.models import Submission
 from storage.repositories import Repos
 
@@ -16,44 +15,6 @@ if TYPE_CHECKING:
     from bot.core import Core
 
 SITE_NAME_MAX = 120
-
-
-@dataclass(frozen=True)
-class Charter:
-    """The current charter and where the member stands with it."""
-
-    version: int
-    text: str
-    accepted_version: int | None
-
-    @property
-    def accepted(self) -> bool:
-        """True when the member accepted this very version."""
-        return self.accepted_version == self.version
-
-
-@dataclass(frozen=True)
-class SubmissionLine:
-    """One line of a member's history."""
-
-    id: int
-    caption: str
-    status: Status
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class Profile:
-    """What ``/relais me`` and the App Home show."""
-
-    member: MemberView
-    site_name: str | None
-    points: int
-    charter: Charter
-    snoozed_until: datetime | None
-    recent: tuple[SubmissionLine, ...]
-    awaiting_review: tuple[SubmissionLine, ...]
-    awaiting_count: int = 0
 
 
 class Onboarding:

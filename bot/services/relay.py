@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot import notify
-from bot.domain import MemberView, Platform
 from bot.media import CleanImage
 from bot.ui import Message
+from domain import MemberView, Platform
 
 if TYPE_CHECKING:
     from bot.core import Core

@@ -5,10 +5,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot import cards, notify
-from bot.domain import TRANSITIONS, MemberView, Mover, Role, Status, SubmissionView, transition
 from bot.errors import InvalidInput, InvalidTransition, NotAllowed, NotFound, StaleCard
 from bot.i18n import translator
 from bot.services.submissions import load_view, raise_already_decided
+from domain import (
+    REASON_MAX,
+    TRANSITIONS,
+    MemberView,
+    Mover,
+    Role,
+    Status,
+    SubmissionView,
+    transition,
+)
 from storage.repositories import Repos
 
 if TYPE_CHECKING:
@@ -109,8 +118,8 @@ class Review:
         text = text.strip()
         if required and not text:
             raise InvalidInput("error.reason_required", field="reason")
-        if len(text) > cards.REASON_MAX:
-            raise InvalidInput("error.reason_too_long", field="reason", max=cards.REASON_MAX)
+        if len(text) > REASON_MAX:
+            raise InvalidInput("error.reason_too_long", field="reason", max=REASON_MAX)
         return text or None
 
     async def _decide(

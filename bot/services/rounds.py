@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot import cards, notify
-from bot.domain import MemberView, Role
 from bot.i18n import Translator, translator
 from bot.schedule import (
     last_occurrence,
@@ -27,8 +26,9 @@ from bot.schedule import (
     working_hours_between,
 )
 from bot.services.config import WorkspaceConfig
-from bot.services.digest import Digest, Digests
+from bot.services.digest import Digests
 from bot.ui import Actions, Button, ButtonStyle, Context, Message, Paragraph
+from domain import Digest, MemberView, Role
 from storage.models import Campaign
 
 if TYPE_CHECKING:

@@ -6,14 +6,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot import cards, notify
-from bot.domain import (
-    MemberView,
-    ReviewAction,
-    Role,
-    Status,
-    SubmissionView,
-    transition,
-)
 from bot.errors import (
     AlreadyDecided,
     CharterNotAccepted,
@@ -26,12 +18,20 @@ from bot.errors import (
 )
 from bot.i18n import translator
 from bot.media import CleanImage
+from domain import (
+    CAPTION_MAX,
+    MAX_PHOTOS,
+    MemberView,
+    ReviewAction,
+    Role,
+    Status,
+    SubmissionView,
+    transition,
+)
 from storage.repositories import Repos
 
 if TYPE_CHECKING:
     from bot.core import Core
-
-MAX_PHOTOS = 10
 
 
 async def load_view(r: Repos, submission_id: int) -> SubmissionView:
@@ -76,9 +76,9 @@ async def raise_already_decided(r: Repos, submission_id: int) -> None:
 def check_caption(caption: str) -> str:
     """The caption as stored: trimmed, within the limit."""
     caption = caption.strip()
-    if len(caption) > cards.CAPTION_MAX:
+    if len(caption) > CAPTION_MAX:
         raise InvalidInput(
-            "error.caption_too_long", field="caption", max=cards.CAPTION_MAX, length=len(caption)
+            "error.caption_too_long", field="caption", max=CAPTION_MAX, length=len(caption)
         )
     return caption
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import JobStatus
+from domain import JobStatus
 from storage.models import Job
 from storage.repositories.leases import claim_due, finish
 
@@ -89,12 +89,6 @@ class JobRepository:
             finished_at=now,
             claimed_until=None,
             last_error=error[:2000],
-        )
-
-    async def get_by_key(self, key: str) -> Job | None:
-        """A job by its idempotency key, fresh from the database."""
-        return await self.s.scalar(
-            select(Job).where(Job.key == key).execution_options(populate_existing=True)
         )
 
     async def unfinished(self, *, limit: int = 50) -> list[Job]:

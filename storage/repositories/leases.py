@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.repositories.dml import rowcount
+
 Row = TypeVar("Row")
 
 
@@ -69,4 +71,4 @@ async def finish(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1

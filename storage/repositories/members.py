@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import MemberView, Platform, Role
+from domain import MemberView, Platform, Role
 from storage.models import (
     CharterAcceptance,
     CharterVersion,
@@ -17,6 +17,7 @@ from storage.models import (
     Site,
     Workspace,
 )
+from storage.repositories.dml import rowcount
 
 
 class WorkspaceRepository:
@@ -196,7 +197,7 @@ class MemberRepository:
                 MemberRole.member_id == member_id, MemberRole.role == role.value
             )
         )
-        return bool(result.rowcount)
+        return rowcount(result) > 0
 
     async def any_with_role(self, workspace_id: int, *roles: Role) -> bool:
         """True when at least one member of the workspace holds one of ``roles``."""

@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import OutboxStatus
+from domain import OutboxStatus
 from storage.models import OutboxMessage
+from storage.repositories.dml import rowcount
 from storage.repositories.leases import claim_due, finish
 
 
@@ -144,4 +145,4 @@ class OutboxRepository:
             .values(status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=now)
             .execution_options(synchronize_session=False)
         )
-        return int(result.rowcount or 0)
+        return rowcount(result)

@@ -13,7 +13,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import Role, Status
+from domain import Role, Status
 from storage.models import Member, MemberRole, ScheduleRun, Site, Submission, Workspace
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import ReviewAction, Status, transition
+from domain import ReviewAction, Status, transition
 from storage.models import (
     Campaign,
     Media,

@@ -67,15 +67,6 @@ class ConversationRefRepository:
         row = await self._get(workspace_id, kind, key)
         return dict(row.reference) if row is not None else None
 
-    async def channels(self, workspace_id: int) -> list[ConversationRef]:
-        """Channels the bot knows in this workspace, by name."""
-        rows = await self.s.scalars(
-            select(ConversationRef)
-            .where(ConversationRef.workspace_id == workspace_id, ConversationRef.kind == "channel")
-            .order_by(ConversationRef.name)
-        )
-        return list(rows)
-
 
 class DraftRepository:
     """Photos waiting for their form."""

@@ -1,10 +1,13 @@
-"""Domain values shared by the core and storage: statuses, roles, value objects."""
+"""The ground floor: statuses, roles, value objects and limits shared by every layer.
+
+Imports nothing from the project: the core, storage and the adapters all build on it.
+"""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 
 class Platform(enum.StrEnum):
@@ -160,3 +163,79 @@ class SubmissionView:
     decided_at: datetime | None
     decision_reason: str | None
     revision: int
+
+
+@dataclass(frozen=True)
+class Charter:
+    """The current charter and where the member stands with it."""
+
+    version: int
+    text: str
+    accepted_version: int | None
+
+    @property
+    def accepted(self) -> bool:
+        """True when the member accepted this very version."""
+        return self.accepted_version == self.version
+
+
+@dataclass(frozen=True)
+class SubmissionLine:
+    """One line of a member's history."""
+
+    id: int
+    caption: str
+    status: Status
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What ``/relais me`` and the App Home show."""
+
+    member: MemberView
+    site_name: str | None
+    points: int
+    charter: Charter
+    snoozed_until: datetime | None
+    recent: tuple[SubmissionLine, ...]
+    awaiting_review: tuple[SubmissionLine, ...]
+    awaiting_count: int = 0
+
+
+@dataclass(frozen=True)
+class CampaignLine:
+    """The active campaign and its last day."""
+
+    title: str
+    brief: str
+    ends_on: date
+
+
+@dataclass(frozen=True)
+class Digest:
+    """Everything one digest shows."""
+
+    workspace_id: int
+    start: datetime
+    end: datetime
+    approved: int
+    highlights: tuple[SubmissionView, ...]
+    contributors: tuple[tuple[MemberView, int], ...]
+    sites: tuple[tuple[str | None, int], ...]
+    newcomers: tuple[MemberView, ...]
+    campaign: CampaignLine | None
+    milestones: tuple[int, ...]
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing was approved in the period."""
+        return self.approved == 0
+
+
+#: Longest caption a submission may carry (characters).
+CAPTION_MAX = 2000
+#: Longest reason or note a reviewer may give (characters).
+REASON_MAX = 1000
+#: Most photos in one submission.
+MAX_PHOTOS = 10
