@@ -121,6 +121,20 @@ async def test_leave_removes_the_role_and_submitting_is_refused(core: Core) -> N
         await submit(core, amb)
 
 
+async def test_after_leave_me_no_longer_says_the_charter_is_accepted(core: Core) -> None:
+    amb = await ambassador(core, "amb")
+    before = text_of((await handle_command(core, amb, "/relais", "me")).message)
+    assert "Version 1 accepted" in before
+    await handle_command(core, amb, "/relais", "leave")
+    after = text_of((await handle_command(core, amb, "/relais", "me")).message)
+    assert "Version 1 accepted" not in after and "/relais join" in after
+    assert not (await core.onboarding.charter(amb)).accepted
+    async with core.db.read() as r:
+        assert await r.charters.accepted_version(amb.id) == 1, "the record of acceptance stays"
+    rejoined = await core.onboarding.join(amb, charter_version=1)
+    assert (await core.onboarding.profile(rejoined)).charter.accepted
+
+
 async def test_profile_points_charter_recent_and_review_queue(core: Core, clock: FakeClock) -> None:
     cm = await member(core, "cm1", "Carla")
     amb = await ambassador(core, "amb", "Ana")

@@ -169,10 +169,14 @@ class Onboarding:
             return await self._charter(r, member)
 
     async def _charter(self, r: Repos, member: MemberView) -> Charter:
+        """An acceptance counts while the member is an ambassador: leaving ends it (its
+        rows stay, the record of who accepted which version when), and joining again
+        means accepting the charter again."""
         current = await r.charters.current(member.workspace_id)
         if current is None:
             raise NotFound("error.no_charter")
-        accepted = await r.charters.accepted_version(member.id)
+        ambassador = Role.AMBASSADOR in await r.members.roles(member.id)
+        accepted = await r.charters.accepted_version(member.id) if ambassador else None
         return Charter(version=current.version, text=current.text, accepted_version=accepted)
 
     async def publish_charter(self, actor: MemberView, text: str) -> int:
