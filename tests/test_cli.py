@@ -248,3 +248,31 @@ async def test_relais_serve_mounts_slack_and_verifies_signatures(tmp_path: Path)
             proc.terminate()
             output = (await proc.communicate())[0].decode()
     assert "Slack: HTTP at POST /slack/events, single workspace" in output
+
+
+def test_relais_serve_on_a_busy_port_says_so_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = int(busy.getsockname()[1])
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+            "MEDIA_DIR": str(tmp_path / "media"),
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "relais.cli", "serve"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    errors = [line for line in done.stderr.splitlines() if str(port) in line]
+    assert len(errors) == 1, done.stderr
+    assert "already in use" in errors[0] and "--port" in errors[0] and "PORT=" in errors[0]
+
