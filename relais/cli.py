@@ -75,6 +75,7 @@ def console() -> None:
         )
         try:
             await core.onboarding.sync_charter_file()
+            await core.onboarding.roles_from_settings()
             await ConsoleApp(core, terminal_ask, print).run()
         finally:
             await db.dispose()
@@ -240,7 +241,7 @@ def digest_send(
                     typer.echo(f"{platform} {external}: no digest channel set (skipped)")
                     continue
                 sent = await core.rounds.send_now(ws_id)
-                state = "queued" if sent else "already sent for this period"
+                state = "queued" if sent else "already sent (nothing approved since)"
                 typer.echo(f"{platform} {external}: digest {state} for {config.digest_channel}")
         finally:
             await db.dispose()

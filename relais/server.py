@@ -61,6 +61,7 @@ def build_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.on_startup.append(_sync_charter)
+    app.on_startup.append(_roles_from_settings)
     app.on_startup.append(_settle_memory)
     if ports:
         app.cleanup_ctx.append(_dispatching(core, dict(ports)))
@@ -154,6 +155,17 @@ async def _sync_charter(app: web.Application) -> None:
             "published RELAIS_CHARTER_FILE as a new charter version in %d workspace(s)",
             len(updated),
         )
+
+
+async def _roles_from_settings(app: web.Application) -> None:
+    try:
+        granted = await app[CORE_KEY].onboarding.roles_from_settings()
+    except Exception as exc:
+        # Serve anyway (/readyz reports the database): identify() grants them on sight.
+        log.warning("could not give the roles named in the settings at start: %s", exc)
+        return
+    if granted:
+        log.info("gave %d role(s) named in RELAIS_CMS/APPROVERS/ADMINS", granted)
 
 
 def _running_jobs(core: Core, handlers: dict[str, JobHandler]) -> CleanupCtx:
