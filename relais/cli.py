@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -76,6 +78,7 @@ def console() -> None:
         )
         try:
             await core.onboarding.sync_charter_file()
+            await core.onboarding.roles_from_settings()
             await ConsoleApp(core, terminal_ask, print).run()
         finally:
             await db.dispose()
@@ -117,12 +120,69 @@ def serve(
         # Without Bot Framework authentication, listen on this machine only unless the
         # command line says otherwise (HOST from the environment is not enough).
         host = "127.0.0.1"
+    host, port = host or settings.host, port if port is not None else settings.port
+    # Try the address before anything starts (the scheduler's catch-up, the dispatcher),
+    # and again around the real bind in case another process took it in between.
+    problem = _cannot_listen(host, port)
+    if problem:
+        typer.echo(problem, err=True)
+        raise typer.Exit(1)
     core = Core(settings, Database(settings.database_url))
-    web.run_app(
-        build_server(core),
-        host=host or settings.host,
-        port=port or settings.port,
-        print=lambda msg: logging.getLogger("relais").info(msg),
+    try:
+        web.run_app(
+            build_server(core),
+            host=host,
+            port=port,
+            print=lambda msg: logging.getLogger("relais").info(msg),
+        )
+    except OSError as exc:
+        if exc.errno not in _BIND_ERRORS and not isinstance(exc, socket.gaierror):
+            raise
+        typer.echo(_listen_message(host, port, exc), err=True)
+        raise typer.Exit(1) from None
+
+
+_BIND_ERRORS = frozenset({errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL})
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why ``relais serve`` cannot listen on ``host:port``, in one line; None when it can.
+
+    Binds the way aiohttp will (``loop.create_server``, every address of ``host``) and
+    closes at once.
+    """
+
+    async def probe() -> None:
+        server = await asyncio.get_running_loop().create_server(asyncio.Protocol, host, port)
+        server.close()
+        await server.wait_closed()
+
+    try:
+        asyncio.run(probe())
+    except OSError as exc:
+        return _listen_message(host, port, exc)
+    return None
+
+
+def _listen_message(host: str, port: int, exc: OSError) -> str:
+    other = port + 1 if 0 < port < 65535 else 3000
+    where = f"port {port} on {host}"
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"relais serve: {where} is already in use (another relais serve?). Stop that "
+            f"process, or choose another port: PORT={other} relais serve, or relais serve "
+            f"--port {other}."
+        )
+    if exc.errno == errno.EACCES:
+        return (
+            f"relais serve: not allowed to listen on {where} (ports below 1024 need "
+            f"privileges). Choose another port: PORT={other} relais serve, or relais serve "
+            f"--port {other}."
+        )
+    reason = exc.strerror or str(exc)
+    return (
+        f"relais serve: cannot listen on {where}: {reason}. Set HOST (or --host) to an "
+        "address of this machine, such as 127.0.0.1 or 0.0.0.0."
     )
 
 
@@ -184,7 +244,7 @@ def digest_send(
                     typer.echo(f"{platform} {external}: no digest channel set (skipped)")
                     continue
                 sent = await core.rounds.send_now(ws_id)
-                state = "queued" if sent else "already sent for this period"
+                state = "queued" if sent else "already sent (nothing approved since)"
                 typer.echo(f"{platform} {external}: digest {state} for {config.digest_channel}")
         finally:
             await db.dispose()

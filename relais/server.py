@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -15,13 +14,15 @@ from bot.core import Core
 from bot.jobs import JobHandler, JobRunner
 from bot.outbox import Dispatcher
 from bot.ports import PlatformPort
+from bot.worker import Worker
 
 log = logging.getLogger(__name__)
 # Fewer young-generation collections under load (the default is 700 allocations).
 GC_THRESHOLDS = (10_000, 20, 20)
 CORE_KEY = web.AppKey("core", Core)
-#: An aiohttp cleanup context: runs until the server stops.
-BackgroundWork = Callable[[web.Application], AsyncIterator[None]]
+# How long a background loop may take to finish its work in flight on shutdown.
+DRAIN_TIMEOUT = 10.0
+CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -61,6 +62,7 @@ def build_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.on_startup.append(_sync_charter)
+    app.on_startup.append(_roles_from_settings)
     app.on_startup.append(_settle_memory)
     if ports:
         app.cleanup_ctx.append(_dispatching(core, dict(ports)))
@@ -71,7 +73,7 @@ def build_app(
     return app
 
 
-def _scheduling(core: Core) -> BackgroundWork:
+def _scheduling(core: Core) -> CleanupCtx:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         from relais.scheduler import scheduling
 
@@ -115,7 +117,7 @@ def build_server(core: Core, *, teams_overrides: dict[str, str] | None = None) -
     return app
 
 
-def _running(adapter: Adapter) -> Callable[[web.Application], AsyncIterator[None]]:
+def _running(adapter: Adapter) -> CleanupCtx:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         async with adapter.running():
             yield
@@ -141,34 +143,63 @@ async def _sync_charter(app: web.Application) -> None:
         )
 
 
-def _running_jobs(core: Core, handlers: dict[str, JobHandler]) -> BackgroundWork:
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
+async def _roles_from_settings(app: web.Application) -> None:
+    try:
+        granted = await app[CORE_KEY].onboarding.roles_from_settings()
+    except Exception as exc:
+        # Serve anyway (/readyz reports the database): identify() grants them on sight.
+        log.warning("could not give the roles named in the settings at start: %s", exc)
+        return
+    if granted:
+        log.info("gave %d role(s) named in RELAIS_CMS/APPROVERS/ADMINS", granted)
+
+
+def _running_jobs(core: Core, handlers: dict[str, JobHandler]) -> CleanupCtx:
+    def start() -> Worker:
         runner = JobRunner(core.db, handlers, clock=core.clock)
         core.on_jobs(runner.wake)
-        stop = asyncio.Event()
-        task = asyncio.create_task(runner.run_forever(stop))
-        yield
-        stop.set()
-        runner.wake()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(task, timeout=10)
+        return runner
 
-    return ctx
+    return _in_background(start)
 
 
-def _dispatching(core: Core, ports: dict[str, PlatformPort]) -> BackgroundWork:
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
+def _dispatching(core: Core, ports: dict[str, PlatformPort]) -> CleanupCtx:
+    def start() -> Worker:
         dispatcher = Dispatcher(
             core.db, ports, clock=core.clock, max_attempts=core.settings.relais_outbox_max_attempts
         )
         core.on_outbox(dispatcher.wake)
+        return dispatcher
+
+    return _in_background(start)
+
+
+def _in_background(start: Callable[[], Worker]) -> CleanupCtx:
+    """Run a worker loop (outbox dispatcher, job runner) for the life of the app.
+
+    On shutdown it is told to stop and given ``DRAIN_TIMEOUT`` seconds to finish what is in
+    flight; work still running then is cancelled, and its lease runs out so that another
+    replica (or the next start) takes it again.
+    """
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        worker = start()
         stop = asyncio.Event()
-        task = asyncio.create_task(dispatcher.run_forever(stop))
+        task = asyncio.create_task(worker.run_forever(stop), name=worker.name)
         yield
-        # Drain on shutdown: finish the messages in flight, leave the rest for next start.
         stop.set()
-        dispatcher.wake()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, timeout=10)
+        worker.wake()
+        try:
+            await asyncio.wait_for(task, timeout=DRAIN_TIMEOUT)
+        except TimeoutError:
+            log.warning(
+                "%s: work still running after %s s was cancelled; it is taken again when "
+                "its lease runs out",
+                worker.name,
+                DRAIN_TIMEOUT,
+            )
+        except asyncio.CancelledError:
+            if not task.cancelled():
+                raise
 
     return ctx

@@ -448,6 +448,8 @@ class ScheduleRun(Base):
     a nudge's day); ``target`` whom it is for (a channel, a person). The row is written
     in the same transaction as the round's outbox messages, so N replicas and restarts
     send each round once. ``status`` is "sent" or "skipped" (missed beyond the grace).
+    ``at`` is when a nudge was sent, and for a digest the end of the period it covered
+    (its slot, or the moment of an early ``digest send``): the next digest starts there.
     """
 
     __tablename__ = "schedule_runs"

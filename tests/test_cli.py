@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -22,7 +23,9 @@ from typer.testing import CliRunner
 from bot.core import Core
 from bot.ports import Target
 from bot.settings import Settings
+from bot.ui import Message
 from domain import Platform
+from relais import server
 from relais.cli import app
 from relais.server import build_app
 from storage.db import Database
@@ -281,3 +284,81 @@ async def test_relais_serve_mounts_slack_and_verifies_signatures(tmp_path: Path)
             proc.terminate()
             output = (await proc.communicate())[0].decode()
     assert "Slack: HTTP at POST /slack/events, single workspace" in output
+
+
+def test_relais_serve_on_a_busy_port_says_so_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = int(busy.getsockname()[1])
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+            "MEDIA_DIR": str(tmp_path / "media"),
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "relais.cli", "serve"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    errors = [line for line in done.stderr.splitlines() if str(port) in line]
+    assert len(errors) == 1, done.stderr
+    assert "already in use" in errors[0] and "--port" in errors[0] and "PORT=" in errors[0]
+
+
+class HangingPort:
+    """A platform whose sends never return (a stuck connection)."""
+
+    platform = "console"
+
+    def __init__(self) -> None:
+        self.entered = asyncio.Event()
+
+    async def post(self, workspace: str, target: Target, message: Message) -> dict[str, str]:
+        self.entered.set()
+        await asyncio.Event().wait()
+        return {}
+
+    async def update(self, workspace: str, ref: dict[str, str], message: Message) -> None:
+        await self.post(workspace, Target("user", "x"), message)
+
+
+@pytest.mark.parametrize("stuck", ["outbox", "jobs"])
+async def test_shutdown_ends_after_the_grace_when_work_is_stuck(
+    core: Core, monkeypatch: pytest.MonkeyPatch, stuck: str
+) -> None:
+    """Both background loops (outbox dispatcher, job runner) stop the same way: they
+    drain for DRAIN_TIMEOUT, then shutdown goes on without an error."""
+    monkeypatch.setattr(server, "DRAIN_TIMEOUT", 0.3)
+    hanging = HangingPort()
+    entered = hanging.entered
+
+    class StuckJob:
+        async def run(self, payload: dict[str, Any]) -> None:
+            entered.set()
+            await asyncio.Event().wait()
+
+        async def gave_up(self, payload: dict[str, Any], error: str) -> None:
+            return None
+
+    app = build_app(core, {"console": hanging}, {"stuck": StuckJob()})
+    test_server = TestServer(app)
+    await test_server.start_server()
+    alice = await core.onboarding.identify(Platform.CONSOLE, "T", "alice")
+    if stuck == "outbox":
+        await core.send_dm(alice, Message(text="hello"))
+    else:
+        async with core.db.transaction() as r:
+            await r.jobs.add(kind="stuck", key="k1", payload={}, now=core.clock())
+        core.jobs_changed()
+    await asyncio.wait_for(entered.wait(), timeout=10)
+    started = time.monotonic()
+    await test_server.close()
+    assert time.monotonic() - started < 5

@@ -6,13 +6,25 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestServer
 
 from bot.actions import handle_action, handle_command
 from bot.core import Core
 from bot.errors import CharterChanged, CharterNotAccepted, NotAllowed, NotAmbassador
+from bot.outbox import Dispatcher
+from bot.settings import Settings
 from bot.ui import FileInput, TextInput
-from domain import MemberView, Role, Status
-from tests.support import WORKSPACE, FakeClock, ambassador, member, photo, text_of
+from domain import MemberView, Platform, Role, Status
+from relais.server import build_app
+from tests.support import (
+    WORKSPACE,
+    FakeClock,
+    RecordingPort,
+    ambassador,
+    member,
+    photo,
+    text_of,
+)
 
 
 async def submit(core: Core, who: MemberView, caption: str = "from the field", color: int = 1):
@@ -53,6 +65,62 @@ async def test_settings_bootstrap_cm_and_approver_roles(core: Core) -> None:
             "cm1",
             "cm2",
         ]
+
+
+async def test_an_approver_named_in_settings_counts_before_speaking_to_the_bot(
+    core: Core, port: RecordingPort, dispatcher: Dispatcher
+) -> None:
+    amb = await ambassador(core, "amb", "Ana")  # the workspace's first request
+    carla = await member(core, "cm1", "Carla")
+    pic = await photo(core, (10, 200, 90))
+    sub = await core.submissions.create(amb, photos=[pic], caption="the CEO on site")
+    escalated = await core.review.escalate(carla, sub.id, "Shows the CEO")
+    assert escalated.status is Status.ESCALATED, "boss never wrote to Relais, and counts"
+    await dispatcher.drain()
+    [card] = [m for m in port.dms_to("boss") if "review.approve" in [b.action for b in m.buttons()]]
+    assert "Carla passed submission" in text_of(card)
+    boss = await member(core, "boss", "Bea")  # when Bea writes, the same row gets her name
+    assert boss.roles == frozenset({Role.APPROVER}) and boss.display_name == "Bea"
+    async with core.db.read() as r:
+        approvers = await r.members.with_role(amb.workspace_id, Role.APPROVER)
+    assert [m.external_id for m in approvers] == ["boss"]
+
+
+async def test_roles_in_settings_are_given_at_start_in_existing_workspaces(
+    core: Core, settings: Settings
+) -> None:
+    carla = await member(core, "cm1", "Carla")
+    later = settings.model_copy(update={"relais_admins": ["root"], "relais_approvers": ["boss2"]})
+    restarted = Core(later, core.db, clock=core.clock)
+    server = TestServer(build_app(restarted))
+    await server.start_server()
+    await server.close()
+    async with core.db.read() as r:
+        admins = await r.members.with_role(carla.workspace_id, Role.ADMIN)
+        approvers = await r.members.with_role(carla.workspace_id, Role.APPROVER)
+    assert [m.external_id for m in admins] == ["root"]
+    assert [m.external_id for m in approvers] == ["boss", "boss2"]
+
+
+async def test_settings_ids_are_given_roles_only_on_the_platform_they_belong_to(
+    core: Core, settings: Settings
+) -> None:
+    mixed = settings.model_copy(
+        update={"relais_cms": ["UCM1", "aad-carla"], "relais_approvers": ["W0BOSS"]}
+    )
+    both = Core(mixed, core.db, clock=core.clock)
+    found: dict[Platform, list[tuple[str, str]]] = {}
+    for platform in (Platform.SLACK, Platform.TEAMS, Platform.CONSOLE):
+        someone = await both.onboarding.identify(platform, f"{platform.value}-ws", "someone")
+        async with both.db.read() as r:
+            rows = []
+            for role in (Role.CM, Role.APPROVER):
+                for m in await r.members.with_role(someone.workspace_id, role):
+                    rows.append((m.external_id, role.value))
+        found[platform] = sorted(rows)
+    assert found[Platform.SLACK] == [("UCM1", "cm"), ("W0BOSS", "approver")]
+    assert found[Platform.TEAMS] == [("aad-carla", "cm")]
+    assert found[Platform.CONSOLE] == [("UCM1", "cm"), ("W0BOSS", "approver"), ("aad-carla", "cm")]
 
 
 async def test_submitting_before_joining_is_refused(core: Core) -> None:
@@ -118,6 +186,20 @@ async def test_leave_removes_the_role_and_submitting_is_refused(core: Core) -> N
     assert await core.onboarding.leave(amb) is False, "leaving twice says so"
     with pytest.raises(NotAmbassador):
         await submit(core, amb)
+
+
+async def test_after_leave_me_no_longer_says_the_charter_is_accepted(core: Core) -> None:
+    amb = await ambassador(core, "amb")
+    before = text_of((await handle_command(core, amb, "/relais", "me")).message)
+    assert "Version 1 accepted" in before
+    await handle_command(core, amb, "/relais", "leave")
+    after = text_of((await handle_command(core, amb, "/relais", "me")).message)
+    assert "Version 1 accepted" not in after and "/relais join" in after
+    assert not (await core.onboarding.charter(amb)).accepted
+    async with core.db.read() as r:
+        assert await r.charters.accepted_version(amb.id) == 1, "the record of acceptance stays"
+    rejoined = await core.onboarding.join(amb, charter_version=1)
+    assert (await core.onboarding.profile(rejoined)).charter.accepted
 
 
 async def test_profile_points_charter_recent_and_review_queue(core: Core, clock: FakeClock) -> None:

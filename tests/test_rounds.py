@@ -222,6 +222,55 @@ async def test_digest_preview_and_send_from_chat(
     assert len(digests(port)) == 1
 
 
+async def test_an_early_send_covers_up_to_now_and_the_slot_what_came_after(
+    core: Core, clock: FakeClock, dispatcher: Dispatcher, port: RecordingPort
+) -> None:
+    clock.now = SUMMER_SLOT + timedelta(days=5)  # Wednesday 2026-10-28
+    cm = await setup_digest(core)
+    ana = await ambassador(core, "amb", "Ana")
+    await approved(core, cm, ana, 11, "Monday photo")
+    sent = await handle_command(core, cm, "/relais", "digest send")
+    assert "posted" in text_of(sent.message)  # type: ignore[arg-type]
+    clock.advance(days=1)  # Thursday
+    await approved(core, cm, ana, 12, "Thursday photo")
+    preview = await handle_command(core, cm, "/relais", "digest preview")
+    assert preview.message is not None
+    assert "Thursday photo" in text_of(preview.message)
+    assert "Monday photo" not in text_of(preview.message), "already in the early digest"
+    clock.now = WINTER_SLOT  # Friday 16:00: the scheduled digest still goes out
+    assert await core.rounds.tick() == 1
+    await dispatcher.drain()
+    early, scheduled = digests(port)
+    assert "Monday photo" in text_of(early) and "Thursday photo" not in text_of(early)
+    assert "Thursday photo" in text_of(scheduled) and "Monday photo" not in text_of(scheduled)
+    assert "1 photo approved" in text_of(scheduled)
+    # The next week starts at that slot: nothing is shown twice, nothing is lost.
+    clock.advance(days=1)
+    await approved(core, cm, ana, 13, "Saturday photo")
+    preview = await handle_command(core, cm, "/relais", "digest preview")
+    assert preview.message is not None
+    assert "Saturday photo" in text_of(preview.message)
+    assert "Thursday photo" not in text_of(preview.message)
+
+
+async def test_the_slot_after_an_early_send_with_nothing_new_posts_nothing(
+    core: Core, clock: FakeClock, dispatcher: Dispatcher, port: RecordingPort
+) -> None:
+    clock.now = SUMMER_SLOT + timedelta(days=5)
+    cm = await setup_digest(core)
+    ana = await ambassador(core, "amb", "Ana")
+    await approved(core, cm, ana, 14, "Only photo")
+    await handle_command(core, cm, "/relais", "digest send")
+    clock.advance(minutes=10)
+    again = await handle_command(core, cm, "/relais", "digest send")
+    assert "already" in text_of(again.message)  # type: ignore[arg-type]
+    clock.now = WINTER_SLOT
+    await core.rounds.tick()
+    await dispatcher.drain()
+    assert len(digests(port)) == 1, "no empty 'nothing approved this week' after a digest"
+    assert [s for *_, s in await runs(core, "digest")][-1] == "skipped"
+
+
 async def test_config_from_chat_checks_values(core: Core) -> None:
     cm = await member(core, "cm1", "Carla")
     ana = await member(core, "amb", "Ana")

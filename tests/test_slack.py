@@ -206,6 +206,31 @@ async def test_join_submit_review_approve_full_path(rig: SlackRig, fake: FakeSla
     assert fake.ephemerals[-1]["user"] == "UCM1"
 
 
+async def test_an_approver_who_never_wrote_gets_the_escalation_by_dm(
+    rig: SlackRig, fake: FakeSlack
+) -> None:
+    # UBOSS is in RELAIS_APPROVERS and has never used Relais: escalation is allowed, and
+    # the approver's card is a DM to their user id.
+    assert (await rig.command("UAMB", "/submit", "The CEO visits")).status == 200
+    charter = await rig.opened_view()
+    form = (await (await rig.submit("UAMB", charter, {"site": "Lyon"})).json())["view"]
+    photo = fake.add_file("F9", jpeg_bytes(), name="ceo.jpg", user="UAMB")
+    await rig.submit("UAMB", form, {"photos": [photo]}, view_id="V9")
+    await fake.wait_for(lambda: rig.posts_to(REVIEW))
+    async with rig.core.db.read() as r:
+        ws = await r.workspaces.find(Platform.SLACK, fake.team_id)
+        assert ws is not None
+        cm_row = await r.members.find(ws.id, "UCM1")
+        assert cm_row is not None
+        cm = await r.members.view(cm_row.id)
+        sub_id = await r.session.scalar(select(Submission.id))
+    assert sub_id is not None
+    await rig.core.review.escalate(cm, sub_id)
+    await fake.wait_for(lambda: rig.posts_to("UBOSS"))
+    card = rig.posts_to("UBOSS")[0]
+    assert "review.approve" in buttons(card["blocks"])
+
+
 # -- helpers for the unit checks below ---------------------------------------------------
 
 

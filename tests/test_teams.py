@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -560,3 +561,42 @@ async def test_text_with_teams_html_copy_is_a_command_and_photos_list_it(rig: Te
     assert "Profile" in runs(profile)
     form = await send_photo(rig, "With copy", "img-html")
     assert "formatted (HTML) copy" in runs(form)
+
+
+async def test_emulator_mode_posts_review_cards_in_a_channel(
+    settings: Settings, db: Database, clock: FakeClock
+) -> None:
+    # Without an app id botbuilder's TeamsInfo takes its legacy path, which CloudAdapter
+    # refuses ("service_url is required"): the card must still be posted, once.
+    async with FakeConnector(require_bot_token=False) as bf:
+        bf.add_user("29:alice", "Alice Field", "aad-alice")
+        bf.add_user("29:carla", "Carla CM", "aad-carla")
+        bf.add_team(TEAM, "Ambassadors", {TEAM: None, REVIEW: "Review"})
+        local = teams_settings(
+            settings, bf, microsoft_app_id="", microsoft_app_password="", relais_teams_emulator=True
+        )
+        core = Core(local, db, clock=clock)
+        async with TeamsRig(core, bf, auth=False) as rig:
+            rig.send = functools.partial(rig.send, token=None)  # type: ignore[method-assign]
+            await install(rig)
+            await join(rig)
+            # No token without an app id: the photo is a shared file (pre-authenticated URL).
+            bf.add_file("img-emu", jpeg_bytes((20, 90, 200)), require_auth=False)
+            alice = bf.personal_conversation_id("29:alice")
+            before = len(rig.cards_to(alice))
+            photo = bf.personal_message(
+                "Emulated breakfast", attachments=[bf.file_attachment("img-emu")]
+            )
+            assert (await rig.send(photo)).status in (200, 201)
+            form = await rig.wait_card(alice, before + 1)
+            submit = executes(form)["submission.create"]
+            invoke = bf.invoke_adaptive_card_action(
+                "submission.create",
+                {**submit["data"], "caption": "Emulated breakfast", "people_consented": "true"},
+            )
+            assert (await rig.send(invoke)).status == 200
+            card = await rig.review_card()
+            assert "Emulated breakfast" in runs(card)
+            async with db.read() as r:
+                statuses = list(await r.session.scalars(select(OutboxMessage.status)))
+            assert "dead" not in statuses

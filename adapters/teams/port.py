@@ -19,9 +19,16 @@ from typing import Any
 import aiohttp
 import requests
 from botbuilder.core import CardFactory, TurnContext
-from botbuilder.core.teams import TeamsInfo
 from botbuilder.integration.aiohttp import CloudAdapter
-from botbuilder.schema import Activity, ActivityTypes, ConversationAccount, ConversationReference
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    ConversationAccount,
+    ConversationParameters,
+    ConversationReference,
+    ConversationResourceResponse,
+)
+from botbuilder.schema.teams import ChannelInfo, TeamsChannelData
 from msrest.exceptions import ClientRequestError, DeserializationError, HttpOperationError
 
 from adapters.pacing import RateLimiter, pace
@@ -106,11 +113,9 @@ class TeamsPort:
         async def send(ctx: TurnContext) -> None:
             self._no_hidden_retries(ctx)
             if kind == "channel":
-                thread, activity_id = await TeamsInfo.send_message_to_teams_channel(
-                    ctx, activity, target.id, bot_app_id=self.app_id
-                )
-                result["conversation_id"] = thread.conversation.id
-                result["activity_id"] = activity_id
+                created = await self._new_thread(ctx, activity, target.id)
+                result["conversation_id"] = created.id
+                result["activity_id"] = created.activity_id
             else:
                 response = await ctx.send_activity(activity)
                 result["conversation_id"] = reference.conversation.id
@@ -121,6 +126,28 @@ class TeamsPort:
         except Exception as exc:
             raise classify(exc, who) from exc
         return result
+
+    async def _new_thread(
+        self, ctx: TurnContext, activity: Activity, channel_id: str
+    ) -> ConversationResourceResponse:
+        """Start a thread in a Teams channel with ``activity`` as its first message.
+
+        This is the request ``TeamsInfo.send_message_to_teams_channel`` makes on its
+        CloudAdapter path (``POST v3/conversations`` with the channel in ``channelData``),
+        sent with the turn's own Connector client. TeamsInfo itself cannot be used: with
+        an empty app id (``RELAIS_TEAMS_EMULATOR``) it takes its BotFrameworkAdapter path,
+        whose ``create_conversation(reference, ...)`` call CloudAdapter refuses
+        ("service_url is required").
+        """
+        client = ctx.turn_state.get(self.cloud.BOT_CONNECTOR_CLIENT_KEY)
+        if client is None:
+            raise PermanentFailure("teams: no Connector client in the proactive turn")
+        parameters = ConversationParameters(
+            is_group=True,
+            channel_data=TeamsChannelData(channel=ChannelInfo(id=channel_id)),
+            activity=activity,
+        )
+        return await client.conversations.create_conversation(parameters)
 
     async def update(self, workspace: str, ref: dict[str, Any], message: Message) -> None:
         """Replace a card sent earlier (a decided review card)."""

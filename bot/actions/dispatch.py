@@ -70,7 +70,7 @@ async def handle_action(
     except ValueError:
         t = translator(member.locale)
         return error_reply(
-            t, NotFound("error.unknown_action", action=action[:60]), core.settings.relais_timezone
+            t, NotFound("error.unknown_action", action=action[:60]), member.timezone or "UTC"
         )
     return await dispatch(core, member, name, value, values, photos)
 
@@ -86,7 +86,8 @@ async def dispatch(
     """Check, then run one entry of the table. Errors become replies in the member's
     language (form errors attached to their field)."""
     t = translator(member.locale)
-    tz = member.timezone or core.settings.relais_timezone
+    # Refusals before the WorkspaceConfig is read carry no date; afterwards dates follow it.
+    tz = member.timezone or "UTC"
     entry = TABLE[name]
     try:
         request = await authorize(core, member, entry, value, values, photos)

@@ -51,8 +51,8 @@ class Digests:
             after = await r.rounds.approved_total(workspace_id, end)
             before = after - approved
             milestones = [m for m in MILESTONES if before < m <= after]
-        ws = await r.workspaces.get(workspace_id)
-        today = end.astimezone(ZoneInfo(ws.timezone)).date()
+        tz = (await self.core.config.load(r, workspace_id)).timezone
+        today = end.astimezone(ZoneInfo(tz)).date()
         active = await r.campaigns.active(workspace_id, today, None)
         campaign = (
             CampaignLine(active[0].title, active[0].brief, active[0].ends_on) if active else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -35,8 +36,9 @@ class Onboarding:
     ) -> MemberView:
         """The member behind a platform user, created on first sight.
 
-        Bootstraps the workspace (with charter version 1) and the people named in
-        ``RELAIS_CMS``, ``RELAIS_APPROVERS`` and ``RELAIS_ADMINS``.
+        Bootstraps the workspace (with charter version 1, and the people named in
+        ``RELAIS_CMS``, ``RELAIS_APPROVERS`` and ``RELAIS_ADMINS`` with their roles) and
+        grants those roles to a member named there.
         """
         settings, now = self.core.settings, self.core.clock()
         async with self.core.db.transaction() as r:
@@ -47,8 +49,9 @@ class Onboarding:
                 timezone=settings.relais_timezone,
                 now=now,
             )
-            if await r.charters.current(ws.id) is None:
+            if await r.charters.current(ws.id) is None:  # a new workspace
                 await r.charters.publish(ws.id, self.default_charter_text(ws.locale), now=now)
+                await self._name_people_from_settings(r, ws.id, platform, now=now)
             member = await r.members.get_or_create(
                 ws.id,
                 user_external_id,
@@ -60,6 +63,49 @@ class Onboarding:
             for role in self._bootstrap_roles(user_external_id):
                 await r.members.grant(member.id, role, now=now)
             return await r.members.view(member.id)
+
+    async def roles_from_settings(self) -> int:
+        """Give the roles named in the settings in every known workspace; returns how many
+        were new. Called at start (``serve``, ``console``), so a person added to
+        ``RELAIS_APPROVERS`` counts at once, before they ever write to Relais."""
+        granted = 0
+        now = self.core.clock()
+        async with self.core.db.transaction() as r:
+            for workspace_id in await r.workspaces.ids():
+                ws = await r.workspaces.get(workspace_id)
+                granted += await self._name_people_from_settings(
+                    r, ws.id, Platform(ws.platform), now=now
+                )
+        return granted
+
+    async def _name_people_from_settings(
+        self, r: Repos, workspace_id: int, platform: Platform, *, now: datetime
+    ) -> int:
+        """Create the members named in the settings (ids of this platform) with their roles.
+
+        A row made here has the platform id as its name until the person writes to Relais;
+        it is enough to escalate to them and to message them (Slack opens a DM from a user
+        id; Teams needs a conversation reference, saved when the person installs the app or
+        writes to it; until then a message to them is a dead letter naming them).
+        """
+        people: dict[str, set[Role]] = {}
+        settings = self.core.settings
+        for role, ids in (
+            (Role.CM, settings.relais_cms),
+            (Role.APPROVER, settings.relais_approvers),
+            (Role.ADMIN, settings.relais_admins),
+        ):
+            for external_id in ids:
+                if belongs_to(platform, external_id):
+                    people.setdefault(external_id, set()).add(role)
+        granted = 0
+        for external_id, roles in people.items():
+            row = await r.members.get_or_create(
+                workspace_id, external_id, display_name="", locale=None, timezone=None, now=now
+            )
+            for role in sorted(roles):
+                granted += await r.members.grant(row.id, role, now=now)
+        return granted
 
     def _bootstrap_roles(self, user_external_id: str) -> frozenset[Role]:
         settings = self.core.settings
@@ -87,15 +133,18 @@ class Onboarding:
     ) -> MemberView | None:
         """The member if already known and up to date, without taking a write lock.
 
-        None means: call ``identify`` (first sight, or a role from the settings that this
-        member does not hold yet). Adapters call this first on every request so the
-        common case is one read.
+        None means: call ``identify`` (first sight; a member created from the settings
+        who writes for the first time, whose name is still their id; or a role from the
+        settings that this member does not hold yet). Adapters call this first on every
+        request so the common case is one read.
         """
         async with self.core.db.read() as r:
             ws = await r.workspaces.find(platform, workspace_external_id)
             row = await r.members.find(ws.id, user_external_id) if ws is not None else None
             view = await r.members.view(row.id) if row is not None else None
-        if view is None or self._bootstrap_roles(user_external_id) - view.roles:
+        if view is None or view.display_name == view.external_id:
+            return None
+        if self._bootstrap_roles(user_external_id) - view.roles:
             return None
         return view
 
@@ -130,10 +179,14 @@ class Onboarding:
             return await self._charter(r, member)
 
     async def _charter(self, r: Repos, member: MemberView) -> Charter:
+        """An acceptance counts while the member is an ambassador: leaving ends it (its
+        rows stay, the record of who accepted which version when), and joining again
+        means accepting the charter again."""
         current = await r.charters.current(member.workspace_id)
         if current is None:
             raise NotFound("error.no_charter")
-        accepted = await r.charters.accepted_version(member.id)
+        ambassador = Role.AMBASSADOR in await r.members.roles(member.id)
+        accepted = await r.charters.accepted_version(member.id) if ambassador else None
         return Charter(version=current.version, text=current.text, accepted_version=accepted)
 
     async def publish_charter(self, actor: MemberView, text: str) -> int:
@@ -228,6 +281,22 @@ class Onboarding:
                     else 0
                 ),
             )
+
+
+# Slack user ids: U… in a workspace, W… across an Enterprise Grid.
+_SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]+")
+
+
+def belongs_to(platform: Platform, external_id: str) -> bool:
+    """Whether an id from ``RELAIS_CMS``/``APPROVERS``/``ADMINS`` is a person of
+    ``platform``: the lists are shared by every platform, and a Slack id must not become a
+    member of a Teams tenant (nor an Entra object id a member of a Slack workspace). The
+    console takes every id."""
+    if platform is Platform.SLACK:
+        return _SLACK_USER_ID.fullmatch(external_id) is not None
+    if platform is Platform.TEAMS:
+        return _SLACK_USER_ID.fullmatch(external_id) is None
+    return True
 
 
 def _line(row: Submission) -> SubmissionLine:

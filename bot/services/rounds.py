@@ -5,13 +5,15 @@ database decides what is due. Each round (the digest of week W in channel C; nud
 for person P on day D) is claimed by a ``schedule_runs`` row with a unique key, in the
 same transaction that writes its outbox messages: N replicas, restarts and a clock that
 jumps send it once. A digest missed while the bot was down is sent on the next tick
-within ``GRACE`` of its slot, and recorded as skipped (and logged) after that.
+within ``GRACE`` of its slot, and recorded as skipped (and logged) after that. A digest
+covers what was approved since the previous one (an early ``digest send`` included),
+within its week.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot import cards, notify
@@ -19,8 +21,6 @@ from bot.i18n import Translator, translator
 from bot.schedule import (
     last_occurrence,
     local_day,
-    next_occurrence,
-    previous_occurrence,
     week_key,
     working_hours,
     working_hours_between,
@@ -30,6 +30,7 @@ from bot.services.digest import Digests
 from bot.ui import Actions, Button, ButtonStyle, Context, Message, Paragraph
 from domain import Digest, MemberView, Role
 from storage.models import Campaign
+from storage.repositories import Repos
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -82,8 +83,14 @@ class Rounds:
                 return 0
         if now - slot > GRACE:
             async with self.core.db.transaction() as r:
+                # ``at`` is the end of the period (see send_digest): the next one starts there.
                 skipped = await r.rounds.claim(
-                    workspace_id, "digest", period, config.digest_channel, now=now, status="skipped"
+                    workspace_id,
+                    "digest",
+                    period,
+                    config.digest_channel,
+                    now=slot,
+                    status="skipped",
                 )
             if skipped:
                 log.warning(
@@ -96,28 +103,42 @@ class Rounds:
             return 0
         return int(await self.send_digest(workspace_id, config, slot, now=now))
 
-    def current_period(self, config: WorkspaceConfig, now: datetime) -> tuple[datetime, str]:
-        """The start of the period being collected now, and the key it will be sent under
-        (the week of its next slot)."""
-        start = last_occurrence(config.digest_schedule, config.timezone, now)
-        next_slot = next_occurrence(config.digest_schedule, config.timezone, start)
-        return start, week_key(next_slot, config.timezone)
+    async def _period_start(
+        self, r: Repos, workspace_id: int, config: WorkspaceConfig, end: datetime
+    ) -> tuple[datetime, bool]:
+        """Where the digest ending at ``end`` starts, and whether a digest was already
+        posted in its week.
+
+        A digest covers what was approved since the last one, within the week: from the
+        later of the week's slot and the end of the last digest (an early ``digest send``
+        ends where it was sent, so the slot after it carries on from there).
+        """
+        slot = last_occurrence(config.digest_schedule, config.timezone, end - _INCLUSIVE)
+        covered = await r.rounds.digest_covered_until(workspace_id, end)
+        if covered is not None and covered > slot:
+            return covered, True
+        return slot, False
 
     async def preview(self, workspace_id: int) -> tuple[Digest, WorkspaceConfig]:
-        """The digest so far for the period being collected (nothing is sent)."""
+        """The next digest as it stands now: what was approved since the last one (within
+        this week); nothing is sent."""
         now = self.core.clock()
         config = await self.core.config.get(workspace_id)
-        start, _ = self.current_period(config, now)
-        return await self.digests.build(workspace_id, start, now + _INCLUSIVE), config
+        end = now + _INCLUSIVE
+        async with self.core.db.read() as r:
+            start, _ = await self._period_start(r, workspace_id, config, end)
+            return await self.digests.build_in(r, workspace_id, start, end), config
 
     async def send_now(self, workspace_id: int) -> bool:
-        """Post the digest of the period being collected now (CM's ``digest send``); the
-        scheduled one for that period is then not sent again."""
+        """Post the digest of what was approved since the last one, up to now (CM's
+        ``digest send``); False when a digest was already posted this week and nothing
+        was approved since. The scheduled digest then covers what comes after."""
         now = self.core.clock()
         config = await self.core.config.get(workspace_id)
-        start, period = self.current_period(config, now)
+        # Its own key, to the second: a double click posts once, and the slot's key stays free.
+        period = f"early:{now.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
         sent = await self.send_digest(
-            workspace_id, config, now + _INCLUSIVE, now=now, start=start, period=period
+            workspace_id, config, now + _INCLUSIVE, now=now, period=period
         )
         if sent:
             self.core.outbox_changed()
@@ -130,19 +151,27 @@ class Rounds:
         end: datetime,
         *,
         now: datetime,
-        start: datetime | None = None,
         period: str | None = None,
     ) -> bool:
-        """Claim and queue one digest; False when that period was already claimed."""
-        start = start or previous_occurrence(config.digest_schedule, config.timezone, end)
+        """Claim and queue the digest of the period ending at ``end`` (a slot, or now for
+        an early send); False when that round was already claimed, or when it is an early
+        send with nothing new since a digest posted this week.
+
+        The claim's ``at`` is ``end``: the next digest starts there. A scheduled digest
+        with nothing new after an early one is recorded as skipped, not posted.
+        """
+        early = period is not None
         period = period or week_key(end, config.timezone)
         channel = config.digest_channel
         async with self.core.db.transaction() as r:
+            start, posted_this_week = await self._period_start(r, workspace_id, config, end)
             digest = await self.digests.build_in(r, workspace_id, start, end)
-            skip = digest.empty and config.digest_when_empty == "skip"
+            if digest.empty and posted_this_week and early:
+                return False
+            skip = digest.empty and (posted_this_week or config.digest_when_empty == "skip")
             status = "skipped" if skip else "sent"
             if not await r.rounds.claim(
-                workspace_id, "digest", period, channel, now=now, status=status
+                workspace_id, "digest", period, channel, now=end, status=status
             ):
                 return False
             if skip:

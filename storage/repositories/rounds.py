@@ -66,6 +66,17 @@ class RoundRepository:
         )
         return found is not None
 
+    async def digest_covered_until(self, workspace_id: int, until: datetime) -> datetime | None:
+        """The end of the latest digest period at or before ``until`` (a digest claim's
+        ``at`` is the end of the period it covered), in any channel; None before the first."""
+        return await self.s.scalar(
+            select(func.max(ScheduleRun.at)).where(
+                ScheduleRun.workspace_id == workspace_id,
+                ScheduleRun.kind == "digest",
+                ScheduleRun.at <= until,
+            )
+        )
+
     async def recent_targets(self, workspace_id: int, kind: str, since: datetime) -> set[str]:
         """Targets that received a round of ``kind`` since ``since`` (frequency caps)."""
         rows = await self.s.scalars(
