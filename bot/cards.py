@@ -461,3 +461,43 @@ def dropped_prompt(
 def photos_ignored(t: Translator, names: Sequence[str]) -> str:
     """The line listing attachments that are not photos, with what is accepted."""
     return t("photos.ignored", names=", ".join(names), accepted=ACCEPTED_LABEL)
+
+
+#: Review buttons on a reminder (the oldest first).
+SLA_BUTTONS = 5
+
+
+def sla_reminder(
+    t: Translator,
+    waiting: Sequence[tuple[int, str, datetime]],
+    total: int,
+    hours: int,
+    tz: str,
+) -> Message:
+    """A CM's daily reminder of reviews waiting too long: (id, author, sent at), oldest
+    first, with a Review button for the first few."""
+    lines = [
+        t("nudge.sla_line", id=sid, author=author, at=when(at, tz, t))
+        for sid, author, at in waiting
+    ]
+    buttons = tuple(
+        Button(f"{t('button.review')} #{sid}", "review.show", str(sid), ButtonStyle.PRIMARY)
+        for sid, _, _ in waiting[:SLA_BUTTONS]
+    )
+    text = t("nudge.sla", count=total, hours=hours)
+    return Message(
+        text=text, blocks=(Paragraph(text), Paragraph("\n".join(lines)), Actions(buttons))
+    )
+
+
+def channel_note(t: Translator, text: str) -> Message:
+    """A short post in the digest channel (a campaign starts), with the usual footer."""
+    return Message(text=text, blocks=(Paragraph(text), Context(t("digest.footer"))))
+
+
+def nudge(t: Translator, text: str) -> Message:
+    """A nudge: the text, how to snooze, and a button that does it."""
+    button = Button(t("button.snooze"), "relais.command", "snooze 2w")
+    return Message(
+        text=text, blocks=(Paragraph(text), Context(t("nudge.snooze_hint")), Actions((button,)))
+    )

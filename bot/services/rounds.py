@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot import cards, notify
-from bot.i18n import Translator, translator
+from bot.i18n import translator
 from bot.schedule import (
     last_occurrence,
     local_day,
@@ -27,7 +27,7 @@ from bot.schedule import (
 )
 from bot.services.config import WorkspaceConfig
 from bot.services.digest import Digests
-from bot.ui import Actions, Button, ButtonStyle, Context, Message, Paragraph
+from bot.ui import Message
 from domain import Digest, MemberView, Role
 from storage.models import Campaign
 from storage.repositories import Repos
@@ -216,25 +216,11 @@ class Rounds:
         sent = 0
         for cm in cms:
             t = translator(cm.locale)
-            lines = [
-                t(
-                    "nudge.sla_line",
-                    id=s.id,
-                    author=authors[s.author_id].display_name,
-                    at=cards.when(s.created_at, config.timezone, t),
-                )
-                for s in late[:SLA_LIST]
+            shown = [
+                (s.id, authors[s.author_id].display_name, s.created_at) for s in late[:SLA_LIST]
             ]
-            buttons = tuple(
-                Button(
-                    f"{t('button.review')} #{s.id}", "review.show", str(s.id), ButtonStyle.PRIMARY
-                )
-                for s in late[:5]
-            )
-            text = t("nudge.sla", count=len(late), hours=config.review_sla_hours)
-            message = Message(
-                text=text,
-                blocks=(Paragraph(text), Paragraph("\n".join(lines)), Actions(buttons)),
+            message = cards.sla_reminder(
+                t, shown, len(late), config.review_sla_hours, config.timezone
             )
             sent += await self._once(cm, "sla", day, message, now)
         return sent
@@ -256,7 +242,7 @@ class Rounds:
                     ends=cards.day(campaign.ends_on, t),
                     brief=campaign.brief,
                 )
-                message = Message(text=text, blocks=(Paragraph(text), Context(t("digest.footer"))))
+                message = cards.channel_note(t, text)
                 async with self.core.db.transaction() as r:
                     if await r.rounds.claim(
                         workspace_id,
@@ -299,7 +285,7 @@ class Rounds:
             text = t(
                 "nudge.campaign_ending", title=campaign.title, ends=cards.day(campaign.ends_on, t)
             )
-            sent += await self._once(person, "campaign_ending", period, _nudge(t, text), now)
+            sent += await self._once(person, "campaign_ending", period, cards.nudge(t, text), now)
         return sent
 
     async def _ambassadors(self, workspace_id: int, config: WorkspaceConfig, now: datetime) -> int:
@@ -346,7 +332,7 @@ class Rounds:
             else:
                 text = t("nudge.inactive", name=person.display_name)
                 period = local_day(now, tz).isoformat()
-            sent += await self._once(person, kind, period, _nudge(t, text), now)
+            sent += await self._once(person, kind, period, cards.nudge(t, text), now)
         return sent
 
     async def _once(
@@ -360,11 +346,3 @@ class Rounds:
                 return 0
             await notify.dm(r, person, message, now=now)
         return 1
-
-
-def _nudge(t: Translator, text: str) -> Message:
-    """A nudge: the text, how to snooze, and a button that does it."""
-    button = Button(t("button.snooze"), "relais.command", "snooze 2w")
-    return Message(
-        text=text, blocks=(Paragraph(text), Context(t("nudge.snooze_hint")), Actions((button,)))
-    )
