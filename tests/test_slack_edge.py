@@ -358,6 +358,37 @@ async def test_an_event_with_a_nul_in_its_text_is_answered(
     assert tracebacks(caplog.records) == []
 
 
+# -- photo types the form can refuse at once ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "mimetype"),
+    [("party.gif", "image/gif"), ("IMG_0001.HEIC", "image/heic"), ("logo.svg", "image/svg+xml")],
+)
+async def test_image_types_we_refuse_are_refused_in_the_form(
+    rig: SlackRig, db: Database, name: str, mimetype: str
+) -> None:
+    assert (await post_slack(rig.http, command(text="join"))).status == 200
+    charter = (await rig.fake.wait_calls("views.open"))[0].params["view"]
+    answer = await (await rig.submit("UAMB", charter, {"site": "Lyon"})).json()
+    assert answer["response_action"] == "update"
+    assert (await post_slack(rig.http, command_submit(""))).status == 200
+    submission_form = (await rig.fake.wait_calls("views.open", 2))[1].params["view"]
+    file = rig.fake.add_file("FGIF", b"GIF89a", name=name, mimetype=mimetype, user="UAMB")
+    good = rig.fake.add_file("FJPG", jpeg_bytes(), name="ok.jpg", user="UAMB")
+    response = await rig.submit("UAMB", submission_form, {"photos": [good, file]})
+    answer = await response.json()
+    assert answer["response_action"] == "errors", answer
+    assert name in answer["errors"]["photos"]
+    assert "JPEG, PNG, WebP" in answer["errors"]["photos"]
+    assert "ok.jpg" not in answer["errors"]["photos"]
+    # The same form with the JPEG alone goes through.
+    response = await rig.submit("UAMB", submission_form, {"photos": [good]}, view_id="VOK")
+    assert (await response.json())["response_action"] == "update"
+    await rig.fake.wait_for(lambda: rig.posts_to(REVIEW))
+    assert await count(db, Submission) == 1
+
+
 async def test_the_person_behind_an_action_is_who_it_says(rig: SlackRig) -> None:
     # Sanity: the helpers' sound payloads are accepted, so the refusals above are real.
     assert (await post_slack(rig.http, form(block_actions()))).status == 200

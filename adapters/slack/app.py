@@ -47,7 +47,7 @@ from bot.core import Core
 from bot.domain import MemberView, Platform
 from bot.i18n import Translator, supported_locale, translator
 from bot.jobs import JobHandler
-from bot.media import ACCEPTED_LABEL
+from bot.media import ACCEPTED_FORMATS, ACCEPTED_LABEL
 from bot.ports import RetryLater
 from bot.services.submissions import MAX_PHOTOS
 from bot.settings import Settings
@@ -80,6 +80,10 @@ WORK_LIMIT = 8
 MEMBER_TTL = 60.0
 # Requests after which a person's cached identity is dropped (they may change roles).
 CHANGES_MEMBER = frozenset({"charter.accept", "relais.command", "join", "leave", "rejoindre"})
+# Declared file types the photo intake accepts (bot.media), with JPEG's common aliases.
+PHOTO_MIMETYPES = frozenset(
+    {mime for mime, _ in ACCEPTED_FORMATS.values()} | {"image/jpg", "image/pjpeg"}
+)
 
 
 def slack_configured(settings: Settings) -> bool:
@@ -599,10 +603,12 @@ def _submission_errors(
     elif len(files) > MAX_PHOTOS:
         errors["photos"] = t("error.too_many_photos", max=MAX_PHOTOS)
     else:
+        # A declared type we know we refuse (a PDF, but also a GIF, HEIC or SVG) is
+        # refused here, in the form; the content is checked again after download.
         declared = [
             str(f.get("name") or f.get("id"))
             for f in files
-            if f.get("mimetype") and not str(f["mimetype"]).startswith("image/")
+            if f.get("mimetype") and str(f["mimetype"]).lower() not in PHOTO_MIMETYPES
         ]
         if declared:
             errors["photos"] = t(
