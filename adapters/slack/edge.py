@@ -11,9 +11,10 @@ fail deep inside them with a 500 and a traceback. ``admit`` answers such request
   not an object...), or naming a workspace, person, channel, view, file or event by an
   id that is empty, over 64 characters, or not printable ASCII (a NUL, which
   PostgreSQL cannot store): **400** with the reason (one WARNING line);
-- everything else goes on to Bolt with its text cleaned: NUL characters and lone
-  surrogates (which no UTF-8 database or API can carry) are removed from every string,
-  so a caption or a reason is stored without them instead of failing later.
+- everything else goes on to Bolt with its text cleaned (``adapters.text``): NUL
+  characters and lone surrogates, which no UTF-8 database or API can carry, are removed
+  from every string, so a caption or a reason is stored without them instead of failing
+  later.
 
 Requests Bolt has no listener for keep Bolt's own 404. Socket Mode requests do not come
 through here (Slack's websocket is authenticated by the app token).
@@ -36,6 +37,8 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from adapters.text import clean, may_need_cleaning
+
 log = logging.getLogger(__name__)
 
 MAX_AGE = 300  # seconds a signed request stays valid (Slack's documented window)
@@ -45,10 +48,6 @@ MAX_VALUE = 2000  # a button's value: Slack's own limit
 MAX_METADATA = 3000  # a modal's private_metadata: Slack's own limit
 
 _ID = re.compile(r"[!-~]+")  # printable ASCII, no space: every Slack id
-# Characters no UTF-8 text column or JSON API accepts: NUL and UTF-16 surrogates.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-# What such a character looks like in JSON source (an escape) or a decoded form value.
-_UNSTORABLE_SOURCE = re.compile(r"\\u(?:0000|d[89a-f])|\x00", re.IGNORECASE)
 
 # Fields naming a person, workspace, organisation or channel: absent, an id, or an object.
 _ENTITIES = ("team", "user", "enterprise", "channel")
@@ -136,7 +135,7 @@ def _bolt_request(request: web.Request, raw: bytes) -> AsyncBoltRequest:
         raise Refused("the body is not UTF-8") from None
     body, source = parse(text, request.content_type)
     check(body)
-    if _UNSTORABLE_SOURCE.search(source):
+    if may_need_cleaning(source):
         body = clean(body)
     try:
         # Bolt verifies the signature again over the raw text and routes on our body.
@@ -378,38 +377,3 @@ def _optional_str(node: dict[str, Any], key: str, where: str, limit: int | None 
         raise Refused(f"{where}: {key} must be a string")
     if limit is not None and len(value) > limit:
         raise Refused(f"{where}: {key} is longer than {limit} characters")
-
-
-# -- text ------------------------------------------------------------------------------------
-
-
-def clean_text(text: str) -> str:
-    """``text`` without NUL characters and lone surrogates."""
-    return _UNSTORABLE.sub("", text) if _UNSTORABLE.search(text) else text
-
-
-def clean(value: Any) -> Any:
-    """A copy of a parsed JSON value with every string (keys too) passed through
-    ``clean_text``; iterative, so any depth json.loads accepted is fine."""
-    if isinstance(value, str):
-        return clean_text(value)
-    if not isinstance(value, dict | list):
-        return value
-    root: Any = {} if isinstance(value, dict) else []
-    stack: list[tuple[Any, Any]] = [(value, root)]
-    while stack:
-        source, target = stack.pop()
-        items = source.items() if isinstance(source, dict) else enumerate(source)
-        for key, item in items:
-            if isinstance(item, str):
-                copy: Any = clean_text(item)
-            elif isinstance(item, dict | list):
-                copy = {} if isinstance(item, dict) else []
-                stack.append((item, copy))
-            else:
-                copy = item
-            if isinstance(target, dict):
-                target[clean_text(key)] = copy
-            else:
-                target.append(copy)
-    return root
