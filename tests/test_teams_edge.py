@@ -9,9 +9,11 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import aiohttp
 import pytest
 from sqlalchemy import func, select
 
+from adapters.teams.media_links import MediaLinks, link_secret
 from bot.core import Core
 from bot.settings import Settings
 from storage.db import Database
@@ -165,4 +167,35 @@ async def test_nul_and_lone_surrogates_are_cleaned_before_the_database(
         names = list(await r.session.scalars(select(Member.display_name)))
     assert names == ["Alice Field"]
     assert "help" in str(rig.bf.sent[0]).lower()
+    assert tracebacks(caplog.records) == []
+
+
+# -- photo links -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "../../../etc/passwd",
+        "ab/cd/../../../secret.jpg",
+        "ab/cd/\x00.jpg",
+        "\x00",
+        "",
+        "ab/cd/" + "a" * 5000 + ".jpg",
+    ],
+)
+async def test_a_signed_photo_link_to_no_photo_is_a_404(
+    rig: TeamsRig, settings: Settings, caplog: pytest.LogCaptureFixture, key: str
+) -> None:
+    links = MediaLinks(link_secret(rig.core.settings), "")
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{rig.url}/media/{links.token(key)}") as response,
+    ):
+        assert response.status == 404, await response.text()
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{rig.url}/media/%00..%2F..%2F") as response,
+    ):
+        assert response.status == 404
     assert tracebacks(caplog.records) == []
