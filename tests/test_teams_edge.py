@@ -82,6 +82,7 @@ MALFORMED: dict[str, Change] = {
     ),
     "entities a string": setting("entities", "x"),
     "entity a string": setting("entities", ["x"]),
+    "entity without a type": setting("entities", [{"locale": "en-US"}]),
     "mentioned not an object": setting("entities", [MENTION]),
     "mentioned without id": setting("entities", [{**MENTION, "mentioned": {"name": "R"}}]),
     "timestamp unparseable": setting("timestamp", "yesterday-ish"),

@@ -425,6 +425,11 @@ class TeamsAdapter:
                 )
 
     async def _on_turn_error(self, ctx: TurnContext, error: Exception) -> None:
+        activity = ctx.activity
+        if activity.type == ActivityTypes.event and activity.name == "ContinueConversation":
+            # A proactive send (the outbox): TeamsPort classifies the error and the outbox
+            # reports it (retry or dead letter) in one line; a traceback adds nothing.
+            raise error
         log.error("Teams turn failed: %s", error, exc_info=error)
         raise error
 

@@ -111,7 +111,8 @@ def _channel_data(value: Any) -> None:
 
 
 def _entity(entity: dict[str, Any], where: str) -> None:
-    _text(entity, "type", where)
+    if not isinstance(entity.get("type"), str):
+        raise Malformed(f"{where} has no type")
     if entity.get("type") == "mention":
         _account(entity.get("mentioned"), f"{where}.mentioned", MAX_PERSON_ID)
         _text(entity, "text", where)
