@@ -150,6 +150,18 @@ SIGNED_NONSENSE: dict[str, bytes | str] = {
     "view null": form(view_submission(view=None)),
     "view a string": form(view_submission(view="x")),
     "view without callback_id": form(view_submission(view={"id": "V1", "state": {}})),
+    "view without type": form(
+        view_submission(view={k: v for k, v in view_submission()["view"].items() if k != "type"})
+    ),
+    "view a workflow step": form(
+        view_submission(view={**view_submission()["view"], "type": "workflow_step"})
+    ),
+    "workflow_step_edit": form(
+        {**block_actions(), "type": "workflow_step_edit", "callback_id": "x"}
+    ),
+    "interactive_message without actions": form(
+        {**block_actions(actions=[]), "type": "interactive_message", "callback_id": "x"}
+    ),
     "state.values a string": form(
         view_submission(view={**view_submission()["view"], "state": {"values": "x"}})
     ),

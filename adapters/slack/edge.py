@@ -187,7 +187,7 @@ def check(body: dict[str, Any]) -> None:
         if not isinstance(body["command"], str) or not body["command"].startswith("/"):
             raise Refused("command is not a slash command")
         person = True
-    elif kind == "block_actions":
+    elif kind in ("block_actions", "interactive_message"):
         _actions(body)
         if body.get("view") is not None:
             _view(body["view"], submitted=False)
@@ -201,6 +201,9 @@ def check(body: dict[str, Any]) -> None:
         person = _event(body)
     elif kind == "url_verification" and not isinstance(body.get("challenge"), str):
         raise Refused("url_verification has no challenge")
+    elif isinstance(kind, str) and kind.startswith("workflow_step"):
+        # Steps from Apps (retired by Slack in 2024); Bolt would read body["workflow_step"].
+        raise Refused("Relais has no workflow steps")
     _ids(body, person)
 
 
@@ -241,6 +244,8 @@ def _view(view: dict[str, Any], *, submitted: bool) -> None:
     if submitted:
         _name(view.get("callback_id"), "view.callback_id")
         _ident(view.get("id"), "view.id")
+        if view.get("type") != "modal":
+            raise Refused("view.type must be modal")
     else:  # the view a button was clicked in: read for its type only
         _optional_str(view, "callback_id", "view", MAX_NAME)
         if view.get("id") is not None:
