@@ -29,6 +29,7 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 
+from adapters.slack import edge
 from adapters.slack.files import JOB_KIND, FileFetcher, SubmissionJob
 from adapters.slack.identity import Identities
 from adapters.slack.listeners import Listeners
@@ -131,8 +132,11 @@ class SlackAdapter:
             app.router.add_get(REDIRECT_PATH, self.handle_oauth)
 
     async def handle_http(self, request: web.Request) -> web.Response:
-        """One Slack request: Bolt verifies the signature (401 if wrong or stale) and routes."""
-        response = await self.bolt.async_dispatch(await to_bolt_request(request))
+        """One Slack request: checked at the edge (401 unsigned, 400 malformed), then routed."""
+        admitted = await edge.admit(request, self.settings.slack_signing_secret)
+        if isinstance(admitted, web.Response):
+            return admitted
+        response = await self.bolt.async_dispatch(admitted)
         return await to_aiohttp_response(response)
 
     async def handle_oauth(self, request: web.Request) -> web.Response:

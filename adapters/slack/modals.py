@@ -16,7 +16,7 @@ from adapters.slack.port import classify
 from bot import cards
 from bot.core import Core
 from bot.i18n import Translator, translator
-from bot.media import ACCEPTED_LABEL
+from bot.media import ACCEPTED_FORMATS, ACCEPTED_LABEL
 from bot.ports import RetryLater
 from bot.ui import Form, Message, Reply
 from domain import CAPTION_MAX, MAX_PHOTOS, MemberView
@@ -24,6 +24,12 @@ from domain import CAPTION_MAX, MAX_PHOTOS, MemberView
 log = logging.getLogger(__name__)
 
 SUBMISSION_FORMS = ("submission.create", "submission.resubmit")
+# Declared file types the photo intake accepts (bot.media), with JPEG's common aliases:
+# a declared type we know we refuse (a PDF, but also a GIF, HEIC or SVG) is refused in
+# the form; the content is checked again after download.
+PHOTO_MIMETYPES = frozenset(
+    {mime for mime, _ in ACCEPTED_FORMATS.values()} | {"image/jpg", "image/pjpeg"}
+)
 
 
 class Modals:
@@ -148,7 +154,7 @@ def submission_errors(
         declared = [
             str(f.get("name") or f.get("id"))
             for f in files
-            if f.get("mimetype") and not str(f["mimetype"]).startswith("image/")
+            if f.get("mimetype") and str(f["mimetype"]).lower() not in PHOTO_MIMETYPES
         ]
         if declared:
             errors["photos"] = t(

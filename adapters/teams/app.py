@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 
 import jwt
 from aiohttp import web
-from botbuilder.core import InvokeResponse, TurnContext
+from botbuilder.core import InvokeResponse, TurnContext, serializer_helper
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
@@ -46,7 +46,7 @@ from botframework.connector.auth import (
 )
 from msrest.serialization import Model
 
-from adapters.teams import render
+from adapters.teams import edge, render
 from adapters.teams.files import (
     HTML_COPY,
     JOB_KIND,
@@ -56,6 +56,7 @@ from adapters.teams.files import (
 )
 from adapters.teams.media_links import MediaLinks, link_secret
 from adapters.teams.port import TeamsPort
+from adapters.text import clean, may_need_cleaning
 from bot import cards
 from bot.actions import error_reply, handle_action, handle_command, submit_entry
 from bot.core import Core
@@ -102,10 +103,7 @@ def malformed(body: Any) -> str | None:
     text = body.get("text")
     if text is not None and (not isinstance(text, str) or len(text) > MAX_TEXT):
         return f"the activity's text must be a string of at most {MAX_TEXT} characters"
-    attachments = body.get("attachments")
-    if attachments is not None and not isinstance(attachments, list):
-        return "attachments must be a list"
-    return None
+    return edge.problem(body)
 
 
 def _tenant(activity: Activity) -> str:
@@ -200,19 +198,29 @@ class TeamsAdapter:
             return _problem(413, "the activity is too large")
         try:
             body = json.loads(raw or b"null")
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (ValueError, RecursionError):
+            log.warning("Teams activity refused (400): the body is not JSON")
             return _problem(400, "the body is not JSON")
         problem = malformed(body)
         if problem:
+            log.warning("Teams activity refused (400): %s", problem)
             return _problem(400, problem)
         if self.auth and not request.headers.get("Authorization", "").startswith("Bearer "):
             return _problem(401, "missing Bot Framework token")
         try:
-            response = await self.cloud.process(request, self)
+            return await self._process(request, clean(body) if may_need_cleaning(raw) else body)
         except (PermissionError, jwt.PyJWTError) as exc:
             log.warning("Teams request refused: %s", exc)
             return _problem(401, "invalid Bot Framework token")
-        return response or web.Response(status=201)
+
+    async def _process(self, request: web.Request, body: dict[str, Any]) -> web.Response:
+        """``CloudAdapter.process`` for a POST, on the checked and cleaned ``body``."""
+        activity = Activity().deserialize(body)
+        auth = request.headers.get("Authorization", "")
+        invoke = await self.cloud.process_activity(auth, activity, self.on_turn)
+        if invoke is None:
+            return web.Response(status=201)
+        return web.json_response(data=serializer_helper(invoke.body), status=invoke.status)
 
     async def bot_token(self) -> str | None:
         """A Bot Framework token for downloading inline images (None without an app id)."""
@@ -427,6 +435,11 @@ class TeamsAdapter:
         await self.core.relay.remember(member.workspace_id, seen)
 
     async def _on_turn_error(self, ctx: TurnContext, error: Exception) -> None:
+        activity = ctx.activity
+        if activity.type == ActivityTypes.event and activity.name == "ContinueConversation":
+            # A proactive send (the outbox): TeamsPort classifies the error and the outbox
+            # reports it (retry or dead letter) in one line; a traceback adds nothing.
+            raise error
         log.error("Teams turn failed: %s", error, exc_info=error)
         raise error
 

@@ -95,7 +95,7 @@ class MediaLinks:
 
         async def serve(request: web.Request) -> web.StreamResponse:
             key = self.verify(request.match_info["token"])
-            if key is None or not store.exists(key):
+            if key is None or not _stored(store, key):
                 raise web.HTTPNotFound(text="This photo link is invalid or has expired.")
             path = store.path(key)
             return web.FileResponse(
@@ -108,3 +108,13 @@ class MediaLinks:
             )
 
         return serve
+
+
+def _stored(store: LocalMediaStore, key: str) -> bool:
+    """True when ``key`` names a stored photo; a signed key that is not a media key at all
+    (``../``, a NUL) names none and is logged: only our own links should be signed."""
+    try:
+        return store.exists(key)
+    except ValueError:
+        log.warning("a validly signed photo link names %r, which is not a media key", key[:80])
+        return False

@@ -18,6 +18,12 @@ if TYPE_CHECKING:
 SITE_NAME_MAX = 120
 
 
+def _require_ids(workspace_external_id: str, user_external_id: str) -> None:
+    """Adapters refuse requests without both ids; an empty one here is a bug upstream."""
+    if not workspace_external_id or not user_external_id:
+        raise ValueError("a member needs a workspace id and a user id (one is empty)")
+
+
 class Onboarding:
     """Identity, charter gating, membership and roles."""
 
@@ -40,6 +46,7 @@ class Onboarding:
         ``RELAIS_CMS``, ``RELAIS_APPROVERS`` and ``RELAIS_ADMINS`` with their roles) and
         grants those roles to a member named there.
         """
+        _require_ids(workspace_external_id, user_external_id)
         settings, now = self.core.settings, self.core.clock()
         async with self.core.db.transaction() as r:
             ws = await r.workspaces.get_or_create(
@@ -138,6 +145,7 @@ class Onboarding:
         settings that this member does not hold yet). Adapters call this first on every
         request so the common case is one read.
         """
+        _require_ids(workspace_external_id, user_external_id)
         async with self.core.db.read() as r:
             ws = await r.workspaces.find(platform, workspace_external_id)
             row = await r.members.find(ws.id, user_external_id) if ws is not None else None
