@@ -22,7 +22,7 @@ import pytest
 from aiohttp import ClientResponse
 from sqlalchemy import func, select
 
-from adapters.deadline import AFTER_ACK_BUDGET
+from adapters.deadline import AFTER_ACK_BUDGET, TEAMS_BUDGET
 from bot.core import Core
 from bot.domain import Platform
 from bot.ports import Target
@@ -30,7 +30,7 @@ from bot.settings import Settings
 from bot.ui import Message
 from bot.worker import utcnow
 from storage.db import Database, upgrade_async
-from storage.models import Job, ReviewEvent, Submission
+from storage.models import CharterAcceptance, Job, ReviewEvent, Submission
 from tests.pg_cluster import Cluster, postgres_bin
 from tests.slack_api import FakeSlack
 from tests.slack_support import REVIEW, SlackRig, buttons, slack_settings, texts
@@ -277,6 +277,93 @@ async def test_slack_acks_in_time_through_a_stopped_then_frozen_database(
 
 async def _n(db: Database, expected: int) -> bool:
     return await count(db, Submission) == expected
+
+
+async def test_teams_answers_every_activity_through_a_stopped_then_frozen_database(
+    cluster: Cluster, database: str, tmp_path: Path
+) -> None:
+    from tests.teams_connector import FakeConnector
+    from tests.test_teams import TeamsRig, executes, join, runs, teams_settings
+
+    base = Settings(
+        _env_file=None,
+        database_url=database,
+        media_dir=tmp_path / "media",
+        relais_locale="en",
+        relais_timezone="Europe/Paris",
+    )
+    db = Database(database)
+    async with FakeConnector() as bf:
+        bf.add_user("29:alice", "Alice Field", "aad-alice")
+        bf.add_user("29:luc", "Luc Terrain", "aad-luc")
+        core = Core(teams_settings(base, bf), db, clock=utcnow)
+        async with TeamsRig(core, bf) as rig:
+            await join(rig)  # Alice is an ambassador
+            luc = bf.personal_conversation_id("29:luc")
+            await rig.send(bf.personal_message("join", "29:luc", "aad-luc", "Luc", "fr-FR"))
+            charter = await rig.wait_card(luc)
+            accept = executes(charter)["charter.accept"]
+            alice = bf.personal_conversation_id("29:alice")
+
+            for phase, (down, up) in {
+                "stopped": (cluster.stop, cluster.start),
+                "frozen": (cluster.freeze, cluster.thaw),
+            }.items():
+                before = {c: len(bf.sent_to(c)) for c in (alice, luc)}
+                down()
+                try:
+                    started = time.monotonic()
+                    me, accepted = await asyncio.gather(
+                        rig.send(bf.personal_message("me")),
+                        rig.send(
+                            bf.invoke_adaptive_card_action(
+                                "charter.accept",
+                                {**accept["data"], "site": "Lyon"},
+                                "29:luc",
+                                "aad-luc",
+                                "Luc",
+                                "fr-FR",
+                            )
+                        ),
+                    )
+                    elapsed = time.monotonic() - started
+                    print(f"Teams {phase}: answered in {elapsed:.2f}s")
+                    assert me.status in (200, 201), me.text
+                    assert accepted.status == 200, accepted.text
+                    assert elapsed < TEAMS_BUDGET + 1.0
+                    # Told in the turn: Alice by a message, Luc in the card's answer (in
+                    # French, his Teams language).
+                    told = bf.sent_to(alice)[before[alice] :]
+                    assert told and TRY_AGAIN["en"] in runs(told).lower(), told
+                    assert (
+                        TRY_AGAIN["fr"] in json.dumps(accepted.json(), ensure_ascii=False).lower()
+                    )
+                finally:
+                    up()
+                await poll(lambda: _ready(rig.url), 30, message="/readyz back to 200")
+                await asyncio.sleep(1.0)
+                assert await count(db, CharterAcceptance) == 1, phase  # Alice's only
+            # After: Luc's acceptance goes through.
+            answer = await rig.send(
+                bf.invoke_adaptive_card_action(
+                    "charter.accept",
+                    {**accept["data"], "site": "Lyon"},
+                    "29:luc",
+                    "aad-luc",
+                    "Luc",
+                    "fr-FR",
+                )
+            )
+            assert answer.status == 200
+            assert "version 1" in json.dumps(answer.json(), ensure_ascii=False)
+    await db.dispose()
+
+
+async def _ready(url: str) -> bool:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session, session.get(f"{url}/readyz") as response:
+        return response.status == 200
 
 
 async def test_the_scheduler_keeps_ticking_through_an_outage(
