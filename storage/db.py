@@ -7,8 +7,9 @@ Services never see a session: they ask ``Database.transaction()`` for a ``Repos`
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,48 @@ from sqlalchemy.ext.asyncio import (
 from storage.repositories import Repos
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+class CommitRefused(TimeoutError):
+    """A watched transaction reached its commit after its deadline: rolled back instead."""
+
+
+class CommitWatch:
+    """The commits of one request's action, bounded by a deadline (event-loop time).
+
+    No watched commit starts once the deadline has passed or the request was
+    ``abandon()``-ed: it is rolled back instead (``CommitRefused``). ``started`` counts
+    the commits that began, so whoever waits on the request knows whether the database
+    may have recorded something (a commit in flight cannot be taken back).
+    """
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.abandoned = False
+        self.started = 0
+
+    def abandon(self) -> None:
+        """The request gave up waiting: no commit may start from now on."""
+        self.abandoned = True
+
+    def before_commit(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self.abandoned or loop.time() >= self.deadline:
+            raise CommitRefused("the request's deadline passed before its commit")
+        self.started += 1
+
+
+_commit_watch: ContextVar[CommitWatch | None] = ContextVar("relais_commit_watch", default=None)
+
+
+@contextmanager
+def watching_commits(watch: CommitWatch) -> Iterator[CommitWatch]:
+    """Within this block (in this task), every ``Database.transaction`` reports to ``watch``."""
+    token = _commit_watch.set(watch)
+    try:
+        yield watch
+    finally:
+        _commit_watch.reset(token)
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -82,9 +125,13 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Repos]:
-        """One unit of work: commits when the block ends, rolls back on any exception."""
+        """One unit of work: commits when the block ends, rolls back on any exception
+        (and, inside ``watching_commits``, when the watch refuses the commit)."""
         async with self._sessions() as session, session.begin():
             yield Repos(session)
+            watch = _commit_watch.get()
+            if watch is not None:
+                watch.before_commit()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Repos]:

@@ -5,8 +5,10 @@ uses, the way Slack does: JSON ``{"ok": ...}`` answers with HTTP 200 for API err
 ``Retry-After`` for rate limits, text/HTML bodies for edge failures. Point a real
 ``slack_sdk`` client at it with ``AsyncWebClient(token=..., base_url=slack.api_url)``.
 
-It also serves the ``files_upload_v2`` upload URLs, private file downloads (including the HTML
-login page Slack returns when a token may not read a file) and a Socket Mode websocket.
+It also accepts what apps post to a request's ``response_url`` (``/commands/...`` and
+``/actions/...``, recorded in ``FakeSlack.responses``), serves the ``files_upload_v2``
+upload URLs, private file downloads (including the HTML login page Slack returns when a
+token may not read a file) and a Socket Mode websocket.
 
 Every ``/api/<method>`` request is recorded in ``FakeSlack.calls`` with its parameters merged
 from the query string, form, JSON or multipart body; failures can be injected per method
@@ -259,6 +261,8 @@ class FakeSlack:
         self.socket_envelopes: list[dict[str, Any]] = []
         self.socket_received: list[dict[str, Any]] = []
         self.socket_connections = 0
+        #: JSON bodies posted to response URLs, each with its ``"_path"``.
+        self.responses: list[dict[str, Any]] = []
 
         self._token_teams: dict[str, str] = {token: team_id}
         self._missing_channels: set[str] = {"C-missing"}
@@ -311,6 +315,8 @@ class FakeSlack:
         app.router.add_get("/files-pri/{key}/download/{name}", self._handle_file)
         app.router.add_get("/files-pri/{key}/{name}", self._handle_file)
         app.router.add_get("/socket", self._handle_socket)
+        app.router.add_post("/commands/{rest:.+}", self._handle_response_url)
+        app.router.add_post("/actions/{rest:.+}", self._handle_response_url)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -760,6 +766,30 @@ class FakeSlack:
             params.setdefault("client_id", login)
             params.setdefault("client_secret", password)
         return params
+
+    async def _handle_response_url(self, request: web.Request) -> web.Response:
+        """A message posted to a request's ``response_url`` (JSON), answered like Slack."""
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return web.Response(status=400, text="invalid_payload")
+        if not isinstance(body, dict) or not (body.get("text") or body.get("blocks")):
+            return web.Response(status=400, text="no_text")
+        self.responses.append({**body, "_path": request.path})
+        return web.Response(text="ok")
+
+    async def wait_responses(
+        self,
+        count: int = 1,
+        timeout: float = 5.0,  # noqa: ASYNC109 - passed on to wait_for
+    ) -> list[dict[str, Any]]:
+        """Wait until ``count`` messages were posted to response URLs; return them all."""
+        await self.wait_for(
+            lambda: len(self.responses) >= count,
+            timeout,
+            message=f"{count} response_url post(s) (got {len(self.responses)})",
+        )
+        return list(self.responses)
 
     async def _handle_upload(self, request: web.Request) -> web.Response:
         file_id = request.match_info["file_id"]

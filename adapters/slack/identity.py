@@ -52,6 +52,12 @@ class Identities:
         self._members[(team, user)] = (now + MEMBER_TTL, member)
         return member
 
+    def cached(self, context: AsyncBoltContext) -> MemberView | None:
+        """The member behind a request as last seen by this process (even if stale), with
+        no database: for what must be said when the database cannot be reached."""
+        found = self._members.get((str(context.team_id or ""), str(context.user_id or "")))
+        return found[1] if found is not None else None
+
     def forget(self, context: AsyncBoltContext) -> None:
         """Drop the cached identity of the person behind a request that may change it."""
         self._members.pop((str(context.team_id or ""), str(context.user_id or "")), None)
@@ -70,8 +76,13 @@ class Identities:
 
     async def _refresh(self, team: str, user: str, client: AsyncWebClient) -> None:
         profile = await self._profile(client, user)
-        if profile:
+        if not profile:
+            return
+        try:
             await self.core.onboarding.identify(Platform.SLACK, team, user, **profile)
+        except Exception as exc:  # the database is down: refresh on a later visit
+            self._known.discard((team, user))
+            log.warning("profile refresh of %s failed (%s: %s)", user, type(exc).__name__, exc)
 
     async def _profile(self, client: AsyncWebClient, user: str) -> dict[str, Any]:
         """Name, language and timezone from ``users.info``; {} when Slack does not answer."""

@@ -1,11 +1,18 @@
 """Where Slack requests are handled: slash commands, buttons, modal submissions and
-events, each acknowledged before any slow work, then sent into the core's action table.
+events, each acknowledged within Slack's 3 s, then sent into the core's action table.
 
 - ``/submit`` and ``/relais``              -> ``bot.actions.handle_command``
 - every button (``block_actions``)         -> ``bot.actions.handle_action``
 - every modal submit (``view_submission``) -> ``handle_action``, or a persisted photo job
 - ``app_home_opened``                      -> the member's App Home, via the outbox
 - ``message`` in the bot's DM with files   -> a "Submit this?" reply, via the outbox
+
+The database work done before an ack is bounded (``adapters.deadline``): when the
+database is stopped or frozen the ack still comes in time and tells the person, in
+their language, that nothing was done and to try again in a minute. Work after an ack
+(buttons) is bounded too, and what it cannot do is said through the request's
+``response_url`` (a POST to Slack, no database needed); it never turns into Bolt's
+404 or 500.
 """
 
 from __future__ import annotations
@@ -15,19 +22,30 @@ import functools
 import inspect
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters.deadline import (
+    AFTER_ACK_BUDGET,
+    SLACK_BUDGET,
+    Attempt,
+    Unavailable,
+    describe,
+    unreachable,
+)
 from adapters.slack import render
 from adapters.slack.identity import Identities
 from adapters.slack.modals import SUBMISSION_FORMS, Modals
 from bot import cards
 from bot.actions import changes_member, handle_action, handle_command, submit_entry
 from bot.core import Core
-from bot.i18n import translator
+from bot.i18n import Translator, translator
 from bot.media import ACCEPTED_LABEL
 from bot.ui import Message, Reply
 from domain import MAX_PHOTOS, MemberView
@@ -40,6 +58,8 @@ DROPPED_SUBMIT = "slack.submit_dropped"
 # this many requests at once, the others wait their turn (instead of timing out on the
 # pool and being lost after Slack was told "ok").
 WORK_LIMIT = 8
+# Seconds to post a message to a request's response_url.
+RESPONSE_URL_TIMEOUT = 5
 
 
 class Listeners:
@@ -50,65 +70,135 @@ class Listeners:
         self.identity = identity
         self.modals = modals
         self._work = asyncio.Semaphore(WORK_LIMIT)
+        self._tasks: set[asyncio.Future[Any]] = set()
+        api = urlsplit(core.settings.slack_api_url)
+        self._api_host = (api.hostname or "", api.port)
 
     def register(self, bolt: AsyncApp) -> None:
         """Attach every listener to ``bolt``."""
         bolt.command("/submit")(self.on_submit)
         bolt.command("/relais")(self.on_relais)
         bolt.action(re.compile(".+"))(self.on_action)
-        bolt.view(re.compile(".+"))(self._bounded(self.on_view))
+        bolt.view(re.compile(".+"))(self.on_view)
         bolt.event("app_home_opened")(self._bounded(self.on_home_opened))
         bolt.event("message")(self._bounded(self.on_message))
         bolt.error(self.on_error)
 
     def _bounded(self, listener: Any) -> Any:
-        """``listener`` taking its turn among the requests being worked on (WORK_LIMIT)."""
+        """``listener`` taking its turn among the requests being worked on (WORK_LIMIT).
+
+        Events are acknowledged by Bolt before the listener runs: when the database
+        cannot be reached, one log line says which event went unanswered."""
 
         @functools.wraps(listener)
         async def bounded(**kwargs: Any) -> None:
-            async with self._work:
-                await listener(**kwargs)
+            try:
+                async with self._work:
+                    await listener(**kwargs)
+            except Exception as exc:
+                if not unreachable(exc):
+                    raise
+                log.warning(
+                    "Slack %s: database unavailable (%s); not answered",
+                    listener.__name__,
+                    describe(exc),
+                )
 
         # Bolt passes only the arguments a listener names: keep the original signature.
         bounded.__signature__ = inspect.signature(listener)  # type: ignore[attr-defined]
         return bounded
+
+    def _locale(self, context: AsyncBoltContext) -> str:
+        """The person's language without the database: as last seen, else the workspace's."""
+        known = self.identity.cached(context)
+        return known.locale if known is not None else self.core.settings.relais_locale
 
     # -- slash commands --------------------------------------------------------------------
 
     async def on_submit(
         self, ack: Any, command: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
     ) -> None:
-        await ack()
-        async with self._work:
-            member = await self.identity.member(context, client)
-            reply = await handle_command(self.core, member, "/submit", command.get("text") or "")
-            await self._show(
-                member, reply, client, command.get("trigger_id"), command.get("channel_id")
-            )
+        await self._command(ack, "/submit", command, context, client)
 
     async def on_relais(
         self, ack: Any, command: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
     ) -> None:
+        await self._command(ack, "/relais", command, context, client)
+
+    async def _command(
+        self,
+        ack: Any,
+        name: str,
+        command: dict[str, Any],
+        context: AsyncBoltContext,
+        client: AsyncWebClient,
+    ) -> None:
+        """A slash command: answered in the ack itself (ephemeral, no Web API call to
+        fail), or acknowledged and its form opened (``views.open``)."""
         text = command.get("text") or ""
-        async with self._work:
-            member = await self.identity.member(context, client)
-            reply = await handle_command(self.core, member, "/relais", text)
-        if changes_member("/relais", text):
-            self.identity.forget(context)
+        attempt = Attempt(SLACK_BUDGET)
+
+        async def work() -> tuple[MemberView, Reply]:
+            async with self._work:
+                member = await self.identity.member(context, client)
+                with attempt.action():
+                    reply = await handle_command(self.core, member, name, text)
+            if changes_member(name, text):
+                self.identity.forget(context)
+            return member, reply
+
+        try:
+            member, reply = await attempt.run(work())
+        except Unavailable as out:
+            await self._command_unavailable(ack, name, command, context, out)
+            return
         if reply.form is None:
-            # Answer in the acknowledgement itself: ephemeral, no Web API call to fail.
-            message = reply.message or cards.notice("…")
-            await ack(
-                text=render.fallback_text(message),
-                blocks=render.message_blocks(message),
-                response_type="ephemeral",
-            )
+            await ack(**_ephemeral(reply.message or cards.notice("…")))
             return
         await ack()
-        async with self._work:
-            await self._show(
-                member, reply, client, command.get("trigger_id"), command.get("channel_id")
-            )
+
+        async def show() -> None:
+            async with self._work:
+                await self._show(
+                    member, reply, client, command.get("trigger_id"), command.get("channel_id")
+                )
+
+        await self._after_ack(name, translator(member.locale), command.get("response_url"), show)
+
+    async def _command_unavailable(
+        self,
+        ack: Any,
+        name: str,
+        command: dict[str, Any],
+        context: AsyncBoltContext,
+        out: Unavailable,
+    ) -> None:
+        t = translator(self._locale(context))
+        url = command.get("response_url")
+        if out.late is not None:
+            log.warning("Slack %s: database slow (%s); the answer will follow", name, out.reason)
+            await ack(**_ephemeral(cards.notice(t("outage.pending"))))
+            self._spawn(self._answer_late(name, t, url, out.late))
+            return
+        log.warning("Slack %s: database unavailable (%s); told to retry", name, out.reason)
+        key = "outage.unconfirmed" if out.uncertain else "outage.try_again"
+        await ack(**_ephemeral(cards.notice(t(key))))
+
+    async def _answer_late(
+        self, name: str, t: Translator, url: str | None, late: asyncio.Future[Any]
+    ) -> None:
+        """A command still committing at its deadline: its real answer, when it has one."""
+        try:
+            _, reply = await late
+        except Exception as exc:
+            log.warning("Slack %s: finished late with %s", name, describe(exc))
+            message = cards.notice(t("outage.unconfirmed"))
+        else:
+            message = reply.message
+            if reply.form is not None:  # the trigger has expired: no form can open now
+                message = cards.notice(t("slack.form_failed"))
+        if message is not None:
+            await self.respond(url, message)
 
     # -- buttons ---------------------------------------------------------------------------
 
@@ -121,8 +211,30 @@ class Listeners:
         client: AsyncWebClient,
     ) -> None:
         await ack()
-        async with self._work:
-            await self._action(body, action, context, client)
+        attempt = Attempt(AFTER_ACK_BUDGET)
+
+        async def work() -> None:
+            async with self._work:
+                await self._action(body, action, context, client, attempt)
+
+        name = render.action_name(str(action.get("action_id", "")))
+        try:
+            await attempt.run(work())
+        except Unavailable as out:
+            # The ack is gone: the response_url is how the person hears of it (App Home
+            # buttons have none: then only the log knows).
+            t = translator(self._locale(context))
+            url = body.get("response_url")
+            if out.late is not None:
+                log.warning("Slack %s: database slow (%s); finishing", name, out.reason)
+                out.late.add_done_callback(functools.partial(_log_late, name))
+                return
+            log.warning("Slack %s: database unavailable (%s); told to retry", name, out.reason)
+            key = "outage.unconfirmed" if out.uncertain else "outage.try_again"
+            await self.respond(url, cards.notice(t(key)))
+        except Exception:
+            # A bug: logged with its traceback, and not Bolt's 404 after the ack.
+            log.exception("Slack button %s failed", name)
 
     async def _action(
         self,
@@ -130,6 +242,7 @@ class Listeners:
         action: dict[str, Any],
         context: AsyncBoltContext,
         client: AsyncWebClient,
+        attempt: Attempt,
     ) -> None:
         member = await self.identity.member(context, client)
         name = render.action_name(str(action.get("action_id", "")))
@@ -138,17 +251,18 @@ class Listeners:
             self.identity.forget(context)
         trigger = body.get("trigger_id")
         channel = (body.get("channel") or {}).get("id")
-        if name == DROPPED_SUBMIT:
-            await self._open_dropped(member, client, trigger, channel, value)
-            return
-        reply = await handle_action(self.core, member, name, value)
-        if changes_member(name, value):
-            self.identity.forget(context)
-        if (body.get("view") or {}).get("type") == "home" and reply.form is None:
-            note = reply.message.text if reply.message else ""
-            await self.publish_home(member, note=note)
-            return
-        await self._show(member, reply, client, trigger, channel)
+        with attempt.action():
+            if name == DROPPED_SUBMIT:
+                await self._open_dropped(member, client, trigger, channel, value)
+                return
+            reply = await handle_action(self.core, member, name, value)
+            if changes_member(name, value):
+                self.identity.forget(context)
+            if (body.get("view") or {}).get("type") == "home" and reply.form is None:
+                note = reply.message.text if reply.message else ""
+                await self.publish_home(member, note=note)
+                return
+            await self._show(member, reply, client, trigger, channel)
 
     async def _open_dropped(
         self,
@@ -162,6 +276,54 @@ class Listeners:
         files = [f for f in value.split(",") if f][:MAX_PHOTOS]
         reply = await submit_entry(self.core, member, "")
         await self._show(member, reply, client, trigger, channel, files=files)
+
+    # -- after the ack ---------------------------------------------------------------------
+
+    async def _after_ack(
+        self, name: str, t: Translator, url: str | None, work: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Work after an ack: a database failure is told through ``url``, never Bolt's 404."""
+        try:
+            await work()
+        except Exception as exc:
+            if not unreachable(exc):
+                log.exception("Slack %s failed after its ack", name)
+                return
+            log.warning("Slack %s: database unavailable after the ack (%s)", name, describe(exc))
+            await self.respond(url, cards.notice(t("outage.try_again")))
+
+    async def respond(self, url: str | None, message: Message) -> bool:
+        """Post ``message`` (ephemeral) to a request's ``response_url``: no database, no
+        outbox. Only Slack's hosts (or the configured API host) are trusted."""
+        if not url or not self._trusted(url):
+            log.warning("Slack: no usable response_url to tell the person")
+            return False
+        try:
+            response = await AsyncWebhookClient(url, timeout=RESPONSE_URL_TIMEOUT).send(
+                response_type="ephemeral",
+                replace_original=False,
+                text=render.fallback_text(message),
+                blocks=render.message_blocks(message),
+            )
+        except Exception as exc:
+            log.warning("Slack response_url post failed: %s", describe(exc))
+            return False
+        if response.status_code != 200:
+            log.warning("Slack response_url answered %s: %s", response.status_code, response.body)
+            return False
+        return True
+
+    def _trusted(self, url: str) -> bool:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if parts.scheme == "https" and (host == "slack.com" or host.endswith(".slack.com")):
+            return True
+        return bool(host) and (host, parts.port) == self._api_host
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # -- showing a reply ---------------------------------------------------------------------
 
@@ -209,21 +371,46 @@ class Listeners:
         context: AsyncBoltContext,
         client: AsyncWebClient,
     ) -> None:
-        member = await self.identity.member(context, client)
-        t = translator(member.locale)
+        """A submitted modal, answered in the ack: field errors, the next form, or a
+        confirmation; the submission form's photos become a job committed before it."""
         action = str(view.get("callback_id", ""))
+        attempt = Attempt(SLACK_BUDGET)
+
+        async def work() -> dict[str, Any]:
+            async with self._work:
+                member = await self.identity.member(context, client)
+                with attempt.action():
+                    return await self._view_answer(member, action, view, context)
+
+        try:
+            answer = await attempt.run(work())
+        except Unavailable as out:
+            # The modal stays open with the reason on it: sending the same form again is
+            # safe (its job is keyed by the view, so it is recorded once).
+            t = translator(self._locale(context))
+            key = "outage.form_unconfirmed" if out.uncertain else "outage.form_not_sent"
+            log.warning("Slack form %s: database unavailable (%s); told", action, out.reason)
+            if out.late is not None:
+                out.late.add_done_callback(functools.partial(_log_late, action))
+            await ack(**self.modals.unavailable_answer(t, view, t(key)))
+            return
+        await ack(**answer)
+
+    async def _view_answer(
+        self, member: MemberView, action: str, view: dict[str, Any], context: AsyncBoltContext
+    ) -> dict[str, Any]:
+        t = translator(member.locale)
         meta = render.metadata_of(view)
         values, files = render.form_values((view.get("state") or {}).get("values") or {})
         if action in SUBMISSION_FORMS:
             team = str(context.team_id or "")
-            await self.modals.accept_submission(
-                ack, member, team, action, view, meta, values, files
+            return await self.modals.accept_submission(
+                member, team, action, view, meta, values, files
             )
-            return
         reply = await handle_action(self.core, member, action, str(meta.get("v", "")), values)
         if changes_member(action):
             self.identity.forget(context)
-        await ack(**self.modals.view_answer(t, reply, view, meta))
+        return self.modals.view_answer(t, reply, view, meta)
 
     # -- events --------------------------------------------------------------------------
 
@@ -269,3 +456,23 @@ class Listeners:
 
     async def on_error(self, error: Exception, body: dict[str, Any]) -> None:
         log.error("Slack request failed: %s", error, exc_info=error)
+
+
+def _ephemeral(message: Message) -> dict[str, Any]:
+    """An ack body shown only to the person who ran the command."""
+    return {
+        "text": render.fallback_text(message),
+        "blocks": render.message_blocks(message),
+        "response_type": "ephemeral",
+    }
+
+
+def _log_late(name: str, task: asyncio.Future[Any]) -> None:
+    """The outcome of work that was still committing when its request was answered."""
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None:
+        log.warning("Slack %s: finished late with %s", name, describe(error))
+    else:
+        log.info("Slack %s: finished late", name)

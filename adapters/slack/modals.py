@@ -90,9 +90,20 @@ class Modals:
             "view": render.notice_view(title, message, close_label=t("button.close")),
         }
 
+    def unavailable_answer(self, t: Translator, view: dict[str, Any], text: str) -> dict[str, Any]:
+        """Why a form could not be taken, on its first input so the form stays open (its
+        inputs kept); a form without inputs is replaced by the notice."""
+        blocks = view.get("blocks") or []
+        first = next((b for b in blocks if b.get("type") == "input" and b.get("block_id")), None)
+        if first is not None:
+            errors = render.field_errors({str(first["block_id"]): text}, blocks)
+            return {"response_action": "errors", "errors": errors}
+        title = (view.get("title") or {}).get("text") or "Relais"
+        notice = render.notice_view(title, cards.notice(text), close_label=t("button.close"))
+        return {"response_action": "update", "view": notice}
+
     async def accept_submission(
         self,
-        ack: Any,
         member: MemberView,
         team: str,
         action: str,
@@ -100,8 +111,9 @@ class Modals:
         meta: dict[str, Any],
         values: dict[str, Any],
         files: list[dict[str, Any]],
-    ) -> None:
-        """Check what can be checked at once, persist a job, acknowledge; photos come later."""
+    ) -> dict[str, Any]:
+        """Check what can be checked at once, persist a job; the ack's answer (photos come
+        later)."""
         t = translator(member.locale)
         if not files:
             files = [{"id": str(f)} for f in meta.get("files") or []]
@@ -109,11 +121,9 @@ class Modals:
         if errors:
             field_errors = render.field_errors(errors, view.get("blocks") or [])
             if field_errors:
-                await ack(response_action="errors", errors=field_errors)
-            else:
-                message = cards.notice("\n".join(errors.values()))
-                await ack(**self.view_answer(t, Reply(message=message), view, meta))
-            return
+                return {"response_action": "errors", "errors": field_errors}
+            message = cards.notice("\n".join(errors.values()))
+            return self.view_answer(t, Reply(message=message), view, meta)
         key = f"slack:view:{view.get('id')}"
         payload = {
             "team": team,
@@ -127,14 +137,14 @@ class Modals:
         # Committed before the ack: once Slack closes the modal, the submission is ours.
         await self.core.relay.job(JOB_KIND, key, payload)
         received = cards.notice(t("slack.received"))
-        await ack(
-            response_action="update",
-            view=render.notice_view(
+        return {
+            "response_action": "update",
+            "view": render.notice_view(
                 (view.get("title") or {}).get("text") or "Relais",
                 received,
                 close_label=t("button.close"),
             ),
-        )
+        }
 
 
 def _file_ref(file: dict[str, Any]) -> dict[str, Any]:

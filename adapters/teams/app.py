@@ -17,6 +17,11 @@ Every activity refreshes the sender's conversation reference, so the outbox
 through the outbox (deduplicated on the activity id, so Teams' redelivery of the same
 activity has one effect); replies in a channel are sent in the turn.
 
+When the database is stopped or frozen, a turn's database work is bounded
+(``adapters.deadline``): the activity is still answered, and the person is told in the
+turn (``ctx.send_activity``, or the invoke's answer), with no database, that nothing was
+done and to try again in a minute.
+
 All ``botbuilder``/``botframework`` imports of Relais live in ``adapters/teams/`` so
 moving to the Microsoft 365 Agents SDK changes only this folder.
 """
@@ -46,6 +51,7 @@ from botframework.connector.auth import (
 )
 from msrest.serialization import Model
 
+from adapters.deadline import TEAMS_BUDGET, Attempt, Unavailable, describe
 from adapters.teams import edge, render
 from adapters.teams.files import (
     HTML_COPY,
@@ -253,13 +259,47 @@ class TeamsAdapter:
 
     async def on_turn(self, ctx: TurnContext) -> None:
         """The bot's entry point (CloudAdapter calls it for every authenticated activity)."""
-        kind = ctx.activity.type
+        activity = ctx.activity
+        kind = activity.type
         if kind == ActivityTypes.message:
-            await self._on_message(ctx)
+            handler = self._on_message
         elif kind == ActivityTypes.invoke:
-            await self._on_invoke(ctx)
+            if activity.name != "adaptiveCard/action":
+                await _invoke_reply(ctx, 200, None)
+                return
+            handler = self._on_invoke
         elif kind in (ActivityTypes.conversation_update, ActivityTypes.installation_update):
-            await self._on_install(ctx)
+            handler = self._on_install
+        else:
+            return
+        attempt = Attempt(TEAMS_BUDGET)
+
+        async def work() -> None:
+            member = await self._member(ctx)
+            with attempt.action():
+                await handler(ctx, member)
+
+        try:
+            await attempt.run(work())
+        except Unavailable as out:
+            await self._unavailable(ctx, out)
+
+    async def _unavailable(self, ctx: TurnContext, out: Unavailable) -> None:
+        """The database did not let the turn finish: say so in the turn, without it."""
+        activity = ctx.activity
+        if out.late is not None:
+            key = "outage.pending"
+            out.late.add_done_callback(_log_late)
+        else:
+            key = "outage.unconfirmed" if out.uncertain else "outage.try_again"
+        log.warning("Teams %s: database unavailable (%s); told", activity.type, out.reason)
+        if activity.type == ActivityTypes.invoke:
+            locale = supported_locale(activity.locale) or self.settings.relais_locale
+            await _invoke_reply(ctx, 200, _card_answer(MESSAGE_TYPE, translator(locale)(key)))
+        elif activity.type == ActivityTypes.message:
+            locale = supported_locale(activity.locale) or self.settings.relais_locale
+            text = cards.notice(translator(locale)(key))
+            await ctx.send_activity(self.port.activity(text, locale))
 
     async def _member(self, ctx: TurnContext) -> MemberView:
         """The sender, created on first sight; their conversation reference refreshed."""
@@ -289,9 +329,8 @@ class TeamsAdapter:
             seen.append(ConversationSeen("channel", channel, channel_ref))
         await self.core.relay.remember(member.workspace_id, seen)
 
-    async def _on_message(self, ctx: TurnContext) -> None:
+    async def _on_message(self, ctx: TurnContext, member: MemberView) -> None:
         activity = ctx.activity
-        member = await self._member(ctx)
         t = translator(member.locale)
         if isinstance(activity.value, dict) and activity.value:
             # Action.Submit fallback (clients without universal actions).
@@ -377,12 +416,8 @@ class TeamsAdapter:
             member, message, dedupe_key=f"teams:activity:{ctx.activity.id}:reply"
         )
 
-    async def _on_invoke(self, ctx: TurnContext) -> None:
+    async def _on_invoke(self, ctx: TurnContext, member: MemberView) -> None:
         activity = ctx.activity
-        if activity.name != "adaptiveCard/action":
-            await _invoke_reply(ctx, 200, None)
-            return
-        member = await self._member(ctx)
         action, value, inputs = render.read_submission(activity.value)
         reply = await self._act(member, action, value, inputs)
         t = translator(member.locale)
@@ -405,10 +440,9 @@ class TeamsAdapter:
         card = render.card_for_message(reply.message or cards.notice(text), self.links.url)
         await _invoke_reply(ctx, 200, _card_answer(CARD_TYPE, card))
 
-    async def _on_install(self, ctx: TurnContext) -> None:
+    async def _on_install(self, ctx: TurnContext, member: MemberView) -> None:
         """The app was installed (personally or in a team): remember how to reach them."""
         activity = ctx.activity
-        member = await self._member(ctx)
         data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
         team = data.get("team") if isinstance(data.get("team"), dict) else None
         bot_id = activity.recipient.id if activity.recipient else None
@@ -442,6 +476,15 @@ class TeamsAdapter:
             raise error
         log.error("Teams turn failed: %s", error, exc_info=error)
         raise error
+
+
+def _log_late(task: asyncio.Future[Any]) -> None:
+    """The outcome of a turn that was still committing when the activity was answered."""
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None:
+        log.warning("Teams turn finished late with %s", describe(error))
 
 
 def _clean_text(activity: Activity) -> str:

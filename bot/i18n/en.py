@@ -438,4 +438,24 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         " can allow it with /relais config self_review on."
     ),
     "media.not_yours": "someone else shared this file: only your own photos can be submitted",
+    # Acks through a database outage (issue 10).
+    "outage.try_again": (
+        "Relais cannot reach its database right now, so nothing was done. Please try again"
+        " in a minute."
+    ),
+    "outage.form_not_sent": (
+        "Not sent: Relais cannot reach its database right now. Submit this form again in a minute."
+    ),
+    "outage.pending": (
+        "Relais is slow to reach its database: your request is still being handled and the"
+        " answer will follow here."
+    ),
+    "outage.form_unconfirmed": (
+        "Relais is slow to reach its database and cannot confirm your submission yet. Submit"
+        " this form again in a minute: it will not be sent twice."
+    ),
+    "outage.unconfirmed": (
+        "Relais lost its database while answering: what you asked may have been done."
+        " Check in a minute before trying again."
+    ),
 }

@@ -514,4 +514,26 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "ce fichier a été partagé par quelqu’un d’autre : seules vos propres photos peuvent"
         " être envoyées"
     ),
+    # Acks through a database outage (issue 10).
+    "outage.try_again": (
+        "Relais n’arrive pas à joindre sa base de données pour le moment : rien n’a été fait."
+        " Réessayez dans une minute, s’il vous plaît."
+    ),
+    "outage.form_not_sent": (
+        "Non envoyé : Relais n’arrive pas à joindre sa base de données pour le moment."
+        " Renvoyez ce formulaire dans une minute."
+    ),
+    "outage.pending": (
+        "Relais met du temps à joindre sa base de données : votre demande est toujours en"
+        " cours et la réponse suivra ici."
+    ),
+    "outage.form_unconfirmed": (
+        "Relais met du temps à joindre sa base de données et ne peut pas encore confirmer"
+        " votre envoi. Renvoyez ce formulaire dans une minute : il ne sera pas envoyé deux"
+        " fois."
+    ),
+    "outage.unconfirmed": (
+        "Relais a perdu sa base de données en répondant : votre demande a peut-être été"
+        " faite. Vérifiez dans une minute avant de réessayer."
+    ),
 }

@@ -1,0 +1,136 @@
+"""A request's database work, bounded so the platform gets its answer in time.
+
+Slack wants every request acknowledged within 3 s, Teams wants an answer to each
+activity; the database may be stopped (connections refused at once) or frozen
+(queries hang). ``Attempt.run()`` waits for a request's work at most until the
+attempt's deadline, and says what happened:
+
+- it finished: its result;
+- it failed because the database cannot be reached, or did not finish in time and no
+  commit of its *action* had started: ``Unavailable(uncertain=False)``. The work is
+  cancelled and ``CommitWatch`` rolls back any commit that would start after the
+  deadline, so nothing of it is recorded: the person can be told "nothing was done, try
+  again in a minute";
+- it did not finish in time but a commit of its action had started (a commit in flight
+  cannot be taken back): ``Unavailable(uncertain=True, late=task)``. The work is left to
+  finish; the caller tells the person the answer will follow and delivers the task's
+  real outcome when it ends.
+
+The action is the part of the work inside ``attempt.action()``; what comes before it
+(who the person is, their conversation reference) may be recorded or not without
+changing what the person is told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from contextlib import AbstractContextManager
+from typing import Any, TypeVar
+
+from sqlalchemy import exc as sa_exc
+
+from storage.db import CommitRefused, CommitWatch, watching_commits
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Seconds a Slack request may spend on the database before its ack (Slack: 3 s).
+SLACK_BUDGET = 2.0
+#: Seconds for work done after a Slack ack (buttons): the person hears back within it.
+AFTER_ACK_BUDGET = 5.0
+#: Seconds a Teams activity may spend on the database before it is answered.
+TEAMS_BUDGET = 3.0
+
+try:  # asyncpg is a dependency, but only PostgreSQL deployments load it
+    import asyncpg
+
+    _ASYNCPG: tuple[type[BaseException], ...] = (
+        asyncpg.PostgresConnectionError,
+        asyncpg.InterfaceError,
+        asyncpg.CannotConnectNowError,
+        asyncpg.AdminShutdownError,
+    )
+except ImportError:  # pragma: no cover
+    _ASYNCPG = ()
+
+_UNREACHABLE: tuple[type[BaseException], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,  # the connection pool is exhausted
+    OSError,  # refused, reset, unreachable (ConnectionError is an OSError)
+    TimeoutError,
+    *_ASYNCPG,
+)
+
+
+def unreachable(error: BaseException) -> bool:
+    """True when ``error`` (or what caused it) says the database cannot be reached."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, _UNREACHABLE):
+            return True
+        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def describe(error: BaseException) -> str:
+    """One line for the log: the error's type and first line."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0][:200]}" if text else type(error).__name__
+
+
+class Unavailable(Exception):
+    """The database did not let a request finish in time (see the module docstring)."""
+
+    def __init__(
+        self, reason: str, *, uncertain: bool, late: asyncio.Future[Any] | None = None
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.uncertain = uncertain
+        self.late = late
+
+
+class Attempt:
+    """One request's database work, bounded by ``budget`` seconds from now."""
+
+    def __init__(self, budget: float) -> None:
+        self.watch = CommitWatch(asyncio.get_running_loop().time() + budget)
+
+    def action(self) -> AbstractContextManager[CommitWatch]:
+        """Mark the request's action: its commits are watched (use inside the work)."""
+        return watching_commits(self.watch)
+
+    async def run(self, work: Awaitable[T]) -> T:
+        """``work``'s result, or ``Unavailable`` (module docstring) by the deadline."""
+        loop = asyncio.get_running_loop()
+        task = asyncio.ensure_future(work)
+        done, _ = await asyncio.wait({task}, timeout=max(0.0, self.watch.deadline - loop.time()))
+        if task in done:
+            error = None if task.cancelled() else task.exception()
+            if error is None:
+                return task.result()
+            if isinstance(error, CommitRefused) or unreachable(error):
+                raise Unavailable(describe(error), uncertain=self.watch.started > 0) from error
+            raise error
+        if self.watch.started:
+            raise Unavailable("still committing at the deadline", uncertain=True, late=task)
+        # Nothing of the action was committed, and now nothing will be.
+        self.watch.abandon()
+        task.cancel()
+        task.add_done_callback(_collect)
+        raise Unavailable("no answer from the database in time", uncertain=False)
+
+
+def _collect(task: asyncio.Future[Any]) -> None:
+    """Retrieve an abandoned task's outcome (so asyncio does not report it as lost)."""
+    error = None if task.cancelled() else task.exception()
+    if error is not None:
+        log.debug("abandoned request work ended with %s", describe(error))

@@ -1,0 +1,399 @@
+"""Acks through a database outage (issue 10), on a PostgreSQL cluster of the test's own.
+
+The database is stopped (``pg_ctl stop -m immediate``: connections refused) and frozen
+(SIGSTOP: connections and queries hang) while people use Relais. Every Slack request
+must get its 200 within Slack's 3 s; what needs the database says, in the person's
+language, to try again in a minute; and once the database is back nothing refused was
+recorded. ``/readyz`` says 503 meanwhile, and the background workers recover by
+themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import ClientResponse
+from sqlalchemy import func, select
+
+from adapters.deadline import AFTER_ACK_BUDGET, TEAMS_BUDGET
+from bot.core import Core
+from bot.ports import Target
+from bot.settings import Settings
+from bot.ui import Message
+from bot.worker import utcnow
+from domain import Platform
+from storage.db import Database, upgrade_async
+from storage.models import CharterAcceptance, Job, ReviewEvent, Submission
+from tests.pg_cluster import Cluster, postgres_bin
+from tests.slack_api import FakeSlack
+from tests.slack_support import REVIEW, SlackRig, buttons, slack_settings, texts
+from tests.support import jpeg_bytes
+from tests.waiting import poll
+
+PG_BIN = postgres_bin()
+pytestmark = [
+    pytest.mark.timeout_sensitive,
+    pytest.mark.skipif(PG_BIN is None, reason="needs PostgreSQL server binaries (initdb)"),
+]
+
+SLACK_DEADLINE = 3.0
+PEOPLE = {
+    "UAMB": ("ana", "Ana Field", "en-US"),
+    "UFR": ("luc", "Luc Terrain", "fr-FR"),
+    "UCM1": ("carla", "Carla CM", "en-GB"),
+    "UNEW": ("nora", "Nora New", "en-US"),
+}
+TRY_AGAIN = {"en": "try again in a minute", "fr": "réessayez dans une minute"}
+FORM_AGAIN = {"en": "submit this form again in a minute", "fr": "renvoyez ce formulaire"}
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    assert PG_BIN is not None
+    server = Cluster(PG_BIN)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.destroy()
+
+
+@pytest.fixture
+async def database(cluster: Cluster, request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    if not (cluster.data / "postmaster.pid").exists():
+        cluster.start()  # a previous test left it stopped
+    name = request.node.name.split("[")[0][:40].lower()
+    url = cluster.create_database(name)
+    await upgrade_async(url)
+    yield url
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack() as slack:
+        for user, (name, real, locale) in PEOPLE.items():
+            slack.add_user(user, name=name, real_name=real, display_name=real, locale=locale)
+        yield slack
+
+
+def outage_settings(database: str, tmp_path: Path, fake: FakeSlack) -> Settings:
+    base = Settings(
+        _env_file=None,
+        database_url=database,
+        media_dir=tmp_path / "media",
+        relais_locale="fr",  # the workspace's language: what an unknown person is told in
+        relais_timezone="Europe/Paris",
+    )
+    return slack_settings(base, fake, relais_cms=["UCM1"])
+
+
+async def timed(request: Awaitable[ClientResponse]) -> tuple[float, int, dict[str, Any]]:
+    """Seconds to the answer, its status and its JSON body ({} when empty)."""
+    started = time.monotonic()
+    response = await request
+    elapsed = time.monotonic() - started
+    raw = await response.read()
+    body = json.loads(raw) if raw.strip() else {}
+    return elapsed, response.status, body
+
+
+def said(body: dict[str, Any]) -> str:
+    """Everything an ack body shows: text, blocks, field errors, a view."""
+    parts = [str(body.get("text") or ""), texts(body.get("blocks") or [])]
+    parts += [str(v) for v in (body.get("errors") or {}).values()]
+    parts.append(texts((body.get("view") or {}).get("blocks") or []))
+    return "\n".join(parts).lower()
+
+
+async def join(rig: SlackRig, user: str) -> None:
+    opened = len(rig.fake.calls_to("views.open"))
+    assert (await rig.command(user, "/relais", "join")).status == 200
+    charter = await rig.opened_view(opened + 1)
+    answer = await (await rig.submit(user, charter, {"site": "Lyon"})).json()
+    assert answer["response_action"] == "update"
+
+
+async def open_form(rig: SlackRig, user: str) -> dict[str, Any]:
+    opened = len(rig.fake.calls_to("views.open"))
+    assert (await rig.command(user, "/submit", "")).status == 200
+    form = await rig.opened_view(opened + 1)
+    assert form["callback_id"] == "submission.create"
+    return form
+
+
+async def count(db: Database, model: Any, *where: Any) -> int:
+    async with db.read() as r:
+        query = select(func.count()).select_from(model).where(*where)
+        return int(await r.session.scalar(query) or 0)
+
+
+async def ready(rig: SlackRig) -> int:
+    return (await rig.http.get("/readyz")).status
+
+
+async def test_slack_acks_in_time_through_a_stopped_then_frozen_database(
+    cluster: Cluster, database: str, tmp_path: Path, fake: FakeSlack
+) -> None:
+    db = Database(database)
+    core = Core(outage_settings(database, tmp_path, fake), db, clock=utcnow)
+    async with SlackRig(core, fake, None) as rig:  # type: ignore[arg-type]
+        # Before: Ana and Luc are ambassadors, Ana's photo waits for review, the CM
+        # has used Relais; Ana and Luc each have a submission form open.
+        await join(rig, "UAMB")
+        await join(rig, "UFR")
+        form = await open_form(rig, "UAMB")
+        photo = fake.add_file("F1", jpeg_bytes(), name="one.jpg", user="UAMB")
+        answer = await (await rig.submit("UAMB", form, {"photos": [photo]}, view_id="V1")).json()
+        assert answer["response_action"] == "update"
+        await fake.wait_for(lambda: rig.posts_to(REVIEW), timeout=10)
+        card = rig.posts_to(REVIEW)[0]
+        approve = buttons(card["blocks"])["review.approve"]
+        assert (await rig.command("UCM1", "/relais", "help")).status == 200
+        forms = {user: await open_form(rig, user) for user in ("UAMB", "UFR")}
+        fake.add_file("F2", jpeg_bytes((1, 2, 3)), name="two.jpg", user="UAMB")
+        fake.add_file("F3", jpeg_bytes((4, 5, 6)), name="three.jpg", user="UFR")
+        photos = {"UAMB": fake.files["F2"], "UFR": fake.files["F3"]}
+        view_ids = {"UAMB": "V-ana", "UFR": "V-luc"}
+
+        def send_form(user: str) -> Awaitable[ClientResponse]:
+            return rig.submit(user, forms[user], {"photos": [photos[user]]}, view_id=view_ids[user])
+
+        # A message and a photo job queued before the outage, due while it lasts.
+        fake.add_file("F9", jpeg_bytes((7, 8, 9)), name="nine.jpg", user="UFR")
+        due = utcnow() + timedelta(seconds=2)
+        async with db.transaction() as r:
+            await r.jobs.add(
+                kind="slack.submission",
+                key="test:queued-job",
+                payload={
+                    "team": "T1",
+                    "user": "UFR",
+                    "files": [{"id": "F9", "name": "nine.jpg", "mimetype": "image/jpeg"}],
+                    "values": {"caption": "queued before the outage"},
+                    "action": "submission.create",
+                    "value": "",
+                    "client_key": "test:queued-job",
+                },
+                now=due,
+            )
+            workspace = await r.workspaces.get_or_create(
+                Platform.SLACK, "T1", locale="fr", timezone="UTC", now=utcnow()
+            )
+            await r.outbox.add(
+                workspace_id=workspace.id,
+                platform="slack",
+                kind="post",
+                target=Target("user", "UAMB").to_json(),
+                payload=Message("queued before the outage").to_json(),
+                now=due,
+            )
+        assert await ready(rig) == 200
+
+        for phase, (down, up) in {
+            "stopped": (cluster.stop, cluster.start),
+            "frozen": (cluster.freeze, cluster.thaw),
+        }.items():
+            down()
+            try:
+                answers = await asyncio.gather(
+                    timed(rig.command("UAMB", "/submit", "")),
+                    timed(rig.command("UNEW", "/relais", "help")),
+                    timed(rig.command("UAMB", "/relais", "me")),
+                    timed(rig.command("UFR", "/relais", "me")),
+                    timed(rig.click("UCM1", approve)),
+                    timed(send_form("UAMB")),
+                    timed(send_form("UFR")),
+                )
+                timings = [round(a[0], 3) for a in answers]
+                print(f"{phase}: ack times {timings}")
+                for elapsed, status, _ in answers:
+                    assert status == 200, (phase, answers)
+                    assert elapsed < SLACK_DEADLINE, (phase, answers)
+                submit, help_, me_en, me_fr, click, form_en, form_fr = (a[2] for a in answers)
+                # Slash commands: the ack itself says so, in the person's language (the
+                # newcomer, unknown to Relais, in the workspace's).
+                assert TRY_AGAIN["en"] in said(submit), submit
+                assert TRY_AGAIN["fr"] in said(help_), help_
+                assert TRY_AGAIN["en"] in said(me_en), me_en
+                assert TRY_AGAIN["fr"] in said(me_fr), me_fr
+                for ack in (submit, help_, me_en, me_fr):
+                    assert ack.get("response_type") == "ephemeral"
+                # The button's ack is empty; the CM hears of it through the response URL.
+                assert click == {}
+                started = time.monotonic()
+                told, readiness = await asyncio.gather(
+                    fake.wait_responses(1, timeout=AFTER_ACK_BUDGET + 2), ready(rig)
+                )
+                print(f"{phase}: the CM told after {time.monotonic() - started:.2f}s more")
+                assert readiness == 503
+                assert TRY_AGAIN["en"] in said(told[-1])
+                assert told[-1]["response_type"] == "ephemeral"
+                assert told[-1]["_path"].startswith("/actions/")
+                fake.responses.clear()
+                # The form stays open with the reason on it: sending it again later is safe.
+                assert form_en["response_action"] == "errors", form_en
+                assert FORM_AGAIN["en"] in said(form_en)
+                assert FORM_AGAIN["fr"] in said(form_fr)
+            finally:
+                up()
+            await poll(lambda: ready(rig), 30, message="/readyz back to 200")
+            assert await ready(rig) == 200
+            # What was refused was not recorded, even late.
+            await asyncio.sleep(1.0)
+            assert (
+                await count(db, Submission, Submission.caption != "queued before the outage") == 1
+            )
+            assert await count(db, ReviewEvent, ReviewEvent.to_status == "approved") == 0
+            assert await count(db, Job, Job.key.in_(["slack:view:V-ana", "slack:view:V-luc"])) == 0
+
+        # After: the same forms, sent again, go through once; the click works.
+        for user in ("UAMB", "UFR"):
+            for _ in range(2):  # twice: recorded once
+                response = await send_form(user)
+                assert (await response.json())["response_action"] == "update"
+        assert (await rig.click("UCM1", approve)).status == 200
+        await poll(lambda: _n(db, 4), 15, message="the job and the two forms, once each")
+        await poll(
+            lambda: count(db, ReviewEvent, ReviewEvent.to_status == "approved"),
+            15,
+            message="the approval recorded",
+        )
+        # The message queued before the outage went out after it.
+        await fake.wait_for(
+            lambda: any(
+                "queued before the outage" in str(p.get("text")) for p in rig.posts_to("UAMB")
+            ),
+            timeout=15,
+        )
+    await db.dispose()
+
+
+async def _n(db: Database, expected: int) -> bool:
+    return await count(db, Submission) == expected
+
+
+async def test_teams_answers_every_activity_through_a_stopped_then_frozen_database(
+    cluster: Cluster, database: str, tmp_path: Path
+) -> None:
+    from tests.teams_connector import FakeConnector
+    from tests.test_teams import TeamsRig, executes, join, runs, teams_settings
+
+    base = Settings(
+        _env_file=None,
+        database_url=database,
+        media_dir=tmp_path / "media",
+        relais_locale="en",
+        relais_timezone="Europe/Paris",
+    )
+    db = Database(database)
+    async with FakeConnector() as bf:
+        bf.add_user("29:alice", "Alice Field", "aad-alice")
+        bf.add_user("29:luc", "Luc Terrain", "aad-luc")
+        core = Core(teams_settings(base, bf), db, clock=utcnow)
+        async with TeamsRig(core, bf) as rig:
+            await join(rig)  # Alice is an ambassador
+            luc = bf.personal_conversation_id("29:luc")
+            await rig.send(bf.personal_message("join", "29:luc", "aad-luc", "Luc", "fr-FR"))
+            charter = await rig.wait_card(luc)
+            accept = executes(charter)["charter.accept"]
+            alice = bf.personal_conversation_id("29:alice")
+
+            for phase, (down, up) in {
+                "stopped": (cluster.stop, cluster.start),
+                "frozen": (cluster.freeze, cluster.thaw),
+            }.items():
+                before = {c: len(bf.sent_to(c)) for c in (alice, luc)}
+                down()
+                try:
+                    started = time.monotonic()
+                    me, accepted = await asyncio.gather(
+                        rig.send(bf.personal_message("me")),
+                        rig.send(
+                            bf.invoke_adaptive_card_action(
+                                "charter.accept",
+                                {**accept["data"], "site": "Lyon"},
+                                "29:luc",
+                                "aad-luc",
+                                "Luc",
+                                "fr-FR",
+                            )
+                        ),
+                    )
+                    elapsed = time.monotonic() - started
+                    print(f"Teams {phase}: answered in {elapsed:.2f}s")
+                    assert me.status in (200, 201), me.text
+                    assert accepted.status == 200, accepted.text
+                    assert elapsed < TEAMS_BUDGET + 1.0
+                    # Told in the turn: Alice by a message, Luc in the card's answer (in
+                    # French, his Teams language).
+                    told = bf.sent_to(alice)[before[alice] :]
+                    assert told and TRY_AGAIN["en"] in runs(told).lower(), told
+                    assert (
+                        TRY_AGAIN["fr"] in json.dumps(accepted.json(), ensure_ascii=False).lower()
+                    )
+                finally:
+                    up()
+                await poll(lambda: _ready(rig.url), 30, message="/readyz back to 200")
+                await asyncio.sleep(1.0)
+                assert await count(db, CharterAcceptance) == 1, phase  # Alice's only
+            # After: Luc's acceptance goes through.
+            answer = await rig.send(
+                bf.invoke_adaptive_card_action(
+                    "charter.accept",
+                    {**accept["data"], "site": "Lyon"},
+                    "29:luc",
+                    "aad-luc",
+                    "Luc",
+                    "fr-FR",
+                )
+            )
+            assert answer.status == 200
+            assert "version 1" in json.dumps(answer.json(), ensure_ascii=False)
+    await db.dispose()
+
+
+async def _ready(url: str) -> bool:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session, session.get(f"{url}/readyz") as response:
+        return response.status == 200
+
+
+async def test_the_scheduler_keeps_ticking_through_an_outage(
+    cluster: Cluster, database: str, tmp_path: Path
+) -> None:
+    from relais.scheduler import scheduling
+
+    settings = Settings(_env_file=None, database_url=database, media_dir=tmp_path / "media")
+    db = Database(database)
+    core = Core(settings, db, clock=utcnow)
+    outcomes: list[str] = []
+    tick = core.rounds.tick
+
+    async def counted() -> int:
+        try:
+            sent = await tick()
+        except Exception:
+            outcomes.append("failed")
+            raise
+        outcomes.append("ok")
+        return sent
+
+    core.rounds.tick = counted  # type: ignore[method-assign]
+    async with scheduling(core, every=0.3):
+        await poll(lambda: "ok" in outcomes, 10, message="a first tick")
+        cluster.stop()
+        try:
+            await poll(lambda: "failed" in outcomes, 10, message="a tick during the outage")
+        finally:
+            cluster.start()
+        failed_at = len(outcomes)
+        await poll(lambda: "ok" in outcomes[failed_at:], 15, message="a tick after the outage")
+    await db.dispose()
