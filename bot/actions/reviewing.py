@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot import cards
 from bot.actions.table import REVIEWERS, ActionName, Author, Permission, Request, Target, action
 from bot.ui import Form, Reply
+from domain import SubmissionView
 
 #: A reviewer deciding a submission of their own workspace, not their own.
 DECIDE = Permission.of(*REVIEWERS, target=Target.SUBMISSION, author=Author.OTHERS)
@@ -25,49 +26,34 @@ async def show(request: Request) -> Reply:
     return Reply(message=cards.review_card(request.t, request.sub, request.config.timezone))
 
 
+def _decided(request: Request, sub: SubmissionView) -> Reply:
+    """What the reviewer sees after a decision: what happened, to whose submission."""
+    text = request.t(f"review.done.{sub.status.value}", id=sub.id, author=sub.author.display_name)
+    return Reply(message=cards.notice(text))
+
+
 @action(ActionName.REVIEW_APPROVE, DECIDE)
 async def approve(request: Request) -> Reply:
-    sub = await request.core.review.approve(
-        request.member, request.sub.id, revision=request.revision
-    )
-    return Reply(
-        message=cards.notice(
-            request.t("review.done.approved", id=sub.id, author=sub.author.display_name)
-        )
-    )
+    review, member, sid = request.core.review, request.member, request.sub.id
+    return _decided(request, await review.approve(member, sid, revision=request.revision))
 
 
 @action(ActionName.REVIEW_REJECT, DECIDE, form=_reason_form)
 async def reject(request: Request) -> Reply:
-    sub = await request.core.review.reject(
-        request.member, request.sub.id, _reason(request), revision=request.revision
-    )
-    return Reply(
-        message=cards.notice(
-            request.t("review.done.rejected", id=sub.id, author=sub.author.display_name)
-        )
-    )
+    review, member, sid = request.core.review, request.member, request.sub.id
+    sub = await review.reject(member, sid, _reason(request), revision=request.revision)
+    return _decided(request, sub)
 
 
 @action(ActionName.REVIEW_CHANGES, DECIDE, form=_reason_form)
 async def request_changes(request: Request) -> Reply:
-    sub = await request.core.review.request_changes(
-        request.member, request.sub.id, _reason(request), revision=request.revision
-    )
-    return Reply(
-        message=cards.notice(
-            request.t("review.done.changes_requested", id=sub.id, author=sub.author.display_name)
-        )
-    )
+    review, member, sid = request.core.review, request.member, request.sub.id
+    sub = await review.request_changes(member, sid, _reason(request), revision=request.revision)
+    return _decided(request, sub)
 
 
 @action(ActionName.REVIEW_ESCALATE, DECIDE, form=_reason_form)
 async def escalate(request: Request) -> Reply:
-    sub = await request.core.review.escalate(
-        request.member, request.sub.id, _reason(request), revision=request.revision
-    )
-    return Reply(
-        message=cards.notice(
-            request.t("review.done.escalated", id=sub.id, author=sub.author.display_name)
-        )
-    )
+    review, member, sid = request.core.review, request.member, request.sub.id
+    sub = await review.escalate(member, sid, _reason(request), revision=request.revision)
+    return _decided(request, sub)
