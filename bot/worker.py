@@ -1,22 +1,32 @@
 """The loop shared by the outbox dispatcher and the job runner.
 
-A worker claims due rows in batches with a lease, works on them, and sleeps until it
-is woken (a commit queued something) or its poll interval passes (another replica
-queued something). Failures are retried with exponential backoff and full jitter.
+A worker claims due rows in batches with a short lease, works on them, and sleeps until
+it is woken (a commit queued something) or its poll interval passes (another replica
+queued something). While the work runs, a heartbeat renews the lease of every row still
+in hand, so a long send or download keeps its rows, and a worker that dies (``kill -9``,
+a lost machine) lets them go within one lease: another worker, or the restarted process,
+takes them over within seconds. Failures are retried with exponential backoff and jitter.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from datetime import UTC, datetime, timedelta
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+# How long a claim lasts without a heartbeat, and how often the heartbeat renews it. A
+# dead worker's rows are due again at most LEASE after its last heartbeat, so claimed work
+# is resumed within LEASE plus one poll (DESIGN: within 15 s).
+LEASE = timedelta(seconds=10)
+HEARTBEAT = LEASE.total_seconds() / 3
 
 
 def utcnow() -> datetime:
@@ -35,27 +45,95 @@ class Worker(ABC):
         clock: Clock,
         base_delay: float,
         max_delay: float,
+        lease: timedelta = LEASE,
+        heartbeat: float | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.clock = clock
         self.base_delay = base_delay
         self.max_delay = max_delay
+        self.lease = lease
+        self.heartbeat = heartbeat if heartbeat is not None else lease.total_seconds() / 3
         self._rng = rng or random.Random()
         self._wake = asyncio.Event()
+        # Ids of the rows this worker has claimed and not yet recorded an outcome for.
+        self._held: set[int] = set()
 
     @abstractmethod
     async def run_once(self) -> int:
         """Claim one batch and work on it; returns how many rows were claimed."""
 
+    @abstractmethod
+    async def renew(self, ids: list[int], until: datetime) -> int:
+        """Extend this worker's lease on ``ids``; returns how many it still held."""
+
     def wake(self) -> None:
         """Look at the table now instead of at the next poll."""
         self._wake.set()
 
-    def backoff(self, attempts: int, retry_after: float | None) -> float:
-        """Seconds before the next try: exponential with full jitter, floored by retry-after."""
-        ceiling = min(self.max_delay, self.base_delay * 2 ** max(0, attempts - 1))
+    def backoff(
+        self, attempts: int, retry_after: float | None, *, cap: float | None = None
+    ) -> float:
+        """Seconds before the next try: exponential with jitter (between half and all of
+        ``base_delay * 2^(attempts-1)``, capped at ``cap`` or ``max_delay``), never sooner
+        than retry-after."""
+        limit = self.max_delay if cap is None else cap
+        ceiling = min(limit, self.base_delay * 2 ** min(max(0, attempts - 1), 60))
         delay = self._rng.uniform(ceiling / 2, ceiling)
         return max(delay, retry_after or 0.0)
+
+    def release(self, row_id: int) -> None:
+        """The outcome of ``row_id`` is recorded: the heartbeat stops renewing it."""
+        self._held.discard(row_id)
+
+    @contextlib.asynccontextmanager
+    async def holding(self, ids: Iterable[int]) -> AsyncIterator[None]:
+        """Keep the lease on ``ids`` alive while the block runs (until each is released)."""
+        ids = list(ids)
+        self._held.update(ids)
+        beat = asyncio.create_task(self._beat())
+        try:
+            yield
+        finally:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
+            self._held.difference_update(ids)
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat)
+            ids = sorted(self._held)
+            if not ids:
+                continue
+            try:
+                held = await self.renew(ids, self.clock() + self.lease)
+            except Exception as exc:  # the database is unreachable: try at the next beat
+                log.warning("%s: could not renew leases: %s", self.name, exc)
+                continue
+            still = self._held.intersection(ids)
+            if held < len(still):
+                log.warning(
+                    "%s: lost the lease on %d row(s) (another worker may take them over)",
+                    self.name,
+                    len(still) - held,
+                )
+
+    async def persist(self, what: str, write: Callable[[], Awaitable[object]]) -> None:
+        """Run ``write`` (a transaction recording an outcome) until it succeeds.
+
+        Used once the platform has acted: giving up would let the lease run out and the
+        work be done twice, so a database that is down is waited for instead.
+        """
+        delay = 0.05
+        while True:
+            try:
+                await write()
+                return
+            except Exception as exc:
+                log.warning("%s: recording %s failed (%s); retrying", self.name, what, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
     async def drain(self, *, max_batches: int = 100) -> int:
         """Work through everything due now (used by the console and by tests)."""

@@ -70,3 +70,28 @@ async def finish(
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+async def renew(
+    s: AsyncSession,
+    model: type[Any],
+    ids: list[int],
+    worker: str,
+    running: str,
+    *,
+    until: datetime,
+) -> int:
+    """Extend this worker's lease on ``ids`` to ``until``; returns how many it still held.
+
+    The heartbeat of a worker whose sends or jobs are still running: a short lease kept
+    alive while the work runs, so a worker that dies loses its rows within one lease.
+    """
+    if not ids:
+        return 0
+    result = await s.execute(
+        update(model)
+        .where(model.id.in_(ids), model.claimed_by == worker, model.status == running)
+        .values(claimed_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import OutboxStatus
 from storage.models import OutboxMessage
-from storage.repositories.leases import claim_due, finish
+from storage.repositories.leases import claim_due, finish, renew
 
 
 class OutboxRepository:
@@ -63,6 +63,12 @@ class OutboxRepository:
             pending=OutboxStatus.PENDING.value,
             running=OutboxStatus.SENDING.value,
             where=(OutboxMessage.platform.in_(platforms),),
+        )
+
+    async def renew(self, ids: list[int], worker: str, *, until: datetime) -> int:
+        """Keep ``worker``'s lease on the rows it is still sending (see ``leases.renew``)."""
+        return await renew(
+            self.s, OutboxMessage, ids, worker, OutboxStatus.SENDING.value, until=until
         )
 
     async def _finish(self, row_id: int, worker: str, **values: Any) -> bool:
