@@ -6,9 +6,15 @@ while its send runs), sent, and recorded as sent as soon as its send returns: se
 finish while a record is being written are recorded together in the next transaction
 (group commit), never held back for the rest of their batch. So a crash, or a database
 that goes away, can only re-send the messages whose send had returned but whose record
-was not yet committed: one message per send in flight. A transient failure puts a row
-back with exponential backoff and jitter (never sooner than the port's retry-after); a
-row that keeps failing becomes a dead letter that ``relais doctor`` lists.
+was not yet committed: one message per send in flight.
+
+A transient failure puts a row back with exponential backoff and jitter (never sooner than
+the port's retry-after). What a person is owed (DMs, channel posts such as review cards,
+and card updates) keeps trying for a day, at most ``KEEP_TRYING_MAX_DELAY`` apart; only
+replies to a click (ephemeral) and home views, which are stale by then, stop after
+``max_attempts`` tries. A row that has failed ``max_attempts`` times or waited longer than
+``STUCK_AFTER`` is "stuck": ``relais doctor`` and ``/readyz`` count it, and when it is a
+review card the CMs are told by DM. What cannot be sent becomes a dead letter.
 """
 
 from __future__ import annotations
@@ -21,15 +27,38 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot import notify
+from bot.domain import Role
+from bot.i18n import translator
 from bot.ports import PermanentFailure, PlatformPort, RetryLater, Target
-from bot.ui import Message
+from bot.ui import Context, Message, Paragraph
 from bot.worker import LEASE, Clock, Worker, utcnow
 from storage.db import Database
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Clock", "Dispatcher", "utcnow"]
+__all__ = ["Clock", "Dispatcher", "keeps_trying", "stuck_count", "utcnow"]
+
+# How long a message a person is owed keeps being retried, and the longest wait between
+# two tries (the backoff grows to it, with jitter).
+KEEP_TRYING = timedelta(hours=24)
+KEEP_TRYING_MAX_DELAY = 900.0
+# A message still not sent this long after it was queued is stuck (as is one that failed
+# max_attempts times).
+STUCK_AFTER = timedelta(minutes=15)
+
+
+def keeps_trying(row: OutboxMessage) -> bool:
+    """True for messages that matter for hours: DMs, channel posts (review cards, the
+    digest) and card updates; False for ephemeral replies and home views."""
+    return row.kind == "update" or (row.target or {}).get("kind") in ("user", "channel")
+
+
+async def stuck_count(db: Database, *, now: datetime, max_attempts: int) -> int:
+    """How many outbox rows are stuck (see the module docstring), for health checks."""
+    async with db.read() as r:
+        return await r.outbox.count_stuck(attempts=max_attempts, queued_before=now - STUCK_AFTER)
 
 
 class Dispatcher(Worker):
@@ -47,6 +76,8 @@ class Dispatcher(Worker):
         max_attempts: int = 8,
         base_delay: float = 2.0,
         max_delay: float = 3600.0,
+        keep_trying: timedelta = KEEP_TRYING,
+        keep_trying_max_delay: float = KEEP_TRYING_MAX_DELAY,
         lease: timedelta = LEASE,
         heartbeat: float | None = None,
         batch_size: int = 50,
@@ -65,6 +96,8 @@ class Dispatcher(Worker):
         self.ports = dict(ports)
         self.worker_id = worker_id or f"dispatcher-{uuid.uuid4().hex[:12]}"
         self.max_attempts = max_attempts
+        self.keep_trying = keep_trying
+        self.keep_trying_max_delay = keep_trying_max_delay
         self.batch_size = batch_size
         self._limit = asyncio.Semaphore(concurrency)
         self._workspaces: dict[int, str] = {}
@@ -158,22 +191,62 @@ class Dispatcher(Worker):
             return dict(original.result)
 
     async def _failed(self, row: OutboxMessage, error: str, retry_after: float | None) -> None:
-        if row.attempts >= self.max_attempts:
+        if keeps_trying(row):
+            if self.clock() - row.created_at >= self.keep_trying:
+                hours = self.keep_trying.total_seconds() / 3600
+                await self._dead(row, f"gave up after {hours:g} h, {row.attempts} tries: {error}")
+                return
+            delay = self.backoff(row.attempts, retry_after, cap=self.keep_trying_max_delay)
+        elif row.attempts >= self.max_attempts:
             await self._dead(row, f"gave up after {row.attempts} tries: {error}")
             return
-        delay = self.backoff(row.attempts, retry_after)
+        else:
+            delay = self.backoff(row.attempts, retry_after)
         log.warning("outbox row %s: %s; retry in %.1fs", row.id, error, delay)
         async with self.db.transaction() as repos:
             await repos.outbox.mark_retry(
                 row.id, self.worker_id, at=self.clock() + timedelta(seconds=delay), error=error
             )
         self.release(row.id)
+        if row.attempts == self.max_attempts:
+            log.error("outbox row %s is stuck after %d tries: %s", row.id, row.attempts, error)
+            await self._tell_cms(row, error)
 
     async def _dead(self, row: OutboxMessage, error: str) -> None:
         log.error("outbox row %s is a dead letter: %s", row.id, error)
         async with self.db.transaction() as repos:
             await repos.outbox.mark_dead(row.id, self.worker_id, error=error)
         self.release(row.id)
+        await self._tell_cms(row, error)
+
+    async def _tell_cms(self, row: OutboxMessage, error: str) -> None:
+        """A review card is stuck or dead: tell each CM by DM (at most once an hour each),
+        since the author was told it is waiting for review."""
+        parts = (row.dedupe_key or "").split(":")
+        if row.kind != "post" or parts[0] != "card" or len(parts) < 2:
+            return
+        hour = self.clock().strftime("%Y-%m-%dT%H")
+        hours = round(self.keep_trying.total_seconds() / 3600)
+        try:
+            async with self.db.transaction() as r:
+                for cm in await r.members.with_role(row.workspace_id, Role.CM):
+                    key = f"stuck:{row.workspace_id}:{cm.id}:{hour}"
+                    if await r.outbox.has_dedupe_key(key):
+                        continue
+                    t = translator(cm.locale)
+                    text = t(
+                        "outbox.card_stuck",
+                        id=parts[1],
+                        tries=row.attempts,
+                        error=error[:200],
+                        hours=hours,
+                    )
+                    message = Message(text, (Paragraph(text), Context(f"outbox #{row.id}")))
+                    await notify.dm(r, cm, message, now=self.clock(), dedupe_key=key)
+        except Exception:  # a concurrent notice, or the database: the doctor still shows it
+            log.exception("outbox row %s: telling the CMs that it is stuck failed", row.id)
+            return
+        self.wake()
 
 
 class _SentRecorder:

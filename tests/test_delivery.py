@@ -8,13 +8,23 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
+
+from bot.core import Core
 from bot.jobs import JobRunner
-from bot.outbox import Dispatcher
-from bot.ports import Target
+from bot.outbox import Dispatcher, stuck_count
+from bot.ports import RetryLater, Target
+from bot.settings import Settings
 from bot.ui import Message
+from relais.doctor import run_doctor
+from relais.server import build_app
 from storage.db import Database
-from tests.support import FakeClock, RecordingPort
+from storage.models import OutboxMessage
+from tests.conftest import REVIEW_CHANNEL
+from tests.support import FakeClock, RecordingPort, text_of
 from tests.test_outbox import queue, status_of
+from tests.test_review import people, submit
 from tests.waiting import poll
 
 
@@ -202,3 +212,94 @@ async def test_a_dead_runners_job_is_resumed_within_seconds(db: Database, clock:
     clock.advance(seconds=11)
     assert await other.run_once() == 1
     assert await _job_status(db) == "done"
+
+
+# -- important messages keep trying ------------------------------------------------------
+
+
+class ChannelDownPort(RecordingPort):
+    """Every post to a channel fails with a 500 while ``down``; DMs go through."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = True
+        self.channel_tries = 0
+
+    async def post(self, workspace: str, target: Target, message: Message) -> dict[str, Any]:
+        if target.kind == "channel" and self.down:
+            self.channel_tries += 1
+            raise RetryLater("slack: HTTP 500")
+        return await super().post(workspace, target, message)
+
+
+async def _card_row(core: Core) -> OutboxMessage:
+    async with core.db.read() as r:
+        rows = await r.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.dedupe_key.like("card:%"))
+        )
+        [row] = list(rows)
+        return row
+
+
+async def test_a_review_card_keeps_trying_for_hours_and_the_cms_are_told_once(
+    core: Core, clock: FakeClock
+) -> None:
+    amb, _cm1, _cm2, _boss = await people(core)
+    await submit(core, amb)
+    port = ChannelDownPort()
+    dispatcher = Dispatcher(core.db, {"console": port}, clock=clock, max_attempts=4)
+    max_attempts = core.settings.relais_outbox_max_attempts
+    for _ in range(24):  # six hours of 500s
+        await dispatcher.drain()
+        clock.advance(minutes=15)  # the longest wait between two tries
+    card = await _card_row(core)
+    assert card.status == "pending", "still trying, not a dead letter"
+    assert card.attempts == port.channel_tries >= 20
+    assert card.next_attempt_at - clock() <= timedelta(minutes=15)
+    assert await stuck_count(core.db, now=clock(), max_attempts=max_attempts) == 1
+    for cm in ("cm1", "cm2"):
+        notices = [m for m in port.dms_to(cm) if "has not reached the reviewers" in m.text]
+        assert len(notices) == 1, f"{cm} is told once, not at every try"
+        assert f"#{card.id}" in text_of(notices[0]) and "HTTP 500" in notices[0].text
+    port.down = False
+    await dispatcher.drain()
+    assert len(port.in_channel(REVIEW_CHANNEL)) == 1
+    assert (await _card_row(core)).status == "sent"
+    assert await stuck_count(core.db, now=clock(), max_attempts=max_attempts) == 0
+
+
+async def test_a_review_card_gives_up_after_a_day(core: Core, clock: FakeClock) -> None:
+    amb, *_ = await people(core)
+    await submit(core, amb)
+    port = ChannelDownPort()
+    dispatcher = Dispatcher(core.db, {"console": port}, clock=clock, max_attempts=4)
+    await dispatcher.drain()
+    clock.advance(hours=25)
+    await dispatcher.drain()
+    card = await _card_row(core)
+    assert card.status == "dead" and "gave up after 24 h" in (card.last_error or "")
+
+
+async def test_stuck_messages_show_in_readyz_and_doctor(
+    core: Core, settings: Settings, clock: FakeClock
+) -> None:
+    amb, *_ = await people(core)
+    await submit(core, amb)
+    async with TestClient(TestServer(build_app(core))) as client:
+        ready = await client.get("/readyz")
+        assert ready.status == 200 and (await ready.json())["stuck"] == 0
+        clock.advance(minutes=20)  # nobody sent the card: it is stuck, and readiness holds
+        ready = await client.get("/readyz")
+        assert ready.status == 200
+        body = await ready.json()
+        assert body["status"] == "ready" and body["stuck"] >= 1
+    card = await _card_row(core)
+    lines: list[str] = []
+    await run_doctor(
+        settings.model_copy(update={"database_url": core.db.url}),
+        requeue_dead=False,
+        echo=lines.append,
+    )
+    report = "\n".join(lines)
+    assert "message(s) stuck" in report
+    assert f"#{card.id} console post to channel {REVIEW_CHANNEL}" in report

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import OutboxStatus
@@ -134,6 +134,35 @@ class OutboxRepository:
             .limit(limit)
         )
         return list(rows)
+
+    @staticmethod
+    def _stuck(attempts: int, queued_before: datetime) -> ColumnElement[bool]:
+        unsent = OutboxMessage.status.in_((OutboxStatus.PENDING.value, OutboxStatus.SENDING.value))
+        return unsent & (
+            (OutboxMessage.attempts >= attempts) | (OutboxMessage.created_at < queued_before)
+        )
+
+    async def stuck(
+        self, *, attempts: int, queued_before: datetime, limit: int = 50
+    ) -> list[OutboxMessage]:
+        """Rows still not sent after ``attempts`` tries or since before ``queued_before``,
+        oldest first (still being retried: not dead letters)."""
+        rows = await self.s.scalars(
+            select(OutboxMessage)
+            .where(self._stuck(attempts, queued_before))
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+        return list(rows)
+
+    async def count_stuck(self, *, attempts: int, queued_before: datetime) -> int:
+        """How many rows ``stuck`` would list, without the limit."""
+        found = await self.s.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(self._stuck(attempts, queued_before))
+        )
+        return int(found or 0)
 
     async def counts(self) -> dict[str, int]:
         """Number of rows per status."""
