@@ -76,30 +76,30 @@ class JobRunner(Worker):
         self.batch_size = batch_size
         self._limit = asyncio.Semaphore(concurrency)
 
-    async def run_once(self) -> int:
-        """Claim one batch of due jobs and run them; returns how many were claimed."""
+    async def claim(self) -> list[Job]:
+        """Claim up to ``batch_size`` due jobs of the kinds this runner has handlers for."""
         if not self.handlers:
-            return 0
+            return []
         async with self.db.transaction() as repos:
-            jobs = await repos.jobs.claim(
+            return await repos.jobs.claim(
                 self.worker_id,
                 kinds=sorted(self.handlers),
                 now=self.clock(),
                 lease=self.lease,
                 limit=self.batch_size,
             )
-        if not jobs:
-            return 0
-        async with self.holding(job.id for job in jobs):
+
+    async def work(self, batch: list[Job]) -> None:
+        """Run a claimed batch of jobs, keeping their leases alive meanwhile."""
+        async with self.holding(job.id for job in batch):
             outcomes = await asyncio.gather(
-                *(self._run(job) for job in jobs), return_exceptions=True
+                *(self._run(job) for job in batch), return_exceptions=True
             )
-        for job, outcome in zip(jobs, outcomes, strict=True):
+        for job, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, BaseException):
                 # Recording a failure failed (the database went away): the lease runs out
                 # and the job is tried again.
                 log.error("job %s (%s): %s", job.id, job.kind, outcome)
-        return len(jobs)
 
     async def renew(self, ids: list[int], until: datetime) -> int:
         async with self.db.transaction() as repos:

@@ -102,32 +102,32 @@ class Dispatcher(Worker):
         self._limit = asyncio.Semaphore(concurrency)
         self._workspaces: dict[int, str] = {}
 
-    async def run_once(self) -> int:
-        """Claim one batch of due rows and deliver them; returns how many were claimed."""
+    async def claim(self) -> list[OutboxMessage]:
+        """Claim up to ``batch_size`` due rows of the platforms this dispatcher sends to."""
         async with self.db.transaction() as repos:
             # Only rows for our platforms: a process without Slack settings leaves Slack rows
             # to a process that has them.
-            mine = await repos.outbox.claim(
+            return await repos.outbox.claim(
                 self.worker_id,
                 platforms=sorted(self.ports),
                 now=self.clock(),
                 lease=self.lease,
                 limit=self.batch_size,
             )
-        if not mine:
-            return 0
+
+    async def work(self, batch: list[OutboxMessage]) -> None:
+        """Deliver a claimed batch, recording each row as soon as its send returns."""
         sent = _SentRecorder(self)
-        async with self.holding(row.id for row in mine):
+        async with self.holding(row.id for row in batch):
             outcomes = await asyncio.gather(
-                *(self._deliver(row, sent) for row in mine), return_exceptions=True
+                *(self._deliver(row, sent) for row in batch), return_exceptions=True
             )
             await sent.flushed()
-        for row, outcome in zip(mine, outcomes, strict=True):
+        for row, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, BaseException):
                 # Recording a failure failed (the database went away): the lease runs out
                 # and the row is tried again.
                 log.error("outbox row %s: %s", row.id, outcome)
-        return len(mine)
 
     async def renew(self, ids: list[int], until: datetime) -> int:
         async with self.db.transaction() as repos:

@@ -17,6 +17,7 @@ import random
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +59,23 @@ class Worker(ABC):
         self._wake = asyncio.Event()
         # Ids of the rows this worker has claimed and not yet recorded an outcome for.
         self._held: set[int] = set()
+        self._holders = 0
+        self._heartbeat: asyncio.Task[None] | None = None
 
     @abstractmethod
+    async def claim(self) -> list[Any]:
+        """Claim a batch of due rows for this worker (empty when nothing is due)."""
+
+    @abstractmethod
+    async def work(self, batch: list[Any]) -> None:
+        """Work on a claimed batch until every row's outcome is recorded."""
+
     async def run_once(self) -> int:
         """Claim one batch and work on it; returns how many rows were claimed."""
+        batch = await self.claim()
+        if batch:
+            await self.work(batch)
+        return len(batch)
 
     @abstractmethod
     async def renew(self, ids: list[int], until: datetime) -> int:
@@ -88,17 +102,25 @@ class Worker(ABC):
 
     @contextlib.asynccontextmanager
     async def holding(self, ids: Iterable[int]) -> AsyncIterator[None]:
-        """Keep the lease on ``ids`` alive while the block runs (until each is released)."""
+        """Keep the lease on ``ids`` alive while the block runs (until each is released).
+
+        One heartbeat per worker renews every row in hand, whichever batch it came from.
+        """
         ids = list(ids)
         self._held.update(ids)
-        beat = asyncio.create_task(self._beat())
+        self._holders += 1
+        if self._heartbeat is None:
+            self._heartbeat = asyncio.create_task(self._beat())
         try:
             yield
         finally:
-            beat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await beat
             self._held.difference_update(ids)
+            self._holders -= 1
+            if self._holders == 0 and self._heartbeat is not None:
+                beat, self._heartbeat = self._heartbeat, None
+                beat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await beat
 
     async def _beat(self) -> None:
         while True:
@@ -145,18 +167,44 @@ class Worker(ABC):
                 break
         return total
 
-    async def run_forever(self, stop: asyncio.Event, *, poll: float = 1.0) -> None:
-        """Work until ``stop`` is set, polling every ``poll`` seconds or when woken."""
-        while not stop.is_set():
-            try:
-                claimed = await self.run_once()
-            except Exception:
-                log.exception("%s round failed; retrying", self.name)
-                claimed = 0
-            if claimed:
-                continue
-            self._wake.clear()
-            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
-            await asyncio.wait(waiters, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
-            for waiter in waiters:
-                waiter.cancel()
+    async def run_forever(self, stop: asyncio.Event, *, poll: float = 1.0, rounds: int = 4) -> None:
+        """Work until ``stop`` is set, polling every ``poll`` seconds or when woken.
+
+        Up to ``rounds`` claimed batches are worked on at once, so one slow send or job
+        (a platform that takes its time to answer) does not hold back what is queued after
+        it. On ``stop``, the batches in hand are finished.
+        """
+        running: set[asyncio.Task[None]] = set()
+        try:
+            while not stop.is_set():
+                if len(running) < rounds:
+                    self._wake.clear()
+                    try:
+                        batch = await self.claim()
+                    except Exception:
+                        log.exception("%s round failed; retrying", self.name)
+                        batch = []
+                    if batch:
+                        task = asyncio.create_task(self._round(batch))
+                        running.add(task)
+                        task.add_done_callback(running.discard)
+                        continue
+                    waiters = [
+                        asyncio.ensure_future(stop.wait()),
+                        asyncio.ensure_future(self._wake.wait()),
+                    ]
+                else:  # every round is busy: wait for one to finish
+                    waiters = [asyncio.ensure_future(stop.wait()), *running]
+                await asyncio.wait(waiters, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
+                for waiter in waiters:
+                    if waiter not in running:
+                        waiter.cancel()
+        finally:
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
+
+    async def _round(self, batch: list[Any]) -> None:
+        try:
+            await self.work(batch)
+        except Exception:
+            log.exception("%s round failed; its rows are retried when their lease ends", self.name)
