@@ -87,6 +87,7 @@ class JobRunner(Worker):
                 now=self.clock(),
                 lease=self.lease,
                 limit=self.batch_size,
+                exclude=sorted(self._held),
             )
 
     async def work(self, batch: list[Job]) -> None:

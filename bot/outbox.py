@@ -113,6 +113,7 @@ class Dispatcher(Worker):
                 now=self.clock(),
                 lease=self.lease,
                 limit=self.batch_size,
+                exclude=sorted(self._held),
             )
 
     async def work(self, batch: list[OutboxMessage]) -> None:

@@ -303,3 +303,23 @@ async def test_stuck_messages_show_in_readyz_and_doctor(
     report = "\n".join(lines)
     assert "message(s) stuck" in report
     assert f"#{card.id} console post to channel {REVIEW_CHANNEL}" in report
+
+
+async def test_a_row_still_in_hand_is_not_claimed_again_after_its_lease_lapsed(
+    db: Database, clock: FakeClock
+) -> None:
+    """The heartbeat could not renew (the database was away): the same dispatcher must not
+    send the row a second time from another batch while its first send is still running."""
+    [row_id] = await queue(db, clock)
+    port = GatedPort(held={"hello 0"})
+    dispatcher = Dispatcher(db, {"console": port}, clock=clock, heartbeat=3600)
+    batch = asyncio.create_task(dispatcher.run_once())
+    try:
+        await poll(lambda: port.waiting, 5, message="the send to start")
+        clock.advance(minutes=1)  # the lease lapsed, nothing renewed it
+        assert await dispatcher.claim() == []
+    finally:
+        port.gate.set()
+        await batch
+    assert len(port.posts) == 1
+    assert (await status_of(db, row_id))[0] == "sent"

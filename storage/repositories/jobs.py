@@ -45,7 +45,14 @@ class JobRepository:
         return True
 
     async def claim(
-        self, worker: str, *, kinds: list[str], now: datetime, lease: timedelta, limit: int
+        self,
+        worker: str,
+        *,
+        kinds: list[str],
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        exclude: list[int] | None = None,
     ) -> list[Job]:
         """Take up to ``limit`` due jobs of ``kinds`` for ``worker``."""
         return await claim_due(
@@ -55,6 +62,7 @@ class JobRepository:
             now=now,
             lease=lease,
             limit=limit,
+            exclude=exclude,
             pending=JobStatus.PENDING.value,
             running=JobStatus.RUNNING.value,
             where=(Job.kind.in_(kinds),),

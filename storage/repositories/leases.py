@@ -22,6 +22,7 @@ async def claim_due(
     pending: str,
     running: str,
     where: tuple[ColumnElement[bool], ...] = (),
+    exclude: list[int] | None = None,
 ) -> list[Row]:
     """Take up to ``limit`` due rows of ``model`` for ``worker``.
 
@@ -29,8 +30,12 @@ async def claim_due(
     never get the same row; on SQLite the write lock serialises claims. A row whose
     lease ran out (its worker died mid-way) becomes due again. ``model`` needs the
     columns ``id, status, next_attempt_at, claimed_by, claimed_until, attempts``.
+    ``exclude``: rows the worker still has in hand (their lease may have lapsed while the
+    database was away), never claimed again by it.
     """
     m: Any = model
+    if exclude:
+        where = (*where, m.id.not_in(exclude))
     due = (
         select(m.id)
         .where(

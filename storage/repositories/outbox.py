@@ -50,7 +50,14 @@ class OutboxRepository:
         return row.id
 
     async def claim(
-        self, worker: str, *, platforms: list[str], now: datetime, lease: timedelta, limit: int
+        self,
+        worker: str,
+        *,
+        platforms: list[str],
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        exclude: list[int] | None = None,
     ) -> list[OutboxMessage]:
         """Take up to ``limit`` due rows of ``platforms`` for ``worker`` (see ``claim_due``)."""
         return await claim_due(
@@ -60,6 +67,7 @@ class OutboxRepository:
             now=now,
             lease=lease,
             limit=limit,
+            exclude=exclude,
             pending=OutboxStatus.PENDING.value,
             running=OutboxStatus.SENDING.value,
             where=(OutboxMessage.platform.in_(platforms),),
