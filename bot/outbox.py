@@ -120,6 +120,7 @@ class Dispatcher(Worker):
         """Deliver a claimed batch, recording each row as soon as its send returns."""
         sent = _SentRecorder(self)
         async with self.holding(row.id for row in batch):
+            await self._load_workspaces({row.workspace_id for row in batch})
             outcomes = await asyncio.gather(
                 *(self._deliver(row, sent) for row in batch), return_exceptions=True
             )
@@ -133,6 +134,15 @@ class Dispatcher(Worker):
     async def renew(self, ids: list[int], until: datetime) -> int:
         async with self.db.transaction() as repos:
             return await repos.outbox.renew(ids, self.worker_id, until=until)
+
+    async def _load_workspaces(self, ids: set[int]) -> None:
+        """Look up the batch's workspaces once, before its sends start (in claim order)."""
+        missing = sorted(ids - self._workspaces.keys())
+        if missing:
+            async with self.db.read() as repos:
+                for workspace_id in missing:
+                    ws = await repos.workspaces.get(workspace_id)
+                    self._workspaces[workspace_id] = ws.external_id
 
     async def _workspace_external_id(self, workspace_id: int) -> str:
         if workspace_id not in self._workspaces:
