@@ -2,10 +2,11 @@
 
 An adapter validates a request, writes a ``jobs`` row (with an idempotency key) in a
 transaction, acknowledges, and the ``JobRunner`` does the slow part: downloading and
-cleaning photos, then recording the submission. A crash mid-way leaves the row claimed
-with a lease; when the lease runs out another runner (or the restarted process) picks
-it up again, so the work resumes instead of being lost. Handlers must be idempotent
-(submissions carry a ``client_key``, so running one twice records it once).
+cleaning photos, then recording the submission. A job is claimed with a short lease that
+a heartbeat renews while it runs; a crash mid-way stops the heartbeat, the lease runs out
+within seconds and another runner (or the restarted process) picks the job up again, so
+the work resumes instead of being lost. Handlers must be idempotent (submissions carry a
+``client_key``, so running one twice records it once).
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import logging
 import random
 import uuid
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.ports import PermanentFailure, RetryLater
-from bot.worker import Clock, Worker, utcnow
+from bot.worker import LEASE, Clock, Worker, utcnow
 from storage.db import Database
 from storage.models import Job
 
@@ -54,34 +55,56 @@ class JobRunner(Worker):
         max_attempts: int = 6,
         base_delay: float = 5.0,
         max_delay: float = 900.0,
-        lease: timedelta = timedelta(minutes=5),
+        lease: timedelta = LEASE,
+        heartbeat: float | None = None,
         batch_size: int = 10,
         concurrency: int = 4,
         rng: random.Random | None = None,
     ) -> None:
-        super().__init__(clock=clock, base_delay=base_delay, max_delay=max_delay, rng=rng)
+        super().__init__(
+            clock=clock,
+            base_delay=base_delay,
+            max_delay=max_delay,
+            lease=lease,
+            heartbeat=heartbeat,
+            rng=rng,
+        )
         self.db = db
         self.handlers = dict(handlers)
         self.worker_id = worker_id or f"jobs-{uuid.uuid4().hex[:12]}"
         self.max_attempts = max_attempts
-        self.lease = lease
         self.batch_size = batch_size
         self._limit = asyncio.Semaphore(concurrency)
 
-    async def run_once(self) -> int:
-        """Claim one batch of due jobs and run them; returns how many were claimed."""
+    async def claim(self) -> list[Job]:
+        """Claim up to ``batch_size`` due jobs of the kinds this runner has handlers for."""
         if not self.handlers:
-            return 0
+            return []
         async with self.db.transaction() as repos:
-            jobs = await repos.jobs.claim(
+            return await repos.jobs.claim(
                 self.worker_id,
                 kinds=sorted(self.handlers),
                 now=self.clock(),
                 lease=self.lease,
                 limit=self.batch_size,
+                exclude=sorted(self._held),
             )
-        await asyncio.gather(*(self._run(job) for job in jobs))
-        return len(jobs)
+
+    async def work(self, batch: list[Job]) -> None:
+        """Run a claimed batch of jobs, keeping their leases alive meanwhile."""
+        async with self.holding(job.id for job in batch):
+            outcomes = await asyncio.gather(
+                *(self._run(job) for job in batch), return_exceptions=True
+            )
+        for job, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                # Recording a failure failed (the database went away): the lease runs out
+                # and the job is tried again.
+                log.error("job %s (%s): %s", job.id, job.kind, outcome)
+
+    async def renew(self, ids: list[int], until: datetime) -> int:
+        async with self.db.transaction() as repos:
+            return await repos.jobs.renew(ids, self.worker_id, until=until)
 
     async def _run(self, job: Job) -> None:
         async with self._limit:
@@ -98,8 +121,16 @@ class JobRunner(Worker):
                 log.exception("job %s (%s) failed", job.id, job.kind)
                 await self._failed(job, handler, f"{type(exc).__name__}: {exc}", None)
                 return
-            async with self.db.transaction() as repos:
-                await repos.jobs.mark_done(job.id, self.worker_id, now=self.clock())
+            done_at = self.clock()
+
+            async def record() -> None:
+                async with self.db.transaction() as repos:
+                    await repos.jobs.mark_done(job.id, self.worker_id, now=done_at)
+
+            # The work is done (and the person may have been told): wait for the database
+            # rather than let the lease run out and do it again.
+            await self.persist(f"job {job.id} done", record)
+            self.release(job.id)
 
     async def _failed(
         self, job: Job, handler: JobHandler, error: str, retry_after: float | None
@@ -113,6 +144,7 @@ class JobRunner(Worker):
             await repos.jobs.mark_retry(
                 job.id, self.worker_id, at=self.clock() + timedelta(seconds=delay), error=error
             )
+        self.release(job.id)
 
     async def _dead(self, job: Job, handler: JobHandler, error: str) -> None:
         log.error("job %s (%s) failed for good: %s", job.id, job.kind, error)
@@ -122,3 +154,4 @@ class JobRunner(Worker):
             log.exception("job %s: telling the person that it failed also failed", job.id)
         async with self.db.transaction() as repos:
             await repos.jobs.mark_dead(job.id, self.worker_id, error=error, now=self.clock())
+        self.release(job.id)

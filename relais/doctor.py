@@ -1,4 +1,4 @@
-"""``relais doctor``: configuration check, outbox health and dead letters."""
+"""``relais doctor``: configuration check, outbox health (stuck messages, dead letters)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
+from bot.outbox import STUCK_AFTER
 from bot.settings import Settings
 from storage.db import Database, alembic_config
 
@@ -37,7 +38,8 @@ async def run_doctor(
             echo(f"  ✗ schema at {current or 'nothing'}, code expects {head}: {fix}")
         else:
             echo(f"  ✓ schema at {head}")
-            ok = await _outbox_report(db, requeue_dead, echo) and ok
+            max_attempts = settings.relais_outbox_max_attempts
+            ok = await _outbox_report(db, requeue_dead, max_attempts, echo) and ok
             ok = await _jobs_report(db, echo) and ok
     finally:
         await db.dispose()
@@ -45,7 +47,33 @@ async def run_doctor(
     return ok
 
 
-async def _outbox_report(db: Database, requeue_dead: bool, echo: Callable[[str], None]) -> bool:
+async def _stuck_report(db: Database, max_attempts: int, echo: Callable[[str], None]) -> bool:
+    now = datetime.now(UTC)
+    async with db.read() as r:
+        queued_before = now - STUCK_AFTER
+        total = await r.outbox.count_stuck(attempts=max_attempts, queued_before=queued_before)
+        stuck = await r.outbox.stuck(attempts=max_attempts, queued_before=queued_before)
+    if not total:
+        echo("  ✓ nothing stuck")
+        return True
+    minutes = int(STUCK_AFTER.total_seconds() // 60)
+    echo(
+        f"  ✗ {total} message(s) stuck ({max_attempts}+ tries or queued over {minutes} min "
+        "ago; still being retried, oldest first):"
+    )
+    for row in stuck:
+        who = f"{row.target.get('kind')} {row.target.get('id')}"
+        age = now - row.created_at
+        echo(
+            f"    #{row.id} {row.platform} {row.kind} to {who}, {row.attempts} tries, "
+            f"queued {int(age.total_seconds() // 60)} min ago: {(row.last_error or '')[:200]}"
+        )
+    return False
+
+
+async def _outbox_report(
+    db: Database, requeue_dead: bool, max_attempts: int, echo: Callable[[str], None]
+) -> bool:
     async with db.transaction() as r:
         counts = await r.outbox.counts()
         dead = await r.outbox.dead_letters(limit=50)
@@ -54,9 +82,10 @@ async def _outbox_report(db: Database, requeue_dead: bool, echo: Callable[[str],
             echo(f"  ↻ {n} dead letter(s) queued again")
             return True
     echo("outbox: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "empty"))
+    ok = await _stuck_report(db, max_attempts, echo)
     if not dead:
         echo("  ✓ no dead letters")
-        return True
+        return ok
     echo(f"  ✗ {counts.get('dead', len(dead))} dead letter(s) (newest first):")
     for row in dead:
         who = f"{row.target.get('kind')} {row.target.get('id')}"

@@ -12,7 +12,7 @@ from aiohttp import web
 from adapters.base import Adapter
 from bot.core import Core
 from bot.jobs import JobHandler, JobRunner
-from bot.outbox import Dispatcher
+from bot.outbox import Dispatcher, stuck_count
 from bot.ports import PlatformPort
 from bot.worker import Worker
 
@@ -47,7 +47,16 @@ async def readyz(request: web.Request) -> web.Response:
         problems.append(f"media: {exc}")
     if problems:
         return web.json_response({"status": "unavailable", "problems": problems}, status=503)
-    return web.json_response({"status": "ready"})
+    # Messages still being retried long after they were queued: shown, not a failure.
+    max_attempts = core.settings.relais_outbox_max_attempts
+    try:
+        stuck = await asyncio.wait_for(
+            stuck_count(core.db, now=core.clock(), max_attempts=max_attempts), timeout=5
+        )
+    except Exception:
+        log.exception("readyz: counting stuck outbox messages failed")
+        stuck = None
+    return web.json_response({"status": "ready", "stuck": stuck})
 
 
 def build_app(

@@ -299,7 +299,8 @@ class Job(Base):
 
 
 class SlackUpload(Base):
-    """A cleaned photo already uploaded to a Slack workspace, so cards reuse its file id."""
+    """A cleaned photo uploaded (or being uploaded) to a Slack workspace, so cards reuse its
+    file id and an interrupted upload resumes where it stopped instead of starting again."""
 
     __tablename__ = "slack_uploads"
     __table_args__ = (UniqueConstraint("team_id", "media_key"),)
@@ -308,6 +309,11 @@ class SlackUpload(Base):
     team_id: Mapped[str] = mapped_column(String(32))
     media_key: Mapped[str] = mapped_column(String(200))
     file_id: Mapped[str] = mapped_column(String(32))
+    # The three calls of an upload, each recorded once it succeeded: "reserved"
+    # (files.getUploadURLExternal gave file_id and upload_url), "uploaded" (the bytes were
+    # accepted at upload_url), "complete" (files.completeUploadExternal: usable in cards).
+    state: Mapped[str] = mapped_column(String(16), server_default="complete")
+    upload_url: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
 
 

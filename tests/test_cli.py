@@ -178,7 +178,7 @@ async def test_health_and_readiness(core: Core) -> None:
         health = await client.get("/healthz")
         assert health.status == 200 and (await health.json()) == {"status": "ok"}
         ready = await client.get("/readyz")
-        assert ready.status == 200 and (await ready.json()) == {"status": "ready"}
+        assert ready.status == 200 and (await ready.json()) == {"status": "ready", "stuck": 0}
 
 
 async def test_not_ready_when_the_database_is_down(settings: Settings) -> None:

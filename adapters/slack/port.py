@@ -30,7 +30,6 @@ from PIL import Image as PILImage
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.exc import IntegrityError
 
 from adapters.pacing import RateLimiter, pace
 from adapters.slack import render
@@ -39,6 +38,7 @@ from bot.ui import Image, Message
 from bot.worker import Clock
 from storage.db import Database
 from storage.media_store import LocalMediaStore
+from storage.repositories.slack import COMPLETE, RESERVED, UPLOADED
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +178,7 @@ class SlackPort:
         # A DM is posted to the person's id and Slack answers with the D... channel that
         # ``chat.update`` then names: both are paced as one channel.
         self._aliases: dict[tuple[str, str], str] = {}
+        self._upload_locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     async def post(self, workspace: str, target: Target, message: Message) -> dict[str, Any]:
         """Post ``message``; the reference is the channel and ``ts`` (for ``chat.update``)."""
@@ -337,7 +338,7 @@ class SlackPort:
         any channel, so cards show it in HTTP and Socket Mode alike and no public URL is
         needed.
         """
-        keys = [b.media_key for b in message.blocks if isinstance(b, Image)]
+        keys = list(dict.fromkeys(b.media_key for b in message.blocks if isinstance(b, Image)))
         found: dict[str, str] = {}
         if not keys:
             return found
@@ -347,24 +348,106 @@ class SlackPort:
                 if file_id:
                     found[key] = file_id
         for key in keys:
-            if key in found:
-                continue
-            if not self.store.exists(key):
-                log.warning("photo %s is missing from MEDIA_DIR; card sent without it", key)
-                continue
-            data, filename = await asyncio.to_thread(self._upload_bytes, key)
-            response = await client.files_upload_v2(content=data, filename=filename, title=filename)
-            uploaded = response.get("file") or (response.get("files") or [{}])[0]
-            found[key] = await self._remember(team, key, str(uploaded["id"]))
+            if key not in found:
+                file_id = await self._upload(client, team, key)
+                if file_id is not None:
+                    found[key] = file_id
         return found
 
-    async def _remember(self, team: str, key: str, file_id: str) -> str:
+    async def _upload(self, client: AsyncWebClient, team: str, key: str) -> str | None:
+        """Upload one photo, resuming an upload an earlier try (or a crashed process) began.
+
+        Slack's upload is three calls; each one's result is committed as soon as it
+        succeeds (``slack_uploads.state``), so a retry after a failure or a crash does only
+        the steps still missing: never a second file, at most the one step that was under
+        way again. One upload per photo at a time in this process (two cards showing the
+        same photo wait for one another); across replicas the first reservation wins.
+        """
+        lock = self._upload_locks.setdefault((team, key), asyncio.Lock())
         try:
+            async with lock:
+                return await self._upload_steps(client, team, key)
+        finally:
+            if not lock.locked():
+                self._upload_locks.pop((team, key), None)
+
+    async def _upload_steps(self, client: AsyncWebClient, team: str, key: str) -> str | None:
+        async with self.db.read() as r:
+            row = await r.slack_uploads.get(team, key)
+            step = (row.state, row.file_id, row.upload_url) if row is not None else None
+        if step is not None and step[0] == COMPLETE:
+            return step[1]
+        if not self.store.exists(key):
+            log.warning("photo %s is missing from MEDIA_DIR; card sent without it", key)
+            return None
+        data, filename = await asyncio.to_thread(self._upload_bytes, key)
+        if step is None:
+            answer = await client.files_getUploadURLExternal(filename=filename, length=len(data))
             async with self.db.transaction() as r:
-                return await r.slack_uploads.remember(team, key, file_id, now=self.clock())
-        except IntegrityError:  # another replica uploaded the same photo at the same moment
-            async with self.db.read() as r:
-                return await r.slack_uploads.file_id(team, key) or file_id
+                row = await r.slack_uploads.reserve(
+                    team, key, str(answer["file_id"]), str(answer["upload_url"]), now=self.clock()
+                )
+                step = (row.state, row.file_id, row.upload_url)
+            if step[0] == COMPLETE:  # another replica finished it meanwhile
+                return step[1]
+        state, file_id, upload_url = step
+        if state == RESERVED:
+            await self._send_bytes(team, key, file_id, upload_url or "", data, filename)
+            await self._advance(team, key, file_id, UPLOADED)
+        try:
+            await client.files_completeUploadExternal(files=[{"id": file_id, "title": filename}])
+        except SlackApiError as exc:
+            failure = classify(exc)
+            if isinstance(failure, RetryLater):
+                raise failure from exc
+            # Refused: perhaps an earlier try completed it and its answer was lost.
+            if not await self._file_exists(client, file_id):
+                await self._abandon(team, key, file_id)
+                raise RetryLater(f"slack: upload of {filename} not accepted ({failure})") from exc
+        await self._advance(team, key, file_id, COMPLETE)
+        return file_id
+
+    async def _send_bytes(
+        self, team: str, key: str, file_id: str, url: str, data: bytes, filename: str
+    ) -> None:
+        """Step two: the bytes, to the URL step one gave (no token: the URL is the grant)."""
+        timeout = aiohttp.ClientTimeout(total=60)
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as http,
+                http.post(
+                    url, data=data, headers={"Content-Type": "application/octet-stream"}
+                ) as resp,
+            ):
+                status = resp.status
+                await resp.read()
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise RetryLater(f"slack: upload of {filename}: {type(exc).__name__}: {exc}") from exc
+        if status == 200:
+            return
+        if status == 429 or status >= 500:
+            raise RetryLater(f"slack: upload of {filename}: HTTP {status}")
+        # The URL is no longer accepted (expired, unknown): the next try starts a new upload.
+        await self._abandon(team, key, file_id)
+        raise RetryLater(f"slack: upload URL for {filename} refused (HTTP {status}); starting over")
+
+    async def _file_exists(self, client: AsyncWebClient, file_id: str) -> bool:
+        try:
+            await client.files_info(file=file_id)
+        except SlackApiError as exc:
+            failure = classify(exc)
+            if isinstance(failure, RetryLater):
+                raise failure from exc
+            return False
+        return True
+
+    async def _advance(self, team: str, key: str, file_id: str, state: str) -> None:
+        async with self.db.transaction() as r:
+            await r.slack_uploads.advance(team, key, file_id, state)
+
+    async def _abandon(self, team: str, key: str, file_id: str) -> None:
+        async with self.db.transaction() as r:
+            await r.slack_uploads.abandon(team, key, file_id)
 
     def _upload_bytes(self, key: str) -> tuple[bytes, str]:
         """The stored photo as Slack can show it (Slack image blocks take no WebP)."""

@@ -346,6 +346,11 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "one": "{count} photo from your message will be sent.",
         "other": "{count} photos from your message will be sent.",
     },
+    "outbox.card_stuck": (
+        "The review card of submission #{id} has not reached the reviewers yet: "
+        "{tries} tries failed (last: {error}). Relais keeps trying for {hours} hours; "
+        "'relais doctor' lists every message that is stuck."
+    ),
     "photos.ignored": "Not photos, left aside: {names}. Accepted: {accepted}.",
     "photos.not_images": (
         "These files are not photos Relais can use: {names}. Accepted: {accepted}."

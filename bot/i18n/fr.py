@@ -400,6 +400,11 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "one": "{count} photo de votre message sera envoyée.",
         "other": "{count} photos de votre message seront envoyées.",
     },
+    "outbox.card_stuck": (
+        "La carte de relecture de la contribution n° {id} n’est pas encore arrivée aux "
+        "relecteurs : {tries} essais ont échoué (dernier : {error}). Relais réessaie pendant "
+        "{hours} heures ; « relais doctor » liste tous les messages bloqués."
+    ),
     "photos.ignored": "Pas des photos, mis de côté : {names}. Acceptés : {accepted}.",
     "photos.not_images": (
         "Ces fichiers ne sont pas des photos utilisables par Relais : {names}. "

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import JobStatus
 from storage.models import Job
-from storage.repositories.leases import claim_due, finish
+from storage.repositories.leases import claim_due, finish, renew
 
 
 class JobRepository:
@@ -45,7 +45,14 @@ class JobRepository:
         return True
 
     async def claim(
-        self, worker: str, *, kinds: list[str], now: datetime, lease: timedelta, limit: int
+        self,
+        worker: str,
+        *,
+        kinds: list[str],
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        exclude: list[int] | None = None,
     ) -> list[Job]:
         """Take up to ``limit`` due jobs of ``kinds`` for ``worker``."""
         return await claim_due(
@@ -55,10 +62,15 @@ class JobRepository:
             now=now,
             lease=lease,
             limit=limit,
+            exclude=exclude,
             pending=JobStatus.PENDING.value,
             running=JobStatus.RUNNING.value,
             where=(Job.kind.in_(kinds),),
         )
+
+    async def renew(self, ids: list[int], worker: str, *, until: datetime) -> int:
+        """Keep ``worker``'s lease on the jobs it is still running (see ``leases.renew``)."""
+        return await renew(self.s, Job, ids, worker, JobStatus.RUNNING.value, until=until)
 
     async def _finish(self, job_id: int, worker: str, **values: Any) -> bool:
         return await finish(self.s, Job, job_id, worker, JobStatus.RUNNING.value, **values)

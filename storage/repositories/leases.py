@@ -24,6 +24,7 @@ async def claim_due(
     pending: str,
     running: str,
     where: tuple[ColumnElement[bool], ...] = (),
+    exclude: list[int] | None = None,
 ) -> list[Row]:
     """Take up to ``limit`` due rows of ``model`` for ``worker``.
 
@@ -31,8 +32,12 @@ async def claim_due(
     never get the same row; on SQLite the write lock serialises claims. A row whose
     lease ran out (its worker died mid-way) becomes due again. ``model`` needs the
     columns ``id, status, next_attempt_at, claimed_by, claimed_until, attempts``.
+    ``exclude``: rows the worker still has in hand (their lease may have lapsed while the
+    database was away), never claimed again by it.
     """
     m: Any = model
+    if exclude:
+        where = (*where, m.id.not_in(exclude))
     due = (
         select(m.id)
         .where(
@@ -72,3 +77,28 @@ async def finish(
         .execution_options(synchronize_session=False)
     )
     return rowcount(result) == 1
+
+
+async def renew(
+    s: AsyncSession,
+    model: type[Any],
+    ids: list[int],
+    worker: str,
+    running: str,
+    *,
+    until: datetime,
+) -> int:
+    """Extend this worker's lease on ``ids`` to ``until``; returns how many it still held.
+
+    The heartbeat of a worker whose sends or jobs are still running: a short lease kept
+    alive while the work runs, so a worker that dies loses its rows within one lease.
+    """
+    if not ids:
+        return 0
+    result = await s.execute(
+        update(model)
+        .where(model.id.in_(ids), model.claimed_by == worker, model.status == running)
+        .values(claimed_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(result)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import OutboxStatus
 from storage.models import OutboxMessage
 from storage.repositories.dml import rowcount
-from storage.repositories.leases import claim_due, finish
+from storage.repositories.leases import claim_due, finish, renew
 
 
 class OutboxRepository:
@@ -51,7 +51,14 @@ class OutboxRepository:
         return row.id
 
     async def claim(
-        self, worker: str, *, platforms: list[str], now: datetime, lease: timedelta, limit: int
+        self,
+        worker: str,
+        *,
+        platforms: list[str],
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        exclude: list[int] | None = None,
     ) -> list[OutboxMessage]:
         """Take up to ``limit`` due rows of ``platforms`` for ``worker`` (see ``claim_due``)."""
         return await claim_due(
@@ -61,9 +68,16 @@ class OutboxRepository:
             now=now,
             lease=lease,
             limit=limit,
+            exclude=exclude,
             pending=OutboxStatus.PENDING.value,
             running=OutboxStatus.SENDING.value,
             where=(OutboxMessage.platform.in_(platforms),),
+        )
+
+    async def renew(self, ids: list[int], worker: str, *, until: datetime) -> int:
+        """Keep ``worker``'s lease on the rows it is still sending (see ``leases.renew``)."""
+        return await renew(
+            self.s, OutboxMessage, ids, worker, OutboxStatus.SENDING.value, until=until
         )
 
     async def _finish(self, row_id: int, worker: str, **values: Any) -> bool:
@@ -129,6 +143,35 @@ class OutboxRepository:
             .limit(limit)
         )
         return list(rows)
+
+    @staticmethod
+    def _stuck(attempts: int, queued_before: datetime) -> ColumnElement[bool]:
+        unsent = OutboxMessage.status.in_((OutboxStatus.PENDING.value, OutboxStatus.SENDING.value))
+        return unsent & (
+            (OutboxMessage.attempts >= attempts) | (OutboxMessage.created_at < queued_before)
+        )
+
+    async def stuck(
+        self, *, attempts: int, queued_before: datetime, limit: int = 50
+    ) -> list[OutboxMessage]:
+        """Rows still not sent after ``attempts`` tries or since before ``queued_before``,
+        oldest first (still being retried: not dead letters)."""
+        rows = await self.s.scalars(
+            select(OutboxMessage)
+            .where(self._stuck(attempts, queued_before))
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+        return list(rows)
+
+    async def count_stuck(self, *, attempts: int, queued_before: datetime) -> int:
+        """How many rows ``stuck`` would list, without the limit."""
+        found = await self.s.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(self._stuck(attempts, queued_before))
+        )
+        return int(found or 0)
 
     async def counts(self) -> dict[str, int]:
         """Number of rows per status."""
