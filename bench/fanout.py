@@ -202,7 +202,7 @@ async def run(
 
     clients = SlackClients(api_url, bot_token=token)
     port = SlackPort(
-        clients, core.db, core.store, core.clock, workspace_rate=args.budget * args.rate
+        clients, core.relay.uploads, core.store, core.clock, workspace_rate=args.budget * args.rate
     )
     holds = 0
     hold = port.per_workspace.hold

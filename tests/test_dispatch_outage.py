@@ -23,6 +23,7 @@ import pytest
 from adapters.slack.port import SlackClients, SlackPort
 from bot.outbox import Dispatcher, utcnow
 from bot.ports import Target
+from bot.services.relay import Uploads
 from bot.ui import Message, Paragraph
 from domain import Platform
 from storage.db import Database, upgrade
@@ -91,7 +92,7 @@ async def test_what_slack_accepted_during_a_database_outage_is_sent_once(
                 )
         port = SlackPort(
             SlackClients(fake.api_url, bot_token=fake.token),
-            db,
+            Uploads(db, utcnow),
             LocalMediaStore(tmp_path / "media"),
             utcnow,
         )

@@ -37,7 +37,9 @@ async def test_every_dm_arrives_once_through_429s_and_500s(
             text = f"Hello {person.display_name}"
             await notify.dm(r, person, Message(text, (Paragraph(text),)), now=clock())
     fake.fail_share(0.3, statuses=(429, 500, 503), seed=7, retry_after=2)
-    port = SlackPort(SlackClients(fake.api_url, bot_token=fake.token), core.db, core.store, clock)
+    port = SlackPort(
+        SlackClients(fake.api_url, bot_token=fake.token), core.relay.uploads, core.store, clock
+    )
     dispatcher = Dispatcher(core.db, {"slack": port}, clock=clock, max_attempts=30)
     for _ in range(60):
         await dispatcher.drain()

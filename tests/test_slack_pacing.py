@@ -23,6 +23,7 @@ from slack_sdk.errors import SlackApiError
 from adapters.pacing import RateLimiter, pace
 from adapters.slack.port import SlackClients, SlackPort
 from bot.ports import RetryLater, Target
+from bot.services.relay import Uploads
 from bot.ui import Message, Paragraph
 from storage.db import Database
 from storage.media_store import LocalMediaStore
@@ -89,7 +90,8 @@ def make_port(
 ) -> SlackPort:
     clients = SlackClients(fake.api_url, bot_token=fake.token)
     store = LocalMediaStore(tmp_path / "media")
-    return SlackPort(clients, db, store, time.wall, timer=time, sleep=time.sleep, **options)
+    uploads = Uploads(db, time.wall)
+    return SlackPort(clients, uploads, store, time.wall, timer=time, sleep=time.sleep, **options)
 
 
 def note(n: int) -> Message:
@@ -352,7 +354,7 @@ async def test_a_hold_ends_when_retry_after_passed_on_the_outbox_clock(
     clients = SlackClients(fake.api_url, bot_token=fake.token)
     port = SlackPort(
         clients,
-        db,
+        Uploads(db, outbox_clock),
         LocalMediaStore(tmp_path / "media"),
         outbox_clock,
         timer=time,

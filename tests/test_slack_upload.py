@@ -27,7 +27,9 @@ async def fake() -> AsyncIterator[FakeSlack]:
 
 def new_port(fake: FakeSlack, core: Core, clock: FakeClock) -> SlackPort:
     """A port as a (re)started process builds it: nothing in memory from an earlier one."""
-    return SlackPort(SlackClients(fake.api_url, bot_token=fake.token), core.db, core.store, clock)
+    return SlackPort(
+        SlackClients(fake.api_url, bot_token=fake.token), core.relay.uploads, core.store, clock
+    )
 
 
 async def card(core: Core, color: tuple[int, int, int] = (10, 120, 200)) -> Message:

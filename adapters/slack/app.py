@@ -96,7 +96,11 @@ class SlackAdapter:
             installation_store=installation_store,
         )
         self.port = SlackPort(
-            self.clients, core.db, core.store, core.clock, workspace_rate=settings.relais_slack_rate
+            self.clients,
+            core.relay.uploads,
+            core.store,
+            core.clock,
+            workspace_rate=settings.relais_slack_rate,
         )
         self.fetcher = FileFetcher(core, self.clients)
         self.job_handlers: dict[str, JobHandler] = {JOB_KIND: SubmissionJob(core, self.fetcher)}

@@ -34,9 +34,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.pacing import RateLimiter, pace
 from adapters.slack import render
 from bot.ports import PermanentFailure, RetryLater, Target, retry_after_seconds
+from bot.services.relay import Uploads
 from bot.ui import Image, Message
 from bot.worker import Clock
-from storage.db import Database
 from storage.media_store import LocalMediaStore
 from storage.repositories.slack import COMPLETE, RESERVED, UPLOADED
 
@@ -154,7 +154,7 @@ class SlackPort:
     def __init__(
         self,
         clients: SlackClients,
-        db: Database,
+        uploads: Uploads,
         store: LocalMediaStore,
         clock: Clock,
         *,
@@ -164,7 +164,7 @@ class SlackPort:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.clients = clients
-        self.db = db
+        self.uploads = uploads
         self.store = store
         self.clock = clock
         # Keys: "<team>:<channel>" (a DM: the person's id; an App Home: "home:<user>"; an
@@ -342,11 +342,7 @@ class SlackPort:
         found: dict[str, str] = {}
         if not keys:
             return found
-        async with self.db.read() as r:
-            for key in keys:
-                file_id = await r.slack_uploads.file_id(team, key)
-                if file_id:
-                    found[key] = file_id
+        found.update(await self.uploads.uploaded(team, keys))
         for key in keys:
             if key not in found:
                 file_id = await self._upload(client, team, key)
@@ -372,26 +368,22 @@ class SlackPort:
                 self._upload_locks.pop((team, key), None)
 
     async def _upload_steps(self, client: AsyncWebClient, team: str, key: str) -> str | None:
-        async with self.db.read() as r:
-            row = await r.slack_uploads.get(team, key)
-            step = (row.state, row.file_id, row.upload_url) if row is not None else None
-        if step is not None and step[0] == COMPLETE:
-            return step[1]
+        step = await self.uploads.upload_step(team, key)
+        if step is not None and step.state == COMPLETE:
+            return step.file_id
         if not self.store.exists(key):
             log.warning("photo %s is missing from MEDIA_DIR; card sent without it", key)
             return None
         data, filename = await asyncio.to_thread(self._upload_bytes, key)
         if step is None:
             answer = await client.files_getUploadURLExternal(filename=filename, length=len(data))
-            async with self.db.transaction() as r:
-                row = await r.slack_uploads.reserve(
-                    team, key, str(answer["file_id"]), str(answer["upload_url"]), now=self.clock()
-                )
-                step = (row.state, row.file_id, row.upload_url)
-            if step[0] == COMPLETE:  # another replica finished it meanwhile
-                return step[1]
-        state, file_id, upload_url = step
-        if state == RESERVED:
+            step = await self.uploads.reserve_upload(
+                team, key, str(answer["file_id"]), str(answer["upload_url"])
+            )
+            if step.state == COMPLETE:  # another replica finished it meanwhile
+                return step.file_id
+        file_id, upload_url = step.file_id, step.upload_url
+        if step.state == RESERVED:
             await self._send_bytes(team, key, file_id, upload_url or "", data, filename)
             await self._advance(team, key, file_id, UPLOADED)
         try:
@@ -442,12 +434,10 @@ class SlackPort:
         return True
 
     async def _advance(self, team: str, key: str, file_id: str, state: str) -> None:
-        async with self.db.transaction() as r:
-            await r.slack_uploads.advance(team, key, file_id, state)
+        await self.uploads.advance_upload(team, key, file_id, state)
 
     async def _abandon(self, team: str, key: str, file_id: str) -> None:
-        async with self.db.transaction() as r:
-            await r.slack_uploads.abandon(team, key, file_id)
+        await self.uploads.abandon_upload(team, key, file_id)
 
     def _upload_bytes(self, key: str) -> tuple[bytes, str]:
         """The stored photo as Slack can show it (Slack image blocks take no WebP)."""

@@ -7,14 +7,16 @@ references and photo drafts all go through here, one transaction each.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot import notify
 from bot.media import CleanImage
 from bot.ui import Message
 from domain import MemberView, Platform
+from storage.db import Database
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -40,11 +42,21 @@ class Recipient:
     name: str
 
 
+@dataclass(frozen=True)
+class UploadStep:
+    """How far a photo's upload to a platform got: its state, file id and upload URL."""
+
+    state: str
+    file_id: str
+    upload_url: str | None
+
+
 class Relay:
     """Queues and keeps, for adapters."""
 
     def __init__(self, core: Core) -> None:
         self.core = core
+        self.uploads = Uploads(core.db, core.clock)
 
     async def ephemeral(self, member: MemberView, channel: str, message: Message) -> None:
         """Queue ``message`` for ``member`` only, in ``channel``."""
@@ -108,3 +120,49 @@ class Relay:
         if draft is None or draft.member_id != member.id:
             return []
         return [CleanImage(**p) for p in draft.photos.get("photos", [])]
+
+
+class Uploads:
+    """Photos a platform holds a copy of (Slack's uploads), recorded step by step so an
+    upload interrupted by a failure or a crash resumes instead of starting again."""
+
+    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+        self.db = db
+        self.clock = clock
+
+    async def uploaded(self, workspace: str, keys: Sequence[str]) -> dict[str, str]:
+        """Media key -> the platform's file id, for the uploads to ``workspace`` that
+        completed."""
+        found: dict[str, str] = {}
+        async with self.db.read() as r:
+            for key in keys:
+                file_id = await r.slack_uploads.file_id(workspace, key)
+                if file_id:
+                    found[key] = file_id
+        return found
+
+    async def upload_step(self, workspace: str, key: str) -> UploadStep | None:
+        """How far the upload of ``key`` to ``workspace`` got (None: not begun)."""
+        async with self.db.read() as r:
+            row = await r.slack_uploads.get(workspace, key)
+            return UploadStep(row.state, row.file_id, row.upload_url) if row else None
+
+    async def reserve_upload(
+        self, workspace: str, key: str, file_id: str, upload_url: str
+    ) -> UploadStep:
+        """Record an upload's first step; when another worker recorded one first, theirs."""
+        async with self.db.transaction() as r:
+            row = await r.slack_uploads.reserve(
+                workspace, key, file_id, upload_url, now=self.clock()
+            )
+            return UploadStep(row.state, row.file_id, row.upload_url)
+
+    async def advance_upload(self, workspace: str, key: str, file_id: str, state: str) -> None:
+        """Record that the upload of ``file_id`` reached ``state``."""
+        async with self.db.transaction() as r:
+            await r.slack_uploads.advance(workspace, key, file_id, state)
+
+    async def abandon_upload(self, workspace: str, key: str, file_id: str) -> None:
+        """Forget an unfinished upload the platform no longer accepts (start over)."""
+        async with self.db.transaction() as r:
+            await r.slack_uploads.abandon(workspace, key, file_id)
