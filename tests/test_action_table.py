@@ -186,3 +186,20 @@ async def test_relais_command_button_runs_the_subcommand_with_its_own_permission
     assert reply.failed and t("error.not_allowed") in text_of(reply.message)
     reply = await handle_action(core, olga, "relais.command", "digest send")
     assert reply.failed
+
+
+async def test_a_crafted_number_no_database_holds_is_refused_cleanly(core: Core) -> None:
+    """A form value or a button value beyond any id: a clear answer, never a crash."""
+    ana = await ambassador(core, "amb", "Ana")
+    huge = "9" * 30
+    reply = await handle_action(
+        core,
+        ana,
+        "submission.create",
+        "",
+        {"caption": "x", "site": huge, "campaign": huge},
+        [await photo(core)],
+    )
+    assert not reply.failed, reply
+    reply = await handle_action(core, ana, "submission.withdraw", huge)
+    assert reply.failed and t("error.submission_not_found", id=huge[:40]) in text_of(reply.message)

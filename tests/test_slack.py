@@ -13,6 +13,8 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import func, select, text, update
 
+from adapters.slack.files import FileFetcher, NotRecorded, SubmissionJob
+from adapters.slack.port import SlackClients
 from bot.core import Core
 from bot.settings import Settings
 from domain import Platform
@@ -719,3 +721,26 @@ async def test_a_file_host_error_is_retried_by_the_job(
         await asyncio.sleep(0.1)
     assert len(rig.fake.file_downloads) == 3
     assert await _status(db) == ["pending"]
+
+
+async def test_a_submission_that_cannot_be_recorded_does_not_blame_the_photos(
+    rig: SlackRig,
+) -> None:
+    """Photos fetched, recording failed on every try: the person is told that, with their
+    caption, not that Slack's photos could not be fetched."""
+    await join(rig, "UAMB")
+    clients = SlackClients(rig.fake.api_url, bot_token=rig.fake.token)
+    job = SubmissionJob(rig.core, FileFetcher(rig.core, clients))
+    payload = {"team": "T1", "user": "UAMB", "values": {"caption": "Shop"}, "client_key": "k"}
+    try:
+        raise NotRecorded("DataError: invalid byte sequence")
+    except NotRecorded as exc:
+        error = f"gave up after 6 tries: {type(exc).__name__}: {exc}"
+    await job.gave_up(payload, error)
+    await rig.fake.wait_for(lambda: rig.posts_to("UAMB"))
+    said = texts(rig.posts_to("UAMB")[-1]["blocks"])
+    assert "your photos arrived" in said and "Shop" in said
+    assert "could not fetch" not in said
+    await job.gave_up(payload, "gave up after 6 tries: RetryLater: HTTP 503")
+    await rig.fake.wait_for(lambda: len(rig.posts_to("UAMB")) >= 2)
+    assert "could not fetch your photos" in texts(rig.posts_to("UAMB")[-1]["blocks"])

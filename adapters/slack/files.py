@@ -102,6 +102,10 @@ class FileFetcher:
         )
 
 
+class NotRecorded(Exception):
+    """The photos were fetched, but recording the submission failed."""
+
+
 class SubmissionJob:
     """Runs ``slack.submission`` jobs: fetch the photos, then record the submission."""
 
@@ -132,26 +136,35 @@ class SubmissionJob:
             return
         values = dict(payload.get("values") or {})
         values["client_key"] = payload["client_key"]
-        reply = await handle_action(
-            self.core,
-            member,
-            payload.get("action", "submission.create"),
-            str(payload.get("value", "")),
-            values,
-            photos,
-        )
+        try:
+            reply = await handle_action(
+                self.core,
+                member,
+                payload.get("action", "submission.create"),
+                str(payload.get("value", "")),
+                values,
+                photos,
+            )
+        except Exception as exc:
+            # The photos arrived; recording failed. Retried, and if it never works the
+            # person is told that, not that their photos could not be fetched.
+            raise NotRecorded(f"{type(exc).__name__}: {exc}") from exc
         if reply.failed and reply.message is not None:
             await self._send(member, reply.message)
 
     async def gave_up(self, payload: dict[str, Any], error: str) -> None:
-        """The photos could not be fetched after every retry: say so, with the caption."""
+        """Every retry failed: say what failed (fetching the photos, or recording the
+        submission once they were here), with the caption so nothing is lost."""
         member = await self._member(payload)
         t = translator(member.locale)
         caption = str((payload.get("values") or {}).get("caption") or "")
-        lines = [t("media.download_failed")]
+        if NotRecorded.__name__ in error:
+            title, lines = t("slack.submission_not_recorded"), [t("slack.not_recorded_why")]
+        else:
+            title, lines = t("slack.photos_not_received"), [t("media.download_failed")]
         if caption:
             lines.append(t("dm.outcome.caption", caption=caption))
-        await self._tell(member, t("slack.photos_not_received"), lines)
+        await self._tell(member, title, lines)
 
     async def _tell(self, member: MemberView, title: str, lines: list[str]) -> None:
         await self._send(member, cards.explained(title, lines))

@@ -15,12 +15,17 @@ from domain import Status
 _DURATION = re.compile(r"^(\d{1,3})\s*([dwj]|days?|weeks?|jours?|semaines?|sem)$")
 
 
+#: The largest id a database column holds (PostgreSQL ``integer``).
+MAX_ID = 2**31 - 1
+
+
 def int_or_none(value: Any) -> int | None:
-    """``"12"`` -> 12; anything else -> None."""
+    """``"12"`` -> 12; anything else (not a number, or no id a database holds) -> None."""
     try:
-        return int(value) if value not in (None, "") else None
+        number = int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
+    return number if number is None or -MAX_ID <= number <= MAX_ID else None
 
 
 def flag(value: Any) -> bool:

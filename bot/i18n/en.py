@@ -463,4 +463,11 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "Relais lost its database while answering: what you asked may have been done."
         " Check in a minute before trying again."
     ),
+    "slack.submission_not_recorded": (
+        "Your submission was not recorded: your photos arrived, but Relais could not save it."
+    ),
+    "slack.not_recorded_why": (
+        "The problem is on our side, not in your photos. Please send it again in a few"
+        " minutes; the team has been told in the logs."
+    ),
 }

@@ -541,4 +541,12 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "Relais a perdu sa base de données en répondant : votre demande a peut-être été"
         " faite. Vérifiez dans une minute avant de réessayer."
     ),
+    "slack.submission_not_recorded": (
+        "Votre contribution n’a pas été enregistrée : vos photos sont bien arrivées, mais"
+        " Relais n’a pas pu l’enregistrer."
+    ),
+    "slack.not_recorded_why": (
+        "Le problème vient de chez nous, pas de vos photos. Renvoyez-la dans quelques"
+        " minutes ; l’équipe en est informée par les journaux."
+    ),
 }
