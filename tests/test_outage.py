@@ -397,3 +397,44 @@ async def test_the_scheduler_keeps_ticking_through_an_outage(
         failed_at = len(outcomes)
         await poll(lambda: "ok" in outcomes[failed_at:], 15, message="a tick after the outage")
     await db.dispose()
+
+
+async def test_a_photo_dropped_in_the_dm_during_an_outage_is_answered_after_it(
+    cluster: Cluster, database: str, tmp_path: Path, fake: FakeSlack
+) -> None:
+    """Bolt acknowledges an event before its listener runs: during an outage the event is
+    refused with a 503 (in time), so Slack sends it again, and its retry is answered once."""
+    db = Database(database)
+    core = Core(outage_settings(database, tmp_path, fake), db, clock=utcnow)
+    async with SlackRig(core, fake, None) as rig:  # type: ignore[arg-type]
+        await join(rig, "UAMB")
+        photo = fake.add_file("FDM", jpeg_bytes((3, 2, 1)), name="dm.jpg", user="UAMB")
+        event = {
+            "type": "message",
+            "subtype": "file_share",
+            "channel": "DUAMB",
+            "channel_type": "im",
+            "user": "UAMB",
+            "ts": "1700000001.000200",
+            "files": [photo],
+        }
+        for down, up in ((cluster.stop, cluster.start), (cluster.freeze, cluster.thaw)):
+            await asyncio.to_thread(down)
+            try:
+                started = time.monotonic()
+                refused = await rig.event(event, event_id=f"Ev-{down.__name__}")
+                assert refused.status == 503 and time.monotonic() - started < 3.0
+            finally:
+                await asyncio.to_thread(up)
+            await poll(lambda: _back(rig), 30, message="/readyz back to 200")
+            again = await rig.event(event, event_id=f"Ev-{down.__name__}", retry=1)
+            assert again.status == 200
+        await fake.wait_for(lambda: len(rig.posts_to("UAMB")) >= 2, timeout=15)
+        await asyncio.sleep(0.5)
+        prompts = [p for p in rig.posts_to("UAMB") if "slack.submit_dropped" in json.dumps(p)]
+        assert len(prompts) == 2, "one prompt per event, after the outage"
+        await db.dispose()
+
+
+async def _back(rig: SlackRig) -> bool:
+    return await ready(rig) == 200

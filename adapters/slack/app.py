@@ -29,6 +29,7 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 
+from adapters.deadline import Attempt
 from adapters.slack import edge
 from adapters.slack.files import JOB_KIND, FileFetcher, SubmissionJob
 from adapters.slack.identity import Identities
@@ -53,6 +54,9 @@ BOT_SCOPES = (
 EVENTS_PATH = "/slack/events"
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
+# Seconds an event waits for the database to answer before it is refused (503, so that
+# Slack sends it again later): well inside Slack's 3 s.
+EVENT_DB_CHECK = 1.0
 
 
 def slack_configured(settings: Settings) -> bool:
@@ -140,8 +144,26 @@ class SlackAdapter:
         admitted = await edge.admit(request, self.settings.slack_signing_secret)
         if isinstance(admitted, web.Response):
             return admitted
+        if admitted.body.get("type") == "event_callback" and not await self._database_answers():
+            # Bolt acknowledges an event before its listener runs, so a photo dropped in
+            # the DM during an outage would be lost: refuse it, and Slack sends it again
+            # (its retries carry the same event_id, answered once).
+            log.warning(
+                "Slack event %s deferred: the database does not answer",
+                admitted.body.get("event_id"),
+            )
+            return web.json_response({"error": "database unavailable, retry later"}, status=503)
         response = await self.bolt.async_dispatch(admitted)
         return await to_aiohttp_response(response)
+
+    async def _database_answers(self) -> bool:
+        """True when the database answers within ``EVENT_DB_CHECK`` (not waiting for a
+        frozen connection to unwind: its cancellation alone can take seconds)."""
+        try:
+            await Attempt(EVENT_DB_CHECK).run(self.core.db.ping())
+        except Exception:
+            return False
+        return True
 
     async def handle_oauth(self, request: web.Request) -> web.Response:
         """``/slack/install`` starts the OAuth flow; ``/slack/oauth_redirect`` completes it."""
