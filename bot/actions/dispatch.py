@@ -9,6 +9,7 @@ run its handler. Adapters never decide permissions.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,6 +26,7 @@ from bot.ui import Reply
 from domain import MemberView, Role, SubmissionView
 
 
+@functools.cache
 def command_words() -> dict[str, ActionName]:
     """``/relais <word>`` -> the action it runs (English words and French aliases)."""
     return {word: entry.name for entry in TABLE.values() for word in entry.words}
@@ -43,8 +45,8 @@ def changes_member(action: str, text: str = "") -> bool:
     if action in ("/relais", ActionName.RELAIS_COMMAND):
         name, _, _ = parse_command("/relais", text)
         return name is not None and TABLE[name].changes_member
-    entry = TABLE.get(action)  # type: ignore[call-overload]
-    return entry is not None and entry.changes_member
+    known = action in ActionName.__members__.values()
+    return known and TABLE[ActionName(action)].changes_member
 
 
 async def handle_command(core: Core, member: MemberView, command: str, text: str) -> Reply:
