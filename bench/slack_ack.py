@@ -507,7 +507,8 @@ async def count_approved(database_url: str) -> int:
 
     db = Database(database_url)
     try:
-        async with db.engine.connect() as conn:
+        # A read (no write lock): on SQLite the server's writers must not starve it.
+        async with db.read_engine.connect() as conn:
             result = await conn.execute(
                 text("SELECT count(*) FROM submissions WHERE status = 'approved'")
             )

@@ -136,6 +136,11 @@ class Listeners:
         """A slash command: answered in the ack itself (ephemeral, no Web API call to
         fail), or acknowledged and its form opened (``views.open``)."""
         text = command.get("text") or ""
+        if name == "/submit":
+            # Its answer is a form (views.open), so it needs nothing in the ack: ack first.
+            await ack()
+            await self._open_submit(command, context, client, text)
+            return
         attempt = Attempt(SLACK_BUDGET)
 
         async def work() -> tuple[MemberView, Reply]:
@@ -164,6 +169,37 @@ class Listeners:
                 )
 
         await self._after_ack(name, translator(member.locale), command.get("response_url"), show)
+
+    async def _open_submit(
+        self, command: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient, text: str
+    ) -> None:
+        """``/submit`` after its ack: the form (or the charter first), read within Slack's
+        trigger window; a database that does not answer in time is said through the
+        ``response_url`` (only reads happen here: nothing is half done)."""
+        attempt = Attempt(SLACK_BUDGET)
+
+        async def prepare() -> tuple[MemberView, Reply]:
+            async with self._work:
+                member = await self.identity.member(context, client)
+                return member, await handle_command(self.core, member, "/submit", text)
+
+        try:
+            member, reply = await attempt.run(prepare())
+        except Unavailable as out:
+            log.warning("Slack /submit: database unavailable (%s); told to retry", out.reason)
+            t = translator(self._locale(context))
+            await self.respond(command.get("response_url"), cards.notice(t("outage.try_again")))
+            return
+        except Exception:
+            log.exception("Slack /submit failed after its ack")
+            return
+        trigger, channel = command.get("trigger_id"), command.get("channel_id")
+        await self._after_ack(
+            "/submit",
+            translator(member.locale),
+            command.get("response_url"),
+            lambda: self._show(member, reply, client, trigger, channel),
+        )
 
     async def _command_unavailable(
         self,
@@ -211,15 +247,13 @@ class Listeners:
         client: AsyncWebClient,
     ) -> None:
         await ack()
-        attempt = Attempt(AFTER_ACK_BUDGET)
-
-        async def work() -> None:
-            async with self._work:
-                await self._action(body, action, context, client, attempt)
-
         name = render.action_name(str(action.get("action_id", "")))
         try:
-            await attempt.run(work())
+            # The budget starts with the work: waiting for a turn (WORK_LIMIT) under load
+            # is not the database failing.
+            async with self._work:
+                attempt = Attempt(AFTER_ACK_BUDGET)
+                await attempt.run(self._action(body, action, context, client, attempt))
         except Unavailable as out:
             # The ack is gone: the response_url is how the person hears of it (App Home
             # buttons have none: then only the log knows).
