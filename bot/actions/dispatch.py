@@ -113,13 +113,16 @@ async def authorize(
     permission = entry.permission
     submission: SubmissionView | None = None
     revision: int | None = None
-    async with core.db.read() as r:
-        fresh = await r.members.view(member.id)
-        _check_roles(fresh, permission)
-        config = await core.config.load(r, fresh.workspace_id)
-        if permission.target is Target.SUBMISSION:
-            submission_id, revision = card_ref(value)
-            submission = await load_view(r, submission_id)
+    fresh = member
+    if permission.roles or permission.target is not Target.NONE:
+        # Roles and the target are read afresh: never taken from what a button showed.
+        async with core.db.read() as r:
+            fresh = await r.members.view(member.id)
+            _check_roles(fresh, permission)
+            if permission.target is Target.SUBMISSION:
+                submission_id, revision = card_ref(value)
+                submission = await load_view(r, submission_id)
+    config = await core.config.recent(fresh.workspace_id)
     if submission is not None:
         if submission.workspace_id != fresh.workspace_id:
             # Another workspace's submission does not exist for this member.

@@ -7,6 +7,7 @@ message instead of a silent default.
 
 from __future__ import annotations
 
+import time
 import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -33,6 +34,8 @@ KEYS: dict[str, tuple[str, int, int]] = {
     "nudges": ("onoff", 0, 0),
     "self_review": ("onoff", 0, 0),
 }
+#: Seconds a workspace's settings are reused on the request path (``Config.recent``).
+RECENT_TTL = 5.0
 CHOICES = {"digest_when_empty": ("send", "skip")}
 # Words for on and off, in English and French, compared without accents; stored as on/off.
 ON_WORDS = frozenset(
@@ -92,6 +95,7 @@ class Config:
 
     def __init__(self, core: Core) -> None:
         self.core = core
+        self._recent: dict[int, tuple[float, WorkspaceConfig]] = {}
 
     async def load(self, r: Repos, workspace_id: int, platform: str = "") -> WorkspaceConfig:
         """The effective settings: chat-set values over environment defaults."""
@@ -118,6 +122,18 @@ class Config:
         async with self.core.db.read() as r:
             return await self.load(r, workspace_id)
 
+    async def recent(self, workspace_id: int) -> WorkspaceConfig:
+        """``get``, read at most once per ``RECENT_TTL`` seconds per workspace in this
+        process (on the request path: a change made here is seen at once, one made on
+        another replica within the TTL)."""
+        now = time.monotonic()
+        known = self._recent.get(workspace_id)
+        if known is not None and known[0] > now:
+            return known[1]
+        config = await self.get(workspace_id)
+        self._recent[workspace_id] = (now + RECENT_TTL, config)
+        return config
+
     async def set(self, actor: MemberView, key: str, value: str) -> str:
         """Change one setting (CM or admin); returns the value as stored."""
         key = key.strip().lower()
@@ -130,6 +146,7 @@ class Config:
             await r.settings.set(
                 actor.workspace_id, key, stored, by=actor.id, now=self.core.clock()
             )
+        self._recent.pop(actor.workspace_id, None)
         return stored
 
     def _check(self, key: str, value: str) -> str:
