@@ -176,15 +176,16 @@ class Listeners:
         """``/submit`` after its ack: the form (or the charter first), read within Slack's
         trigger window; a database that does not answer in time is said through the
         ``response_url`` (only reads happen here: nothing is half done)."""
-        attempt = Attempt(SLACK_BUDGET)
 
         async def prepare() -> tuple[MemberView, Reply]:
-            async with self._work:
-                member = await self.identity.member(context, client)
-                return member, await handle_command(self.core, member, "/submit", text)
+            member = await self.identity.member(context, client)
+            return member, await handle_command(self.core, member, "/submit", text)
 
         try:
-            member, reply = await attempt.run(prepare())
+            # The budget starts with the work: a turn waited for under load (WORK_LIMIT)
+            # is not the database failing.
+            async with self._work:
+                member, reply = await Attempt(SLACK_BUDGET).run(prepare())
         except Unavailable as out:
             log.warning("Slack /submit: database unavailable (%s); told to retry", out.reason)
             t = translator(self._locale(context))
