@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from PIL import Image as PILImage
+from sqlalchemy import func, select
 
 from bot.core import Core
 from bot.media import CleanImage
@@ -15,6 +16,7 @@ from bot.ports import Target
 from bot.services.submissions import load_view
 from bot.ui import Message
 from domain import MemberView, Platform, SubmissionView
+from storage.db import Database
 
 WORKSPACE = "T-test"
 
@@ -121,3 +123,10 @@ async def stored(core: Core, submission_id: int) -> SubmissionView:
     """A submission as stored now (tests read it directly; people go through actions)."""
     async with core.db.read() as r:
         return await load_view(r, submission_id)
+
+
+async def count_rows(db: Database, model: Any, *where: Any) -> int:
+    """How many rows of ``model`` (matching ``where``) the database holds now."""
+    async with db.read() as r:
+        query = select(func.count()).select_from(model).where(*where)
+        return int(await r.session.scalar(query) or 0)

@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientResponse
-from sqlalchemy import func, select
 
 from adapters.deadline import AFTER_ACK_BUDGET, TEAMS_BUDGET
 from bot.core import Core
@@ -34,7 +33,7 @@ from storage.models import CharterAcceptance, Job, ReviewEvent, Submission
 from tests.pg_cluster import Cluster, postgres_bin
 from tests.slack_api import FakeSlack
 from tests.slack_support import REVIEW, SlackRig, buttons, slack_settings, texts
-from tests.support import jpeg_bytes
+from tests.support import count_rows, jpeg_bytes
 from tests.waiting import poll
 
 PG_BIN = postgres_bin()
@@ -126,12 +125,6 @@ async def open_form(rig: SlackRig, user: str) -> dict[str, Any]:
     form = await rig.opened_view(opened + 1)
     assert form["callback_id"] == "submission.create"
     return form
-
-
-async def count(db: Database, model: Any, *where: Any) -> int:
-    async with db.read() as r:
-        query = select(func.count()).select_from(model).where(*where)
-        return int(await r.session.scalar(query) or 0)
 
 
 async def ready(rig: SlackRig) -> int:
@@ -250,10 +243,14 @@ async def test_slack_acks_in_time_through_a_stopped_then_frozen_database(
             # What was refused was not recorded, even late.
             await asyncio.sleep(1.0)
             assert (
-                await count(db, Submission, Submission.caption != "queued before the outage") == 1
+                await count_rows(db, Submission, Submission.caption != "queued before the outage")
+                == 1
             )
-            assert await count(db, ReviewEvent, ReviewEvent.to_status == "approved") == 0
-            assert await count(db, Job, Job.key.in_(["slack:view:V-ana", "slack:view:V-luc"])) == 0
+            assert await count_rows(db, ReviewEvent, ReviewEvent.to_status == "approved") == 0
+            assert (
+                await count_rows(db, Job, Job.key.in_(["slack:view:V-ana", "slack:view:V-luc"]))
+                == 0
+            )
 
         # After: the same forms, sent again, go through once; the click works.
         for user in ("UAMB", "UFR"):
@@ -263,7 +260,7 @@ async def test_slack_acks_in_time_through_a_stopped_then_frozen_database(
         assert (await rig.click("UCM1", approve)).status == 200
         await poll(lambda: _n(db, 4), 15, message="the job and the two forms, once each")
         await poll(
-            lambda: count(db, ReviewEvent, ReviewEvent.to_status == "approved"),
+            lambda: count_rows(db, ReviewEvent, ReviewEvent.to_status == "approved"),
             15,
             message="the approval recorded",
         )
@@ -278,7 +275,7 @@ async def test_slack_acks_in_time_through_a_stopped_then_frozen_database(
 
 
 async def _n(db: Database, expected: int) -> bool:
-    return await count(db, Submission) == expected
+    return await count_rows(db, Submission) == expected
 
 
 async def test_teams_answers_every_activity_through_a_stopped_then_frozen_database(
@@ -344,7 +341,7 @@ async def test_teams_answers_every_activity_through_a_stopped_then_frozen_databa
                     up()
                 await poll(lambda: _ready(rig.url), 30, message="/readyz back to 200")
                 await asyncio.sleep(1.0)
-                assert await count(db, CharterAcceptance) == 1, phase  # Alice's only
+                assert await count_rows(db, CharterAcceptance) == 1, phase  # Alice's only
             # After: Luc's acceptance goes through.
             answer = await rig.send(
                 bf.invoke_adaptive_card_action(

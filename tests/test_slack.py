@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import func, select, text, update
+from sqlalchemy import select, text, update
 
 from adapters.slack.files import FileFetcher, NotRecorded, SubmissionJob
 from adapters.slack.port import SlackClients
@@ -29,7 +29,7 @@ from tests.slack_support import (
     slack_settings,
     texts,
 )
-from tests.support import FakeClock, jpeg_bytes
+from tests.support import FakeClock, count_rows, jpeg_bytes
 
 VECTOR_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 VECTOR_TIMESTAMP = 1531420618
@@ -66,11 +66,6 @@ async def rig(
     core = Core(slack_settings(settings, fake), db, clock=clock)
     async with SlackRig(core, fake, clock) as running:
         yield running
-
-
-async def count(db: Database, model: Any) -> int:
-    async with db.read() as r:
-        return int(await r.session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 async def join(rig: SlackRig, user: str, site: str = "Lyon") -> None:
@@ -310,8 +305,8 @@ async def test_form_errors_come_back_on_the_field_at_once(rig: SlackRig, db: Dat
     pdf = rig.fake.add_file("FPDF", b"%PDF-1.4", name="plan.pdf", mimetype="application/pdf")
     wrong = await (await rig.submit("UAMB", form, {"photos": [pdf]})).json()
     assert "JPEG, PNG, WebP" in wrong["errors"]["photos"]
-    assert await count(db, Job) == 0
-    assert await count(db, Submission) == 0
+    assert await count_rows(db, Job) == 0
+    assert await count_rows(db, Submission) == 0
 
 
 @pytest.mark.parametrize("kind", ["html_named_jpg", "login_page"])
@@ -337,7 +332,7 @@ async def test_unusable_file_gets_a_clear_dm_and_no_submission(
     dm = texts(rig.posts_to("UAMB")[-1]["blocks"])
     assert "photo.jpg" in dm and expected in dm and "not recorded" in dm
     await _jobs_done(rig)
-    assert await count(db, Submission) == 0
+    assert await count_rows(db, Submission) == 0
     assert rig.posts_to(REVIEW) == []
 
 
@@ -362,7 +357,7 @@ async def test_someone_elses_file_is_never_downloaded_or_recorded(
     await rig.fake.wait_for(lambda: len(rig.posts_to("UAMB")) >= 2)
     await _jobs_done(rig)
     assert ("FTHEIRS", rig.fake.token) not in rig.fake.file_downloads
-    assert await count(db, Submission) == 0
+    assert await count_rows(db, Submission) == 0
     assert rig.posts_to(REVIEW) == []
 
 
@@ -698,7 +693,7 @@ async def test_same_modal_submitted_twice_records_one_submission(
     assert first.status == second.status == 200
     await rig.fake.wait_for(lambda: rig.posts_to(REVIEW))
     await _jobs_done(rig)
-    assert await count(db, Job) == 1
+    assert await count_rows(db, Job) == 1
     assert await _status(db) == ["pending"]
     assert len(rig.posts_to(REVIEW)) == 1
 

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.core import Core
 from bot.settings import Settings
@@ -29,7 +29,7 @@ from tests.edge_support import (
 )
 from tests.slack_api import FakeSlack
 from tests.slack_support import REVIEW, TEAM, SlackRig, command_payload, slack_settings
-from tests.support import FakeClock, jpeg_bytes
+from tests.support import FakeClock, count_rows, jpeg_bytes
 
 
 @pytest.fixture
@@ -47,14 +47,6 @@ async def rig(
     core = Core(slack_settings(settings, fake), db, clock=clock)
     async with SlackRig(core, fake, clock) as running:
         yield running
-
-
-async def count(db: Database, model: Any, *where: Any) -> int:
-    async with db.read() as r:
-        query = select(func.count()).select_from(model)
-        for clause in where:
-            query = query.where(clause)
-        return int(await r.session.scalar(query) or 0)
 
 
 async def answered_without_traceback(
@@ -101,7 +93,7 @@ async def test_unsigned_requests_get_401_without_a_traceback(
     sent = {"Content-Type": "application/x-www-form-urlencoded", **headers}
     response = await post_slack(rig.http, command(), headers=sent)
     await answered_without_traceback(caplog, response, (401,))
-    assert await count(db, Workspace) == 0
+    assert await count_rows(db, Workspace) == 0
 
 
 async def test_an_unsigned_body_that_is_not_utf8_gets_401(
@@ -262,8 +254,8 @@ async def test_signed_nonsense_gets_a_4xx_one_line_and_no_traceback(
     await answered_without_traceback(caplog, response, (400,))
     refusals = [r for r in caplog.records if r.name.startswith("adapters.slack")]
     assert len(refusals) == 1, [r.getMessage() for r in refusals]
-    assert await count(db, Workspace, Workspace.external_id == "") == 0
-    assert await count(db, Member, Member.external_id == "") == 0
+    assert await count_rows(db, Workspace, Workspace.external_id == "") == 0
+    assert await count_rows(db, Member, Member.external_id == "") == 0
     assert rig.fake.calls_to("views.open") == []
 
 
@@ -279,7 +271,7 @@ async def test_sound_requests_still_pass_the_edge(rig: SlackRig, db: Database) -
     # The command text contains the word "payload": Bolt alone would read an empty body.
     response = await post_slack(rig.http, command(text="payload"))
     assert response.status == 200
-    assert await count(db, Member, Member.external_id == "UAMB") == 1
+    assert await count_rows(db, Member, Member.external_id == "UAMB") == 1
 
 
 async def test_an_org_wide_action_takes_its_team_from_the_user(rig: SlackRig) -> None:
@@ -398,7 +390,7 @@ async def test_image_types_we_refuse_are_refused_in_the_form(
     response = await rig.submit("UAMB", submission_form, {"photos": [good]}, view_id="VOK")
     assert (await response.json())["response_action"] == "update"
     await rig.fake.wait_for(lambda: rig.posts_to(REVIEW))
-    assert await count(db, Submission) == 1
+    assert await count_rows(db, Submission) == 1
 
 
 async def test_the_person_behind_an_action_is_who_it_says(rig: SlackRig) -> None:

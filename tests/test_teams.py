@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.core import Core
 from bot.settings import Settings
@@ -18,7 +18,7 @@ from domain import Platform
 from relais.server import build_server
 from storage.db import Database
 from storage.models import Job, OutboxMessage, Submission
-from tests.support import FakeClock, jpeg_bytes
+from tests.support import FakeClock, count_rows, jpeg_bytes
 from tests.teams_connector import FakeConnector
 
 TEAM = "19:team-1@thread.tacv2"
@@ -152,11 +152,6 @@ async def rig(
     core = Core(teams_settings(settings, bf), db, clock=clock)
     async with TeamsRig(core, bf) as running:
         yield running
-
-
-async def _count(db: Database, model: Any) -> int:
-    async with db.read() as r:
-        return int(await r.session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 async def _statuses(db: Database) -> list[str]:
@@ -425,7 +420,7 @@ async def test_attachment_on_another_host_is_never_fetched_with_our_token(
     alice = rig.bf.personal_conversation_id("29:alice")
     card = await rig.wait_card(alice, 2)
     assert "x.jpg" in runs(card) or "image" in runs(card)
-    assert await _count(db, Job) == 0
+    assert await count_rows(db, Job) == 0
 
 
 async def test_a_non_image_file_is_explained(rig: TeamsRig) -> None:
@@ -472,7 +467,7 @@ async def test_removed_app_becomes_a_dead_letter_naming_the_person(
     async with db.read() as r:
         letter = (await r.outbox.dead_letters())[0]
     assert "user Alice:" in (letter.last_error or "")  # names the person
-    assert await _count(db, OutboxMessage) >= 2
+    assert await count_rows(db, OutboxMessage) >= 2
 
 
 # -- pacing, duplicates, races, emulator ------------------------------------------------------
@@ -508,7 +503,7 @@ async def test_the_same_photo_activity_twice_gives_one_form(rig: TeamsRig, db: D
     await rig.wait_card(alice, 2)
     await asyncio.sleep(0.3)
     assert len(rig.cards_to(alice)) == 2  # the charter, then one form
-    assert await _count(db, Job) == 1
+    assert await count_rows(db, Job) == 1
 
 
 async def test_a_double_click_decides_once(rig: TeamsRig, db: Database) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from adapters.teams.media_links import MediaLinks, link_secret
 from bot.core import Core
@@ -19,7 +19,7 @@ from bot.settings import Settings
 from storage.db import Database
 from storage.models import Member, Workspace
 from tests.edge_support import tracebacks
-from tests.support import FakeClock
+from tests.support import FakeClock, count_rows
 from tests.teams_connector import FakeConnector
 from tests.test_teams import TeamsRig, teams_settings
 
@@ -38,11 +38,6 @@ async def rig(
     core = Core(teams_settings(settings, bf), db, clock=clock)
     async with TeamsRig(core, bf) as running:
         yield running
-
-
-async def count(db: Database, model: Any) -> int:
-    async with db.read() as r:
-        return int(await r.session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 Change = Callable[[dict[str, Any]], None]
@@ -126,8 +121,8 @@ async def test_malformed_activities_get_a_400_with_the_reason_and_no_traceback(
     assert response.json()["error"]
     await asyncio.sleep(0.05)
     assert tracebacks(caplog.records) == []
-    assert await count(db, Workspace) == 0
-    assert await count(db, Member) == 0
+    assert await count_rows(db, Workspace) == 0
+    assert await count_rows(db, Member) == 0
 
 
 async def test_a_sound_activity_with_a_mention_and_members_added_is_processed(
