@@ -4,12 +4,13 @@ never one's own submission unless the workspace allows it)."""
 from __future__ import annotations
 
 from bot import cards
-from bot.actions.table import REVIEWERS, ActionName, Author, Permission, Request, Target, action
+from bot.actions.table import ActionName, Author, Permission, Request, Target, action
+from bot.services.review import REVIEWER_ROLES
 from bot.ui import Form, Reply
 from domain import SubmissionView
 
 #: A reviewer deciding a submission of their own workspace, not their own.
-DECIDE = Permission.of(*REVIEWERS, target=Target.SUBMISSION, author=Author.OTHERS)
+DECIDE = Permission.of(*REVIEWER_ROLES, target=Target.SUBMISSION, author=Author.OTHERS)
 
 
 def _reason(request: Request) -> str:
@@ -20,7 +21,7 @@ async def _reason_form(request: Request) -> Form:
     return cards.reason_form(request.t, request.name, request.sub.id, request.value)
 
 
-@action(ActionName.REVIEW_SHOW, Permission.of(*REVIEWERS, target=Target.SUBMISSION))
+@action(ActionName.REVIEW_SHOW, Permission.of(*REVIEWER_ROLES, target=Target.SUBMISSION))
 async def show(request: Request) -> Reply:
     """From a reminder: the submission's review card, for a reviewer, right here."""
     return Reply(message=cards.review_card(request.t, request.sub, request.config.timezone))

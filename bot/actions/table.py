@@ -94,7 +94,6 @@ class Permission:
 
 #: Every member of the workspace (help, join, /submit which walks them to the charter).
 EVERYONE = Permission.of()
-REVIEWERS = (Role.CM, Role.APPROVER)
 
 
 @dataclass(frozen=True)

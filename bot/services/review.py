@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot import cards, notify
-from bot.errors import InvalidInput, InvalidTransition, NotAllowed, NotFound, StaleCard
+from bot.errors import InvalidInput, InvalidTransition, NotAllowed, StaleCard
 from bot.i18n import translator
 from bot.services.submissions import load_view, raise_already_decided
 from domain import (
@@ -59,17 +59,6 @@ class Review:
 
     def __init__(self, core: Core) -> None:
         self.core = core
-
-    async def show(self, actor: MemberView, submission_id: int) -> SubmissionView:
-        """A submission as reviewers see it (reviewers only, in their own workspace)."""
-        async with self.core.db.read() as r:
-            fresh = await r.members.view(actor.id)
-            if not fresh.has(*REVIEWER_ROLES):
-                raise NotAllowed()
-            sub = await load_view(r, submission_id)
-        if sub.workspace_id != actor.workspace_id:
-            raise NotFound("error.submission_not_found", id=submission_id)
-        return sub
 
     async def approve(
         self, actor: MemberView, submission_id: int, *, revision: int | None = None
