@@ -1,31 +1,43 @@
-"""How fast Relais acknowledges Slack requests, against a bare Bolt app that only acks.
+"""How fast Relais acknowledges Slack requests, beside a bare Bolt app that only acks.
 
     .venv/bin/python bench/slack_ack.py [--commands 1000] [--clicks 1000] [--concurrency 50]
+        [--rounds 5] [--teams 20] [--compare REV]
         [--database-url postgresql://postgres@127.0.0.1:5432/relais_slack_bench]
         [--server-gc log|no-full]
 
-Everything runs on 127.0.0.1. A fake Slack Web API (``tests.slack_api.FakeSlack``) runs in
-this process; ``relais serve`` runs in its own process (one core, as in production) with
-the Slack adapter pointed at it. Before the timed run the database is seeded with
-ambassadors who accepted the charter and a pending submission for each distinct click
-(their review cards are posted and drained first). Then ``--concurrency`` workers send
-freshly signed requests: ``/submit`` slash commands (each opens the photo form through
-``views.open``), then "Approve" clicks by the community managers on distinct cards, with a
-share of second clicks on a card someone just approved (``--double-clicks``). Latency is
-measured from sending a request to having read the whole response (the ack).
+Everything runs on 127.0.0.1. ``relais serve`` runs in its own process (one core, as in
+production) with its Slack adapter pointed at a fake Slack Web API
+(``tests.slack_api.FakeSlack``) that runs in this process. The baseline is a bare
+slack-bolt ``AsyncApp`` whose ``/submit`` and ``review.approve`` listeners only
+``ack()``, mounted on aiohttp the same way, in its own process (this script with
+``--serve-bare``). With ``--compare REV`` a second Relais runs from a git worktree of
+``REV`` (its own database and fake Slack): the same load, to show a regression or a gain.
 
-The baseline is a bare slack-bolt ``AsyncApp`` whose ``/submit`` and ``review.approve``
-listeners only ``ack()``, mounted on aiohttp the same way and run in its own process
-(this script with ``--serve-bare --port PORT``), sent the same requests.
+Before timing, each Relais's database is seeded with ambassadors who accepted the charter
+in ``--teams`` workspaces, each with its own review channel, and a pending submission for
+each distinct click; their review cards are posted and drained first. Slack allows about
+one message per second per channel, so spreading the cards over channels is what lets
+the work behind the acks finish in minutes (one channel: one card update per second).
 
-After each Relais phase the script waits until the work behind the acks arrived at the
-fake Slack (``views.open`` per command; card ``chat.update``, outcome DM and ephemeral
-notice per approval) and reports it, and counts the approved submissions in the database.
+The load is sent in ``--rounds`` rounds. In each round every side (Relais, the compared
+Relais, bare Bolt) gets its share of the requests, the order of the sides rotating from
+round to round, so a change of the machine's load touches every side alike: first
+``/submit`` slash commands (each opens the photo form through ``views.open``), then
+"Approve" clicks by the community managers on distinct cards, with a share of second
+clicks on a card someone just approved (``--double-clicks``). ``--concurrency`` workers
+send freshly signed requests; latency runs from sending a request to having read its
+response (the ack). After each of a Relais's phases the script waits until the work behind
+the acks arrived at its fake Slack (``views.open`` per command; card ``chat.update``,
+outcome DM and ephemeral notice per approval) before the next side starts, and reports
+what arrived, how long after the ack, and the approved submissions in the database.
+
 CPU columns say what each process used during a phase (100% = one core); "other CPU" is
-the rest of the machine, so a run disturbed by something else shows it.
+the rest of the machine and "load" the 1-minute load average at the end of the phase, so
+a run disturbed by something else shows it.
 
 ``--database-url`` takes a PostgreSQL database that the benchmark may reset (its
-``public`` schema is dropped); the default is a temporary SQLite file.
+``public`` schema is dropped; with ``--compare`` a second database named ``<name>_compare``
+is created beside it); the default is a temporary SQLite file per Relais.
 """
 
 from __future__ import annotations
@@ -42,6 +54,7 @@ import random
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -50,28 +63,44 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
 from PIL import Image
 from sqlalchemy import text
 
-from tests.slack_api import FakeSlack, signed_headers
-
 SCRIPT = Path(__file__).resolve()
 ROOT = SCRIPT.parent.parent
+# The code under test: this checkout, or (in the seeding subprocess of ``--compare``) the
+# worktree of another commit, found first on the path.
+CODE_ROOT = Path(os.environ.get("BENCH_CODE_ROOT") or ROOT)
+sys.path.insert(0, str(ROOT))
+if CODE_ROOT != ROOT:
+    sys.path.insert(0, str(CODE_ROOT))
+
+if TYPE_CHECKING:
+    from tests.slack_api import FakeSlack
+
 SECRET = "bench-signing-secret"
-TEAM = "T1"
-REVIEW = "CREVIEW"
-AUTHORS = [f"UAMB{i:02d}" for i in range(20)]
 REVIEWERS = [f"UCM{i}" for i in range(5)]
+AUTHORS_PER_TEAM = 3
 TARGET_P99_MS = 100.0
 TARGET_RATIO = 0.5
 TRIGGER_S = 3.0  # a trigger_id is valid for 3 s: views.open must happen within it
 PLATFORM_PREFIXES = ("SLACK_", "RELAIS_", "MICROSOFT_")
+
+
+def teams(n: int) -> list[str]:
+    return [f"T{i:02d}" for i in range(1, n + 1)]
+
+
+def review_channel(team: str) -> str:
+    return f"CREVIEW{team}"
+
+
+def authors(team: str) -> list[str]:
+    return [f"UAMB{team}{i}" for i in range(AUTHORS_PER_TEAM)]
 
 
 # -- what Slack sends ------------------------------------------------------------------------
@@ -84,12 +113,12 @@ class Request:
     key: str  # the trigger id of a command, the submission id of a click
 
 
-def command_body(user: str, seq: int) -> str:
+def command_body(team: str, user: str, seq: int) -> str:
     """``/submit`` as Slack posts it (form body)."""
     return urlencode(
         {
             "token": "legacy",
-            "team_id": TEAM,
+            "team_id": team,
             "team_domain": "bench",
             "channel_id": "CGENERAL",
             "channel_name": "general",
@@ -99,32 +128,33 @@ def command_body(user: str, seq: int) -> str:
             "text": "",
             "api_app_id": "A1",
             "is_enterprise_install": "false",
-            "response_url": f"http://127.0.0.1:9/commands/{TEAM}/{seq}/x",
+            "response_url": f"http://127.0.0.1:9/commands/{team}/{seq}/x",
             "trigger_id": trigger(seq),
         }
     )
 
 
-def click_body(user: str, submission_id: int, seq: int) -> str:
+def click_body(team: str, user: str, submission_id: int, seq: int) -> str:
     """An "Approve" press on a review card (``block_actions``, ``payload=<json>``)."""
+    channel = review_channel(team)
     payload = {
         "type": "block_actions",
-        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team},
         "api_app_id": "A1",
         "token": "legacy",
         "trigger_id": f"{seq}.5678.{seq:08x}",
-        "team": {"id": TEAM, "domain": "bench"},
+        "team": {"id": team, "domain": "bench"},
         "enterprise": None,
         "is_enterprise_install": False,
         "container": {
             "type": "message",
             "message_ts": f"1700000000.{submission_id:06d}",
-            "channel_id": REVIEW,
+            "channel_id": channel,
             "is_ephemeral": False,
         },
-        "channel": {"id": REVIEW, "name": "review"},
+        "channel": {"id": channel, "name": "review"},
         "message": {"type": "message", "ts": f"1700000000.{submission_id:06d}", "user": "UBOT"},
-        "response_url": f"http://127.0.0.1:9/actions/{TEAM}/{seq}/x",
+        "response_url": f"http://127.0.0.1:9/actions/{team}/{seq}/x",
         "actions": [
             {
                 "type": "button",
@@ -140,49 +170,100 @@ def click_body(user: str, submission_id: int, seq: int) -> str:
     return urlencode({"payload": json.dumps(payload)})
 
 
-def command(user: str, seq: int) -> Request:
-    return Request("command", command_body(user, seq), trigger(seq))
-
-
-def click(user: str, submission_id: int, seq: int) -> Request:
-    return Request("click", click_body(user, submission_id, seq), str(submission_id))
-
-
 def trigger(seq: int) -> str:
     return f"{seq}.1234.{seq:08x}"
 
 
 @dataclass
 class Plan:
-    """Every request of a run, built before timing it."""
+    """Every request of a run, built before timing it, cut into rounds."""
 
     warmup: list[Request]
-    commands: list[Request]
-    clicks: list[Request]
-    approvals: int  # distinct submissions approved by the timed clicks
+    commands: list[list[Request]]  # per round
+    clicks: list[list[Request]]  # per round
+    approvals: list[int]  # per round: distinct submissions first approved in it
 
 
 def make_plan(
-    warmup_ids: list[int], click_ids: list[int], commands: int, doubles: int, seed: int = 7
+    warmup_ids: list[tuple[int, str]],
+    click_ids: list[tuple[int, str]],
+    n_teams: int,
+    commands: int,
+    doubles: int,
+    rounds: int,
+    seed: int = 7,
 ) -> Plan:
+    """``*_ids``: (submission id, its workspace) from the seed."""
     rng = random.Random(seed)
     seq = iter(range(1, 10**9))
+    people = [(team, user) for team in teams(n_teams) for user in authors(team)]
     warmup: list[Request] = []
-    for i, sid in enumerate(warmup_ids):
-        # Warm-up: every person once, so each is known to the server before timing.
-        author = AUTHORS[i % len(AUTHORS)]
-        warmup.append(command(author, next(seq)))
-        warmup.append(click(REVIEWERS[i % len(REVIEWERS)], sid, next(seq)))
-    timed_commands = [command(AUTHORS[i % len(AUTHORS)], next(seq)) for i in range(commands)]
-    clicks = [
-        click(REVIEWERS[i % len(REVIEWERS)], sid, next(seq)) for i, sid in enumerate(click_ids)
-    ]
+    for i, (sid, team) in enumerate(warmup_ids):
+        # Warm-up: one command and one click per seeded warm-up card.
+        team_c, user = people[i % len(people)]
+        n = next(seq)
+        warmup.append(Request("command", command_body(team_c, user, n), trigger(n)))
+        n = next(seq)
+        reviewer = REVIEWERS[i % len(REVIEWERS)]
+        warmup.append(Request("click", click_body(team, reviewer, sid, n), str(sid)))
+    timed_commands = []
+    for i in range(commands):
+        team, user = people[i % len(people)]
+        n = next(seq)
+        timed_commands.append(Request("command", command_body(team, user, n), trigger(n)))
+    clicks: list[tuple[Request, bool]] = []  # (request, first click on its card)
+    for i, (sid, team) in enumerate(click_ids):
+        n = next(seq)
+        reviewer = REVIEWERS[i % len(REVIEWERS)]
+        clicks.append((Request("click", click_body(team, reviewer, sid, n), str(sid)), True))
     # Second clicks by another reviewer, a few requests behind the first: they race it.
     for i in sorted(rng.sample(range(len(click_ids)), doubles), reverse=True):
+        sid, team = click_ids[i]
         other = REVIEWERS[(i + 1) % len(REVIEWERS)]
         where = min(len(clicks), i + 1 + rng.randrange(0, 40))
-        clicks.insert(where, click(other, click_ids[i], next(seq)))
-    return Plan(warmup, timed_commands, clicks, approvals=len(click_ids))
+        clicks.insert(
+            where, (Request("click", click_body(team, other, sid, next(seq)), str(sid)), False)
+        )
+    plan = Plan(warmup, [], [], [])
+    for r in range(rounds):
+        plan.commands.append(
+            timed_commands[
+                len(timed_commands) * r // rounds : len(timed_commands) * (r + 1) // rounds
+            ]
+        )
+        part = clicks[len(clicks) * r // rounds : len(clicks) * (r + 1) // rounds]
+        plan.clicks.append([request for request, _ in part])
+        plan.approvals.append(sum(first for _, first in part))
+    return plan
+
+
+def retarget(plan: Plan, ids: dict[int, int]) -> Plan:
+    """The same plan for another Relais whose seed gave other ids (old id -> new id)."""
+
+    def move(request: Request) -> Request:
+        if request.kind != "click":
+            return request
+        payload = json.loads(json.loads(json.dumps(dict(_form(request.body))))["payload"])
+        old = int(request.key)
+        new = ids[old]
+        payload["actions"][0]["value"] = f"{new}:1"
+        for where in (payload["container"], payload["message"]):
+            key = "message_ts" if "message_ts" in where else "ts"
+            where[key] = f"1700000000.{new:06d}"
+        return Request("click", urlencode({"payload": json.dumps(payload)}), str(new))
+
+    return Plan(
+        [move(r) for r in plan.warmup],
+        plan.commands,
+        [[move(r) for r in part] for part in plan.clicks],
+        plan.approvals,
+    )
+
+
+def _form(body: str) -> list[tuple[str, str]]:
+    from urllib.parse import parse_qsl
+
+    return parse_qsl(body)
 
 
 # -- measuring --------------------------------------------------------------------------------
@@ -197,10 +278,10 @@ class Phase:
     server_cpu: float = 0.0  # CPU seconds the server process used during the phase
     bench_cpu: float = 0.0  # CPU seconds this process (load + fake Slack) used
     machine_cpu: float = 0.0  # CPU seconds used on the whole machine (all processes)
+    load: list[float] = field(default_factory=list)  # 1-min load average at each end
     requests: int = 0
     acked: dict[str, float] = field(default_factory=dict)  # key -> first ack, monotonic
-    started: float = 0.0  # time.monotonic() at the first request and after the last
-    ended: float = 0.0
+    spans: list[tuple[float, float]] = field(default_factory=list)  # monotonic (start, end)
 
     @property
     def rate(self) -> float:
@@ -212,18 +293,24 @@ class Phase:
         ordered = sorted(self.latencies)
         return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)] * 1000
 
-    @staticmethod
-    def total(phases: list[Phase]) -> Phase:
-        out = Phase("overall")
-        for p in phases:
-            out.latencies += p.latencies
-            out.errors += p.errors
-            out.seconds += p.seconds
-            out.server_cpu += p.server_cpu
-            out.bench_cpu += p.bench_cpu
-            out.machine_cpu += p.machine_cpu
-            out.requests += p.requests
-        return out
+    def share(self, cpu: float) -> float:
+        return cpu / self.seconds if self.seconds else 0.0
+
+    @property
+    def other_cpu(self) -> float:
+        return self.share(max(0.0, self.machine_cpu - self.server_cpu - self.bench_cpu))
+
+    def add(self, other: Phase) -> None:
+        self.latencies += other.latencies
+        self.errors += other.errors
+        self.seconds += other.seconds
+        self.server_cpu += other.server_cpu
+        self.bench_cpu += other.bench_cpu
+        self.machine_cpu += other.machine_cpu
+        self.load += other.load
+        self.requests += other.requests
+        self.acked.update(other.acked)
+        self.spans += other.spans
 
 
 def process_cpu(pid: int) -> float:
@@ -254,6 +341,8 @@ async def fire(
     server_pid: int,
 ) -> Phase:
     """Send ``requests`` with ``concurrency`` workers, each request signed as it leaves."""
+    from tests.slack_api import signed_headers
+
     phase = Phase(name, requests=len(requests))
     queue: Iterator[Request] = iter(requests)
 
@@ -277,12 +366,14 @@ async def fire(
                 phase.errors[f"HTTP {status} {body[:60]!r}"] += 1
 
     cpu0, bench0, machine0 = process_cpu(server_pid), time.process_time(), machine_cpu()
-    start, phase.started = time.perf_counter(), time.monotonic()
+    start, started = time.perf_counter(), time.monotonic()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    phase.seconds, phase.ended = time.perf_counter() - start, time.monotonic()
+    phase.seconds = time.perf_counter() - start
+    phase.spans.append((started, time.monotonic()))
     phase.server_cpu = process_cpu(server_pid) - cpu0
     phase.bench_cpu = time.process_time() - bench0
     phase.machine_cpu = machine_cpu() - machine0
+    phase.load.append(os.getloadavg()[0])
     return phase
 
 
@@ -301,10 +392,10 @@ class Server:
     def __init__(self, name: str, argv: list[str], env: dict[str, str], cwd: Path) -> None:
         self.name = name
         self.port = free_port()
-        self.log_path = cwd / f"{name}.log"
+        self.log_path = cwd / f"{name.replace(' ', '-').replace('@', '-')}.log"
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            [*argv, *self._port_args()],
+            [*argv, "--host", "127.0.0.1", "--port", str(self.port)],
             env=env,
             cwd=cwd,
             stdin=subprocess.DEVNULL,
@@ -312,9 +403,6 @@ class Server:
             stderr=subprocess.STDOUT,
         )
         CHILDREN.append(self.proc)
-
-    def _port_args(self) -> list[str]:
-        return ["--host", "127.0.0.1", "--port", str(self.port)]
 
     @property
     def url(self) -> str:
@@ -338,8 +426,9 @@ class Server:
 
     def log_errors(self) -> list[str]:
         """Lines the server logged at WARNING or above (the access log is INFO)."""
-        self._log.flush()
-        pattern = re.compile(r" (WARNING|ERROR|CRITICAL) ")
+        if not self._log.closed:
+            self._log.flush()
+        pattern = re.compile(r" (WARNING|ERROR|CRITICAL) |\"level\": \"(warning|error)")
         return [
             line
             for line in self.log_path.read_text(errors="replace").splitlines()
@@ -366,20 +455,22 @@ def kill(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def child_env(tmp: Path, database_url: str, fake: FakeSlack) -> dict[str, str]:
-    """The process environment of ``relais serve`` (and ``relais db upgrade``)."""
+def child_env(tmp: Path, code: Path, database_url: str, fake: FakeSlack) -> dict[str, str]:
+    """The environment of ``relais serve``, ``relais db upgrade`` and the seed for the
+    Relais whose code is in ``code``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(PLATFORM_PREFIXES)}
     env.pop("DATABASE_URL", None)
     env.pop("MEDIA_DIR", None)
     env.update(
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(code), env.get("PYTHONPATH")])),
+        BENCH_CODE_ROOT=str(code),
         DATABASE_URL=database_url,
         MEDIA_DIR=str(tmp / "media"),
         SLACK_BOT_TOKEN=fake.token,
         SLACK_SIGNING_SECRET=SECRET,
         SLACK_API_URL=fake.api_url,
         RELAIS_CMS=",".join(REVIEWERS),
-        RELAIS_REVIEW_CHANNEL=REVIEW,
+        RELAIS_REVIEW_CHANNEL=review_channel("T00"),
         RELAIS_LOCALE="en",
     )
     return env
@@ -427,18 +518,32 @@ def read_gc_log(path: Path) -> list[tuple[float, float]] | None:
 
 
 async def reset_postgres(url: str) -> None:
-    from storage.db import Database
+    """Drop and recreate the ``public`` schema of ``url``, creating the database first if
+    it does not exist."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
 
-    db = Database(url)
+    target = make_url(url)
+    admin = create_async_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
-        async with db.engine.begin() as conn:
+        async with admin.connect() as conn:
+            exists = await conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
+            )
+            if not exists:
+                await conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    finally:
+        await admin.dispose()
+    engine = create_async_engine(target)
+    try:
+        async with engine.begin() as conn:
             await conn.execute(text("DROP SCHEMA public CASCADE"))
             await conn.execute(text("CREATE SCHEMA public"))
     finally:
-        await db.dispose()
+        await engine.dispose()
 
 
-# -- seeding ----------------------------------------------------------------------------------
+# -- seeding (runs in a subprocess with the code under test first on the path) -------------------
 
 
 def jpeg(i: int) -> bytes:
@@ -449,46 +554,44 @@ def jpeg(i: int) -> bytes:
     return buffer.getvalue()
 
 
-async def seed(env: dict[str, str], submissions: int) -> list[int]:
-    """Ambassadors with the charter accepted, reviewers, and pending submissions."""
+async def seed(n_teams: int, submissions: int) -> list[tuple[int, str]]:
+    """Ambassadors with the charter accepted and reviewers in ``n_teams`` workspaces, each
+    workspace's review channel set from chat, and pending submissions spread over them.
+    Reads its settings from the environment (``child_env``)."""
     from bot.core import Core
     from bot.settings import Settings
-    from domain import Platform
     from storage.db import Database
 
-    settings = Settings(
-        _env_file=None,
-        database_url=env["DATABASE_URL"],
-        media_dir=Path(env["MEDIA_DIR"]),
-        relais_cms=REVIEWERS,
-        relais_review_channel=REVIEW,
-        relais_locale="en",
-        slack_bot_token=env["SLACK_BOT_TOKEN"],
-        slack_signing_secret=SECRET,
-        slack_api_url=env["SLACK_API_URL"],
-    )
+    try:
+        from domain import Platform
+    except ImportError:  # the code before the ground floor (issue 9)
+        from bot.domain import Platform  # type: ignore[import-not-found,no-redef]
+
+    settings = Settings()
     core = Core(settings, Database(settings.database_url))
     try:
-        authors = []
-        for user in AUTHORS:
-            member = await core.onboarding.identify(
-                Platform.SLACK, TEAM, user, display_name=f"Ambassador {user}", locale="en"
-            )
-            charter = await core.onboarding.charter(member)
-            authors.append(
-                await core.onboarding.join(
+        people = []
+        for team in teams(n_teams):
+            for user in REVIEWERS:
+                reviewer = await core.onboarding.identify(
+                    Platform.SLACK, team, user, display_name=f"Reviewer {user}", locale="en"
+                )
+            await core.config.set(reviewer, "review_channel", review_channel(team))
+            for user in authors(team):
+                member = await core.onboarding.identify(
+                    Platform.SLACK, team, user, display_name=f"Ambassador {user}", locale="en"
+                )
+                charter = await core.onboarding.charter(member)
+                joined = await core.onboarding.join(
                     member, charter_version=charter.version, site_name="Lyon"
                 )
-            )
-        for user in REVIEWERS:
-            await core.onboarding.identify(
-                Platform.SLACK, TEAM, user, display_name=f"Reviewer {user}", locale="en"
-            )
+                people.append((team, joined))
         ids = []
         for i in range(submissions):
+            team, author = people[i % len(people)]
             photo = await core.media.intake_bytes(jpeg(i))
             view = await core.submissions.create(
-                authors[i % len(authors)],
+                author,
                 photos=[photo],
                 caption=f"Bench submission {i}",
                 site_id=None,
@@ -496,7 +599,7 @@ async def seed(env: dict[str, str], submissions: int) -> list[int]:
                 people_consented=True,
                 sensitive=False,
             )
-            ids.append(view.id)
+            ids.append((view.id, team))
         return ids
     finally:
         await core.db.dispose()
@@ -541,26 +644,36 @@ async def wait_counts(
     return got, time.perf_counter() - start
 
 
-# -- the runs ---------------------------------------------------------------------------------
+# -- the sides --------------------------------------------------------------------------------
 
 
 @dataclass
 class Work:
-    """What the fake Slack received after a phase's acks, and how long that took."""
+    """What a fake Slack received after one phase's acks, and how long that took."""
 
-    phase: str
-    expected: dict[str, int]
-    got: dict[str, int]
-    seconds: float
-    server_cpu: float = 0.0  # CPU seconds the server used until the work arrived
-    what: str = ""  # the call whose delay after the ack is measured
-    delays: list[float] = field(default_factory=list)  # seconds from ack to that call
+    expected: Counter[str] = field(default_factory=Counter)
+    got: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0  # from the last ack to the last call awaited
+    server_cpu: float = 0.0  # CPU seconds the server used meanwhile
+    delays: list[float] = field(default_factory=list)  # seconds from ack to the work's call
+
+    @property
+    def done(self) -> bool:
+        return all(self.got[m] >= n for m, n in self.expected.items())
+
+    def add(self, other: Work) -> None:
+        self.expected += other.expected
+        self.got += other.got
+        self.seconds += other.seconds
+        self.server_cpu += other.server_cpu
+        self.delays += other.delays
 
 
 CARD_ID = re.compile(r"Submission #(\d+)")
+WHAT = {"commands": "views.open", "clicks": "card chat.update"}
 
 
-def delays(fake: FakeSlack, phase: Phase, since: int) -> tuple[str, list[float]]:
+def delays(fake: FakeSlack, phase: Phase, since: int) -> list[float]:
     """Seconds from each ack to the Web API call that did its work: ``views.open`` with
     the command's trigger; the ``chat.update`` of the card a click approved."""
     out: list[float] = []
@@ -576,131 +689,181 @@ def delays(fake: FakeSlack, phase: Phase, since: int) -> tuple[str, list[float]]
             continue
         if key in phase.acked:
             out.append(call.at - phase.acked[key])
-    return ("views.open" if phase.name == "commands" else "card chat.update"), out
+    return out
 
 
 @dataclass
-class Result:
-    app: str
-    phases: list[Phase]
-    work: list[Work] = field(default_factory=list)
+class Side:
+    """One app under load: a Relais (with its own database and fake Slack) or bare Bolt."""
+
+    name: str
+    server: Server
+    plan: Plan
+    fake: FakeSlack | None = None  # None: bare Bolt, no work to wait for
+    database_url: str = ""
+    phases: dict[str, list[Phase]] = field(default_factory=lambda: {"commands": [], "clicks": []})
+    work: dict[str, Work] = field(default_factory=lambda: {"commands": Work(), "clicks": Work()})
     approved: int | None = None
     expected_approved: int | None = None
     log_errors: list[str] = field(default_factory=list)
-    full_gcs: list[tuple[float, float]] | None = None  # (start, ms) of the server's full GCs
+    full_gcs: list[tuple[float, float]] | None = None
+    gc_log: Path | None = None
+
+    def total(self, name: str) -> Phase:
+        out = Phase(name)
+        for p in (
+            self.phases[name]
+            if name != "overall"
+            else [*self.phases["commands"], *self.phases["clicks"]]
+        ):
+            out.add(p)
+        return out
+
+    async def run(
+        self, session: aiohttp.ClientSession, args: argparse.Namespace, name: str, r: int
+    ) -> None:
+        """Round ``r``'s requests of phase ``name``; for a Relais, then wait for the work."""
+        requests = self.plan.commands[r] if name == "commands" else self.plan.clicks[r]
+        base = counts(self.fake) if self.fake else Counter[str]()
+        since = len(self.fake.calls) if self.fake else 0
+        url = self.server.url + "/slack/events"
+        phase = await fire(session, url, requests, args.concurrency, name, self.server.proc.pid)
+        self.phases[name].append(phase)
+        if self.fake is None:
+            return
+        if name == "commands":
+            want = {"views.open": len(requests)}
+        else:
+            approvals = self.plan.approvals[r]
+            want = {
+                "chat.update": approvals,
+                "chat.postMessage": approvals,
+                "chat.postEphemeral": len(requests),
+            }
+        cpu = process_cpu(self.server.proc.pid)
+        got, took = await wait_counts(self.fake, want, base, args.drain_timeout)
+        self.work[name].add(
+            Work(
+                Counter(want),
+                Counter(got),
+                took,
+                process_cpu(self.server.proc.pid) - cpu,
+                delays(self.fake, phase, since),
+            )
+        )
 
 
-async def run_relais(
-    args: argparse.Namespace, tmp: Path, fake: FakeSlack, session: aiohttp.ClientSession
-) -> tuple[Result, Plan]:
-    if args.database_url:
+async def start_relais(
+    args: argparse.Namespace,
+    name: str,
+    code: Path,
+    tmp: Path,
+    fake: FakeSlack,
+    session: aiohttp.ClientSession,
+    database_url: str | None,
+) -> tuple[Side, list[tuple[int, str]]]:
+    """Migrate and seed a database for the Relais in ``code``, start ``relais serve`` and
+    wait until the seeded cards went out; the plan is filled in by the caller."""
+    os.mkdir(tmp)
+    if database_url:
         from bot.settings import async_database_url
 
-        url = async_database_url(args.database_url)
+        url = async_database_url(database_url)
         await reset_postgres(url)
     else:
         url = f"sqlite+aiosqlite:///{tmp / 'relais.db'}"
-    env = child_env(tmp, url, fake)
-    print(f"database: {url.split('@')[-1]}", flush=True)
+    for user in REVIEWERS:
+        fake.add_user(user, name=user.lower(), locale="en-US")
+    for team in teams(args.teams):
+        for user in authors(team):
+            fake.add_user(user, name=user.lower(), locale="en-US", team_id=team)
+    env = child_env(tmp, code, url, fake)
+    print(f"{name}: database {url.split('@')[-1]}", flush=True)
     upgrade = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "relais.cli", "db", "upgrade", env=env, cwd=tmp
     )
     if await upgrade.wait():
-        raise RuntimeError("relais db upgrade failed")
+        raise RuntimeError(f"{name}: relais db upgrade failed")
     warm = args.warmup // 2
     doubles = round(args.clicks * args.double_clicks)
     distinct = args.clicks - doubles
     start = time.perf_counter()
-    ids = await seed(env, warm + distinct)
+    seeding = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(SCRIPT),
+        "--seed",
+        str(warm + distinct),
+        "--teams",
+        str(args.teams),
+        env=env,
+        cwd=tmp,
+        stdout=subprocess.PIPE,
+    )
+    out, _ = await seeding.communicate()
+    if seeding.returncode:
+        raise RuntimeError(f"{name}: seeding failed")
+    ids = [(int(sid), team) for sid, team in json.loads(out.decode().splitlines()[-1])]
     print(
-        f"seeded {len(AUTHORS)} ambassadors, {len(REVIEWERS)} reviewers, {len(ids)} pending "
-        f"submissions in {time.perf_counter() - start:.1f} s",
+        f"{name}: seeded {args.teams} workspaces ({AUTHORS_PER_TEAM} ambassadors, "
+        f"{len(REVIEWERS)} reviewers each), {len(ids)} pending submissions in "
+        f"{time.perf_counter() - start:.1f} s",
         flush=True,
     )
-    plan = make_plan(ids[:warm], ids[warm:], args.commands, doubles)
-
     server_env = dict(env)
-    if args.server_gc != "default":
+    gc_log = None
+    if args.server_gc != "default" and code == ROOT:
         server_env.update(gc_diagnosis(tmp, env, no_full=args.server_gc == "no-full"))
-    server = Server("relais", [sys.executable, "-m", "relais.cli", "serve"], server_env, tmp)
-    try:
-        await server.ready(session, "/readyz", within=60)
-        print(f"relais serve: pid {server.proc.pid} at {server.url}", flush=True)
-        # The seeded review cards and receipts go out first (photo upload + 2 posts each).
-        _, took = await wait_counts(
-            fake, {"chat.postMessage": 2 * len(ids)}, Counter(), args.drain_timeout
+        gc_log = tmp / GC_LOG
+    server = Server(name, [sys.executable, "-m", "relais.cli", "serve"], server_env, tmp)
+    await server.ready(session, "/readyz", within=60)
+    print(f"{name}: relais serve pid {server.proc.pid} at {server.url}", flush=True)
+    # The seeded review cards and receipts go out first (photo upload + 2 posts each).
+    got, took = await wait_counts(
+        fake, {"chat.postMessage": 2 * len(ids)}, Counter(), args.drain_timeout
+    )
+    if got["chat.postMessage"] < 2 * len(ids):
+        raise RuntimeError(
+            f"{name}: only {got['chat.postMessage']} of {2 * len(ids)} seed messages went "
+            f"out in {took:.0f} s (--drain-timeout)"
         )
-        print(f"seed outbox drained in {took:.1f} s", flush=True)
-        url_events = server.url + "/slack/events"
-        warm_commands = sum(r.kind == "command" for r in plan.warmup)
-        base = counts(fake)
-        await fire(session, url_events, plan.warmup, args.concurrency, "warm-up", server.proc.pid)
-        await wait_counts(
-            fake,
-            {"views.open": warm_commands, "chat.update": warm, "chat.postEphemeral": warm},
-            base,
-            args.drain_timeout,
-        )
-        result = Result("relais", [])
-        for name, requests, want in (
-            ("commands", plan.commands, {"views.open": len(plan.commands)}),
-            (
-                "clicks",
-                plan.clicks,
-                {
-                    "chat.update": plan.approvals,
-                    "chat.postMessage": plan.approvals,
-                    "chat.postEphemeral": len(plan.clicks),
-                },
-            ),
-        ):
-            base, since = counts(fake), len(fake.calls)
-            phase = await fire(
-                session, url_events, requests, args.concurrency, name, server.proc.pid
-            )
-            result.phases.append(phase)
-            cpu = process_cpu(server.proc.pid)
-            got, took = await wait_counts(fake, want, base, args.drain_timeout)
-            cpu = process_cpu(server.proc.pid) - cpu
-            what, waited = delays(fake, phase, since)
-            result.work.append(Work(name, want, got, took, cpu, what, waited))
-        result.approved = await count_approved(url)
-        result.expected_approved = len(ids)
-        result.log_errors = server.log_errors()
-        result.full_gcs = read_gc_log(tmp / GC_LOG)
-        return result, plan
-    finally:
-        await server.stop()
+    print(f"{name}: seed outbox drained in {took:.1f} s", flush=True)
+    empty = Plan([], [], [], [])
+    side = Side(name, server, empty, fake, url, gc_log=gc_log)
+    side.expected_approved = len(ids)
+    return side, ids
 
 
-async def run_bare(
-    args: argparse.Namespace, tmp: Path, fake: FakeSlack, session: aiohttp.ClientSession, plan: Plan
-) -> Result:
+async def start_bare(tmp: Path, api_url: str, session: aiohttp.ClientSession, plan: Plan) -> Side:
     env = {k: v for k, v in os.environ.items() if not k.startswith(PLATFORM_PREFIXES)}
     argv = [
         sys.executable,
         str(SCRIPT),
         "--api-url",
-        fake.api_url,
+        api_url,
         "--parent",
         str(os.getpid()),
         "--serve-bare",
     ]
-    server = Server("bare", argv, env, tmp)
-    try:
-        await server.ready(session, "/healthz", within=30)
-        print(f"bare Bolt: pid {server.proc.pid} at {server.url}", flush=True)
-        url_events = server.url + "/slack/events"
-        await fire(session, url_events, plan.warmup, args.concurrency, "warm-up", server.proc.pid)
-        result = Result("bare Bolt", [])
-        for name, requests in (("commands", plan.commands), ("clicks", plan.clicks)):
-            result.phases.append(
-                await fire(session, url_events, requests, args.concurrency, name, server.proc.pid)
-            )
-        result.log_errors = server.log_errors()
-        return result
-    finally:
-        await server.stop()
+    server = Server("bare Bolt", argv, env, tmp)
+    await server.ready(session, "/healthz", within=30)
+    print(f"bare Bolt: pid {server.proc.pid} at {server.url}", flush=True)
+    return Side("bare Bolt", server, plan)
+
+
+def worktree(tmp: Path, rev: str) -> Path:
+    """A detached git worktree of ``rev`` (removed by ``drop_worktree``)."""
+    path = tmp / f"code-{rev}"
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(path), rev],
+        check=True,
+    )
+    return path
+
+
+def drop_worktree(path: Path) -> None:
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)], check=False
+    )
 
 
 # -- the bare Bolt app (child process) ---------------------------------------------------------
@@ -758,108 +921,203 @@ def serve_bare(host: str, port: int, api_url: str, parent: int) -> None:
 # -- report -----------------------------------------------------------------------------------
 
 
-def print_report(relais: Result, bare: Result) -> None:
+def print_report(sides: list[Side], rounds: int) -> None:
+    bare = sides[-1]
     print()
     print("server CPU: the server process; bench CPU: this process (load and fake Slack);")
-    print("other CPU: the rest of the machine (PostgreSQL, anything else running); 100% = 1 core")
+    print("other CPU: the rest of the machine (PostgreSQL, anything else running); 100% = 1 core;")
+    print("load: 1-minute load average at the end of the phase (mean over the rounds)")
     print(
-        f"{'app':<10} {'phase':<9} {'requests':>8} {'errors':>6} {'req/s':>7} {'p50 ms':>7} "
+        f"{'app':<18} {'phase':<9} {'requests':>8} {'errors':>6} {'req/s':>7} {'p50 ms':>7} "
         f"{'p95 ms':>7} {'p99 ms':>7} {'max ms':>7} {'server CPU':>10} {'bench CPU':>9} "
-        f"{'other CPU':>9}"
+        f"{'other CPU':>9} {'load':>5}"
     )
-    totals: dict[str, Phase] = {}
-    for result in (relais, bare):
-        phases = [*result.phases, Phase.total(result.phases)]
-        totals[result.app] = phases[-1]
-        for p in phases:
+    for side in sides:
+        for name in ("commands", "clicks", "overall"):
+            p = side.total(name)
             print(
-                f"{result.app:<10} {p.name:<9} {p.requests:>8} {sum(p.errors.values()):>6} "
+                f"{side.name:<18} {name:<9} {p.requests:>8} {sum(p.errors.values()):>6} "
                 f"{p.rate:>7.0f} {p.ms(50):>7.1f} {p.ms(95):>7.1f} {p.ms(99):>7.1f} "
-                f"{p.ms(100):>7.1f} {p.server_cpu / (p.seconds or 1):>10.0%} "
-                f"{p.bench_cpu / (p.seconds or 1):>9.0%} "
-                f"{max(0.0, p.machine_cpu - p.server_cpu - p.bench_cpu) / (p.seconds or 1):>9.0%}"
+                f"{p.ms(100):>7.1f} {p.share(p.server_cpu):>10.0%} "
+                f"{p.share(p.bench_cpu):>9.0%} {p.other_cpu:>9.0%} "
+                f"{statistics.fmean(p.load) if p.load else math.nan:>5.2f}"
             )
     print()
-    for i, name in enumerate(["commands", "clicks", "overall"]):
-        r = relais.phases[i] if i < 2 else totals[relais.app]
-        b = bare.phases[i] if i < 2 else totals[bare.app]
-        ratio = r.rate / b.rate if b.rate else math.nan
-        p99 = r.ms(99)
-        print(
-            f"{name:<9} Relais/bare throughput {ratio:5.2f}x "
-            f"({'meets' if ratio >= TARGET_RATIO else 'MISSES'} >= {TARGET_RATIO}x); "
-            f"Relais p99 {p99:6.1f} ms "
-            f"({'meets' if p99 < TARGET_P99_MS else 'MISSES'} < {TARGET_P99_MS:.0f} ms); "
-            f"p99 Relais/bare {p99 / b.ms(99):4.1f}x"
-        )
-    print()
-    print("ack p99 in ms over each fifth of a phase, in completion order (stalls show as spikes)")
-    for result in (relais, bare):
-        for p in result.phases:
-            n = len(p.latencies)
-            fifths = [
-                Phase("fifth", latencies=p.latencies[n * i // 5 : n * (i + 1) // 5])
-                for i in range(5)
+    print("throughput against bare Bolt: each round, then all rounds together")
+    for side in sides[:-1]:
+        for name in ("commands", "clicks"):
+            per_round = [
+                mine.rate / theirs.rate if theirs.rate else math.nan
+                for mine, theirs in zip(side.phases[name], bare.phases[name], strict=True)
             ]
-            print(f"  {result.app:<10} {p.name:<9} " + " ".join(f"{f.ms(99):6.1f}" for f in fifths))
+            print(
+                f"  {side.name:<18} {name:<9} "
+                + " ".join(f"{x:5.2f}x" for x in per_round)
+                + f"   median {statistics.median(per_round):.2f}x"
+            )
+        for name in ("commands", "clicks", "overall"):
+            r, b = side.total(name), bare.total(name)
+            ratio = r.rate / b.rate if b.rate else math.nan
+            p99 = r.ms(99)
+            print(
+                f"  {side.name:<18} {name:<9} Relais/bare {ratio:5.2f}x "
+                f"({'meets' if ratio >= TARGET_RATIO else 'MISSES'} >= {TARGET_RATIO}x); "
+                f"p99 {p99:6.1f} ms ({'meets' if p99 < TARGET_P99_MS else 'MISSES'} < "
+                f"{TARGET_P99_MS:.0f} ms); p99 Relais/bare {p99 / b.ms(99):4.1f}x"
+            )
     print()
-    print("work behind Relais's acks (successful fake Slack calls after each phase):")
-    for work in relais.work:
-        parts = ", ".join(f"{m} {work.got[m]}/{n}" for m, n in work.expected.items())
-        done = all(work.got[m] >= n for m, n in work.expected.items())
-        phase = next(p for p in relais.phases if p.name == work.phase)
-        total = phase.seconds + work.seconds or 1
-        print(
-            f"  {work.phase:<9} {parts}; {'all arrived' if done else 'INCOMPLETE'} "
-            f"{work.seconds:.1f} s after the last ack (server CPU "
-            f"{work.server_cpu / (work.seconds or 1):.0%}): {phase.requests} requests fully "
-            f"served in {total:.1f} s = {phase.requests / total:.0f}/s"
-        )
-        if work.delays:
-            late = Phase("delay", latencies=work.delays)
-            over = sum(d > TRIGGER_S for d in work.delays)
-            expired = over and work.what == "views.open"
+    print(f"ack p99 in ms in each of the {rounds} rounds (stalls show as spikes)")
+    for side in sides:
+        for name in ("commands", "clicks"):
             print(
-                f"  {'':<9} ack -> {work.what}: p50 {late.ms(50):.0f} ms, p95 {late.ms(95):.0f} "
-                f"ms, max {late.ms(100):.0f} ms; {over} of {len(work.delays)} later than "
-                f"{TRIGGER_S:.0f} s"
-                + (" (on Slack the trigger_id would have expired)" if expired else "")
+                f"  {side.name:<18} {name:<9} "
+                + " ".join(f"{p.ms(99):6.1f}" for p in side.phases[name])
             )
-    print(f"  submissions approved in the database: {relais.approved}/{relais.expected_approved}")
-    if relais.full_gcs is not None:
-        for p in relais.phases:
-            pauses = [ms for at, ms in relais.full_gcs if p.started <= at <= p.ended]
+    for side in sides[:-1]:
+        print()
+        print(f"work behind {side.name}'s acks (successful fake Slack calls after each phase):")
+        for name in ("commands", "clicks"):
+            work = side.work[name]
+            phase = side.total(name)
+            parts = ", ".join(f"{m} {work.got[m]}/{n}" for m, n in work.expected.items())
+            total = phase.seconds + work.seconds or 1
             print(
-                f"  server full GCs during the {p.name} acks: {len(pauses)}"
-                + (f", longest {max(pauses):.0f} ms, {sum(pauses):.0f} ms in all" if pauses else "")
+                f"  {name:<9} {parts}; {'all arrived' if work.done else 'INCOMPLETE'}, "
+                f"{work.seconds / rounds:.1f} s after the last ack of a round on average "
+                f"(server CPU {work.server_cpu / (work.seconds or 1):.0%}): "
+                f"{phase.requests} requests fully served in {total:.1f} s = "
+                f"{phase.requests / total:.0f}/s"
             )
-    for result in (relais, bare):
-        errors = Counter[str]()
-        for p in result.phases:
-            errors += p.errors
+            if work.delays:
+                late = Phase("delay", latencies=work.delays)
+                over = sum(d > TRIGGER_S for d in work.delays)
+                within = 1 - over / len(work.delays)
+                print(
+                    f"  {'':<9} ack -> {WHAT[name]}: p50 {late.ms(50):.0f} ms, p95 "
+                    f"{late.ms(95):.0f} ms, max {late.ms(100):.0f} ms; {over} of "
+                    f"{len(work.delays)} later than {TRIGGER_S:.0f} s"
+                    + (
+                        f" ({within:.1%} of the forms opened inside Slack's trigger window)"
+                        if name == "commands"
+                        else ""
+                    )
+                )
+        print(f"  submissions approved in the database: {side.approved}/{side.expected_approved}")
+        if side.full_gcs is not None:
+            for name in ("commands", "clicks"):
+                spans = side.total(name).spans
+                pauses = [ms for at, ms in side.full_gcs if any(a <= at <= b for a, b in spans)]
+                print(
+                    f"  server full GCs during the {name} acks: {len(pauses)}"
+                    + (
+                        f", longest {max(pauses):.0f} ms, {sum(pauses):.0f} ms in all"
+                        if pauses
+                        else ""
+                    )
+                )
+    print()
+    for side in sides:
+        errors = side.total("overall").errors
         for what, n in errors.most_common(5):
-            print(f"  {result.app} errors: {n} x {what}")
+            print(f"  {side.name} errors: {n} x {what}")
         # Grouped by level, logger and the start of the message (timestamps dropped).
-        logged = Counter(line.split(" ", 2)[-1][:130] for line in result.log_errors)
+        logged = Counter(line.split(" ", 2)[-1][:130] for line in side.log_errors)
         for line, n in logged.most_common(4):
-            print(f"  {result.app} logged {n} x {line}")
+            print(f"  {side.name} logged {n} x {line}")
 
 
 # -- main -------------------------------------------------------------------------------------
 
 
 async def bench(args: argparse.Namespace) -> None:
+    from tests.slack_api import FakeSlack
+
     with tempfile.TemporaryDirectory(prefix="slack-ack-") as name:
         tmp = Path(name)
-        async with FakeSlack() as fake:
-            for user in [*AUTHORS, *REVIEWERS]:
-                fake.add_user(user, name=user.lower(), locale="en-US")
-            connector = aiohttp.TCPConnector(limit=args.concurrency)
-            timeout = aiohttp.ClientTimeout(total=30)
-            async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-                relais, plan = await run_relais(args, tmp, fake, session)
-                bare = await run_bare(args, tmp, fake, session, plan)
-            print_report(relais, bare)
+        trees: list[Path] = []
+        sides: list[Side] = []
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                connector = aiohttp.TCPConnector(limit=args.concurrency)
+                timeout = aiohttp.ClientTimeout(total=30)
+                session = await stack.enter_async_context(
+                    aiohttp.ClientSession(connector=connector, timeout=timeout)
+                )
+                codes = [("relais", ROOT, args.database_url)]
+                if args.compare:
+                    trees.append(worktree(tmp, args.compare))
+                    compare_db = args.database_url and f"{args.database_url}_compare"
+                    codes.append((f"relais@{args.compare}", trees[0], compare_db))
+                ids0: list[tuple[int, str]] = []
+                for i, (label, code, db) in enumerate(codes):
+                    fake = await stack.enter_async_context(FakeSlack())
+                    side, ids = await start_relais(
+                        args, label, code, tmp / f"side{i}", fake, session, db
+                    )
+                    sides.append(side)
+                    warm = args.warmup // 2
+                    if i == 0:
+                        ids0 = ids
+                        plan = make_plan(
+                            ids[:warm],
+                            ids[warm:],
+                            args.teams,
+                            args.commands,
+                            round(args.clicks * args.double_clicks),
+                            args.rounds,
+                        )
+                        side.plan = plan
+                    else:
+                        if [t for _, t in ids] != [t for _, t in ids0]:
+                            raise RuntimeError(f"{label}: seeded submissions in other workspaces")
+                        side.plan = retarget(
+                            sides[0].plan, {a: b for (a, _), (b, _) in zip(ids0, ids, strict=True)}
+                        )
+                sides.append(await start_bare(tmp, sides[0].fake.api_url, session, sides[0].plan))
+                for side in sides:
+                    base = counts(side.fake) if side.fake else Counter[str]()
+                    await fire(
+                        session,
+                        side.server.url + "/slack/events",
+                        side.plan.warmup,
+                        args.concurrency,
+                        "warm-up",
+                        side.server.proc.pid,
+                    )
+                    if side.fake:
+                        warm_commands = sum(r.kind == "command" for r in side.plan.warmup)
+                        warm_clicks = len(side.plan.warmup) - warm_commands
+                        await wait_counts(
+                            side.fake,
+                            {
+                                "views.open": warm_commands,
+                                "chat.update": warm_clicks,
+                                "chat.postEphemeral": warm_clicks,
+                            },
+                            base,
+                            args.drain_timeout,
+                        )
+                for r in range(args.rounds):
+                    order = sides[r % len(sides) :] + sides[: r % len(sides)]
+                    print(
+                        f"round {r + 1}/{args.rounds}: " + ", ".join(s.name for s in order),
+                        flush=True,
+                    )
+                    for side in order:
+                        for phase in ("commands", "clicks"):
+                            await side.run(session, args, phase, r)
+                for side in sides:
+                    if side.fake:
+                        side.approved = await count_approved(side.database_url)
+                        side.full_gcs = read_gc_log(side.gc_log) if side.gc_log else None
+                    await side.server.stop()
+                    side.log_errors = side.server.log_errors()
+        finally:
+            for side in sides:
+                kill(side.server.proc)
+            for tree in trees:
+                drop_worktree(tree)
+        print_report(sides, args.rounds)
 
 
 def main() -> None:
@@ -869,6 +1127,10 @@ def main() -> None:
     parser.add_argument("--commands", type=int, default=1000, help="timed /submit commands")
     parser.add_argument("--clicks", type=int, default=1000, help="timed Approve clicks")
     parser.add_argument("--concurrency", type=int, default=50, help="requests in flight")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds the sides alternate in")
+    parser.add_argument(
+        "--teams", type=int, default=20, help="workspaces (review channels) the cards spread over"
+    )
     parser.add_argument(
         "--double-clicks",
         type=float,
@@ -880,7 +1142,10 @@ def main() -> None:
         "--database-url", help="PostgreSQL database the benchmark may reset (default: SQLite)"
     )
     parser.add_argument(
-        "--drain-timeout", type=float, default=180, help="seconds to wait for the work"
+        "--compare", metavar="REV", help="also run the Relais of this git commit, interleaved"
+    )
+    parser.add_argument(
+        "--drain-timeout", type=float, default=300, help="seconds to wait for the work"
     )
     parser.add_argument(
         "--server-gc",
@@ -889,17 +1154,24 @@ def main() -> None:
         help="diagnosis: log the Relais server's full garbage collections (log), or also "
         "disable them (no-full); default: leave the server as it is",
     )
+    parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--api-url", help=argparse.SUPPRESS)
     parser.add_argument("--parent", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.seed is not None:
+        print(json.dumps(asyncio.run(seed(args.teams, args.seed))))
+        return
     if args.serve_bare:
         serve_bare(args.host, args.port, args.api_url, args.parent)
         return
-    if not 0 <= args.double_clicks < 1 or args.warmup < 2:
-        parser.error("--double-clicks must be in [0, 1) and --warmup at least 2")
+    if not 0 <= args.double_clicks < 1 or args.warmup < 2 or args.rounds < 1 or args.teams < 1:
+        parser.error(
+            "--double-clicks must be in [0, 1), --warmup at least 2, --rounds and "
+            "--teams at least 1"
+        )
 
     def stop(signum: int, frame: Any) -> None:
         raise SystemExit(128 + signum)  # run the finally blocks: child processes are stopped
