@@ -436,11 +436,18 @@ def form_message(form: Form, above: Message | None = None, *, note: str = "") ->
 
 
 def config_message(t: Translator, shown: Sequence[tuple[str, str]]) -> Message:
-    """``/relais config``: the workspace's settings and how to change one."""
+    """``/relais config``: the workspace's settings and how to change one (on and off
+    said in the reader's language; the keys are the words typed to change them)."""
+    fields = tuple((key, config_value(t, value)) for key, value in shown)
     return Message(
         text=t("config.title"),
-        blocks=(Heading(t("config.title")), Fields(tuple(shown)), Context(t("config.usage"))),
+        blocks=(Heading(t("config.title")), Fields(fields), Context(t("config.usage"))),
     )
+
+
+def config_value(t: Translator, value: str) -> str:
+    """A stored setting as a person reads it: ``on``/``off`` translated, the rest as is."""
+    return t(f"config.{value}") if value in ("on", "off") else value
 
 
 def dropped_prompt(

@@ -26,3 +26,17 @@ async def test_config_timezone_reaches_cards_home_and_me(
     assert me.message is not None
     shown = text_of(me.message)
     assert "4:00" in shown and "10:00" not in shown
+
+
+async def test_config_says_on_and_off_in_the_readers_language(core: Core) -> None:
+    claire = await member(core, "cm1", "Claire", locale="fr")
+    done = await handle_command(core, claire, "/relais", "config nudges non")
+    assert done.message is not None and not done.failed, done
+    assert "désactivé" in text_of(done.message)
+    shown = await handle_command(core, claire, "/relais", "config")
+    assert shown.message is not None
+    lines = text_of(shown.message).split("\n")
+    assert "désactivé" in lines and "off" not in lines and "on" not in lines
+    carl = await member(core, "cm2", "Carl", locale="en")
+    english = await handle_command(core, carl, "/relais", "config")
+    assert english.message is not None and "off" in text_of(english.message).split("\n")

@@ -104,7 +104,11 @@ async def config(request: Request) -> Reply:
     key, _, value = request.value.strip().partition(" ")
     if key and value.strip():
         stored = await request.core.config.set(request.member, key, value)
-        return Reply(message=cards.notice(t("config.done", key=key.lower(), value=stored)))
+        return Reply(
+            message=cards.notice(
+                t("config.done", key=key.lower(), value=cards.config_value(t, stored))
+            )
+        )
     return Reply(message=cards.config_message(t, request.config.shown()))
 
 

@@ -428,6 +428,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "digest_schedule fri 16:00"
     ),
     "config.done": "Setting {key} is now {value}.",
+    "config.on": "on",
+    "config.off": "off",
     "config.unknown_key": "Unknown setting '{key}'. Settings: {keys}.",
     "config.bad_value": "'{value}' is not a valid value for {key}.",
     "config.bad_slot": "'{value}' is not a weekly time. Write it like 'fri 16:00'.",

@@ -497,6 +497,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "digest_schedule fri 16:00"
     ),
     "config.done": "Le réglage {key} vaut maintenant {value}.",
+    "config.on": "activé",
+    "config.off": "désactivé",
     "config.unknown_key": "Réglage « {key} » inconnu. Réglages : {keys}.",
     "config.bad_value": "« {value} » n’est pas une valeur valide pour {key}.",
     "config.bad_slot": (
