@@ -58,12 +58,6 @@ class InvalidTransition(RelaisError):
     key = "error.invalid_transition"
 
 
-class DuplicatePhoto(RelaisError):
-    """The same photo is already in one of the author's live submissions."""
-
-    key = "error.duplicate_photo"
-
-
 class InvalidInput(RelaisError):
     """A form field is wrong; ``field`` says which."""
 
@@ -78,3 +72,13 @@ class StaleCard(RelaisError):
     """The card clicked shows an older version of the submission than the current one."""
 
     key = "error.stale_card"
+
+
+class DuplicatePhoto(InvalidInput):
+    """The same photo is already in one of the author's live submissions: an error of the
+    photos field, so a form asks for other photos and keeps the other answers."""
+
+    key = "error.duplicate_photo"
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(self.key, field="photos", **params)

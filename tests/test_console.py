@@ -131,6 +131,29 @@ async def test_a_field_in_error_is_asked_again_and_the_photos_are_kept(
     )
 
 
+async def test_a_photo_already_submitted_asks_for_other_photos(
+    core: Core, tmp_path: Path
+) -> None:
+    first, other = tmp_path / "first.jpg", tmp_path / "other.jpg"
+    first.write_bytes(jpeg_bytes())
+    other.write_bytes(jpeg_bytes(color=(10, 200, 30)))
+    answers = ["", "", "y", "n", "y"]  # caption kept, site, consent, sensitive, confirm
+    term = Terminal(
+        [
+            *("/relais join", "Lyon", "y"),
+            *("/submit First", str(first), *answers),
+            *("/submit Again", str(first), *answers, str(other), "y"),
+        ]
+    )
+    await ConsoleApp(console_core(core), term.ask, term.say).run()
+    out = term.text
+    assert "! Photos: " in out, out
+    assert "Your other answers are kept. Answer again:\nPhotos (file paths" in out
+    assert "Thanks! Submission #2 is sent for review." in out
+    sub = await stored(core, 2)
+    assert (sub.caption, len(sub.media_keys)) == ("Again", 1)
+
+
 async def test_end_of_input_in_a_form_cancels_it(core: Core, tmp_path: Path) -> None:
     picture = tmp_path / "team.jpg"
     picture.write_bytes(jpeg_bytes())
