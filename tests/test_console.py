@@ -131,9 +131,7 @@ async def test_a_field_in_error_is_asked_again_and_the_photos_are_kept(
     )
 
 
-async def test_a_photo_already_submitted_asks_for_other_photos(
-    core: Core, tmp_path: Path
-) -> None:
+async def test_a_photo_already_submitted_asks_for_other_photos(core: Core, tmp_path: Path) -> None:
     first, other = tmp_path / "first.jpg", tmp_path / "other.jpg"
     first.write_bytes(jpeg_bytes())
     other.write_bytes(jpeg_bytes(color=(10, 200, 30)))
