@@ -64,7 +64,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import aiohttp
 from PIL import Image
@@ -87,6 +87,7 @@ REVIEWERS = [f"UCM{i}" for i in range(5)]
 AUTHORS_PER_TEAM = 3
 TARGET_P99_MS = 100.0
 TARGET_RATIO = 0.5
+STALL = 20.0  # seconds without any Web API call after which the work is not awaited more
 TRIGGER_S = 3.0  # a trigger_id is valid for 3 s: views.open must happen within it
 PLATFORM_PREFIXES = ("SLACK_", "RELAIS_", "MICROSOFT_")
 
@@ -113,7 +114,7 @@ class Request:
     key: str  # the trigger id of a command, the submission id of a click
 
 
-def command_body(team: str, user: str, seq: int) -> str:
+def command_body(base: str, team: str, user: str, seq: int) -> str:
     """``/submit`` as Slack posts it (form body)."""
     return urlencode(
         {
@@ -128,13 +129,13 @@ def command_body(team: str, user: str, seq: int) -> str:
             "text": "",
             "api_app_id": "A1",
             "is_enterprise_install": "false",
-            "response_url": f"http://127.0.0.1:9/commands/{team}/{seq}/x",
+            "response_url": f"{base}/commands/{team}/{seq}/x",
             "trigger_id": trigger(seq),
         }
     )
 
 
-def click_body(team: str, user: str, submission_id: int, seq: int) -> str:
+def click_body(base: str, team: str, user: str, submission_id: int, seq: int) -> str:
     """An "Approve" press on a review card (``block_actions``, ``payload=<json>``)."""
     channel = review_channel(team)
     payload = {
@@ -154,7 +155,7 @@ def click_body(team: str, user: str, submission_id: int, seq: int) -> str:
         },
         "channel": {"id": channel, "name": "review"},
         "message": {"type": "message", "ts": f"1700000000.{submission_id:06d}", "user": "UBOT"},
-        "response_url": f"http://127.0.0.1:9/actions/{team}/{seq}/x",
+        "response_url": f"{base}/actions/{team}/{seq}/x",
         "actions": [
             {
                 "type": "button",
@@ -191,9 +192,11 @@ def make_plan(
     commands: int,
     doubles: int,
     rounds: int,
+    base: str,
     seed: int = 7,
 ) -> Plan:
-    """``*_ids``: (submission id, its workspace) from the seed."""
+    """``*_ids``: (submission id, its workspace) from the seed; ``base``: where the
+    requests' ``response_url`` points (the fake Slack's URL)."""
     rng = random.Random(seed)
     seq = iter(range(1, 10**9))
     people = [(team, user) for team in teams(n_teams) for user in authors(team)]
@@ -202,27 +205,28 @@ def make_plan(
         # Warm-up: one command and one click per seeded warm-up card.
         team_c, user = people[i % len(people)]
         n = next(seq)
-        warmup.append(Request("command", command_body(team_c, user, n), trigger(n)))
+        warmup.append(Request("command", command_body(base, team_c, user, n), trigger(n)))
         n = next(seq)
         reviewer = REVIEWERS[i % len(REVIEWERS)]
-        warmup.append(Request("click", click_body(team, reviewer, sid, n), str(sid)))
+        warmup.append(Request("click", click_body(base, team, reviewer, sid, n), str(sid)))
     timed_commands = []
     for i in range(commands):
         team, user = people[i % len(people)]
         n = next(seq)
-        timed_commands.append(Request("command", command_body(team, user, n), trigger(n)))
+        timed_commands.append(Request("command", command_body(base, team, user, n), trigger(n)))
     clicks: list[tuple[Request, bool]] = []  # (request, first click on its card)
     for i, (sid, team) in enumerate(click_ids):
         n = next(seq)
         reviewer = REVIEWERS[i % len(REVIEWERS)]
-        clicks.append((Request("click", click_body(team, reviewer, sid, n), str(sid)), True))
+        clicks.append((Request("click", click_body(base, team, reviewer, sid, n), str(sid)), True))
     # Second clicks by another reviewer, a few requests behind the first: they race it.
     for i in sorted(rng.sample(range(len(click_ids)), doubles), reverse=True):
         sid, team = click_ids[i]
         other = REVIEWERS[(i + 1) % len(REVIEWERS)]
         where = min(len(clicks), i + 1 + rng.randrange(0, 40))
         clicks.insert(
-            where, (Request("click", click_body(team, other, sid, next(seq)), str(sid)), False)
+            where,
+            (Request("click", click_body(base, team, other, sid, next(seq)), str(sid)), False),
         )
     plan = Plan(warmup, [], [], [])
     for r in range(rounds):
@@ -237,33 +241,28 @@ def make_plan(
     return plan
 
 
-def retarget(plan: Plan, ids: dict[int, int]) -> Plan:
-    """The same plan for another Relais whose seed gave other ids (old id -> new id)."""
+def retarget(plan: Plan, ids: dict[int, int], old_base: str, new_base: str) -> Plan:
+    """The same plan for another Relais: its seed gave other ids (old id -> new id) and
+    its fake Slack answers the ``response_url`` posts at ``new_base``."""
 
     def move(request: Request) -> Request:
-        if request.kind != "click":
-            return request
-        payload = json.loads(json.loads(json.dumps(dict(_form(request.body))))["payload"])
-        old = int(request.key)
-        new = ids[old]
+        form = dict(parse_qsl(request.body))
+        if request.kind == "command":
+            form["response_url"] = form["response_url"].replace(old_base, new_base, 1)
+            return Request("command", urlencode(form), request.key)
+        payload = json.loads(form["payload"])
+        new = ids[int(request.key)]
+        payload["response_url"] = payload["response_url"].replace(old_base, new_base, 1)
         payload["actions"][0]["value"] = f"{new}:1"
-        for where in (payload["container"], payload["message"]):
-            key = "message_ts" if "message_ts" in where else "ts"
-            where[key] = f"1700000000.{new:06d}"
+        payload["container"]["message_ts"] = payload["message"]["ts"] = f"1700000000.{new:06d}"
         return Request("click", urlencode({"payload": json.dumps(payload)}), str(new))
 
     return Plan(
         [move(r) for r in plan.warmup],
-        plan.commands,
+        [[move(r) for r in part] for part in plan.commands],
         [[move(r) for r in part] for part in plan.clicks],
         plan.approvals,
     )
-
-
-def _form(body: str) -> list[tuple[str, str]]:
-    from urllib.parse import parse_qsl
-
-    return parse_qsl(body)
 
 
 # -- measuring --------------------------------------------------------------------------------
@@ -631,14 +630,20 @@ def counts(fake: FakeSlack) -> Counter[str]:
 async def wait_counts(
     fake: FakeSlack, want: dict[str, int], base: Counter[str], within: float
 ) -> tuple[dict[str, int], float]:
-    """Poll until each method got ``want`` more successful calls than ``base``."""
-    start = time.perf_counter()
+    """Poll until each method got ``want`` more successful calls than ``base``, or until
+    ``within`` seconds passed, or ``STALL`` seconds passed with no new call at all (work
+    refused, for example acks that told the person to try again, never arrives)."""
+    start = last = time.perf_counter()
+    seen = len(fake.calls)
     while True:
         now = counts(fake)
         got = {m: now[m] - base[m] for m in want}
         if all(got[m] >= n for m, n in want.items()):
             break
-        if time.perf_counter() - start > within:
+        clock = time.perf_counter()
+        if len(fake.calls) != seen:
+            seen, last = len(fake.calls), clock
+        if clock - start > within or clock - last > STALL:
             break
         await asyncio.sleep(0.05)
     return got, time.perf_counter() - start
@@ -656,6 +661,7 @@ class Work:
     seconds: float = 0.0  # from the last ack to the last call awaited
     server_cpu: float = 0.0  # CPU seconds the server used meanwhile
     delays: list[float] = field(default_factory=list)  # seconds from ack to the work's call
+    told: Counter[str] = field(default_factory=Counter)  # response_url posts, by text
 
     @property
     def done(self) -> bool:
@@ -667,6 +673,7 @@ class Work:
         self.seconds += other.seconds
         self.server_cpu += other.server_cpu
         self.delays += other.delays
+        self.told += other.told
 
 
 CARD_ID = re.compile(r"Submission #(\d+)")
@@ -726,6 +733,7 @@ class Side:
         requests = self.plan.commands[r] if name == "commands" else self.plan.clicks[r]
         base = counts(self.fake) if self.fake else Counter[str]()
         since = len(self.fake.calls) if self.fake else 0
+        answered = len(self.fake.responses) if self.fake else 0
         url = self.server.url + "/slack/events"
         phase = await fire(session, url, requests, args.concurrency, name, self.server.proc.pid)
         self.phases[name].append(phase)
@@ -742,6 +750,7 @@ class Side:
             }
         cpu = process_cpu(self.server.proc.pid)
         got, took = await wait_counts(self.fake, want, base, args.drain_timeout)
+        told = Counter(str(r.get("text"))[:70] for r in self.fake.responses[answered:])
         self.work[name].add(
             Work(
                 Counter(want),
@@ -749,6 +758,7 @@ class Side:
                 took,
                 process_cpu(self.server.proc.pid) - cpu,
                 delays(self.fake, phase, since),
+                told,
             )
         )
 
@@ -988,6 +998,8 @@ def print_report(sides: list[Side], rounds: int) -> None:
                 f"{phase.requests} requests fully served in {total:.1f} s = "
                 f"{phase.requests / total:.0f}/s"
             )
+            for text_, n in work.told.most_common(3):
+                print(f"  {'':<9} told through response_url: {n} x {text_!r}")
             if work.delays:
                 late = Phase("delay", latencies=work.delays)
                 over = sum(d > TRIGGER_S for d in work.delays)
@@ -1065,13 +1077,17 @@ async def bench(args: argparse.Namespace) -> None:
                             args.commands,
                             round(args.clicks * args.double_clicks),
                             args.rounds,
+                            fake.url,
                         )
                         side.plan = plan
                     else:
                         if [t for _, t in ids] != [t for _, t in ids0]:
                             raise RuntimeError(f"{label}: seeded submissions in other workspaces")
                         side.plan = retarget(
-                            sides[0].plan, {a: b for (a, _), (b, _) in zip(ids0, ids, strict=True)}
+                            sides[0].plan,
+                            {a: b for (a, _), (b, _) in zip(ids0, ids, strict=True)},
+                            sides[0].fake.url,
+                            fake.url,
                         )
                 sides.append(await start_bare(tmp, sides[0].fake.api_url, session, sides[0].plan))
                 for side in sides:
