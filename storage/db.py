@@ -117,6 +117,9 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             self.read_engine = create_async_engine(url, connect_args={"timeout": 30})
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        # Units of work that ended well (committed, or read to the end): a request that
+        # timed out while this grew found the database busy, not away.
+        self.answers = 0
 
     @property
     def dialect(self) -> str:
@@ -132,6 +135,7 @@ class Database:
             watch = _commit_watch.get()
             if watch is not None:
                 watch.before_commit()
+        self.answers += 1
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Repos]:
@@ -139,6 +143,7 @@ class Database:
         # The session begins on first use and rolls back when closed.
         async with self._read_sessions() as session:
             yield Repos(session)
+        self.answers += 1
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -141,7 +141,7 @@ class Listeners:
             await ack()
             await self._open_submit(command, context, client, text)
             return
-        attempt = Attempt(SLACK_BUDGET)
+        attempt = Attempt(SLACK_BUDGET, self.core.db)
 
         async def work() -> tuple[MemberView, Reply]:
             async with self._work:
@@ -185,11 +185,11 @@ class Listeners:
             # The budget starts with the work: a turn waited for under load (WORK_LIMIT)
             # is not the database failing.
             async with self._work:
-                member, reply = await Attempt(SLACK_BUDGET).run(prepare())
+                member, reply = await Attempt(SLACK_BUDGET, self.core.db).run(prepare())
         except Unavailable as out:
             log.warning("Slack /submit: database unavailable (%s); told to retry", out.reason)
             t = translator(self._locale(context))
-            await self.respond(command.get("response_url"), cards.notice(t("outage.try_again")))
+            await self.respond(command.get("response_url"), cards.notice(t(out.notice)))
             return
         except Exception:
             log.exception("Slack /submit failed after its ack")
@@ -218,8 +218,7 @@ class Listeners:
             self._spawn(self._answer_late(name, t, url, out.late))
             return
         log.warning("Slack %s: database unavailable (%s); told to retry", name, out.reason)
-        key = "outage.unconfirmed" if out.uncertain else "outage.try_again"
-        await ack(**_ephemeral(cards.notice(t(key))))
+        await ack(**_ephemeral(cards.notice(t(out.notice))))
 
     async def _answer_late(
         self, name: str, t: Translator, url: str | None, late: asyncio.Future[Any]
@@ -253,7 +252,7 @@ class Listeners:
             # The budget starts with the work: waiting for a turn (WORK_LIMIT) under load
             # is not the database failing.
             async with self._work:
-                attempt = Attempt(AFTER_ACK_BUDGET)
+                attempt = Attempt(AFTER_ACK_BUDGET, self.core.db)
                 await attempt.run(self._action(body, action, context, client, attempt))
         except Unavailable as out:
             # The ack is gone: the response_url is how the person hears of it (App Home
@@ -265,8 +264,7 @@ class Listeners:
                 out.late.add_done_callback(functools.partial(_log_late, name))
                 return
             log.warning("Slack %s: database unavailable (%s); told to retry", name, out.reason)
-            key = "outage.unconfirmed" if out.uncertain else "outage.try_again"
-            await self.respond(url, cards.notice(t(key)))
+            await self.respond(url, cards.notice(t(out.notice)))
         except Exception:
             # A bug: logged with its traceback, and not Bolt's 404 after the ack.
             log.exception("Slack button %s failed", name)
@@ -409,7 +407,7 @@ class Listeners:
         """A submitted modal, answered in the ack: field errors, the next form, or a
         confirmation; the submission form's photos become a job committed before it."""
         action = str(view.get("callback_id", ""))
-        attempt = Attempt(SLACK_BUDGET)
+        attempt = Attempt(SLACK_BUDGET, self.core.db)
 
         async def work() -> dict[str, Any]:
             async with self._work:
@@ -423,7 +421,7 @@ class Listeners:
             # The modal stays open with the reason on it: sending the same form again is
             # safe (its job is keyed by the view, so it is recorded once).
             t = translator(self._locale(context))
-            key = "outage.form_unconfirmed" if out.uncertain else "outage.form_not_sent"
+            key = out.form_notice
             log.warning("Slack form %s: database unavailable (%s); told", action, out.reason)
             if out.late is not None:
                 out.late.add_done_callback(functools.partial(_log_late, action))

@@ -272,7 +272,7 @@ class TeamsAdapter:
             handler = self._on_install
         else:
             return
-        attempt = Attempt(TEAMS_BUDGET)
+        attempt = Attempt(TEAMS_BUDGET, self.core.db)
 
         async def work() -> None:
             member = await self._member(ctx)
@@ -291,7 +291,7 @@ class TeamsAdapter:
             key = "outage.pending"
             out.late.add_done_callback(_log_late)
         else:
-            key = "outage.unconfirmed" if out.uncertain else "outage.try_again"
+            key = out.notice
         log.warning("Teams %s: database unavailable (%s); told", activity.type, out.reason)
         if activity.type == ActivityTypes.invoke:
             locale = supported_locale(activity.locale) or self.settings.relais_locale
