@@ -437,3 +437,45 @@ async def test_a_photo_dropped_in_the_dm_during_an_outage_is_answered_after_it(
 
 async def _back(rig: SlackRig) -> bool:
     return await ready(rig) == 200
+
+
+async def test_an_app_home_button_during_an_outage_shows_the_notice_on_the_home(
+    cluster: Cluster, database: str, tmp_path: Path, fake: FakeSlack
+) -> None:
+    """App Home buttons carry no ``response_url``: the person is told on the home itself
+    (``views.publish`` of the home they clicked in, the notice on top), in their language."""
+    db = Database(database)
+    core = Core(outage_settings(database, tmp_path, fake), db, clock=utcnow)
+    async with SlackRig(core, fake, None) as rig:  # type: ignore[arg-type]
+        await join(rig, "UFR")
+        opened = {"type": "app_home_opened", "user": "UFR", "channel": "DUFR", "tab": "home"}
+        assert (await rig.event(opened, event_id="Ev-home")).status == 200
+        await fake.wait_for(lambda: "UFR" in fake.home, timeout=10)
+        home = fake.home["UFR"]
+        snooze = next(b for b in buttons(home["blocks"]).values() if "snooze" in b["value"])
+        published = len(fake.calls_to("views.publish"))
+        original = home["blocks"]
+        for down, up in ((cluster.stop, cluster.start), (cluster.freeze, cluster.thaw)):
+            await asyncio.to_thread(down)
+            try:
+                started = time.monotonic()
+                clicked = await rig.click(
+                    "UFR", snooze, view={"id": "VHOME", "type": "home", **home}
+                )
+                assert clicked.status == 200 and time.monotonic() - started < SLACK_DEADLINE
+                await fake.wait_for(
+                    lambda n=published: len(fake.calls_to("views.publish")) > n,  # type: ignore[misc]
+                    timeout=AFTER_ACK_BUDGET + 2,
+                )
+            finally:
+                await asyncio.to_thread(up)
+            published = len(fake.calls_to("views.publish"))
+            shown = fake.home["UFR"]
+            notice = texts(shown["blocks"][:1]).lower()
+            assert TRY_AGAIN["fr"] in notice, notice  # Luc's language
+            # The home is kept below the notice, and a second notice replaces the first.
+            assert shown["blocks"][1:] == original
+            home = shown
+            await poll(lambda: _back(rig), 30, message="/readyz back to 200")
+        assert await count_rows(db, Submission) == 0
+        await db.dispose()

@@ -58,8 +58,10 @@ DROPPED_SUBMIT = "slack.submit_dropped"
 # this many requests at once, the others wait their turn (instead of timing out on the
 # pool and being lost after Slack was told "ok").
 WORK_LIMIT = 8
-# Seconds to post a message to a request's response_url.
+# Seconds to post a message to a request's response_url (or a notice on the App Home).
 RESPONSE_URL_TIMEOUT = 5
+# block_id prefix of a notice shown on top of an App Home (replaced by the next one).
+HOME_NOTICE = "relais.notice."
 
 
 class Listeners:
@@ -255,8 +257,8 @@ class Listeners:
                 attempt = Attempt(AFTER_ACK_BUDGET, self.core.db)
                 await attempt.run(self._action(body, action, context, client, attempt))
         except Unavailable as out:
-            # The ack is gone: the response_url is how the person hears of it (App Home
-            # buttons have none: then only the log knows).
+            # The ack is gone: the response_url is how the person hears of it; App Home
+            # buttons have none, so their home is shown again with the notice on top.
             t = translator(self._locale(context))
             url = body.get("response_url")
             if out.late is not None:
@@ -264,7 +266,12 @@ class Listeners:
                 out.late.add_done_callback(functools.partial(_log_late, name))
                 return
             log.warning("Slack %s: database unavailable (%s); told to retry", name, out.reason)
-            await self.respond(url, cards.notice(t(out.notice)))
+            notice = cards.notice(t(out.notice))
+            view = body.get("view") or {}
+            if not url and view.get("type") == "home":
+                await self.home_notice(client, str(context.user_id or ""), view, notice)
+                return
+            await self.respond(url, notice)
         except Exception:
             # A bug: logged with its traceback, and not Bolt's 404 after the ack.
             log.exception("Slack button %s failed", name)
@@ -343,6 +350,30 @@ class Listeners:
             return False
         if response.status_code != 200:
             log.warning("Slack response_url answered %s: %s", response.status_code, response.body)
+            return False
+        return True
+
+    async def home_notice(
+        self, client: AsyncWebClient, user: str, home: dict[str, Any], notice: Message
+    ) -> bool:
+        """Show ``notice`` on top of the App Home the person clicked in (the view Slack
+        sent with the click): a ``views.publish``, no database, no outbox. A notice shown
+        before is replaced, not stacked; the next refresh of the home drops it."""
+        kept = [
+            b
+            for b in home.get("blocks") or []
+            if isinstance(b, dict) and not str(b.get("block_id", "")).startswith(HOME_NOTICE)
+        ]
+        top = render.message_blocks(notice)
+        for n, block in enumerate(top):
+            block["block_id"] = f"{HOME_NOTICE}{n}"
+        view = {"type": "home", "blocks": [*top, *kept][: render.VIEW_BLOCKS_MAX]}
+        try:
+            await asyncio.wait_for(
+                client.views_publish(user_id=user, view=view), RESPONSE_URL_TIMEOUT
+            )
+        except Exception as exc:
+            log.warning("Slack: could not show the notice on %s's home: %s", user, describe(exc))
             return False
         return True
 
