@@ -464,7 +464,7 @@ async def test_an_app_home_button_during_an_outage_shows_the_notice_on_the_home(
                 )
                 assert clicked.status == 200 and time.monotonic() - started < SLACK_DEADLINE
                 await fake.wait_for(
-                    lambda n=published: len(fake.calls_to("views.publish")) > n,  # type: ignore[misc]
+                    lambda n=published: len(fake.calls_to("views.publish")) > n,
                     timeout=AFTER_ACK_BUDGET + 2,
                 )
             finally:
