@@ -479,3 +479,45 @@ async def test_an_app_home_button_during_an_outage_shows_the_notice_on_the_home(
             await poll(lambda: _back(rig), 30, message="/readyz back to 200")
         assert await count_rows(db, Submission) == 0
         await db.dispose()
+
+
+async def test_a_socket_mode_event_during_an_outage_is_left_for_slack_to_send_again(
+    cluster: Cluster, database: str, tmp_path: Path, fake: FakeSlack
+) -> None:
+    """Over Socket Mode an unacknowledged envelope is sent again by Slack: an event that
+    arrives while the database does not answer is not acknowledged (as HTTP answers 503)."""
+    settings = outage_settings(database, tmp_path, fake).model_copy(
+        update={"slack_app_token": "xapp-1-test", "slack_signing_secret": ""}
+    )
+    db = Database(database)
+    core = Core(settings, db, clock=utcnow)
+    event = {
+        "type": "event_callback",
+        "team_id": "T1",
+        "api_app_id": "A1",
+        "event_id": "Ev-socket-home",
+        "event_time": int(time.time()),
+        "event": {"type": "app_home_opened", "user": "UAMB", "channel": "DUAMB", "tab": "home"},
+        "authorizations": [{"team_id": "T1", "user_id": "UBOT", "is_bot": True}],
+    }
+    async with SlackRig(core, fake, None):  # type: ignore[arg-type]
+        await fake.wait_socket_connected()
+        await asyncio.to_thread(cluster.stop)
+        try:
+            assert await fake.socket_send("events_api", event, timeout=3.0) is None
+        finally:
+            await asyncio.to_thread(cluster.start)
+        await poll(lambda: _db_answers(db), 30, message="the database back")
+        assert "UAMB" not in fake.home
+        again = await fake.socket_send("events_api", event, retry_attempt=1, retry_reason="timeout")
+        assert again is not None
+        await fake.wait_for(lambda: "UAMB" in fake.home, timeout=10)
+    await db.dispose()
+
+
+async def _db_answers(db: Database) -> bool:
+    try:
+        await db.ping()
+    except Exception:
+        return False
+    return True
