@@ -8,6 +8,8 @@ every other message of the run has been delivered, some in the same claimed batc
 held card. Slack then drops the held call (it never posted it), a new process starts on
 the same database, and the test counts what Slack received.
 
+A second test kills the process while a photo job is half-way through its download.
+
 The one message that can be sent twice by design, one whose send returned but whose
 record was not yet committed, is not provoked here: ``docs/architecture.md`` explains why
 Slack's API leaves that window open.
@@ -32,7 +34,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.db import Database
-from storage.models import OutboxMessage
+from storage.models import Job, OutboxMessage, Submission
 from tests.slack_api import FakeSlack, signed_headers
 from tests.slack_support import REVIEW, SECRET, SlackRig, buttons
 from tests.support import jpeg_bytes
@@ -274,3 +276,62 @@ async def test_kill_9_mid_dispatch_loses_nothing_and_sends_nothing_twice(
         held.release.set()
         await serve.stop()
         await db.dispose()
+
+
+async def test_kill_9_mid_download_gives_one_submission_one_upload_one_card_one_receipt(
+    fake: FakeSlack, db_url: str, tmp_path: Path
+) -> None:
+    """A photo job killed while Slack is still sending the photo: the restarted process
+    takes the job over (its lease lapses) and finishes it once."""
+    serve = Serve(fake, db_url, tmp_path)
+    db = Database(db_url)
+    user = AMBASSADORS[0]
+    try:
+        await serve.start()
+        rig = RemoteRig(fake, serve.base_url)
+        opened = len(fake.calls_to("views.open"))
+        assert (await rig.command(user, "/relais", "join")).status_code == 200
+        charter = await rig.opened_view(opened + 1)
+        joined = (await rig.submit(user, charter, {"site": "Lyon"})).json()
+        assert joined["response_action"] == "update", joined
+        assert (await rig.command(user, "/submit", "mid-download")).status_code == 200
+        form = await rig.opened_view(opened + 2)
+        photo = fake.add_file("FKILL", jpeg_bytes((10, 120, 200), (640, 480)), user=user)
+        gate = fake.stall_downloads()
+        sent = (await rig.submit(user, form, {"photos": [photo]}, view_id="VKILL")).json()
+        assert sent["response_action"] == "update", sent
+        await fake.wait_for(lambda: fake.stalled_downloads == ["FKILL"], timeout=15)
+
+        await serve.kill()
+        killed_at = time.monotonic()
+        gate.set()  # Slack would go on sending: to a connection nobody reads any more
+        async with db.read() as r:
+            assert await r.session.scalar(select(Submission.id)) is None
+        await serve.start()
+        await fake.wait_for(lambda: len(cards(fake)) == 1, timeout=25)
+        print(f"the card went out {time.monotonic() - killed_at:.1f}s after the kill")
+        await fake.wait_for(lambda: bool(_receipts(fake, user)), timeout=10)
+        await asyncio.sleep(1.5)  # anything done twice would show up by now
+
+        async with db.read() as r:
+            captions = list(await r.session.scalars(select(Submission.caption)))
+            jobs = list(await r.session.scalars(select(Job.status)))
+        assert captions == ["mid-download"]
+        assert jobs == ["done"]
+        assert len(cards(fake)) == 1
+        assert len(fake.calls_to("files.getUploadURLExternal")) == 1
+        assert len(fake.completed_uploads) == 1
+        assert len(_receipts(fake, user)) == 1
+        assert [m for m, n in posted(fake).items() if n > 1] == []
+        assert [f for f, _ in fake.file_downloads].count("FKILL") == 2  # killed, then done
+    except AssertionError:
+        print(serve.output())
+        raise
+    finally:
+        await serve.stop()
+        await db.dispose()
+
+
+def _receipts(fake: FakeSlack, user: str) -> list[Any]:
+    """Messages posted to ``user`` (the receipt of their submission)."""
+    return [c for c in fake.calls_to("chat.postMessage") if c.ok and c.params["channel"] == user]
