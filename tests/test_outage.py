@@ -521,3 +521,101 @@ async def _db_answers(db: Database) -> bool:
     except Exception:
         return False
     return True
+
+
+async def test_an_oauth_install_answers_in_time_through_an_outage(
+    cluster: Cluster,
+    database: str,
+    tmp_path: Path,
+    fake: FakeSlack,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Multi-workspace OAuth: Bolt reads the workspace's installation from the database
+    before any listener. A workspace this process has served keeps its installation in
+    memory; one it has not is told to try again, in time, without a traceback."""
+    import logging
+    from urllib.parse import urlencode
+
+    from slack_sdk.oauth.installation_store import Installation
+    from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+
+    from tests.edge_support import block_actions, tracebacks
+
+    caplog.set_level(logging.INFO)
+    settings = outage_settings(database, tmp_path, fake).model_copy(
+        update={
+            "slack_bot_token": "",
+            "slack_client_id": "111.222",
+            "slack_client_secret": "client-secret",
+            "public_url": "https://relais.example.com",
+        }
+    )
+    db = Database(database)
+    core = Core(settings, db, clock=utcnow)
+    fake.add_oauth_code("code-2", team_id="T2", user_id="UT2")
+    fake.add_user("UT2", name="tess", team_id="T2", locale="en-US")
+    fake.add_user("UT3", name="theo", team_id="T3", locale="en-US")
+    async with SlackRig(core, fake, None) as rig:  # type: ignore[arg-type]
+        install = await rig.http.get("/slack/install", allow_redirects=False)
+        cookie = install.headers["Set-Cookie"].split(";")[0]
+        state = cookie.split("=", 1)[1]
+        done = await rig.http.get(
+            f"/slack/oauth_redirect?code=code-2&state={state}",
+            headers={"Cookie": cookie},
+            allow_redirects=False,
+        )
+        assert done.status in (200, 302), await done.text()
+        # T2 has used Relais through this process; T3 was installed through another replica.
+        assert (await rig.command("UT2", "/relais", "help", team="T2")).status == 200
+        fake.add_token("xoxb-installed-T3", "T3")
+        other_replica = AsyncSQLAlchemyInstallationStore(client_id="111.222", engine=db.engine)
+        await other_replica.async_save(
+            Installation(
+                app_id="A1",
+                team_id="T3",
+                user_id="UT3",
+                bot_token="xoxb-installed-T3",
+                bot_id="B3",
+                bot_user_id="UBOT3",
+                bot_scopes=["commands", "chat:write"],
+            )
+        )
+
+        def click(team: str, user: str) -> Awaitable[ClientResponse]:
+            payload = block_actions(
+                user={"id": user, "username": user.lower(), "team_id": team},
+                team={"id": team, "domain": team.lower()},
+                response_url=f"{fake.url}/actions/{team}/1/x",
+            )
+            return rig.post(urlencode({"payload": json.dumps(payload)}))
+
+        for down, up in ((cluster.stop, cluster.start), (cluster.freeze, cluster.thaw)):
+            caplog.clear()
+            await asyncio.to_thread(down)
+            try:
+                answers = await asyncio.gather(
+                    timed(rig.command("UT2", "/relais", "me", team="T2")),
+                    timed(rig.command("UT3", "/relais", "me", team="T3")),
+                    timed(click("T3", "UT3")),
+                )
+                print(f"OAuth {down.__name__}: {[round(a[0], 2) for a in answers]}")
+                for elapsed, status, _ in answers:
+                    assert status == 200 and elapsed < SLACK_DEADLINE, answers
+                known, unknown, clicked = (a[2] for a in answers)
+                assert TRY_AGAIN["en"] in said(known), known  # Tess, as last seen
+                assert TRY_AGAIN["fr"] in said(unknown), unknown  # the workspace's language
+                assert unknown.get("response_type") == "ephemeral"
+                assert clicked == {}
+                [told] = await fake.wait_responses(1, timeout=AFTER_ACK_BUDGET + 2)
+                assert told["_path"].startswith("/actions/T3/")
+                assert TRY_AGAIN["fr"] in said(told)
+                fake.responses.clear()
+                assert tracebacks(caplog.records) == []
+            finally:
+                await asyncio.to_thread(up)
+            await poll(lambda: _back(rig), 30, message="/readyz back to 200")
+        # After: both workspaces work again.
+        for team, user in (("T2", "UT2"), ("T3", "UT3")):
+            after = await (await rig.command(user, "/relais", "me", team=team)).json()
+            assert TRY_AGAIN["en"] not in said(after) and TRY_AGAIN["fr"] not in said(after)
+    await db.dispose()

@@ -40,6 +40,7 @@ from adapters.deadline import Attempt
 from adapters.slack import edge
 from adapters.slack.files import JOB_KIND, FileFetcher, SubmissionJob
 from adapters.slack.identity import Identities
+from adapters.slack.installations import BoundedInstallationStore
 from adapters.slack.listeners import Listeners
 from adapters.slack.modals import Modals
 from adapters.slack.port import SlackClients, SlackPort
@@ -81,12 +82,16 @@ class SlackAdapter:
         self.settings = settings
         self.oauth = bool(settings.slack_client_id and settings.slack_client_secret)
         self.socket_mode = bool(settings.slack_app_token)
-        installation_store: AsyncSQLAlchemyInstallationStore | None = None
+        installation_store: BoundedInstallationStore | None = None
         oauth_settings: AsyncOAuthSettings | None = None
         if self.oauth:
-            # Bolt's own stores, on our engine; their tables come from our migrations.
-            installation_store = AsyncSQLAlchemyInstallationStore(
-                client_id=settings.slack_client_id, engine=core.db.engine
+            # Bolt's own stores, on our engine; their tables come from our migrations. The
+            # installations are read within a time bound and remembered (an outage).
+            installation_store = BoundedInstallationStore(
+                AsyncSQLAlchemyInstallationStore(
+                    client_id=settings.slack_client_id, engine=core.db.engine
+                ),
+                core.db,
             )
             public = settings.public_url.rstrip("/") if settings.public_url else ""
             oauth_settings = AsyncOAuthSettings(

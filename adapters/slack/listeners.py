@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
@@ -41,6 +42,7 @@ from adapters.deadline import (
 )
 from adapters.slack import render
 from adapters.slack.identity import Identities
+from adapters.slack.installations import StoreUnavailable
 from adapters.slack.modals import SUBMISSION_FORMS, Modals
 from bot import cards
 from bot.actions import changes_member, handle_action, handle_command, submit_entry
@@ -518,8 +520,37 @@ class Listeners:
         if not await self.core.send_dm(member, message, dedupe_key=f"slack:event:{event_id}"):
             log.info("Slack event %s already answered (a retry)", event_id)
 
-    async def on_error(self, error: Exception, body: dict[str, Any]) -> None:
+    async def on_error(
+        self, error: Exception, body: dict[str, Any], context: AsyncBoltContext
+    ) -> BoltResponse | None:
+        if isinstance(error, StoreUnavailable):
+            # Bolt could not authorize the request (multi-workspace OAuth, the database
+            # away, a workspace this process has not served yet): answered here, in time.
+            return self.unauthorized_answer(body, context, error)
         log.error("Slack request failed: %s", error, exc_info=error)
+        return None
+
+    def unauthorized_answer(
+        self, body: dict[str, Any], context: AsyncBoltContext, error: Exception
+    ) -> BoltResponse:
+        """What a request Bolt could not authorize during an outage is answered with:
+        the person told to try again in a minute where Slack lets us say it (a command's
+        ack, a form's errors, a button's response_url, which needs no token); an event
+        gets a 503, so Slack sends it again later."""
+        log.warning("Slack request not authorized in time (%s); told to retry", error)
+        t = translator(self._locale(context))
+        notice = cards.notice(t("outage.try_again"))
+        kind = body.get("type")
+        if "command" in body:
+            return BoltResponse(status=200, body=_ephemeral(notice))
+        if kind == "view_submission":
+            view = body.get("view") or {}
+            answer = self.modals.unavailable_answer(t, view, t("outage.form_not_sent"))
+            return BoltResponse(status=200, body=answer)
+        if kind == "block_actions":
+            self._spawn(self.respond(body.get("response_url"), notice))
+            return BoltResponse(status=200, body="")
+        return BoltResponse(status=503, body={"error": "database unavailable, retry later"})
 
 
 def _ephemeral(message: Message) -> dict[str, Any]:
