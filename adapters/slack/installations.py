@@ -36,13 +36,18 @@ log = logging.getLogger(__name__)
 #: Seconds an installation read from the database is served from memory.
 FRESH = 60.0
 #: Seconds a request may wait for the installation store (before its own budget).
-STORE_BUDGET = 0.4
+STORE_BUDGET = 0.5
 
 _Key = tuple[str, str | None, str | None, str | None, bool]
 
 
 class StoreUnavailable(Exception):
-    """The database did not answer and this process knows nothing of the workspace."""
+    """The database did not answer and this process knows nothing of the workspace;
+    ``busy``: it answered other work meanwhile (see ``adapters.deadline``)."""
+
+    def __init__(self, reason: str, *, busy: bool) -> None:
+        super().__init__(reason)
+        self.busy = busy
 
 
 class BoundedInstallationStore(AsyncInstallationStore):
@@ -131,7 +136,8 @@ class BoundedInstallationStore(AsyncInstallationStore):
                 log.info("Slack installation of %s from memory: %s", key[2], out.reason)
                 return known[1]
             raise StoreUnavailable(
-                f"the installation of workspace {key[2]} cannot be read: {out.reason}"
+                f"the installation of workspace {key[2]} cannot be read: {out.reason}",
+                busy=out.busy,
             ) from None
         if found is not None:
             self._known[key] = (now, found)

@@ -539,13 +539,15 @@ class Listeners:
         gets a 503, so Slack sends it again later."""
         log.warning("Slack request not authorized in time (%s); told to retry", error)
         t = translator(self._locale(context))
-        notice = cards.notice(t("outage.try_again"))
+        busy = isinstance(error, StoreUnavailable) and error.busy
+        notice = cards.notice(t("busy.try_again" if busy else "outage.try_again"))
         kind = body.get("type")
         if "command" in body:
             return BoltResponse(status=200, body=_ephemeral(notice))
         if kind == "view_submission":
             view = body.get("view") or {}
-            answer = self.modals.unavailable_answer(t, view, t("outage.form_not_sent"))
+            form_notice = t("busy.form_not_sent" if busy else "outage.form_not_sent")
+            answer = self.modals.unavailable_answer(t, view, form_notice)
             return BoltResponse(status=200, body=answer)
         if kind == "block_actions":
             self._spawn(self.respond(body.get("response_url"), notice))
