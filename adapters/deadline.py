@@ -35,9 +35,19 @@ from typing import Any, TypeVar
 
 from sqlalchemy import exc as sa_exc
 
-from storage.db import CommitRefused, CommitWatch, Database, watching_commits
+from storage.db import CommitRefused, CommitWatch, Database, unreachable, watching_commits
 
 log = logging.getLogger(__name__)
+
+__all__ = [
+    "AFTER_ACK_BUDGET",
+    "SLACK_BUDGET",
+    "TEAMS_BUDGET",
+    "Attempt",
+    "Unavailable",
+    "describe",
+    "unreachable",
+]
 
 T = TypeVar("T")
 
@@ -47,41 +57,6 @@ SLACK_BUDGET = 2.0
 AFTER_ACK_BUDGET = 5.0
 #: Seconds a Teams activity may spend on the database before it is answered.
 TEAMS_BUDGET = 3.0
-
-try:  # asyncpg is a dependency, but only PostgreSQL deployments load it
-    import asyncpg
-
-    _ASYNCPG: tuple[type[BaseException], ...] = (
-        asyncpg.PostgresConnectionError,
-        asyncpg.InterfaceError,
-        asyncpg.CannotConnectNowError,
-        asyncpg.AdminShutdownError,
-    )
-except ImportError:  # pragma: no cover
-    _ASYNCPG = ()
-
-_UNREACHABLE: tuple[type[BaseException], ...] = (
-    sa_exc.OperationalError,
-    sa_exc.InterfaceError,
-    sa_exc.TimeoutError,  # the connection pool is exhausted
-    OSError,  # refused, reset, unreachable (ConnectionError is an OSError)
-    TimeoutError,
-    *_ASYNCPG,
-)
-
-
-def unreachable(error: BaseException) -> bool:
-    """True when ``error`` (or what caused it) says the database cannot be reached."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, _UNREACHABLE):
-            return True
-        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
-            return True
-        current = current.__cause__ or current.__context__
-    return False
 
 
 def describe(error: BaseException) -> str:

@@ -117,5 +117,9 @@ class Serve:
                 self.proc.kill()
                 await self.proc.wait()
 
+    def log_text(self) -> str:
+        """Everything the processes logged, in full."""
+        return "\n".join(log.read_text(errors="replace") for log in self.logs)
+
     def output(self) -> str:
         return "\n".join(log.read_text(errors="replace")[-4000:] for log in self.logs)
