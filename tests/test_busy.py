@@ -111,3 +111,49 @@ async def test_a_timeout_while_the_database_answered_others_is_busy(
     )
     async with db.read() as r:
         assert await r.session.get(Job, 1) is not None
+
+
+async def test_submit_while_a_long_write_holds_the_database_is_told_busy(
+    settings: Settings, db: Database, db_url: str, clock: FakeClock, fake: FakeSlack
+) -> None:
+    """A newcomer's ``/submit`` must write (who they are) while another transaction holds
+    the write lock for longer than the request's budget; reads go on meanwhile. The person
+    is told, through the response URL, that Relais is busy."""
+    fake.add_user("UKNOWN", name="kim", locale="en-US")
+    fake.add_user("UNEW", name="nils", locale="fr-FR")
+    core = Core(slack_settings(settings, fake, relais_locale="en"), db, clock=clock)
+    async with SlackRig(core, fake, clock) as rig:
+        assert (await rig.command("UKNOWN", "/relais", "me")).status == 200
+        writer = Database(db_url)
+        locked, release = asyncio.Event(), asyncio.Event()
+
+        async def long_write() -> None:
+            async with writer.engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE
+                if writer.dialect == "postgresql":
+                    await conn.exec_driver_sql("LOCK TABLE members IN EXCLUSIVE MODE")
+                locked.set()
+                await release.wait()
+
+        holding = asyncio.create_task(long_write())
+        try:
+            await asyncio.wait_for(locked.wait(), 5)
+            started = time.monotonic()
+            submitted = await rig.command("UNEW", "/submit", "")
+            assert submitted.status == 200 and time.monotonic() - started < 3.0
+            # Others are served meanwhile (reads need no write lock).
+            while time.monotonic() - started < 2.4:
+                me = json.loads(await (await rig.command("UKNOWN", "/relais", "me")).read())
+                assert "busy" not in said(me), me
+                await asyncio.sleep(0.2)
+            [told] = await fake.wait_responses(1, timeout=3)
+        finally:
+            release.set()
+            await holding
+            await writer.dispose()
+        text = said(told)
+        assert BUSY["en"] in text and AGAIN["en"] in text, text  # not known yet: workspace's
+        assert not any(o in text for o in OUTAGE), text
+        # Once the write is over, the same command opens the form.
+        opened = len(fake.calls_to("views.open"))
+        assert (await rig.command("UNEW", "/submit", "")).status == 200
+        await fake.wait_for(lambda: len(fake.calls_to("views.open")) > opened, timeout=5)
