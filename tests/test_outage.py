@@ -624,3 +624,37 @@ async def test_an_oauth_install_answers_in_time_through_an_outage(
 
             await poll(works, 10, message=f"{team} served again")
     await db.dispose()
+
+
+async def test_a_teams_outage_notice_refused_by_the_connector_is_one_log_line(
+    cluster: Cluster, database: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database is away and the Bot Connector refuses the notice saying so: the
+    activity is still answered (no 500 for Teams to redeliver), with no traceback."""
+    import logging
+
+    from tests.edge_support import tracebacks
+    from tests.teams_connector import FakeConnector
+    from tests.test_teams import TeamsRig, teams_settings
+
+    caplog.set_level(logging.INFO)
+    base = Settings(
+        _env_file=None, database_url=database, media_dir=tmp_path / "media", relais_locale="en"
+    )
+    db = Database(database)
+    async with FakeConnector() as bf:
+        bf.add_user("29:alice", "Alice Field", "aad-alice")
+        core = Core(teams_settings(base, bf), db, clock=utcnow)
+        async with TeamsRig(core, bf) as rig:
+            await asyncio.to_thread(cluster.stop)
+            try:
+                for status in (500, 429):
+                    caplog.clear()
+                    bf.fail("/activities", status, times=1, method="POST", retry_after=0)
+                    answer = await rig.send(bf.personal_message("me"))
+                    assert answer.status in (200, 201), answer.text
+                    assert tracebacks(caplog.records) == []
+                    assert any("refused" in r.getMessage() for r in caplog.records)
+            finally:
+                await asyncio.to_thread(cluster.start)
+    await db.dispose()
