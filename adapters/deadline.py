@@ -11,6 +11,10 @@ attempt's deadline, and says what happened:
   cancelled and ``CommitWatch`` rolls back any commit that would start after the
   deadline, so nothing of it is recorded: the person can be told "nothing was done, try
   again in a minute";
+  When other work reached the database and got its answers while this one waited
+  (a burst: turns taken, a pool or a lock shared), the database is only busy:
+  ``Unavailable(busy=True)``, and the person is told to try again in a few seconds
+  rather than in a minute;
 - it did not finish in time but a commit of its action had started (a commit in flight
   cannot be taken back): ``Unavailable(uncertain=True, late=task)``. The work is left to
   finish; the caller tells the person the answer will follow and delivers the task's
@@ -31,9 +35,19 @@ from typing import Any, TypeVar
 
 from sqlalchemy import exc as sa_exc
 
-from storage.db import CommitRefused, CommitWatch, watching_commits
+from storage.db import CommitRefused, CommitWatch, Database, unreachable, watching_commits
 
 log = logging.getLogger(__name__)
+
+__all__ = [
+    "AFTER_ACK_BUDGET",
+    "SLACK_BUDGET",
+    "TEAMS_BUDGET",
+    "Attempt",
+    "Unavailable",
+    "describe",
+    "unreachable",
+]
 
 T = TypeVar("T")
 
@@ -43,41 +57,6 @@ SLACK_BUDGET = 2.0
 AFTER_ACK_BUDGET = 5.0
 #: Seconds a Teams activity may spend on the database before it is answered.
 TEAMS_BUDGET = 3.0
-
-try:  # asyncpg is a dependency, but only PostgreSQL deployments load it
-    import asyncpg
-
-    _ASYNCPG: tuple[type[BaseException], ...] = (
-        asyncpg.PostgresConnectionError,
-        asyncpg.InterfaceError,
-        asyncpg.CannotConnectNowError,
-        asyncpg.AdminShutdownError,
-    )
-except ImportError:  # pragma: no cover
-    _ASYNCPG = ()
-
-_UNREACHABLE: tuple[type[BaseException], ...] = (
-    sa_exc.OperationalError,
-    sa_exc.InterfaceError,
-    sa_exc.TimeoutError,  # the connection pool is exhausted
-    OSError,  # refused, reset, unreachable (ConnectionError is an OSError)
-    TimeoutError,
-    *_ASYNCPG,
-)
-
-
-def unreachable(error: BaseException) -> bool:
-    """True when ``error`` (or what caused it) says the database cannot be reached."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, _UNREACHABLE):
-            return True
-        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
-            return True
-        current = current.__cause__ or current.__context__
-    return False
 
 
 def describe(error: BaseException) -> str:
@@ -90,19 +69,46 @@ class Unavailable(Exception):
     """The database did not let a request finish in time (see the module docstring)."""
 
     def __init__(
-        self, reason: str, *, uncertain: bool, late: asyncio.Future[Any] | None = None
+        self,
+        reason: str,
+        *,
+        uncertain: bool,
+        late: asyncio.Future[Any] | None = None,
+        busy: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.uncertain = uncertain
         self.late = late
+        self.busy = busy and not uncertain
+
+    @property
+    def notice(self) -> str:
+        """The i18n key of what the person is told about a request (not a form)."""
+        if self.uncertain:
+            return "outage.unconfirmed"
+        return "busy.try_again" if self.busy else "outage.try_again"
+
+    @property
+    def form_notice(self) -> str:
+        """The i18n key of what a form that could not be taken says on its first field."""
+        if self.uncertain:
+            return "outage.form_unconfirmed"
+        return "busy.form_not_sent" if self.busy else "outage.form_not_sent"
 
 
 class Attempt:
-    """One request's database work, bounded by ``budget`` seconds from now."""
+    """One request's database work, bounded by ``budget`` seconds from now. With ``db``,
+    a timeout while ``db`` answered other work is told as busy, not as an outage."""
 
-    def __init__(self, budget: float) -> None:
+    def __init__(self, budget: float, db: Database | None = None) -> None:
         self.watch = CommitWatch(asyncio.get_running_loop().time() + budget)
+        self._db = db
+        self._answers = db.answers if db is not None else 0
+
+    def _busy(self) -> bool:
+        """True when the database answered other work since this attempt began."""
+        return self._db is not None and self._db.answers > self._answers
 
     def action(self) -> AbstractContextManager[CommitWatch]:
         """Mark the request's action: its commits are watched (use inside the work)."""
@@ -118,7 +124,14 @@ class Attempt:
             if error is None:
                 return task.result()
             if isinstance(error, CommitRefused) or unreachable(error):
-                raise Unavailable(describe(error), uncertain=self.watch.started > 0) from error
+                # Waiting (a deadline, a pool's timeout) is not being refused: a database
+                # that cut or refused the connection is away, however busy it was before.
+                waited = isinstance(error, (CommitRefused, sa_exc.TimeoutError))
+                raise Unavailable(
+                    describe(error),
+                    uncertain=self.watch.started > 0,
+                    busy=waited and self._busy(),
+                ) from error
             raise error
         if self.watch.started:
             raise Unavailable("still committing at the deadline", uncertain=True, late=task)
@@ -126,7 +139,9 @@ class Attempt:
         self.watch.abandon()
         task.cancel()
         task.add_done_callback(_collect)
-        raise Unavailable("no answer from the database in time", uncertain=False)
+        busy = self._busy()
+        reason = "busy: other work came first" if busy else "no answer from the database in time"
+        raise Unavailable(reason, uncertain=False, busy=busy)
 
 
 def _collect(task: asyncio.Future[Any]) -> None:

@@ -19,6 +19,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from storage.db import unreachable
+
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
@@ -181,8 +183,8 @@ class Worker(ABC):
                     self._wake.clear()
                     try:
                         batch = await self.claim()
-                    except Exception:
-                        log.exception("%s round failed; retrying", self.name)
+                    except Exception as exc:
+                        _failed(f"{self.name} round failed; retrying", exc)
                         batch = []
                     if batch:
                         task = asyncio.create_task(self._round(batch))
@@ -206,5 +208,15 @@ class Worker(ABC):
     async def _round(self, batch: list[Any]) -> None:
         try:
             await self.work(batch)
-        except Exception:
-            log.exception("%s round failed; its rows are retried when their lease ends", self.name)
+        except Exception as exc:
+            _failed(f"{self.name} round failed; its rows are retried when their lease ends", exc)
+
+
+def _failed(what: str, error: Exception) -> None:
+    """A failed round in the log: one line when the database cannot be reached (an outage
+    repeats it every poll: a traceback each time would bury the log), else a traceback."""
+    if unreachable(error):
+        first = str(error).strip().splitlines()[:1]
+        log.warning("%s (database unavailable: %s: %s)", what, type(error).__name__, *first or [""])
+    else:
+        log.exception(what)

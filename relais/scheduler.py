@@ -15,6 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.core import Core
+from storage.db import unreachable
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,15 @@ async def scheduling(core: Core, *, every: float = TICK_SECONDS) -> AsyncIterato
 async def _tick(core: Core) -> None:
     try:
         sent = await core.rounds.tick()
-    except Exception:
-        log.exception("scheduled rounds failed; the next tick tries again")
+    except Exception as exc:
+        if not unreachable(exc):
+            log.exception("scheduled rounds failed; the next tick tries again")
+            return
+        log.warning(
+            "scheduled rounds failed, database unavailable (%s: %s); the next tick tries again",
+            type(exc).__name__,
+            str(exc).splitlines()[0][:200] if str(exc) else "",
+        )
         return
     if sent:
         log.info("scheduled rounds: %d message(s) queued", sent)

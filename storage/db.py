@@ -7,6 +7,7 @@ Services never see a session: they ask ``Database.transaction()`` for a ``Repos`
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
@@ -16,6 +17,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -27,6 +29,41 @@ from sqlalchemy.ext.asyncio import (
 from storage.repositories import Repos
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+_UNREACHABLE: tuple[type[BaseException], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,  # the connection pool is exhausted
+    OSError,  # refused, reset, unreachable (ConnectionError is an OSError)
+    TimeoutError,
+)
+
+
+def _asyncpg_errors() -> tuple[type[BaseException], ...]:
+    """asyncpg's connection errors, once something loaded asyncpg (PostgreSQL only)."""
+    asyncpg: Any = sys.modules.get("asyncpg")
+    if asyncpg is None:
+        return ()
+    return (
+        asyncpg.PostgresConnectionError,
+        asyncpg.InterfaceError,
+        asyncpg.CannotConnectNowError,
+        asyncpg.AdminShutdownError,
+    )
+
+
+def unreachable(error: BaseException) -> bool:
+    """True when ``error`` (or what caused it) says the database cannot be reached."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, _UNREACHABLE + _asyncpg_errors()):
+            return True
+        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 class CommitRefused(TimeoutError):
@@ -117,6 +154,9 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             self.read_engine = create_async_engine(url, connect_args={"timeout": 30})
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        # Units of work that ended well (committed, or read to the end): a request that
+        # timed out while this grew found the database busy, not away.
+        self.answers = 0
 
     @property
     def dialect(self) -> str:
@@ -132,6 +172,7 @@ class Database:
             watch = _commit_watch.get()
             if watch is not None:
                 watch.before_commit()
+        self.answers += 1
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Repos]:
@@ -139,6 +180,7 @@ class Database:
         # The session begins on first use and rolls back when closed.
         async with self._read_sessions() as session:
             yield Repos(session)
+        self.answers += 1
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -263,6 +263,9 @@ class FakeSlack:
         self.socket_connections = 0
         #: JSON bodies posted to response URLs, each with its ``"_path"``.
         self.responses: list[dict[str, Any]] = []
+        #: Downloads stalled half-way by ``stall_downloads`` (file ids), and the gate.
+        self.stalled_downloads: list[str] = []
+        self._download_gate: asyncio.Event | None = None
 
         self._token_teams: dict[str, str] = {token: team_id}
         self._missing_channels: set[str] = {"C-missing"}
@@ -842,10 +845,24 @@ class FakeSlack:
             response.headers["Content-Disposition"] = f'attachment; filename="{info["name"]}"'
         await response.prepare(request)
         if request.method != "HEAD":
+            half = len(content) // 2
+            gate = self._download_gate
+            if gate is not None and not gate.is_set():
+                # Half the file, then nothing until released (a stalled transfer).
+                await response.write(content[:half])
+                self.stalled_downloads.append(file_id)
+                await gate.wait()
+                content = content[half:]
             for start in range(0, len(content), CHUNK_SIZE):
                 await response.write(content[start : start + CHUNK_SIZE])
         await response.write_eof()
         return response
+
+    def stall_downloads(self) -> asyncio.Event:
+        """From now on, file downloads send half the file and then stall until the
+        returned event is set (``stalled_downloads`` lists them as they stall)."""
+        self._download_gate = asyncio.Event()
+        return self._download_gate
 
     async def _handle_socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()

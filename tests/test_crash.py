@@ -8,6 +8,8 @@ every other message of the run has been delivered, some in the same claimed batc
 held card. Slack then drops the held call (it never posted it), a new process starts on
 the same database, and the test counts what Slack received.
 
+A second test kills the process while a photo job is half-way through its download.
+
 The one message that can be sent twice by design, one whose send returned but whose
 record was not yet committed, is not provoked here: ``docs/architecture.md`` explains why
 Slack's API leaves that window open.
@@ -16,25 +18,20 @@ Slack's API leaves that window open.
 from __future__ import annotations
 
 import asyncio
-import itertools
-import os
-import signal
-import socket
-import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select
 
 from storage.db import Database
-from storage.models import OutboxMessage
-from tests.slack_api import FakeSlack, signed_headers
-from tests.slack_support import REVIEW, SECRET, SlackRig, buttons
+from storage.models import Job, OutboxMessage, Submission
+from tests.serve_support import RemoteRig, Serve
+from tests.slack_api import FakeSlack
+from tests.slack_support import REVIEW, buttons
 from tests.support import jpeg_bytes
 
 pytestmark = pytest.mark.timeout_sensitive
@@ -43,29 +40,6 @@ AMBASSADORS = [f"UAMB{i}" for i in range(5)]
 CMS = ["UCM1", "UCM2"]
 HELD = 3  # the n-th review card is in flight when the process dies
 APPROVED = 2
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class RemoteRig(SlackRig):
-    """``SlackRig``'s Slack payloads, sent to a ``relais serve`` process over HTTP."""
-
-    def __init__(self, fake: FakeSlack, base_url: str) -> None:
-        self.fake = fake
-        self.base_url = base_url
-        self._triggers = itertools.count(1)
-
-    async def post(  # type: ignore[override]
-        self, body: str, **_: Any
-    ) -> httpx.Response:
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=10) as http:
-            return await http.post(
-                "/slack/events", content=body.encode(), headers=signed_headers(SECRET, body)
-            )
 
 
 class HeldCard:
@@ -88,73 +62,6 @@ class HeldCard:
                 if self.drop:
                     return {"ok": False, "error": "internal_error"}
         return self.post(params, token)  # type: ignore[return-value]
-
-
-class Serve:
-    """``relais serve`` processes on one database, one after the other."""
-
-    def __init__(self, fake: FakeSlack, db_url: str, tmp_path: Path) -> None:
-        self.port = _free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": db_url,
-            "MEDIA_DIR": str(tmp_path / "media"),
-            "PORT": str(self.port),
-            "SLACK_BOT_TOKEN": fake.token,
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": fake.api_url,
-            "RELAIS_CMS": ",".join(CMS),
-            "RELAIS_REVIEW_CHANNEL": REVIEW,
-            "RELAIS_LOCALE": "en",
-            "RELAIS_TIMEZONE": "Europe/Paris",
-        }
-        self.cwd = tmp_path
-        self.proc: asyncio.subprocess.Process | None = None
-        self.logs: list[Path] = []
-
-    async def start(self) -> None:
-        log = self.cwd / f"serve-{len(self.logs)}.log"
-        self.logs.append(log)
-        with log.open("wb") as out:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "relais.cli",
-                "serve",
-                env=self.env,
-                cwd=self.cwd,
-                stdout=out,
-                stderr=asyncio.subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 30
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=2) as http:
-            while True:
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                assert self.proc.returncode is None, self.output()
-                assert time.monotonic() < deadline, "relais serve did not start in 30 s"
-                await asyncio.sleep(0.1)
-
-    async def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        await self.proc.wait()
-
-    async def stop(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.terminate()
-            try:
-                await asyncio.wait_for(self.proc.wait(), timeout=15)
-            except TimeoutError:
-                self.proc.kill()
-                await self.proc.wait()
-
-    def output(self) -> str:
-        return "\n".join(log.read_text(errors="replace")[-4000:] for log in self.logs)
 
 
 @pytest.fixture
@@ -185,9 +92,11 @@ async def test_kill_9_mid_dispatch_loses_nothing_and_sends_nothing_twice(
     fake.set_handler("chat.postMessage", held)
     serve = Serve(fake, db_url, tmp_path)
     db = Database(db_url)
+    rigs: list[RemoteRig] = []
     try:
         await serve.start()
         rig = RemoteRig(fake, serve.base_url)
+        rigs.append(rig)
         for n, user in enumerate(AMBASSADORS):
             opened = len(fake.calls_to("views.open"))
             assert (await rig.command(user, "/relais", "join")).status_code == 200
@@ -272,5 +181,70 @@ async def test_kill_9_mid_dispatch_loses_nothing_and_sends_nothing_twice(
         raise
     finally:
         held.release.set()
+        for rig in rigs:
+            await rig.close()
         await serve.stop()
         await db.dispose()
+
+
+async def test_kill_9_mid_download_gives_one_submission_one_upload_one_card_one_receipt(
+    fake: FakeSlack, db_url: str, tmp_path: Path
+) -> None:
+    """A photo job killed while Slack is still sending the photo: the restarted process
+    takes the job over (its lease lapses) and finishes it once."""
+    serve = Serve(fake, db_url, tmp_path)
+    db = Database(db_url)
+    user = AMBASSADORS[0]
+    rigs: list[RemoteRig] = []
+    try:
+        await serve.start()
+        rig = RemoteRig(fake, serve.base_url)
+        rigs.append(rig)
+        opened = len(fake.calls_to("views.open"))
+        assert (await rig.command(user, "/relais", "join")).status_code == 200
+        charter = await rig.opened_view(opened + 1)
+        joined = (await rig.submit(user, charter, {"site": "Lyon"})).json()
+        assert joined["response_action"] == "update", joined
+        assert (await rig.command(user, "/submit", "mid-download")).status_code == 200
+        form = await rig.opened_view(opened + 2)
+        photo = fake.add_file("FKILL", jpeg_bytes((10, 120, 200), (640, 480)), user=user)
+        gate = fake.stall_downloads()
+        sent = (await rig.submit(user, form, {"photos": [photo]}, view_id="VKILL")).json()
+        assert sent["response_action"] == "update", sent
+        await fake.wait_for(lambda: fake.stalled_downloads == ["FKILL"], timeout=15)
+
+        await serve.kill()
+        killed_at = time.monotonic()
+        gate.set()  # Slack would go on sending: to a connection nobody reads any more
+        async with db.read() as r:
+            assert await r.session.scalar(select(Submission.id)) is None
+        await serve.start()
+        await fake.wait_for(lambda: len(cards(fake)) == 1, timeout=25)
+        print(f"the card went out {time.monotonic() - killed_at:.1f}s after the kill")
+        await fake.wait_for(lambda: bool(_receipts(fake, user)), timeout=10)
+        await asyncio.sleep(1.5)  # anything done twice would show up by now
+
+        async with db.read() as r:
+            captions = list(await r.session.scalars(select(Submission.caption)))
+            jobs = list(await r.session.scalars(select(Job.status)))
+        assert captions == ["mid-download"]
+        assert jobs == ["done"]
+        assert len(cards(fake)) == 1
+        assert len(fake.calls_to("files.getUploadURLExternal")) == 1
+        assert len(fake.completed_uploads) == 1
+        assert len(_receipts(fake, user)) == 1
+        assert [m for m, n in posted(fake).items() if n > 1] == []
+        assert [f for f, _ in fake.file_downloads].count("FKILL") == 2  # killed, then done
+    except AssertionError:
+        print(serve.output())
+        raise
+    finally:
+        for rig in rigs:
+            await rig.close()
+        await serve.stop()
+        await db.dispose()
+
+
+def _receipts(fake: FakeSlack, user: str) -> list[Any]:
+    """Messages posted to ``user`` (the receipt of their submission)."""
+    return [c for c in fake.calls_to("chat.postMessage") if c.ok and c.params["channel"] == user]

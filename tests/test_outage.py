@@ -437,3 +437,224 @@ async def test_a_photo_dropped_in_the_dm_during_an_outage_is_answered_after_it(
 
 async def _back(rig: SlackRig) -> bool:
     return await ready(rig) == 200
+
+
+async def test_an_app_home_button_during_an_outage_shows_the_notice_on_the_home(
+    cluster: Cluster, database: str, tmp_path: Path, fake: FakeSlack
+) -> None:
+    """App Home buttons carry no ``response_url``: the person is told on the home itself
+    (``views.publish`` of the home they clicked in, the notice on top), in their language."""
+    db = Database(database)
+    core = Core(outage_settings(database, tmp_path, fake), db, clock=utcnow)
+    async with SlackRig(core, fake, None) as rig:  # type: ignore[arg-type]
+        await join(rig, "UFR")
+        opened = {"type": "app_home_opened", "user": "UFR", "channel": "DUFR", "tab": "home"}
+        assert (await rig.event(opened, event_id="Ev-home")).status == 200
+        await fake.wait_for(lambda: "UFR" in fake.home, timeout=10)
+        home = fake.home["UFR"]
+        snooze = next(b for b in buttons(home["blocks"]).values() if "snooze" in b["value"])
+        published = len(fake.calls_to("views.publish"))
+        original = home["blocks"]
+        for down, up in ((cluster.stop, cluster.start), (cluster.freeze, cluster.thaw)):
+            await asyncio.to_thread(down)
+            try:
+                started = time.monotonic()
+                clicked = await rig.click(
+                    "UFR", snooze, view={"id": "VHOME", "type": "home", **home}
+                )
+                assert clicked.status == 200 and time.monotonic() - started < SLACK_DEADLINE
+                await fake.wait_for(
+                    lambda n=published: len(fake.calls_to("views.publish")) > n,
+                    timeout=AFTER_ACK_BUDGET + 2,
+                )
+            finally:
+                await asyncio.to_thread(up)
+            published = len(fake.calls_to("views.publish"))
+            shown = fake.home["UFR"]
+            notice = texts(shown["blocks"][:1]).lower()
+            assert TRY_AGAIN["fr"] in notice, notice  # Luc's language
+            # The home is kept below the notice, and a second notice replaces the first.
+            assert shown["blocks"][1:] == original
+            home = shown
+            await poll(lambda: _back(rig), 30, message="/readyz back to 200")
+        assert await count_rows(db, Submission) == 0
+        await db.dispose()
+
+
+async def test_a_socket_mode_event_during_an_outage_is_left_for_slack_to_send_again(
+    cluster: Cluster, database: str, tmp_path: Path, fake: FakeSlack
+) -> None:
+    """Over Socket Mode an unacknowledged envelope is sent again by Slack: an event that
+    arrives while the database does not answer is not acknowledged (as HTTP answers 503)."""
+    settings = outage_settings(database, tmp_path, fake).model_copy(
+        update={"slack_app_token": "xapp-1-test", "slack_signing_secret": ""}
+    )
+    db = Database(database)
+    core = Core(settings, db, clock=utcnow)
+    event = {
+        "type": "event_callback",
+        "team_id": "T1",
+        "api_app_id": "A1",
+        "event_id": "Ev-socket-home",
+        "event_time": int(time.time()),
+        "event": {"type": "app_home_opened", "user": "UAMB", "channel": "DUAMB", "tab": "home"},
+        "authorizations": [{"team_id": "T1", "user_id": "UBOT", "is_bot": True}],
+    }
+    async with SlackRig(core, fake, None):  # type: ignore[arg-type]
+        await fake.wait_socket_connected()
+        await asyncio.to_thread(cluster.stop)
+        try:
+            assert await fake.socket_send("events_api", event, timeout=3.0) is None
+        finally:
+            await asyncio.to_thread(cluster.start)
+        await poll(lambda: _db_answers(db), 30, message="the database back")
+        assert "UAMB" not in fake.home
+        again = await fake.socket_send("events_api", event, retry_attempt=1, retry_reason="timeout")
+        assert again is not None
+        await fake.wait_for(lambda: "UAMB" in fake.home, timeout=10)
+    await db.dispose()
+
+
+async def _db_answers(db: Database) -> bool:
+    try:
+        await db.ping()
+    except Exception:
+        return False
+    return True
+
+
+async def test_an_oauth_install_answers_in_time_through_an_outage(
+    cluster: Cluster,
+    database: str,
+    tmp_path: Path,
+    fake: FakeSlack,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Multi-workspace OAuth: Bolt reads the workspace's installation from the database
+    before any listener. A workspace this process has served keeps its installation in
+    memory; one it has not is told to try again, in time, without a traceback."""
+    import logging
+    from urllib.parse import urlencode
+
+    from slack_sdk.oauth.installation_store import Installation
+    from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+
+    from tests.edge_support import block_actions, tracebacks
+
+    caplog.set_level(logging.INFO)
+    settings = outage_settings(database, tmp_path, fake).model_copy(
+        update={
+            "slack_bot_token": "",
+            "slack_client_id": "111.222",
+            "slack_client_secret": "client-secret",
+            "public_url": "https://relais.example.com",
+        }
+    )
+    db = Database(database)
+    core = Core(settings, db, clock=utcnow)
+    fake.add_oauth_code("code-2", team_id="T2", user_id="UT2")
+    fake.add_user("UT2", name="tess", team_id="T2", locale="en-US")
+    fake.add_user("UT3", name="theo", team_id="T3", locale="en-US")
+    async with SlackRig(core, fake, None) as rig:  # type: ignore[arg-type]
+        install = await rig.http.get("/slack/install", allow_redirects=False)
+        cookie = install.headers["Set-Cookie"].split(";")[0]
+        state = cookie.split("=", 1)[1]
+        done = await rig.http.get(
+            f"/slack/oauth_redirect?code=code-2&state={state}",
+            headers={"Cookie": cookie},
+            allow_redirects=False,
+        )
+        assert done.status in (200, 302), await done.text()
+        # T2 has used Relais through this process; T3 was installed through another replica.
+        assert (await rig.command("UT2", "/relais", "help", team="T2")).status == 200
+        fake.add_token("xoxb-installed-T3", "T3")
+        other_replica = AsyncSQLAlchemyInstallationStore(client_id="111.222", engine=db.engine)
+        await other_replica.async_save(
+            Installation(
+                app_id="A1",
+                team_id="T3",
+                user_id="UT3",
+                bot_token="xoxb-installed-T3",
+                bot_id="B3",
+                bot_user_id="UBOT3",
+                bot_scopes=["commands", "chat:write"],
+            )
+        )
+
+        def click(team: str, user: str) -> Awaitable[ClientResponse]:
+            payload = block_actions(
+                user={"id": user, "username": user.lower(), "team_id": team},
+                team={"id": team, "domain": team.lower()},
+                response_url=f"{fake.url}/actions/{team}/1/x",
+            )
+            return rig.post(urlencode({"payload": json.dumps(payload)}))
+
+        for down, up in ((cluster.stop, cluster.start), (cluster.freeze, cluster.thaw)):
+            caplog.clear()
+            await asyncio.to_thread(down)
+            try:
+                answers = await asyncio.gather(
+                    timed(rig.command("UT2", "/relais", "me", team="T2")),
+                    timed(rig.command("UT3", "/relais", "me", team="T3")),
+                    timed(click("T3", "UT3")),
+                )
+                print(f"OAuth {down.__name__}: {[round(a[0], 2) for a in answers]}")
+                for elapsed, status, _ in answers:
+                    assert status == 200 and elapsed < SLACK_DEADLINE, answers
+                known, unknown, clicked = (a[2] for a in answers)
+                assert TRY_AGAIN["en"] in said(known), known  # Tess, as last seen
+                assert TRY_AGAIN["fr"] in said(unknown), unknown  # the workspace's language
+                assert unknown.get("response_type") == "ephemeral"
+                assert clicked == {}
+                [told] = await fake.wait_responses(1, timeout=AFTER_ACK_BUDGET + 2)
+                assert told["_path"].startswith("/actions/T3/")
+                assert TRY_AGAIN["fr"] in said(told)
+                fake.responses.clear()
+                assert tracebacks(caplog.records) == []
+            finally:
+                await asyncio.to_thread(up)
+            await poll(lambda: _back(rig), 30, message="/readyz back to 200")
+        # After: both workspaces work again (the first reads may still meet connections
+        # the pool has to replace: they are told to try again, and the next one works).
+        for team, user in (("T2", "UT2"), ("T3", "UT3")):
+
+            async def works(team: str = team, user: str = user) -> bool:
+                after = await (await rig.command(user, "/relais", "me", team=team)).json()
+                return "/relais" in said(after) and "try again" not in said(after)
+
+            await poll(works, 10, message=f"{team} served again")
+    await db.dispose()
+
+
+async def test_a_teams_outage_notice_refused_by_the_connector_is_one_log_line(
+    cluster: Cluster, database: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database is away and the Bot Connector refuses the notice saying so: the
+    activity is still answered (no 500 for Teams to redeliver), with no traceback."""
+    import logging
+
+    from tests.edge_support import tracebacks
+    from tests.teams_connector import FakeConnector
+    from tests.test_teams import TeamsRig, teams_settings
+
+    caplog.set_level(logging.INFO)
+    base = Settings(
+        _env_file=None, database_url=database, media_dir=tmp_path / "media", relais_locale="en"
+    )
+    db = Database(database)
+    async with FakeConnector() as bf:
+        bf.add_user("29:alice", "Alice Field", "aad-alice")
+        core = Core(teams_settings(base, bf), db, clock=utcnow)
+        async with TeamsRig(core, bf) as rig:
+            await asyncio.to_thread(cluster.stop)
+            try:
+                for status in (500, 429):
+                    caplog.clear()
+                    bf.fail("/activities", status, times=1, method="POST", retry_after=0)
+                    answer = await rig.send(bf.personal_message("me"))
+                    assert answer.status in (200, 201), answer.text
+                    assert tracebacks(caplog.records) == []
+                    assert any("refused" in r.getMessage() for r in caplog.records)
+            finally:
+                await asyncio.to_thread(cluster.start)
+    await db.dispose()

@@ -397,3 +397,72 @@ async def test_the_person_behind_an_action_is_who_it_says(rig: SlackRig) -> None
     # Sanity: the helpers' sound payloads are accepted, so the refusals above are real.
     assert (await post_slack(rig.http, form(block_actions()))).status == 200
     assert (await post_slack(rig.http, form(block_actions(user=person("UCM1"))))).status == 200
+
+
+# -- Socket Mode -----------------------------------------------------------------------------
+
+
+def socket_cases() -> dict[str, tuple[str, dict[str, Any]]]:
+    """The signed nonsense above that a Socket Mode envelope can carry (a JSON object),
+    as (envelope type, payload)."""
+    from urllib.parse import parse_qsl
+
+    cases: dict[str, tuple[str, dict[str, Any]]] = {}
+    for name, raw in SIGNED_NONSENSE.items():
+        if isinstance(raw, bytes):
+            continue
+        if raw.startswith("payload="):
+            try:
+                payload = json.loads(dict(parse_qsl(raw))["payload"])
+            except ValueError:
+                continue
+            kind = "interactive"
+        elif raw.startswith("{"):
+            try:
+                payload, kind = json.loads(raw), "events_api"
+            except ValueError:
+                continue
+        elif raw.startswith("["):
+            continue
+        else:
+            payload, kind = dict(parse_qsl(raw, keep_blank_values=True)), "slash_commands"
+        if isinstance(payload, dict):
+            cases[name] = (kind, payload)
+    return cases
+
+
+async def test_socket_mode_payloads_get_the_same_checks(
+    settings: Settings,
+    db: Database,
+    clock: FakeClock,
+    fake: FakeSlack,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Over Socket Mode there is no HTTP status: nonsense is acknowledged (so Slack does not
+    send it again) with one log line, never a traceback, and nothing is recorded."""
+    caplog.set_level(logging.INFO)
+    socket = slack_settings(settings, fake, slack_app_token="xapp-1-test", slack_signing_secret="")
+    core = Core(socket, db, clock=clock)
+    cases = socket_cases()
+    assert len(cases) >= 40, sorted(cases)
+    async with SlackRig(core, fake, clock):
+        await fake.wait_socket_connected()
+        for name, (kind, payload) in sorted(cases.items()):
+            caplog.clear()
+            answer = await fake.socket_send(kind, payload)
+            assert answer is not None, f"{name}: not acknowledged"
+            await asyncio.sleep(0.05)
+            assert tracebacks(caplog.records) == [], name
+            refusals = [r for r in caplog.records if r.name.startswith("adapters.slack")]
+            assert len(refusals) == 1, (name, [r.getMessage() for r in refusals])
+            assert "refused" in refusals[0].getMessage(), name
+        # A sound request, with a NUL in its text, still works, cleaned.
+        sound = command_payload(fake.url, "UAMB", "/relais", "he\x00lp", "CGENERAL")
+        answer = await fake.socket_send("slash_commands", sound)
+        assert answer is not None and answer.get("response_type") == "ephemeral", answer
+    assert await count_rows(db, Workspace, Workspace.external_id == "") == 0
+    assert await count_rows(db, Member, Member.external_id == "") == 0
+    async with db.read() as r:
+        ids = list(await r.session.scalars(select(Member.external_id)))
+    assert "UAMB" in ids and not [i for i in ids if "\x00" in i], ids
+    assert fake.calls_to("views.open") == []

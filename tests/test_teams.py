@@ -595,3 +595,45 @@ async def test_emulator_mode_posts_review_cards_in_a_channel(
             async with db.read() as r:
                 statuses = list(await r.session.scalars(select(OutboxMessage.status)))
             assert "dead" not in statuses
+
+
+# -- a reply the Bot Connector refuses -------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [500, 429])
+async def test_a_channel_reply_refused_by_the_connector_is_queued_not_a_500(
+    rig: TeamsRig, db: Database, caplog: pytest.LogCaptureFixture, status: int
+) -> None:
+    """The activity was received and acted on; only our reply in the turn failed. Bot
+    Framework redelivers an activity answered with a 5xx (its action would run again), so
+    the turn ends normally (botbuilder's ``on_turn_error`` contract), the reply goes
+    through the outbox, and the log has one line, no traceback."""
+    import logging
+
+    from tests.edge_support import tracebacks
+
+    caplog.set_level(logging.INFO)
+    added = rig.bf.conversation_update_bot_added_to_team(
+        TEAM, {TEAM: None, REVIEW: "Review"}, user_id="29:carla", aad="aad-carla", name="Carla CM"
+    )
+    assert (await rig.send(added)).status in (200, 201)
+    rig.bf.fail("/activities", status, times=1, method="POST", retry_after=0)
+    here = rig.bf.channel_message(
+        "review here", TEAM, REVIEW, user_id="29:carla", aad="aad-carla", name="Carla CM"
+    )
+    answer = await rig.send(here)
+    assert answer.status in (200, 201), answer.text
+    assert tracebacks(caplog.records) == []
+    async with db.read() as r:
+        ws = await r.workspaces.find(Platform.TEAMS, "tenant-1")
+        assert ws is not None
+        assert await r.settings.get(ws.id, "review_channel") == REVIEW
+    # The reply still reaches the channel, once, through the outbox.
+    await rig.settle()
+    await rig.bf.wait_for(lambda: any(REVIEW in a["conversation"]["id"] for a in rig.bf.sent))
+    await asyncio.sleep(0.5)
+    replies = [a for a in rig.bf.sent if a["conversation"]["id"].startswith(REVIEW)]
+    assert len(replies) == 1, replies
+    assert "review" in runs(replies[0]).lower()
+    assert await count_rows(db, OutboxMessage, OutboxMessage.status == "sent") == 1
+    assert tracebacks(caplog.records) == []

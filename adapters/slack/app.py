@@ -19,20 +19,28 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.socket_mode.async_internals import send_async_response
+from slack_bolt.adapter.socket_mode.internals import build_headers
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 
 from adapters.deadline import Attempt
 from adapters.slack import edge
 from adapters.slack.files import JOB_KIND, FileFetcher, SubmissionJob
 from adapters.slack.identity import Identities
+from adapters.slack.installations import BoundedInstallationStore
 from adapters.slack.listeners import Listeners
 from adapters.slack.modals import Modals
 from adapters.slack.port import SlackClients, SlackPort
@@ -74,12 +82,16 @@ class SlackAdapter:
         self.settings = settings
         self.oauth = bool(settings.slack_client_id and settings.slack_client_secret)
         self.socket_mode = bool(settings.slack_app_token)
-        installation_store: AsyncSQLAlchemyInstallationStore | None = None
+        installation_store: BoundedInstallationStore | None = None
         oauth_settings: AsyncOAuthSettings | None = None
         if self.oauth:
-            # Bolt's own stores, on our engine; their tables come from our migrations.
-            installation_store = AsyncSQLAlchemyInstallationStore(
-                client_id=settings.slack_client_id, engine=core.db.engine
+            # Bolt's own stores, on our engine; their tables come from our migrations. The
+            # installations are read within a time bound and remembered (an outage).
+            installation_store = BoundedInstallationStore(
+                AsyncSQLAlchemyInstallationStore(
+                    client_id=settings.slack_client_id, engine=core.db.engine
+                ),
+                core.db,
             )
             public = settings.public_url.rstrip("/") if settings.public_url else ""
             oauth_settings = AsyncOAuthSettings(
@@ -144,7 +156,7 @@ class SlackAdapter:
         admitted = await edge.admit(request, self.settings.slack_signing_secret)
         if isinstance(admitted, web.Response):
             return admitted
-        if admitted.body.get("type") == "event_callback" and not await self._database_answers():
+        if admitted.body.get("type") == "event_callback" and not await self.database_answers():
             # Bolt acknowledges an event before its listener runs, so a photo dropped in
             # the DM during an outage would be lost: refuse it, and Slack sends it again
             # (its retries carry the same event_id, answered once).
@@ -156,7 +168,7 @@ class SlackAdapter:
         response = await self.bolt.async_dispatch(admitted)
         return await to_aiohttp_response(response)
 
-    async def _database_answers(self) -> bool:
+    async def database_answers(self) -> bool:
         """True when the database answers within ``EVENT_DB_CHECK`` (not waiting for a
         frozen connection to unwind: its cancellation alone can take seconds)."""
         try:
@@ -182,7 +194,8 @@ class SlackAdapter:
         """While inside: connected over Socket Mode (when ``SLACK_APP_TOKEN`` is set)."""
         handler: AsyncSocketModeHandler | None = None
         if self.socket_mode:
-            handler = AsyncSocketModeHandler(
+            handler = CheckedSocketMode(
+                self,
                 self.bolt,
                 app_token=self.settings.slack_app_token,
                 web_client=self.clients.new_client(self.settings.slack_app_token),
@@ -196,3 +209,34 @@ class SlackAdapter:
                 await handler.close_async()
             self.identity.close()
             await self.fetcher.close()
+
+
+class CheckedSocketMode(AsyncSocketModeHandler):
+    """Bolt's Socket Mode handler with the HTTP route's checks: a payload that is not
+    the shape of a request we handle is acknowledged (so Slack does not send it again)
+    and logged in one line instead of failing inside Bolt with a traceback; an event
+    while the database does not answer is left unacknowledged, so Slack sends it again
+    later (as ``handle_http`` answers 503)."""
+
+    def __init__(self, adapter: SlackAdapter, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.adapter = adapter
+
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        start = time.time()
+        try:
+            request = edge.socket_request(req.payload, build_headers(req))
+        except edge.Refused as refused:
+            log.warning("Slack Socket Mode request refused: %s", refused.reason)
+            await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+            return
+        if request.body.get("type") == "event_callback" and not (
+            await self.adapter.database_answers()
+        ):
+            log.warning(
+                "Slack event %s deferred: the database does not answer",
+                request.body.get("event_id"),
+            )
+            return
+        response = await self.app.async_dispatch(request)
+        await send_async_response(client, req, response, start)

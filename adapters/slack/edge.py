@@ -16,8 +16,9 @@ fail deep inside them with a 500 and a traceback. ``admit`` answers such request
   from every string, so a caption or a reason is stored without them instead of failing
   later.
 
-Requests Bolt has no listener for keep Bolt's own 404. Socket Mode requests do not come
-through here (Slack's websocket is authenticated by the app token).
+Requests Bolt has no listener for keep Bolt's own 404. Socket Mode requests have no
+signature (Slack's websocket is authenticated by the app token) but the same shape:
+``socket_request`` applies the same checks and cleaning to their payload.
 """
 
 from __future__ import annotations
@@ -112,6 +113,19 @@ async def admit(
     except Refused as refused:
         log.warning("Slack request refused (400): %s", refused.reason)
         return web.Response(status=400, text=f"malformed Slack request: {refused.reason}")
+
+
+def socket_request(
+    payload: Any, headers: dict[str, str | Sequence[str]] | None
+) -> AsyncBoltRequest:
+    """The Bolt request for a Socket Mode envelope's payload; ``Refused`` (with the
+    reason) when it is not the shape of a request we handle, like ``admit`` over HTTP."""
+    if not isinstance(payload, dict):
+        raise Refused("the payload is not a JSON object")
+    check(payload)
+    # Socket Mode traffic is one app's, over one websocket: cleaning every payload (a
+    # copy) costs less than serialising it to look for what to clean.
+    return AsyncBoltRequest(body=clean(payload), headers=headers, mode="socket_mode")
 
 
 def signed(raw: bytes, headers: Any, secret: str, now: float) -> bool:

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
@@ -41,6 +42,7 @@ from adapters.deadline import (
 )
 from adapters.slack import render
 from adapters.slack.identity import Identities
+from adapters.slack.installations import StoreUnavailable
 from adapters.slack.modals import SUBMISSION_FORMS, Modals
 from bot import cards
 from bot.actions import changes_member, handle_action, handle_command, submit_entry
@@ -58,8 +60,10 @@ DROPPED_SUBMIT = "slack.submit_dropped"
 # this many requests at once, the others wait their turn (instead of timing out on the
 # pool and being lost after Slack was told "ok").
 WORK_LIMIT = 8
-# Seconds to post a message to a request's response_url.
+# Seconds to post a message to a request's response_url (or a notice on the App Home).
 RESPONSE_URL_TIMEOUT = 5
+# block_id prefix of a notice shown on top of an App Home (replaced by the next one).
+HOME_NOTICE = "relais.notice."
 
 
 class Listeners:
@@ -141,7 +145,7 @@ class Listeners:
             await ack()
             await self._open_submit(command, context, client, text)
             return
-        attempt = Attempt(SLACK_BUDGET)
+        attempt = Attempt(SLACK_BUDGET, self.core.db)
 
         async def work() -> tuple[MemberView, Reply]:
             async with self._work:
@@ -185,11 +189,11 @@ class Listeners:
             # The budget starts with the work: a turn waited for under load (WORK_LIMIT)
             # is not the database failing.
             async with self._work:
-                member, reply = await Attempt(SLACK_BUDGET).run(prepare())
+                member, reply = await Attempt(SLACK_BUDGET, self.core.db).run(prepare())
         except Unavailable as out:
             log.warning("Slack /submit: database unavailable (%s); told to retry", out.reason)
             t = translator(self._locale(context))
-            await self.respond(command.get("response_url"), cards.notice(t("outage.try_again")))
+            await self.respond(command.get("response_url"), cards.notice(t(out.notice)))
             return
         except Exception:
             log.exception("Slack /submit failed after its ack")
@@ -218,8 +222,7 @@ class Listeners:
             self._spawn(self._answer_late(name, t, url, out.late))
             return
         log.warning("Slack %s: database unavailable (%s); told to retry", name, out.reason)
-        key = "outage.unconfirmed" if out.uncertain else "outage.try_again"
-        await ack(**_ephemeral(cards.notice(t(key))))
+        await ack(**_ephemeral(cards.notice(t(out.notice))))
 
     async def _answer_late(
         self, name: str, t: Translator, url: str | None, late: asyncio.Future[Any]
@@ -253,11 +256,11 @@ class Listeners:
             # The budget starts with the work: waiting for a turn (WORK_LIMIT) under load
             # is not the database failing.
             async with self._work:
-                attempt = Attempt(AFTER_ACK_BUDGET)
+                attempt = Attempt(AFTER_ACK_BUDGET, self.core.db)
                 await attempt.run(self._action(body, action, context, client, attempt))
         except Unavailable as out:
-            # The ack is gone: the response_url is how the person hears of it (App Home
-            # buttons have none: then only the log knows).
+            # The ack is gone: the response_url is how the person hears of it; App Home
+            # buttons have none, so their home is shown again with the notice on top.
             t = translator(self._locale(context))
             url = body.get("response_url")
             if out.late is not None:
@@ -265,8 +268,12 @@ class Listeners:
                 out.late.add_done_callback(functools.partial(_log_late, name))
                 return
             log.warning("Slack %s: database unavailable (%s); told to retry", name, out.reason)
-            key = "outage.unconfirmed" if out.uncertain else "outage.try_again"
-            await self.respond(url, cards.notice(t(key)))
+            notice = cards.notice(t(out.notice))
+            view = body.get("view") or {}
+            if not url and view.get("type") == "home":
+                await self.home_notice(client, str(context.user_id or ""), view, notice)
+                return
+            await self.respond(url, notice)
         except Exception:
             # A bug: logged with its traceback, and not Bolt's 404 after the ack.
             log.exception("Slack button %s failed", name)
@@ -348,6 +355,30 @@ class Listeners:
             return False
         return True
 
+    async def home_notice(
+        self, client: AsyncWebClient, user: str, home: dict[str, Any], notice: Message
+    ) -> bool:
+        """Show ``notice`` on top of the App Home the person clicked in (the view Slack
+        sent with the click): a ``views.publish``, no database, no outbox. A notice shown
+        before is replaced, not stacked; the next refresh of the home drops it."""
+        kept = [
+            b
+            for b in home.get("blocks") or []
+            if isinstance(b, dict) and not str(b.get("block_id", "")).startswith(HOME_NOTICE)
+        ]
+        top = render.message_blocks(notice)
+        for n, block in enumerate(top):
+            block["block_id"] = f"{HOME_NOTICE}{n}"
+        view = {"type": "home", "blocks": [*top, *kept][: render.VIEW_BLOCKS_MAX]}
+        try:
+            await asyncio.wait_for(
+                client.views_publish(user_id=user, view=view), RESPONSE_URL_TIMEOUT
+            )
+        except Exception as exc:
+            log.warning("Slack: could not show the notice on %s's home: %s", user, describe(exc))
+            return False
+        return True
+
     def _trusted(self, url: str) -> bool:
         parts = urlsplit(url)
         host = parts.hostname or ""
@@ -409,7 +440,7 @@ class Listeners:
         """A submitted modal, answered in the ack: field errors, the next form, or a
         confirmation; the submission form's photos become a job committed before it."""
         action = str(view.get("callback_id", ""))
-        attempt = Attempt(SLACK_BUDGET)
+        attempt = Attempt(SLACK_BUDGET, self.core.db)
 
         async def work() -> dict[str, Any]:
             async with self._work:
@@ -423,7 +454,7 @@ class Listeners:
             # The modal stays open with the reason on it: sending the same form again is
             # safe (its job is keyed by the view, so it is recorded once).
             t = translator(self._locale(context))
-            key = "outage.form_unconfirmed" if out.uncertain else "outage.form_not_sent"
+            key = out.form_notice
             log.warning("Slack form %s: database unavailable (%s); told", action, out.reason)
             if out.late is not None:
                 out.late.add_done_callback(functools.partial(_log_late, action))
@@ -489,8 +520,39 @@ class Listeners:
         if not await self.core.send_dm(member, message, dedupe_key=f"slack:event:{event_id}"):
             log.info("Slack event %s already answered (a retry)", event_id)
 
-    async def on_error(self, error: Exception, body: dict[str, Any]) -> None:
+    async def on_error(
+        self, error: Exception, body: dict[str, Any], context: AsyncBoltContext
+    ) -> BoltResponse | None:
+        if isinstance(error, StoreUnavailable):
+            # Bolt could not authorize the request (multi-workspace OAuth, the database
+            # away, a workspace this process has not served yet): answered here, in time.
+            return self.unauthorized_answer(body, context, error)
         log.error("Slack request failed: %s", error, exc_info=error)
+        return None
+
+    def unauthorized_answer(
+        self, body: dict[str, Any], context: AsyncBoltContext, error: Exception
+    ) -> BoltResponse:
+        """What a request Bolt could not authorize during an outage is answered with:
+        the person told to try again in a minute where Slack lets us say it (a command's
+        ack, a form's errors, a button's response_url, which needs no token); an event
+        gets a 503, so Slack sends it again later."""
+        log.warning("Slack request not authorized in time (%s); told to retry", error)
+        t = translator(self._locale(context))
+        busy = isinstance(error, StoreUnavailable) and error.busy
+        notice = cards.notice(t("busy.try_again" if busy else "outage.try_again"))
+        kind = body.get("type")
+        if "command" in body:
+            return BoltResponse(status=200, body=_ephemeral(notice))
+        if kind == "view_submission":
+            view = body.get("view") or {}
+            form_notice = t("busy.form_not_sent" if busy else "outage.form_not_sent")
+            answer = self.modals.unavailable_answer(t, view, form_notice)
+            return BoltResponse(status=200, body=answer)
+        if kind == "block_actions":
+            self._spawn(self.respond(body.get("response_url"), notice))
+            return BoltResponse(status=200, body="")
+        return BoltResponse(status=503, body={"error": "database unavailable, retry later"})
 
 
 def _ephemeral(message: Message) -> dict[str, Any]:

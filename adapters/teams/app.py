@@ -49,6 +49,7 @@ from botframework.connector.auth import (
     AuthenticationConstants,
     PasswordServiceClientCredentialFactory,
 )
+from msrest.exceptions import HttpOperationError
 from msrest.serialization import Model
 
 from adapters.deadline import TEAMS_BUDGET, Attempt, Unavailable, describe
@@ -61,7 +62,7 @@ from adapters.teams.files import (
     sort_attachments,
 )
 from adapters.teams.media_links import MediaLinks, link_secret
-from adapters.teams.port import TeamsPort
+from adapters.teams.port import TeamsPort, classify
 from adapters.text import clean, may_need_cleaning
 from bot import cards
 from bot.actions import error_reply, handle_action, handle_command, submit_entry
@@ -70,9 +71,10 @@ from bot.errors import RelaisError
 from bot.i18n import supported_locale, translator
 from bot.jobs import JobHandler
 from bot.media import ACCEPTED_LABEL
+from bot.ports import RetryLater
 from bot.services.relay import ConversationSeen
 from bot.settings import Settings
-from bot.ui import Reply
+from bot.ui import Message, Reply
 from domain import MemberView, Platform
 
 log = logging.getLogger(__name__)
@@ -272,7 +274,7 @@ class TeamsAdapter:
             handler = self._on_install
         else:
             return
-        attempt = Attempt(TEAMS_BUDGET)
+        attempt = Attempt(TEAMS_BUDGET, self.core.db)
 
         async def work() -> None:
             member = await self._member(ctx)
@@ -291,7 +293,7 @@ class TeamsAdapter:
             key = "outage.pending"
             out.late.add_done_callback(_log_late)
         else:
-            key = "outage.unconfirmed" if out.uncertain else "outage.try_again"
+            key = out.notice
         log.warning("Teams %s: database unavailable (%s); told", activity.type, out.reason)
         if activity.type == ActivityTypes.invoke:
             locale = supported_locale(activity.locale) or self.settings.relais_locale
@@ -299,7 +301,13 @@ class TeamsAdapter:
         elif activity.type == ActivityTypes.message:
             locale = supported_locale(activity.locale) or self.settings.relais_locale
             text = cards.notice(translator(locale)(key))
-            await ctx.send_activity(self.port.activity(text, locale))
+            try:
+                await ctx.send_activity(self.port.activity(text, locale))
+            except Exception as exc:
+                if classify(exc, "the sender") is exc:
+                    raise
+                # No database to queue it in: the log is all that can know.
+                log.warning("Teams: the outage notice was refused too: %s", describe(exc))
 
     async def _member(self, ctx: TurnContext) -> MemberView:
         """The sender, created on first sight; their conversation reference refreshed."""
@@ -409,12 +417,33 @@ class TeamsAdapter:
         if message is None:
             return
         if not _personal(ctx.activity):
-            await ctx.send_activity(self.port.activity(message, member.locale))
+            await self._reply_in_turn(ctx, member, message)
             return
         # Teams may deliver an activity again: it is answered once.
         await self.core.send_dm(
             member, message, dedupe_key=f"teams:activity:{ctx.activity.id}:reply"
         )
+
+    async def _reply_in_turn(self, ctx: TurnContext, member: MemberView, message: Message) -> None:
+        """A reply in a channel, sent in the turn. When the Bot Connector refuses it (429,
+        5xx, no answer) it goes through the outbox instead, as a post in that channel;
+        the activity itself is answered normally (a 5xx would make Teams deliver it again
+        and its action run twice)."""
+        activity = ctx.activity
+        try:
+            await ctx.send_activity(self.port.activity(message, member.locale))
+            return
+        except Exception as exc:
+            failure = classify(exc, "the channel")
+            if failure is exc:
+                raise
+        channel = _channel_id(activity)
+        if not isinstance(failure, RetryLater) or channel is None:
+            log.warning("Teams: reply to activity %s refused, not sent: %s", activity.id, failure)
+            return
+        log.warning("Teams: reply to activity %s refused (%s); queued", activity.id, failure)
+        key = f"teams:activity:{activity.id}:reply"
+        await self.core.relay.channel_post(member, channel, message, dedupe_key=key)
 
     async def _on_invoke(self, ctx: TurnContext, member: MemberView) -> None:
         activity = ctx.activity
@@ -474,6 +503,12 @@ class TeamsAdapter:
             # A proactive send (the outbox): TeamsPort classifies the error and the outbox
             # reports it (retry or dead letter) in one line; a traceback adds nothing.
             raise error
+        if isinstance(error, HttpOperationError):
+            # The Bot Connector refused something sent in the turn: the activity itself
+            # was received, so it is answered (botbuilder's on_turn_error contract: the
+            # turn ends) and not redelivered to run its action twice. One line.
+            log.warning("Teams turn %s: the Bot Connector refused a send: %s", activity.id, error)
+            return
         log.error("Teams turn failed: %s", error, exc_info=error)
         raise error
 

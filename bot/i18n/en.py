@@ -450,6 +450,12 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "Relais cannot reach its database right now, so nothing was done. Please try again"
         " in a minute."
     ),
+    "busy.try_again": (
+        "Relais is busy right now, so nothing was done. Please try again in a few seconds."
+    ),
+    "busy.form_not_sent": (
+        "Not sent: Relais is busy right now. Submit this form again in a few seconds."
+    ),
     "outage.form_not_sent": (
         "Not sent: Relais cannot reach its database right now. Submit this form again in a minute."
     ),

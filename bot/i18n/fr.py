@@ -526,6 +526,14 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "Relais n’arrive pas à joindre sa base de données pour le moment : rien n’a été fait."
         " Réessayez dans une minute, s’il vous plaît."
     ),
+    "busy.try_again": (
+        "Relais est très sollicité en ce moment : rien n’a été fait. Réessayez dans quelques"
+        " secondes, s’il vous plaît."
+    ),
+    "busy.form_not_sent": (
+        "Non envoyé : Relais est très sollicité en ce moment. Renvoyez ce formulaire dans"
+        " quelques secondes."
+    ),
     "outage.form_not_sent": (
         "Non envoyé : Relais n’arrive pas à joindre sa base de données pour le moment."
         " Renvoyez ce formulaire dans une minute."

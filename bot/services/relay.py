@@ -70,6 +70,25 @@ class Relay:
             await notify.home(r, member, message, now=self.core.clock())
         self.core.outbox_changed()
 
+    async def channel_post(
+        self, member: MemberView, channel: str, message: Message, *, dedupe_key: str
+    ) -> None:
+        """Queue ``message`` as a post in ``channel`` of ``member``'s workspace (a reply
+        the platform refused in the turn), once per ``dedupe_key``."""
+        async with self.core.db.transaction() as r:
+            if await r.outbox.has_dedupe_key(dedupe_key):
+                return
+            await notify.channel_post(
+                r,
+                workspace_id=member.workspace_id,
+                platform=member.platform.value,
+                channel=channel,
+                message=message,
+                now=self.core.clock(),
+                dedupe_key=dedupe_key,
+            )
+        self.core.outbox_changed()
+
     async def job(self, kind: str, key: str, payload: dict[str, Any]) -> None:
         """Commit a job (work after the ack) and wake the job runners."""
         async with self.core.db.transaction() as r:
