@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "AFTER_ACK_BUDGET",
+    "AFTER_ACK_PATIENCE",
     "SLACK_BUDGET",
     "TEAMS_BUDGET",
     "Attempt",
@@ -55,6 +56,10 @@ T = TypeVar("T")
 SLACK_BUDGET = 2.0
 #: Seconds for work done after a Slack ack (buttons): the person hears back within it.
 AFTER_ACK_BUDGET = 5.0
+#: Seconds more that work after an ack may wait while the database answers other work
+#: (a burst): no platform deadline applies after the ack, so the click is done rather
+#: than refused; a database that answers nothing is still told after AFTER_ACK_BUDGET.
+AFTER_ACK_PATIENCE = 25.0
 #: Seconds a Teams activity may spend on the database before it is answered.
 TEAMS_BUDGET = 3.0
 
@@ -101,8 +106,14 @@ class Attempt:
     """One request's database work, bounded by ``budget`` seconds from now. With ``db``,
     a timeout while ``db`` answered other work is told as busy, not as an outage."""
 
-    def __init__(self, budget: float, db: Database | None = None) -> None:
-        self.watch = CommitWatch(asyncio.get_running_loop().time() + budget)
+    def __init__(self, budget: float, db: Database | None = None, *, patience: float = 0.0) -> None:
+        """``patience``: seconds the deadline may move on, ``budget`` at a time, while
+        ``db`` keeps answering other work (busy, not away): for work after an ack, which
+        no platform deadline bounds. Without ``db`` it has no effect."""
+        loop = asyncio.get_running_loop()
+        self.watch = CommitWatch(loop.time() + budget)
+        self._budget = budget
+        self._last_call = loop.time() + budget + (patience if db is not None else 0.0)
         self._db = db
         self._answers = db.answers if db is not None else 0
 
@@ -118,7 +129,11 @@ class Attempt:
         """``work``'s result, or ``Unavailable`` (module docstring) by the deadline."""
         loop = asyncio.get_running_loop()
         task = asyncio.ensure_future(work)
-        done, _ = await asyncio.wait({task}, timeout=max(0.0, self.watch.deadline - loop.time()))
+        while True:
+            left = max(0.0, self.watch.deadline - loop.time())
+            done, _ = await asyncio.wait({task}, timeout=left)
+            if task in done or not self._extend(loop.time()):
+                break
         if task in done:
             error = None if task.cancelled() else task.exception()
             if error is None:
@@ -142,6 +157,16 @@ class Attempt:
         busy = self._busy()
         reason = "busy: other work came first" if busy else "no answer from the database in time"
         raise Unavailable(reason, uncertain=False, busy=busy)
+
+    def _extend(self, now: float) -> bool:
+        """At the deadline: move it on by one budget when patience is left and the database
+        answered other work meanwhile (it is busy, not away); True when it moved."""
+        if now >= self._last_call or not self._busy():
+            return False
+        self._answers = self._db.answers if self._db is not None else 0
+        self.watch.deadline = min(now + self._budget, self._last_call)
+        log.debug("request work still waiting on a busy database; its deadline moves on")
+        return True
 
 
 def _collect(task: asyncio.Future[Any]) -> None:

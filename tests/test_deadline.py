@@ -98,3 +98,79 @@ def test_what_counts_as_an_unreachable_database() -> None:
     assert unreachable(wrapped)
     assert not unreachable(ValueError("a bug"))
     assert not unreachable(IntegrityError("INSERT", {}, Exception("duplicate key")))
+
+
+async def test_patient_work_waits_on_after_its_budget_while_the_database_answers_others(
+    db: Database, clock: FakeClock
+) -> None:
+    # Work after an ack, slower than its budget because others keep the database busy:
+    # the deadline moves on while other work gets answers, so it is done, not refused.
+    attempt = Attempt(0.2, db, patience=2.0)
+    others = asyncio.Event()
+
+    async def other_work() -> None:
+        while not others.is_set():
+            async with db.read() as r:
+                await r.session.scalar(select(Job.id).limit(1))
+            await asyncio.sleep(0.02)
+
+    async def slow() -> str:
+        with attempt.action():
+            await asyncio.sleep(0.5)  # waiting for its turn, past two budgets
+            await add_job(db, clock, "patient")
+        return "done"
+
+    busy = asyncio.create_task(other_work())
+    try:
+        assert await attempt.run(slow()) == "done"
+    finally:
+        others.set()
+        await busy
+    assert await job_exists(db, "patient")
+
+
+async def test_patience_does_not_outlast_a_database_that_answers_nothing(
+    db: Database, clock: FakeClock
+) -> None:
+    # No other work is answered while it waits: the database may be away, so the person
+    # is told at the first deadline, however much patience was allowed.
+    attempt = Attempt(0.2, db, patience=5.0)
+
+    async def stuck() -> None:
+        with attempt.action():
+            await asyncio.sleep(0.5)
+            await add_job(db, clock, "stuck")
+
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(Unavailable) as refused:
+        await attempt.run(stuck())
+    assert asyncio.get_running_loop().time() - started < 0.45
+    assert not refused.value.busy and not refused.value.uncertain
+    await asyncio.sleep(0.4)
+    assert not await job_exists(db, "stuck")
+
+
+async def test_patience_runs_out(db: Database, clock: FakeClock) -> None:
+    attempt = Attempt(0.1, db, patience=0.2)
+    others = asyncio.Event()
+
+    async def other_work() -> None:
+        while not others.is_set():
+            async with db.read() as r:
+                await r.session.scalar(select(Job.id).limit(1))
+            await asyncio.sleep(0.02)
+
+    async def slower() -> None:
+        with attempt.action():
+            await asyncio.sleep(1.0)
+            await add_job(db, clock, "too-late")
+
+    busy = asyncio.create_task(other_work())
+    try:
+        with pytest.raises(Unavailable) as refused:
+            await attempt.run(slower())
+    finally:
+        others.set()
+        await busy
+    assert refused.value.busy and not refused.value.uncertain
+    assert not await job_exists(db, "too-late")

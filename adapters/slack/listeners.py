@@ -34,6 +34,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.deadline import (
     AFTER_ACK_BUDGET,
+    AFTER_ACK_PATIENCE,
     SLACK_BUDGET,
     Attempt,
     Unavailable,
@@ -256,7 +257,7 @@ class Listeners:
             # The budget starts with the work: waiting for a turn (WORK_LIMIT) under load
             # is not the database failing.
             async with self._work:
-                attempt = Attempt(AFTER_ACK_BUDGET, self.core.db)
+                attempt = Attempt(AFTER_ACK_BUDGET, self.core.db, patience=AFTER_ACK_PATIENCE)
                 await attempt.run(self._action(body, action, context, client, attempt))
         except Unavailable as out:
             # The ack is gone: the response_url is how the person hears of it; App Home
