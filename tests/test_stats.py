@@ -7,12 +7,15 @@ daylight saving time (Sunday 25 October). Every figure below is worked out in th
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from PIL import Image as PILImage
+from typer.testing import CliRunner
 
 from bot.actions import handle_command
 from bot.chart import HEIGHT, WIDTH, render_weeks
@@ -20,11 +23,14 @@ from bot.core import Core
 from bot.i18n import translator
 from bot.outbox import Dispatcher
 from bot.services.stats import figures_csv, quantile, safe_cell
+from bot.settings import Settings
 from bot.ui import File, Image
 from domain import MemberView, StatsView, WeekCount
+from relais.cli import app
 from tests.support import FakeClock, RecordingPort, ambassador, member, photo, text_of
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+runner = CliRunner()
 
 
 def utc(month: int, day: int, hour: int, minute: int = 0) -> datetime:
@@ -119,7 +125,7 @@ MONDAYS = [date(2026, 8, 31) + timedelta(weeks=k) for k in range(12)]
 
 async def test_workspace_figures_match_the_hand_computed_ones(core: Core, clock: FakeClock) -> None:
     p = await seed(core, clock)
-    s = await core.stats.compute(p.people["cm"], StatsView.WORKSPACE)
+    s = await core.stats.compute(p.people["cm"].workspace_id, StatsView.WORKSPACE)
     assert s.timezone == "Europe/Paris"
     assert [w.start for w in s.weeks] == MONDAYS
     # Weeks: S2 (rejected) in week 0, S3 in 1, S4 in 7 (Sunday after the DST change), S5 in
@@ -157,7 +163,8 @@ async def test_workspace_figures_match_the_hand_computed_ones(core: Core, clock:
 
 async def test_an_ambassador_sees_their_own(core: Core, clock: FakeClock) -> None:
     p = await seed(core, clock)
-    s = await core.stats.compute(p.people["ana"], StatsView.OWN)
+    ana = p.people["ana"]
+    s = await core.stats.compute(ana.workspace_id, StatsView.OWN, author_id=ana.id)
     # ana: S3 (week 1), S6 (week 9), S8 (week 11, escalated); S1 decided in the window.
     assert [w.submitted for w in s.weeks] == [0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1]
     assert [w.approved for w in s.weeks] == [0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0]
@@ -175,7 +182,7 @@ async def test_a_site_view_counts_only_that_site(core: Core, clock: FakeClock) -
     p = await seed(core, clock)
     cleo = p.people["cleo"]
     assert cleo.site_id is not None
-    s = await core.stats.compute(p.people["cm"], StatsView.SITE, site_id=cleo.site_id)
+    s = await core.stats.compute(cleo.workspace_id, StatsView.SITE, site_id=cleo.site_id)
     assert sum(w.submitted for w in s.weeks) == 1
     assert s.weeks[7].submitted == 1
     assert (s.approved, s.rejected, s.ambassadors) == (1, 0, 1)
@@ -267,8 +274,30 @@ def test_csv_cells_never_start_a_formula() -> None:
 
 async def test_figures_csv_is_stable_in_every_language(core: Core, clock: FakeClock) -> None:
     p = await seed(core, clock)
-    s = await core.stats.compute(p.people["cm"], StatsView.WORKSPACE)
+    s = await core.stats.compute(p.people["cm"].workspace_id, StatsView.WORKSPACE)
     text = figures_csv(s)
     assert text.splitlines()[0] == "section,item,value"
     assert "ambassadors,total,5" in text
     assert "site:Paris,submitted_this_month,0" in text
+
+
+async def test_cli_prints_the_figures_the_csv_and_writes_the_chart(
+    core: Core, clock: FakeClock, settings: Settings, tmp_path: Path
+) -> None:
+    await seed(core, clock)
+    env = {"DATABASE_URL": settings.database_url, "MEDIA_DIR": str(settings.media_dir)}
+    png = tmp_path / "chart.png"
+    shown = await asyncio.to_thread(runner.invoke, app, ["stats", "--chart", str(png)], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert "PROGRAMME NUMBERS" in shown.stdout and "Lyon" in shown.stdout
+    with PILImage.open(png) as picture:
+        assert picture.size == (WIDTH, HEIGHT)
+    figures = await asyncio.to_thread(runner.invoke, app, ["stats", "--csv"], env=env)
+    assert figures.exit_code == 0
+    assert figures.stdout.startswith("section,item,value\n")
+    assert "ambassadors,total,5\n" in figures.stdout
+    listing = await asyncio.to_thread(
+        runner.invoke, app, ["stats", "--csv", "--submissions"], env=env
+    )
+    rows = list(csv.DictReader(io.StringIO(listing.stdout)))
+    assert len(rows) == 9 and rows[1]["status"] == "rejected"

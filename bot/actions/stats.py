@@ -25,7 +25,9 @@ def _view(request: Request) -> StatsView:
 async def stats(request: Request) -> Reply:
     """The figures as the reply; the 12-week chart by direct message (drawn in a thread)."""
     service, member, t = request.core.stats, request.member, request.t
-    figures = await service.compute(member, _view(request))
+    view = _view(request)
+    own = member.id if view is StatsView.OWN else None
+    figures = await service.compute(member.workspace_id, view, author_id=own)
     await service.send_chart(member, figures)
     message = cards.stats_message(t, figures)
     follows = cards.notice(t("stats.chart_follows"))

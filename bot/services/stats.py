@@ -118,15 +118,20 @@ class StatsService:
         self.core = core
 
     async def compute(
-        self, member: MemberView, view: StatsView, *, site_id: int | None = None
+        self,
+        workspace_id: int,
+        view: StatsView,
+        *,
+        author_id: int | None = None,
+        site_id: int | None = None,
     ) -> Stats:
-        """The figures ``member`` may see in ``view`` (the action table decided who may ask;
-        the view picks whose submissions count)."""
-        ws = member.workspace_id
+        """The figures of one view: the workspace, one site (``site_id``) or one person's
+        own (``author_id``). Who may ask for which view is the action table's business."""
+        ws = workspace_id
         config = await self.core.config.recent(ws)
         tz, now = config.timezone, self.core.clock()
         if view is StatsView.OWN:
-            scope = Scope(ws, author_id=member.id)
+            scope = Scope(ws, author_id=author_id)
         elif view is StatsView.SITE:
             scope = Scope(ws, site_id=site_id)
         else:
@@ -218,7 +223,7 @@ class StatsService:
         """Write the figures and the list of submissions as CSV files and queue both to
         ``member`` by direct message; returns their media keys (figures, submissions)."""
         t = translator(member.locale)
-        stats = await self.compute(member, StatsView.WORKSPACE)
+        stats = await self.compute(member.workspace_id, StatsView.WORKSPACE)
         figures = figures_csv(stats).encode()
         listing = (await self.submissions_csv(member.workspace_id, stats.timezone)).encode()
         figures_key = await asyncio.to_thread(self.core.store.put, figures, "csv")
