@@ -6,6 +6,8 @@ Imports nothing from the project: the core, storage and the adapters all build o
 from __future__ import annotations
 
 import enum
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -231,6 +233,17 @@ class Digest:
     def empty(self) -> bool:
         """True when nothing was approved in the period."""
         return self.approved == 0
+
+
+def quantile(values: Sequence[float], q: float) -> float | None:
+    """The ``q`` quantile of ``values`` by linear interpolation between closest ranks (as
+    PostgreSQL's ``percentile_cont``); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 class StatsView(enum.StrEnum):

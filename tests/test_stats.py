@@ -22,10 +22,10 @@ from bot.chart import HEIGHT, WIDTH, render_weeks
 from bot.core import Core
 from bot.i18n import translator
 from bot.outbox import Dispatcher
-from bot.services.stats import figures_csv, quantile, safe_cell
+from bot.services.stats import figures_csv, safe_cell
 from bot.settings import Settings
 from bot.ui import File, Image
-from domain import MemberView, StatsView, WeekCount
+from domain import MemberView, StatsView, WeekCount, quantile
 from relais.cli import app
 from tests.support import FakeClock, RecordingPort, ambassador, member, photo, text_of
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import math
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
@@ -41,8 +40,9 @@ from domain import (
     StatsView,
     Status,
     WeekCount,
+    quantile,
 )
-from storage.repositories.stats import Scope, SubmissionRow
+from storage.repositories.stats import Scope
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -50,17 +50,6 @@ if TYPE_CHECKING:
 WEEKS = 12
 ACTIVE_DAYS = 30
 FINAL = (Status.APPROVED, Status.REJECTED)
-
-
-def quantile(values: Sequence[float], q: float) -> float | None:
-    """The ``q`` quantile of ``values`` by linear interpolation between closest ranks
-    (``percentile_cont``); None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def durations(hours: Sequence[float]) -> Durations:
@@ -82,33 +71,6 @@ def week_starts(now: datetime, tz: str, weeks: int = WEEKS) -> list[date]:
 def local_midnight(day: date, tz: str) -> datetime:
     """00:00 of ``day`` in ``tz``, as UTC."""
     return datetime.combine(day, time(0), tzinfo=ZoneInfo(tz)).astimezone(UTC)
-
-
-def _figures(
-    tz: str,
-    now: datetime,
-    created: Sequence[SubmissionRow],
-    decided: Sequence[SubmissionRow],
-) -> tuple[list[WeekCount], int, int, Durations]:
-    zone = ZoneInfo(tz)
-    mondays = week_starts(now, tz)
-    index = {monday: i for i, monday in enumerate(mondays)}
-    submitted, approved = [0] * len(mondays), [0] * len(mondays)
-    for row in created:
-        day = row.created_at.astimezone(zone).date()
-        i = index.get(day - timedelta(days=day.weekday()))
-        if i is None:
-            continue
-        submitted[i] += 1
-        if row.status == Status.APPROVED:
-            approved[i] += 1
-    weeks = [WeekCount(m, s, a) for m, s, a in zip(mondays, submitted, approved, strict=True)]
-    n_approved = sum(1 for row in decided if row.status == Status.APPROVED)
-    n_rejected = sum(1 for row in decided if row.status == Status.REJECTED)
-    decision = durations(
-        [_hours(row.created_at, row.decided_at) for row in decided if row.decided_at]
-    )
-    return weeks, n_approved, n_rejected, decision
 
 
 class StatsService:
@@ -137,33 +99,40 @@ class StatsService:
         else:
             scope = Scope(ws)
         mondays = week_starts(now, tz)
-        start = local_midnight(mondays[0], tz)
-        local_today = now.astimezone(ZoneInfo(tz)).date()
-        month = local_today.replace(day=1)
+        bounds = [local_midnight(m, tz) for m in (*mondays, mondays[-1] + timedelta(weeks=1))]
+        start = bounds[0]
+        month = now.astimezone(ZoneInfo(tz)).date().replace(day=1)
         month_start = local_midnight(month, tz)
-        active_since = now - timedelta(days=ACTIVE_DAYS)
         async with self.core.db.read() as r:
-            created = await r.stats.created_since(scope, start)
-            decided = await r.stats.decided_since(scope, start)
+            weekly = await r.stats.weekly(scope, bounds)
+            active = await r.stats.active_authors(scope, now - timedelta(days=ACTIVE_DAYS))
+            decisions = await r.stats.decisions(scope, start)
             escalations = await r.stats.escalated_since(scope, start)
-            granted = (
-                await r.stats.ambassadors(ws, scope.site_id) if view is not StatsView.OWN else []
+            ambassadors, joined = (
+                await r.stats.ambassador_counts(ws, scope.site_id, month_start)
+                if view is not StatsView.OWN
+                else (0, 0)
             )
             sites = await r.stats.sites(ws) if view is StatsView.WORKSPACE else []
+            per_site = (
+                {c.site_id: c for c in await r.stats.per_site(scope, start, month_start)}
+                if sites
+                else {}
+            )
             campaigns = await r.stats.campaigns_since(ws, mondays[0], scope.site_id)
             counts = {
                 c.campaign_id: c
                 for c in await r.stats.campaign_counts(scope, [c.id for c in campaigns])
             }
-        weeks, approved, rejected, decision = _figures(tz, now, created, decided)
-        this_month = [row for row in created if row.created_at >= month_start]
         site_figures = tuple(
             SiteFigures(
                 name=site.name,
                 ambassadors=site.ambassadors,
-                submitted_month=sum(1 for row in this_month if row.site_id == site.id),
-                contributors_month=len({r.author_id for r in this_month if r.site_id == site.id}),
-                submitted_window=sum(1 for row in created if row.site_id == site.id),
+                submitted_month=per_site[site.id].month if site.id in per_site else 0,
+                contributors_month=(
+                    per_site[site.id].contributors_month if site.id in per_site else 0
+                ),
+                submitted_window=per_site[site.id].window if site.id in per_site else 0,
             )
             for site in sites
         )
@@ -182,22 +151,20 @@ class StatsService:
         escalation_hours = [
             _hours(e.escalated_at, e.decided_at)
             for e in escalations
-            if e.decided_at is not None and e.status in (Status.APPROVED, Status.REJECTED)
+            if e.decided_at is not None and e.status in FINAL
         ]
         return Stats(
             view=view,
             timezone=tz,
             at=now,
             month=month,
-            ambassadors=len(granted),
-            active_30_days=len(
-                {row.author_id for row in created if row.created_at >= active_since}
-            ),
-            joined_this_month=sum(1 for at in granted if at >= month_start),
-            weeks=tuple(weeks),
-            approved=approved,
-            rejected=rejected,
-            decision=decision,
+            ambassadors=ambassadors,
+            active_30_days=active,
+            joined_this_month=joined,
+            weeks=tuple(WeekCount(m, n, ok) for m, (n, ok) in zip(mondays, weekly, strict=True)),
+            approved=decisions.approved,
+            rejected=decisions.rejected,
+            decision=Durations(decisions.count, decisions.median_hours, decisions.p90_hours),
             escalated=len(escalations),
             escalations_pending=sum(1 for e in escalations if e.status == Status.ESCALATED),
             escalation_decision=durations(escalation_hours),
