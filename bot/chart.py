@@ -51,17 +51,17 @@ def render_weeks(weeks: Sequence[WeekCount], t: Translator) -> bytes:
         [format_date(w.start, "d MMM", locale=t.locale) for w in weeks],
         rotation=45,
         ha="right",
-        fontsize=8,
+        fontsize=11,
     )
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     highest = max((w.submitted for w in weeks), default=0)
     axes.set_ylim(0, max(highest, 1) * 1.15)
-    axes.tick_params(axis="y", labelsize=8)
-    axes.set_title(t("stats.chart.title"), fontsize=11)
-    axes.set_xlabel(t("stats.chart.week_of"), fontsize=9)
+    axes.tick_params(axis="y", labelsize=11)
+    axes.set_title(t("stats.chart.title"), fontsize=15)
+    axes.set_xlabel(t("stats.chart.week_of"), fontsize=12)
     axes.spines[["top", "right"]].set_visible(False)
-    axes.legend(loc="upper left", fontsize=8, frameon=False)
-    figure.subplots_adjust(left=0.07, right=0.98, top=0.9, bottom=0.22)
+    axes.legend(loc="upper left", fontsize=11, frameon=False)
+    figure.subplots_adjust(left=0.07, right=0.98, top=0.89, bottom=0.25)
     out = io.BytesIO()
     figure.savefig(out, format="png", dpi=DPI)
     return out.getvalue()

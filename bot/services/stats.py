@@ -93,8 +93,12 @@ class StatsService:
         config = await self.core.config.recent(ws)
         tz, now = config.timezone, self.core.clock()
         if view is StatsView.OWN:
+            if author_id is None:
+                raise ValueError("the own view needs author_id")
             scope = Scope(ws, author_id=author_id)
         elif view is StatsView.SITE:
+            if site_id is None:
+                raise ValueError("the site view needs site_id")
             scope = Scope(ws, site_id=site_id)
         else:
             scope = Scope(ws)
