@@ -381,8 +381,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "Type 'review here' in the channel where review cards should go (mention Relais)."
     ),
     "teams.help_words": (
-        "In this chat, type: help, join, me, snooze 2w, snooze off, leave, or submit "
-        "(or just send photos). Community managers also: digest, config."
+        "In this chat, type: help, join, me, stats, snooze 2w, snooze off, leave, or submit "
+        "(or just send photos). Community managers also: digest, config, export."
     ),
     "teams.html_copy": "the formatted (HTML) copy of your message",
     "digest.title": "This week in the ambassador programme ({start} to {end})",

@@ -442,8 +442,9 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "(en mentionnant Relais)."
     ),
     "teams.help_words": (
-        "Dans cette conversation, tapez : help, join, me, snooze 2w, snooze off, leave ou "
-        "submit (ou envoyez simplement des photos). Community managers : aussi digest, config."
+        "Dans cette conversation, tapez : help, join, me, stats, snooze 2w, snooze off, leave "
+        "ou submit (ou envoyez simplement des photos). Community managers : aussi digest, "
+        "config, export."
     ),
     "teams.html_copy": "la copie mise en forme (HTML) de votre message",
     "digest.title": "Cette semaine dans le programme ambassadeurs (du {start} au {end})",
