@@ -25,7 +25,7 @@ from bot.outbox import Dispatcher
 from bot.services.stats import figures_csv, safe_cell
 from bot.settings import Settings
 from bot.ui import File, Image
-from domain import MemberView, StatsView, WeekCount, quantile
+from domain import MemberView, Platform, StatsView, WeekCount, quantile
 from relais.cli import app
 from tests.support import FakeClock, RecordingPort, ambassador, member, photo, text_of
 
@@ -301,3 +301,20 @@ async def test_cli_prints_the_figures_the_csv_and_writes_the_chart(
     )
     rows = list(csv.DictReader(io.StringIO(listing.stdout)))
     assert len(rows) == 9 and rows[1]["status"] == "rejected"
+
+
+async def test_another_workspace_never_counts(core: Core, clock: FakeClock) -> None:
+    p = await seed(core, clock)
+    before = await core.stats.compute(p.people["cm"].workspace_id, StatsView.WORKSPACE)
+    stranger = await core.onboarding.identify(
+        Platform.CONSOLE, "T-other", "olaf", display_name="Olaf", locale="en"
+    )
+    charter = await core.onboarding.charter(stranger)
+    stranger = await core.onboarding.join(
+        stranger, charter_version=charter.version, site_name="Lyon"
+    )
+    clock.now = utc(11, 18, 9)
+    await core.submissions.create(stranger, photos=[await photo(core, (1, 2, 3))], caption="x")
+    clock.now = NOW
+    after = await core.stats.compute(p.people["cm"].workspace_id, StatsView.WORKSPACE)
+    assert after == before
