@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
+from babel.dates import format_date
+from babel.numbers import format_decimal, format_percent
+
 from bot.i18n import DEFAULT_LOCALE, Translator, format_day, format_when
 from bot.media import ACCEPTED_LABEL
 from bot.ui import (
@@ -19,6 +22,7 @@ from bot.ui import (
     Checkbox,
     Context,
     Fields,
+    File,
     FileInput,
     Form,
     FormInput,
@@ -31,7 +35,19 @@ from bot.ui import (
     Select,
     TextInput,
 )
-from domain import CAPTION_MAX, REASON_MAX, Charter, Digest, Profile, Role, Status, SubmissionView
+from domain import (
+    CAPTION_MAX,
+    REASON_MAX,
+    Charter,
+    Digest,
+    Durations,
+    Profile,
+    Role,
+    Stats,
+    StatsView,
+    Status,
+    SubmissionView,
+)
 
 
 def when(at: datetime, tz: str, locale: str | Translator = DEFAULT_LOCALE) -> str:
@@ -291,7 +307,10 @@ def help_message(t: Translator, roles: frozenset[Role]) -> Message:
         t("help.leave"),
         t("help.help"),
     ]
+    if roles & {Role.AMBASSADOR, Role.CM, Role.ADMIN}:
+        lines.append(t("help.stats"))
     if Role.CM in roles or Role.ADMIN in roles:
+        lines.append(t("help.export"))
         lines.append(t("help.cm"))
     return Message(
         text=t("help.title"), blocks=(Heading(t("help.title")), Paragraph("\n".join(lines)))
@@ -508,3 +527,142 @@ def nudge(t: Translator, text: str) -> Message:
     return Message(
         text=text, blocks=(Paragraph(text), Context(t("nudge.snooze_hint")), Actions((button,)))
     )
+
+
+# -- the CM's numbers ------------------------------------------------------------------------
+
+
+def _hours(t: Translator, value: float | None) -> str:
+    if value is None:
+        return t("stats.no_data")
+    return t("stats.hours", hours=format_decimal(value, "#,##0.0", locale=t.locale))
+
+
+def _durations(t: Translator, d: Durations) -> str:
+    if not d.count:
+        return t("stats.no_data")
+    return t(
+        "stats.median_p90",
+        median=_hours(t, d.median_hours),
+        p90=_hours(t, d.p90_hours),
+        count=d.count,
+    )
+
+
+def stats_message(t: Translator, s: Stats) -> Message:
+    """``/relais stats``: the figures (the chart follows by direct message)."""
+    title = t("stats.title_own") if s.view is StatsView.OWN else t("stats.title")
+    blocks: list[Block] = [
+        Heading(title),
+        Context(
+            t(
+                "stats.window",
+                weeks=len(s.weeks),
+                start=day(s.weeks[0].start, t),
+                end=day(s.at, t, s.timezone),
+                tz=s.timezone,
+            )
+        ),
+    ]
+    if s.view is not StatsView.OWN:
+        blocks.append(
+            Fields(
+                (
+                    (t("stats.ambassadors"), str(s.ambassadors)),
+                    (t("stats.active"), str(s.active_30_days)),
+                    (t("stats.joined"), str(s.joined_this_month)),
+                )
+            )
+        )
+    weeks = "\n".join(
+        t(
+            "stats.week_line",
+            week=format_date(w.start, "d MMM", locale=t.locale),
+            submitted=w.submitted,
+            approved=w.approved,
+        )
+        for w in s.weeks
+    )
+    blocks += [Heading(t("stats.per_week")), Paragraph(weeks)]
+    rate = s.approval_rate
+    rate_text = (
+        t(
+            "stats.rate_value",
+            rate=format_percent(rate, locale=t.locale),
+            approved=s.approved,
+            count=s.approved + s.rejected,
+        )
+        if rate is not None
+        else t("stats.no_data")
+    )
+    escalations = (
+        t("stats.escalations_value", count=s.escalated, pending=s.escalations_pending)
+        if s.escalated
+        else t("stats.no_escalation")
+    )
+    pairs = [
+        (t("stats.approval_rate"), rate_text),
+        (t("stats.decision_time"), _durations(t, s.decision)),
+        (t("stats.escalations"), escalations),
+    ]
+    if s.escalated:
+        pairs.append((t("stats.escalation_time"), _durations(t, s.escalation_decision)))
+    blocks.append(Fields(tuple(pairs)))
+    if s.sites:
+        blocks.append(Heading(t("stats.sites")))
+        blocks.append(
+            Fields(
+                tuple(
+                    (
+                        site.name,
+                        t(
+                            "stats.site_value",
+                            ambassadors=site.ambassadors,
+                            month=site.submitted_month,
+                            people=site.contributors_month,
+                            window=site.submitted_window,
+                        ),
+                    )
+                    for site in s.sites
+                )
+            )
+        )
+        if s.silent_sites:
+            month = format_day_month(s.month, t)
+            blocks.append(Context(t("stats.silent", month=month, sites=", ".join(s.silent_sites))))
+    if s.campaigns:
+        blocks.append(Heading(t("stats.campaigns")))
+        blocks.append(
+            Paragraph(
+                "\n".join(
+                    t(
+                        "stats.campaign_line",
+                        title=c.title,
+                        start=day(c.starts_on, t),
+                        end=day(c.ends_on, t),
+                        submitted=c.submitted,
+                        approved=c.approved,
+                        people=c.contributors,
+                    )
+                    for c in s.campaigns
+                )
+            )
+        )
+    return Message(text=title, blocks=tuple(blocks))
+
+
+def format_day_month(month: date, t: Translator) -> str:
+    """``November 2026``, ``novembre 2026``."""
+    return format_date(month, "LLLL y", locale=t.locale)
+
+
+def stats_chart_message(t: Translator, s: Stats, media_key: str) -> Message:
+    """The 12-week chart, sent by direct message after ``/relais stats``."""
+    title = t("stats.chart.title")
+    caption = t("stats.chart.caption", weeks=len(s.weeks), tz=s.timezone)
+    return Message(text=title, blocks=(Image(media_key, title), Context(caption)))
+
+
+def export_message(t: Translator, media_key: str, filename: str, title: str) -> Message:
+    """One CSV file of ``/relais export``, by direct message."""
+    return Message(text=title, blocks=(File(media_key, filename, title),))

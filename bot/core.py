@@ -17,6 +17,7 @@ from bot.services.onboarding import Onboarding
 from bot.services.relay import Relay
 from bot.services.review import Review
 from bot.services.rounds import Rounds
+from bot.services.stats import StatsService
 from bot.services.submissions import Submissions
 from bot.settings import Settings
 from bot.ui import Message
@@ -55,6 +56,7 @@ class Core:
         self.config = Config(self)
         self.rounds = Rounds(self)
         self.relay = Relay(self)
+        self.stats = StatsService(self)
 
     def review_channel_default(self, platform: Platform | str) -> str:
         """Where review cards go on ``platform`` unless a CM chose a channel from chat

@@ -44,6 +44,17 @@ class Image:
 
 
 @dataclass(frozen=True)
+class File:
+    """A stored file handed to the person (an export): by media storage key, the name it
+    is saved under and a title. Slack shares it in the conversation, Teams gives a signed
+    download link, the console prints its path."""
+
+    media_key: str
+    filename: str
+    title: str
+
+
+@dataclass(frozen=True)
 class Fields:
     """Label/value pairs shown as a compact grid."""
 
@@ -84,12 +95,13 @@ class Actions:
     buttons: tuple[Button, ...]
 
 
-Block = Heading | Paragraph | Image | Fields | Context | Actions | Mentions
+Block = Heading | Paragraph | Image | File | Fields | Context | Actions | Mentions
 _BLOCK_TYPES: dict[str, type[Any]] = {
     "mentions": Mentions,
     "heading": Heading,
     "paragraph": Paragraph,
     "image": Image,
+    "file": File,
     "fields": Fields,
     "context": Context,
     "actions": Actions,

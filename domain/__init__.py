@@ -6,6 +6,8 @@ Imports nothing from the project: the core, storage and the adapters all build o
 from __future__ import annotations
 
 import enum
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -231,6 +233,106 @@ class Digest:
     def empty(self) -> bool:
         """True when nothing was approved in the period."""
         return self.approved == 0
+
+
+def quantile(values: Sequence[float], q: float) -> float | None:
+    """The ``q`` quantile of ``values`` by linear interpolation between closest ranks (as
+    PostgreSQL's ``percentile_cont``); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+class StatsView(enum.StrEnum):
+    """Whose numbers ``/relais stats`` shows: the workspace (CMs), one site (a referent's,
+    not offered yet), or the member's own (ambassadors)."""
+
+    WORKSPACE = "workspace"
+    SITE = "site"
+    OWN = "own"
+
+
+@dataclass(frozen=True)
+class Durations:
+    """How long something took, over ``count`` cases: median and 90th percentile
+    (linear interpolation between closest ranks), in hours; None when there is none."""
+
+    count: int
+    median_hours: float | None
+    p90_hours: float | None
+
+
+@dataclass(frozen=True)
+class WeekCount:
+    """One local week (Monday 00:00 in the workspace timezone) of submissions."""
+
+    start: date
+    submitted: int
+    approved: int
+
+
+@dataclass(frozen=True)
+class SiteFigures:
+    """A site's participation: ambassadors, and submissions this month and over the window."""
+
+    name: str
+    ambassadors: int
+    submitted_month: int
+    contributors_month: int
+    submitted_window: int
+
+    @property
+    def silent(self) -> bool:
+        """True when nobody of the site submitted anything this month."""
+        return self.submitted_month == 0
+
+
+@dataclass(frozen=True)
+class CampaignFigures:
+    """What a campaign brought in."""
+
+    title: str
+    starts_on: date
+    ends_on: date
+    submitted: int
+    approved: int
+    contributors: int
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Everything ``/relais stats`` shows, for one view (whole workspace, site or own)."""
+
+    view: StatsView
+    timezone: str
+    at: datetime
+    month: date
+    ambassadors: int
+    active_30_days: int
+    joined_this_month: int
+    weeks: tuple[WeekCount, ...]
+    approved: int
+    rejected: int
+    decision: Durations
+    escalated: int
+    escalations_pending: int
+    escalation_decision: Durations
+    sites: tuple[SiteFigures, ...]
+    campaigns: tuple[CampaignFigures, ...]
+
+    @property
+    def approval_rate(self) -> float | None:
+        """Approved over approved and rejected (decided in the window); None without any."""
+        decided = self.approved + self.rejected
+        return self.approved / decided if decided else None
+
+    @property
+    def silent_sites(self) -> tuple[str, ...]:
+        """Sites with no submission this month."""
+        return tuple(site.name for site in self.sites if site.silent)
 
 
 #: Longest caption a submission may carry (characters).

@@ -187,7 +187,7 @@ def _listen_message(host: str, port: int, exc: OSError) -> str:
 
 
 def _digest_core(settings: Settings) -> tuple[Core, Database]:
-    """(core, database) for the digest commands."""
+    """(core, database) for the commands that work without serving (digest, stats)."""
     from bot.core import Core
     from storage.db import Database
 
@@ -246,6 +246,61 @@ def digest_send(
                 sent = await core.rounds.send_now(ws_id)
                 state = "queued" if sent else "already sent (nothing approved since)"
                 typer.echo(f"{platform} {external}: digest {state} for {config.digest_channel}")
+        finally:
+            await db.dispose()
+
+    asyncio.run(main())
+
+
+@app.command()
+def stats(
+    workspace: Annotated[
+        str | None, typer.Option(help="Workspace id on its platform (default: all).")
+    ] = None,
+    as_csv: Annotated[
+        bool, typer.Option("--csv", help="The figures as CSV (section,item,value).")
+    ] = False,
+    submissions: Annotated[
+        bool, typer.Option(help="With --csv: every submission instead of the figures.")
+    ] = False,
+    chart: Annotated[
+        Path | None, typer.Option(help="Also write the 12-week chart (PNG) to this file.")
+    ] = None,
+) -> None:
+    """The CM's numbers over the last 12 weeks (what /relais stats shows)."""
+    from adapters.console.render import render
+    from bot import cards
+    from bot.chart import render_weeks
+    from bot.i18n import translator
+    from bot.services.stats import figures_csv
+    from domain import StatsView
+
+    settings = _settings()
+
+    async def main() -> None:
+        core, db = _digest_core(settings)
+        try:
+            found = await _workspaces(core, workspace)
+            if as_csv and len(found) > 1:
+                typer.echo("Several workspaces: name one with --workspace.", err=True)
+                raise typer.Exit(2)
+            for ws_id, external, platform, locale in found:
+                figures = await core.stats.compute(ws_id, StatsView.WORKSPACE)
+                if as_csv and submissions:
+                    text = await core.stats.submissions_csv(ws_id, figures.timezone)
+                    typer.echo(text, nl=False)
+                elif as_csv:
+                    typer.echo(figures_csv(figures), nl=False)
+                else:
+                    typer.echo(f"=== {platform} {external} ===")
+                    message = cards.stats_message(translator(locale), figures)
+                    lines = render(message, number_button=lambda a, v: 0, media_dir=Path())
+                    for line in lines:
+                        typer.echo(line)
+                if chart is not None:
+                    png = await asyncio.to_thread(render_weeks, figures.weeks, translator(locale))
+                    chart.write_bytes(png)
+                    typer.echo(f"Chart written to {chart}", err=True)
         finally:
             await db.dispose()
 

@@ -9,6 +9,7 @@ All methods do blocking file-system calls: async callers run them in a thread.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import uuid
@@ -17,9 +18,10 @@ from pathlib import Path
 __all__ = ["LocalMediaStore"]
 
 # fullmatch, not "^...$": "$" would also accept a trailing newline.
-_KEY_RE = re.compile(r"([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})\.(jpg|png|webp)")
+_KEY_RE = re.compile(r"([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})\.(jpg|png|webp|csv)")
 _SHA_RE = re.compile(r"[0-9a-f]{64}")
-_EXTENSIONS = frozenset({"jpg", "png", "webp"})
+# csv: exports a CM asked for (``/relais export``), delivered like a photo.
+_EXTENSIONS = frozenset({"jpg", "png", "webp", "csv"})
 
 
 class LocalMediaStore:
@@ -62,6 +64,12 @@ class LocalMediaStore:
         # replicas committing the same content at once both succeed.
         os.replace(temp, target)
         return key
+
+    def put(self, data: bytes, ext: str) -> str:
+        """Store ``data`` (a generated file: a chart, an export) and return its key."""
+        temp = self.new_temp_path()
+        temp.write_bytes(data)
+        return self.commit(temp, hashlib.sha256(data).hexdigest(), ext)
 
     def path(self, key: str) -> Path:
         """Return the absolute path for ``key``; raise ValueError for a malformed key.

@@ -161,6 +161,10 @@ class Submission(Base):
         # The digest reads one week of decisions: this keeps it independent of history.
         Index(None, "workspace_id", "status", "decided_at"),
         Index(None, "author_id", "created_at"),
+        # /relais stats reads the weeks it shows (whatever the status) and a campaign's
+        # submissions: both bounded by what is shown, not by the history.
+        Index(None, "workspace_id", "created_at"),
+        Index(None, "campaign_id"),
         UniqueConstraint("workspace_id", "client_key"),
     )
 
@@ -218,6 +222,8 @@ class ReviewEvent(Base):
     """Append-only audit trail; the migration adds a trigger that refuses UPDATE."""
 
     __tablename__ = "review_events"
+    # /relais stats: the escalations of the weeks it shows.
+    __table_args__ = (Index(None, "to_status", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(

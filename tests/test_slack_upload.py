@@ -11,8 +11,8 @@ import pytest
 
 from adapters.slack.port import SlackClients, SlackPort
 from bot.core import Core
-from bot.ports import RetryLater, Target
-from bot.ui import Image, Message, Paragraph
+from bot.ports import PermanentFailure, RetryLater, Target
+from bot.ui import File, Image, Message, Paragraph
 from tests.slack_api import FakeSlack
 from tests.support import FakeClock, photo
 
@@ -131,3 +131,36 @@ async def test_an_upload_url_slack_no_longer_accepts_starts_over(
     await port.post(TEAM, Target("channel", "CREVIEW"), message)
     assert shown_file(fake) != "F-stale"
     assert len(fake.completed_uploads) == 1
+
+
+async def test_a_file_for_a_person_is_shared_in_their_dm_once_after_a_429(
+    core: Core, clock: FakeClock, fake: FakeSlack
+) -> None:
+    """An export (a File block) is uploaded and shared in the DM; a refused share is
+    retried from the start and shares it once."""
+    key = core.store.put(b"id,status\n1,approved\n", "csv")
+    message = Message("Every submission (CSV)", (File(key, "export.csv", "Every submission"),))
+    fake.fail("files.completeUploadExternal", 429, retry_after=2)
+    with pytest.raises(RetryLater) as refused:
+        await new_port(fake, core, clock).post(TEAM, Target("user", "UCM1"), message)
+    assert refused.value.retry_after == 2
+    assert fake.completed_uploads == []
+    ref = await new_port(fake, core, clock).post(TEAM, Target("user", "UCM1"), message)
+    (shared,) = fake.completed_uploads
+    assert shared["channel_id"] == "DUCM1" == ref["channel"]
+    assert shared["initial_comment"] == "Every submission (CSV)"
+    file_id = shared["files"][0]["id"]
+    assert ref["file"] == file_id and fake.uploads[file_id] == b"id,status\n1,approved\n"
+    assert fake.files[file_id]["name"] == "export.csv"
+    assert not fake.calls_to("chat.postMessage")  # the file is the message
+
+
+async def test_a_file_missing_from_the_store_is_a_permanent_failure(
+    core: Core, clock: FakeClock, fake: FakeSlack
+) -> None:
+    key = core.store.put(b"a,b\n", "csv")
+    core.store.delete(key)
+    message = Message("Export", (File(key, "export.csv", "Export"),))
+    with pytest.raises(PermanentFailure):
+        await new_port(fake, core, clock).post(TEAM, Target("user", "UCM1"), message)
+    assert not fake.calls_to("files.getUploadURLExternal")

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import assert_never
 
-from bot.ui import Actions, Context, Fields, Heading, Image, Mentions, Message, Paragraph
+from bot.ui import Actions, Context, Fields, File, Heading, Image, Mentions, Message, Paragraph
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x9b]")
 
@@ -34,6 +34,8 @@ def render(
                 lines.extend(plain(block.text).splitlines() or [""])
             case Image():
                 lines.append(f"[{plain(block.alt)}: {media_dir / block.media_key}]")
+            case File():
+                lines.append(f"[{plain(block.title)}: {media_dir / block.media_key}]")
             case Fields():
                 width = max((len(label) for label, _ in block.pairs), default=0)
                 lines.extend(f"  {plain(k).ljust(width)} : {plain(v)}" for k, v in block.pairs)

@@ -35,7 +35,7 @@ from adapters.pacing import RateLimiter, pace
 from adapters.slack import render
 from bot.ports import PermanentFailure, RetryLater, Target, retry_after_seconds
 from bot.services.relay import Uploads
-from bot.ui import Image, Message
+from bot.ui import File, Image, Message
 from bot.worker import Clock
 from storage.media_store import LocalMediaStore
 from storage.repositories.slack import COMPLETE, RESERVED, UPLOADED
@@ -194,6 +194,9 @@ class SlackPort:
                     view=render.home_view(message, images),
                 )
                 return {"home": target.id}
+            shared = [b for b in message.blocks if isinstance(b, File)]
+            if shared and target.kind in ("user", "channel"):
+                return await self._share(client, workspace, target, message, shared[0])
             blocks = render.message_blocks(message, images)
             if target.kind == "ephemeral":
                 return await self._ephemeral(client, workspace, target, message, blocks)
@@ -272,6 +275,51 @@ class SlackPort:
             mrkdwn=False,
         )
         return {"channel": response["channel"], "ts": response["ts"]}
+
+    async def _share(
+        self,
+        client: AsyncWebClient,
+        workspace: str,
+        target: Target,
+        message: Message,
+        block: File,
+    ) -> dict[str, Any]:
+        """A file handed to a person (an export): uploaded and shared in their DM (or the
+        channel) with the message's text as its comment. Unlike a card's photo it is shared,
+        so it is uploaded for each message; a lost answer to the last call may share it
+        twice, as a lost answer to ``chat.postMessage`` may post twice."""
+        channel = target.id
+        if target.kind == "user":
+            opened = await client.conversations_open(users=target.id)
+            channel = str(opened["channel"]["id"])
+        if not self.store.exists(block.media_key):
+            raise PermanentFailure(f"file {block.media_key} is missing from MEDIA_DIR")
+        data = await asyncio.to_thread(self.store.path(block.media_key).read_bytes)
+        answer = await client.files_getUploadURLExternal(filename=block.filename, length=len(data))
+        file_id, url = str(answer["file_id"]), str(answer["upload_url"])
+        timeout = aiohttp.ClientTimeout(total=60)
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as http,
+                http.post(
+                    url, data=data, headers={"Content-Type": "application/octet-stream"}
+                ) as resp,
+            ):
+                status = resp.status
+                await resp.read()
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise RetryLater(f"slack: upload of {block.filename}: {exc!r}") from exc
+        if status != 200:
+            raise RetryLater(f"slack: upload of {block.filename}: HTTP {status}")
+        await self._paced(
+            workspace,
+            channel,
+            client.files_completeUploadExternal,
+            files=[{"id": file_id, "title": block.title}],
+            channel_id=channel,
+            initial_comment=render.fallback_text(message),
+        )
+        return {"channel": channel, "file": file_id}
 
     async def _paced(
         self, team: str, channel: str, call: Callable[..., Awaitable[Any]], /, **kwargs: Any

@@ -20,6 +20,7 @@ from bot.ui import (
     Checkbox,
     Context,
     Fields,
+    File,
     FileInput,
     Form,
     Heading,
@@ -104,6 +105,10 @@ def message_blocks(
                             "alt_text": _cut(block.alt, 2000),
                         }
                     )
+            case File():
+                # The port shares the file itself in the conversation (SlackPort.post); a
+                # message drawn without it (an ephemeral reply) names it.
+                blocks.append({"type": "context", "elements": [plain(block.filename, FIELD_MAX)]})
             case Fields():
                 pairs = [plain(f"{label}\n{value}", FIELD_MAX) for label, value in block.pairs]
                 for i in range(0, len(pairs), FIELDS_PER_SECTION):

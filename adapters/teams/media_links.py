@@ -24,7 +24,12 @@ from storage.media_store import LocalMediaStore
 log = logging.getLogger(__name__)
 
 DEFAULT_TTL = 72 * 3600
-_TYPES = {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
+_TYPES = {
+    ".jpg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".csv": "text/csv; charset=utf-8",
+}
 
 
 def _b64(data: bytes) -> str:
@@ -98,14 +103,17 @@ class MediaLinks:
             if key is None or not _stored(store, key):
                 raise web.HTTPNotFound(text="This photo link is invalid or has expired.")
             path = store.path(key)
-            return web.FileResponse(
-                path,
-                headers={
-                    "Content-Type": _TYPES.get(path.suffix.lower(), "application/octet-stream"),
-                    "Cache-Control": "private, max-age=3600",
-                    "X-Content-Type-Options": "nosniff",
-                },
-            )
+            headers = {
+                "Content-Type": _TYPES.get(path.suffix.lower(), "application/octet-stream"),
+                "Cache-Control": "private, max-age=3600",
+                "X-Content-Type-Options": "nosniff",
+            }
+            if path.suffix.lower() == ".csv":
+                # An export (/relais export): saved as a file, never shown in the browser.
+                headers["Content-Disposition"] = (
+                    f'attachment; filename="relais-{path.stem[:12]}.csv"'
+                )
+            return web.FileResponse(path, headers=headers)
 
         return serve
 

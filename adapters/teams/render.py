@@ -52,6 +52,7 @@ from bot.ui import (
     Checkbox,
     Context,
     Fields,
+    File,
     FileInput,
     Form,
     Heading,
@@ -273,6 +274,14 @@ def _body(
                     body.append(
                         {"type": "Image", "url": url, "altText": block.alt, "size": "Large"}
                     )
+            case File():
+                # Bots cannot drop a file into a chat without OneDrive consent: the file is
+                # a signed download link (GET /media/{token}), like a photo.
+                url = image_url(block.media_key)
+                body += _paragraphs(block.title, weight="Bolder")
+                if url:
+                    link = {"type": "Action.OpenUrl", "title": block.filename, "url": url}
+                    body += _action_sets([link])
             case Fields():
                 body += [
                     _field_row(label, value, i == 0) for i, (label, value) in enumerate(block.pairs)

@@ -40,6 +40,8 @@ class ActionName(enum.StrEnum):
     SNOOZE = "snooze"
     DIGEST = "digest"
     CONFIG = "config"
+    STATS = "stats"
+    EXPORT = "export"
     # A button that runs a /relais subcommand (App Home, nudges).
     RELAIS_COMMAND = "relais.command"
     # Buttons and forms.

@@ -123,6 +123,12 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "Use their buttons to approve, reject, request changes or escalate to an approver. "
         "/relais digest preview (or send) for the weekly digest; /relais config for settings."
     ),
+    "help.stats": (
+        "/relais stats — your numbers over 12 weeks (the whole programme for CMs), with a chart"
+    ),
+    "help.export": (
+        "/relais export — the numbers and every submission as CSV files, by direct message (CMs)"
+    ),
     "help.unknown": "I don't know '{word}'. Try /relais help.",
     # joining and leaving
     "join.needed_first": "To send photos, first read and accept the ambassador charter.",
@@ -375,8 +381,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "Type 'review here' in the channel where review cards should go (mention Relais)."
     ),
     "teams.help_words": (
-        "In this chat, type: help, join, me, snooze 2w, snooze off, leave, or submit "
-        "(or just send photos). Community managers also: digest, config."
+        "In this chat, type: help, join, me, stats, snooze 2w, snooze off, leave, or submit "
+        "(or just send photos). Community managers also: digest, config, export."
     ),
     "teams.html_copy": "the formatted (HTML) copy of your message",
     "digest.title": "This week in the ambassador programme ({start} to {end})",
@@ -478,4 +484,53 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "The problem is on our side, not in your photos. Please send it again in a few"
         " minutes; the team has been told in the logs."
     ),
+    # the CM's numbers (/relais stats, /relais export)
+    "stats.title": "Programme numbers",
+    "stats.title_own": "Your numbers",
+    "stats.window": "Last {weeks} weeks, from {start} to {end} (weeks start on Monday, {tz} time)",
+    "stats.ambassadors": "Ambassadors",
+    "stats.active": "Active in the last 30 days",
+    "stats.joined": "Joined this month",
+    "stats.per_week": "Submissions per week (sent / approved)",
+    "stats.week_line": "Week of {week}: {submitted} / {approved}",
+    "stats.approval_rate": "Approval rate",
+    "stats.rate_value": {
+        "one": "{rate} ({approved} approved of {count} decision)",
+        "other": "{rate} ({approved} approved of {count} decisions)",
+    },
+    "stats.decision_time": "Time from submission to decision",
+    "stats.median_p90": {
+        "one": "median {median}, 90th percentile {p90} ({count} decision)",
+        "other": "median {median}, 90th percentile {p90} ({count} decisions)",
+    },
+    "stats.hours": "{hours} h",
+    "stats.no_data": "no decision yet",
+    "stats.escalations": "Escalations",
+    "stats.escalations_value": {
+        "one": "{count} escalated, {pending} still waiting for an approver",
+        "other": "{count} escalated, {pending} still waiting for an approver",
+    },
+    "stats.no_escalation": "none",
+    "stats.escalation_time": "Time from escalation to decision",
+    "stats.sites": "Participation by site",
+    "stats.site_value": (
+        "ambassadors: {ambassadors} · sent this month: {month} "
+        "(people: {people}) · sent in 12 weeks: {window}"
+    ),
+    "stats.silent": "Silent in {month}: {sites}",
+    "stats.campaigns": "Campaigns",
+    "stats.campaign_line": (
+        "{title} ({start} to {end}): sent {submitted} · approved {approved} "
+        "· people taking part {people}"
+    ),
+    "stats.chart.title": "Submissions per week",
+    "stats.chart.submitted": "Sent",
+    "stats.chart.approved": "Approved",
+    "stats.chart.week_of": "Week of",
+    "stats.chart.caption": "Last {weeks} weeks, weeks starting on Monday ({tz} time).",
+    "stats.chart_follows": "The chart follows in your direct messages.",
+    "export.figures": "Programme numbers (CSV)",
+    "export.submissions": "Every submission (CSV)",
+    "export.sent": "Your export is on its way to your direct messages: two CSV files.",
+    "export.download": "Download {filename}",
 }

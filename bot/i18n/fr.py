@@ -135,6 +135,14 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "des modifications ou de transmettre à un approbateur. /relais digest preview (ou send) "
         "pour le récapitulatif ; /relais config pour les réglages."
     ),
+    "help.stats": (
+        "/relais stats — vos chiffres sur 12 semaines (tout le programme pour les "
+        "CM), avec un graphique"
+    ),
+    "help.export": (
+        "/relais export — les chiffres et toutes les contributions en fichiers CSV, "
+        "en message privé (CM)"
+    ),
     "help.unknown": "Je ne connais pas « {word} ». Essayez /relais help.",
     # joining and leaving
     "join.needed_first": (
@@ -434,8 +442,9 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "(en mentionnant Relais)."
     ),
     "teams.help_words": (
-        "Dans cette conversation, tapez : help, join, me, snooze 2w, snooze off, leave ou "
-        "submit (ou envoyez simplement des photos). Community managers : aussi digest, config."
+        "Dans cette conversation, tapez : help, join, me, stats, snooze 2w, snooze off, leave "
+        "ou submit (ou envoyez simplement des photos). Community managers : aussi digest, "
+        "config, export."
     ),
     "teams.html_copy": "la copie mise en forme (HTML) de votre message",
     "digest.title": "Cette semaine dans le programme ambassadeurs (du {start} au {end})",
@@ -559,4 +568,58 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "Le problème vient de chez nous, pas de vos photos. Renvoyez-la dans quelques"
         " minutes ; l’équipe en est informée par les journaux."
     ),
+    # the CM's numbers (/relais stats, /relais export)
+    "stats.title": "Les chiffres du programme",
+    "stats.title_own": "Vos chiffres",
+    "stats.window": (
+        "{weeks} dernières semaines, du {start} au {end} (semaines commençant le "
+        "lundi, heure de {tz})"
+    ),
+    "stats.ambassadors": "Ambassadeurs",
+    "stats.active": "Actifs ces 30 derniers jours",
+    "stats.joined": "Arrivés ce mois-ci",
+    "stats.per_week": "Contributions par semaine (envoyées / validées)",
+    "stats.week_line": "Semaine du {week} : {submitted} / {approved}",
+    "stats.approval_rate": "Taux de validation",
+    "stats.rate_value": {
+        "one": "{rate} ({approved} validées sur {count} décision)",
+        "other": "{rate} ({approved} validées sur {count} décisions)",
+    },
+    "stats.decision_time": "Délai entre l’envoi et la décision",
+    "stats.median_p90": {
+        "one": "médiane {median}, 90e centile {p90} ({count} décision)",
+        "other": "médiane {median}, 90e centile {p90} ({count} décisions)",
+    },
+    "stats.hours": "{hours} h",
+    "stats.no_data": "aucune décision pour l’instant",
+    "stats.escalations": "Escalades",
+    "stats.escalations_value": {
+        "one": "{count} escaladée, {pending} en attente d’un approbateur",
+        "other": "{count} escaladées, {pending} en attente d’un approbateur",
+    },
+    "stats.no_escalation": "aucune",
+    "stats.escalation_time": "Délai entre l’escalade et la décision",
+    "stats.sites": "Participation par site",
+    "stats.site_value": (
+        "ambassadeurs : {ambassadors} · envois ce mois-ci : {month} "
+        "(personnes : {people}) · envois sur 12 semaines : {window}"
+    ),
+    "stats.silent": "Sans contribution en {month} : {sites}",
+    "stats.campaigns": "Campagnes",
+    "stats.campaign_line": (
+        "{title} (du {start} au {end}) : envois {submitted} · validés {approved} "
+        "· participants {people}"
+    ),
+    "stats.chart.title": "Contributions par semaine",
+    "stats.chart.submitted": "Envoyées",
+    "stats.chart.approved": "Validées",
+    "stats.chart.week_of": "Semaine du",
+    "stats.chart.caption": (
+        "{weeks} dernières semaines, semaines commençant le lundi (heure de {tz})."
+    ),
+    "stats.chart_follows": "Le graphique suit dans vos messages privés.",
+    "export.figures": "Chiffres du programme (CSV)",
+    "export.submissions": "Toutes les contributions (CSV)",
+    "export.sent": "Votre export arrive dans vos messages privés : deux fichiers CSV.",
+    "export.download": "Télécharger {filename}",
 }

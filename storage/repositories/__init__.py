@@ -15,6 +15,7 @@ from storage.repositories.outbox import OutboxRepository
 from storage.repositories.rounds import RoundRepository
 from storage.repositories.settings import SettingsRepository
 from storage.repositories.slack import SlackUploadRepository
+from storage.repositories.stats import StatsRepository
 from storage.repositories.submissions import (
     CampaignRepository,
     MediaRepository,
@@ -44,6 +45,7 @@ class Repos:
         self.slack_uploads = SlackUploadRepository(session)
         self.settings = SettingsRepository(session)
         self.rounds = RoundRepository(session)
+        self.stats = StatsRepository(session)
         self.conversations = ConversationRefRepository(session)
         self.drafts = DraftRepository(session)
 
