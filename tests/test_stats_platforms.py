@@ -82,7 +82,12 @@ async def test_slack_export_shares_two_csv_files_in_the_dm(
         return [u for u in fake.completed_uploads if u["channel_id"]]
 
     await fake.wait_for(lambda: len(shared_files()) >= 2)
-    shared = shared_files()
+    # Two messages to one DM: each is uploaded in three calls, so they may complete in
+    # either order.
+    shared = sorted(
+        shared_files(),
+        key=lambda u: str(fake.files[u["files"][0]["id"]]["name"]),  # type: ignore[index]
+    )
     assert [u["channel_id"] for u in shared] == ["DUCM1", "DUCM1"]
     ids = [u["files"][0]["id"] for u in shared]  # type: ignore[index]
     names = [fake.files[i]["name"] for i in ids]
