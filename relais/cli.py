@@ -90,6 +90,14 @@ def console() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface (default HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default PORT, 3000).")] = None,
+    upgrade_db: Annotated[
+        bool,
+        typer.Option(
+            "--upgrade",
+            help="Apply migrations before serving, on PostgreSQL too (replicas starting at "
+            "once take turns on an advisory lock). SQLite is always upgraded.",
+        ),
+    ] = False,
 ) -> None:
     """Run the HTTP server: health routes, and Slack (HTTP or Socket Mode) when configured."""
     from aiohttp import web
@@ -100,7 +108,7 @@ def serve(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = _settings()
-    if make_url(settings.database_url).get_backend_name() == "sqlite":
+    if upgrade_db or make_url(settings.database_url).get_backend_name() == "sqlite":
         upgrade(settings.database_url)
     if not (
         settings.slack_bot_token
