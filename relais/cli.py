@@ -103,10 +103,11 @@ def serve(
     from aiohttp import web
 
     from bot.core import Core
+    from relais.logs import ACCESS_LOG_FORMAT, configure
     from relais.server import build_server
     from storage.db import Database, upgrade
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure()
     settings = _settings()
     if upgrade_db or make_url(settings.database_url).get_backend_name() == "sqlite":
         upgrade(settings.database_url)
@@ -141,6 +142,7 @@ def serve(
             build_server(core),
             host=host,
             port=port,
+            access_log_format=ACCESS_LOG_FORMAT,
             print=lambda msg: logging.getLogger("relais").info(msg),
         )
     except OSError as exc:

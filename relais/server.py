@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hmac
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from adapters.base import Adapter
+from bot import metrics
 from bot.core import Core
 from bot.jobs import JobHandler, JobRunner
 from bot.outbox import Dispatcher, stuck_count
@@ -59,6 +62,28 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ready", "stuck": stuck})
 
 
+async def metrics_route(request: web.Request) -> web.Response:
+    """Prometheus text format; with ``RELAIS_METRICS_TOKEN`` set, only for its bearer."""
+    core = request.app[CORE_KEY]
+    token = core.settings.relais_metrics_token
+    if token:
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return web.Response(
+                status=401,
+                text="a bearer token is required (RELAIS_METRICS_TOKEN)\n",
+                headers={"WWW-Authenticate": 'Bearer realm="relais metrics"'},
+            )
+    try:
+        await asyncio.wait_for(metrics.read_backlog(core.db, core.clock()), timeout=5)
+    except Exception as exc:
+        # The process's own counters are still worth scraping while the database is away.
+        metrics.SCRAPE_ERRORS.inc()
+        log.warning("metrics: could not read the outbox and job backlog: %s", type(exc).__name__)
+    body = generate_latest(metrics.REGISTRY)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
 def build_app(
     core: Core,
     ports: Mapping[str, PlatformPort] | None = None,
@@ -70,6 +95,7 @@ def build_app(
     app[CORE_KEY] = core
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_route)
     app.on_startup.append(_sync_charter)
     app.on_startup.append(_roles_from_settings)
     app.on_startup.append(_settle_memory)

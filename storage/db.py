@@ -74,6 +74,9 @@ def watching_commits(watch: CommitWatch) -> Iterator[CommitWatch]:
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Create an async engine with the per-dialect settings Relais relies on."""
     parsed = make_url(url)
+    # A failed statement's message must not carry its parameters (captions, reasons,
+    # names) into the logs: SQLAlchemy leaves them out of its exceptions with this.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
