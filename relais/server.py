@@ -18,6 +18,7 @@ from bot.jobs import JobHandler, JobRunner
 from bot.outbox import Dispatcher, stuck_count
 from bot.ports import PlatformPort
 from bot.worker import Worker
+from storage.db import head_revision
 
 log = logging.getLogger(__name__)
 # Fewer young-generation collections under load (the default is 700 allocations).
@@ -34,13 +35,24 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Readiness: the database answers and the media directory is writable."""
+    """Readiness: the database answers, its schema is the code's, and the media directory
+    is writable."""
     core = request.app[CORE_KEY]
     problems: list[str] = []
     try:
         await asyncio.wait_for(core.db.ping(), timeout=5)
+        current = await asyncio.wait_for(core.db.revision(), timeout=5)
     except Exception as exc:
         problems.append(f"database: {type(exc).__name__}: {exc}")
+    else:
+        expected = head_revision()
+        if current != expected:
+            # A replica of a newer version started before anyone migrated (or an older
+            # one after): it would fail on the columns it expects.
+            problems.append(
+                f"migrations pending: schema at {current or 'nothing'}, code expects "
+                f"{expected}: run `relais db upgrade`"
+            )
     media_dir = core.settings.media_dir
     try:
         media_dir.mkdir(parents=True, exist_ok=True)

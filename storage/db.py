@@ -7,6 +7,7 @@ Services never see a session: they ask ``Database.transaction()`` for a ``Repos`
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
@@ -15,6 +16,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -149,6 +152,13 @@ class Database:
         async with self._sessions() as session:
             yield session
 
+    async def revision(self) -> str | None:
+        """The schema's Alembic revision (None before the first migration)."""
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(
+                lambda c: MigrationContext.configure(c).get_current_revision()
+            )
+
     async def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""
         async with self.engine.connect() as conn:
@@ -167,6 +177,12 @@ def alembic_config(url: str) -> Config:
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
+
+
+@functools.cache
+def head_revision() -> str | None:
+    """The revision the code expects: the newest migration (read once per process)."""
+    return ScriptDirectory.from_config(alembic_config("")).get_current_head()
 
 
 def upgrade(url: str, revision: str = "head") -> None:

@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from alembic import command
+from alembic.script import ScriptDirectory
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.core import Core
@@ -22,7 +24,7 @@ from bot.ui import Message, Paragraph
 from domain import Platform
 from relais import logs
 from relais.server import build_app
-from storage.db import Database
+from storage.db import Database, alembic_config, head_revision
 from tests.slack_api import FakeSlack
 from tests.slack_support import REVIEW, SECRET, SlackRig, buttons, slack_settings
 from tests.support import FakeClock, jpeg_bytes, member
@@ -273,3 +275,26 @@ def test_a_terminal_gets_the_readable_format() -> None:
     line = out.getvalue()
     assert " INFO relais started with [redacted]" in line
     assert not line.startswith("{")
+
+
+async def test_not_ready_while_migrations_are_pending(core: Core, db_url: str) -> None:
+    """A schema behind the code (a new version started before `relais db upgrade`): 503."""
+    head = head_revision()
+    assert head is not None
+    previous = ScriptDirectory.from_config(alembic_config(db_url)).get_revision(head).down_revision
+    assert isinstance(previous, str)
+    async with TestClient(TestServer(build_app(core), host="127.0.0.1")) as http:
+        assert (await http.get("/readyz")).status == 200
+        await asyncio.to_thread(command.stamp, alembic_config(db_url), previous)
+        try:
+            behind = await http.get("/readyz")
+            body = await behind.json()
+            assert behind.status == 503
+            assert body["problems"] == [
+                f"migrations pending: schema at {previous}, code expects {head}: "
+                "run `relais db upgrade`"
+            ]
+            assert (await http.get("/healthz")).status == 200  # alive all the same
+        finally:
+            await asyncio.to_thread(command.stamp, alembic_config(db_url), head)
+        assert (await http.get("/readyz")).status == 200

@@ -251,24 +251,7 @@ class TeamsAdapter:
         """A Bot Framework token for downloading inline images (None without an app id)."""
         if not self.auth:
             return None
-        factory = PasswordServiceClientCredentialFactory(
-            self.app_id, self.settings.microsoft_app_password, self.settings.microsoft_app_tenant_id
-        )
-        tenant = (
-            self.settings.microsoft_app_tenant_id
-            if self.settings.microsoft_app_type.lower() == "singletenant"
-            else "botframework.com"
-        )
-        login = self._sdk.get("TO_CHANNEL_FROM_BOT_LOGIN_URL") or (
-            AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX + tenant
-        )
-        scope = (
-            self._sdk.get("TO_CHANNEL_FROM_BOT_OAUTH_SCOPE")
-            or AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
-        )
-        credentials = await factory.create_credentials(self.app_id, scope, login, True)
-        # MSAL is synchronous and may call Azure AD: keep it off the event loop.
-        return await asyncio.to_thread(credentials.get_access_token)
+        return await fetch_bot_token(self.settings, self._sdk)
 
     async def close(self) -> None:
         """Release HTTP clients."""
@@ -568,3 +551,29 @@ ACTIVITY_KINDS = frozenset(
         "event",
     }
 )
+
+
+async def fetch_bot_token(settings: Settings, sdk_overrides: dict[str, str] | None = None) -> str:
+    """A Bot Framework token for the app in ``settings`` (MSAL, from Azure AD or the login
+    URL in ``sdk_overrides``); raises when the app id, secret or tenant are refused."""
+    sdk = sdk_overrides or {}
+    factory = PasswordServiceClientCredentialFactory(
+        settings.microsoft_app_id,
+        settings.microsoft_app_password,
+        settings.microsoft_app_tenant_id,
+    )
+    tenant = (
+        settings.microsoft_app_tenant_id
+        if settings.microsoft_app_type.lower() == "singletenant"
+        else "botframework.com"
+    )
+    login = sdk.get("TO_CHANNEL_FROM_BOT_LOGIN_URL") or (
+        AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX + tenant
+    )
+    scope = (
+        sdk.get("TO_CHANNEL_FROM_BOT_OAUTH_SCOPE")
+        or AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
+    )
+    credentials = await factory.create_credentials(settings.microsoft_app_id, scope, login, True)
+    # MSAL is synchronous and may call Azure AD: keep it off the event loop.
+    return str(await asyncio.to_thread(credentials.get_access_token))
