@@ -23,7 +23,7 @@ from bot.ui import Message
 from bot.worker import utcnow
 from domain import MemberView, Platform
 from storage.db import Database
-from storage.media_store import LocalMediaStore
+from storage.media_store import media_store
 
 
 class Core:
@@ -40,7 +40,7 @@ class Core:
         self.settings = settings
         self.db = db
         self.clock = clock
-        self.store = LocalMediaStore(settings.media_dir)
+        self.store = media_store(settings.media_dir, settings.media_url)
         self.media = MediaIntake(
             self.store,
             max_bytes=settings.max_photo_bytes,

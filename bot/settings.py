@@ -51,6 +51,13 @@ class Settings(BaseSettings):
         description="Where cleaned photos are stored, content-addressed (default: `media` in "
         "the working directory). Replicas share it (a shared volume).",
     )
+    media_url: str = Field(
+        default="",
+        description="`s3://bucket/prefix`: photos in an S3-compatible bucket, for replicas "
+        "that share no disk (`MEDIA_DIR` is then a local cache). Endpoint, region and "
+        "credentials: the usual `AWS_ENDPOINT_URL`, `AWS_DEFAULT_REGION`, "
+        "`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`.",
+    )
     public_url: str = Field(
         default="",
         description="The server's public base URL; Teams cards load photos from "

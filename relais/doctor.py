@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from bot.outbox import STUCK_AFTER
 from bot.settings import Settings
 from storage.db import Database, head_revision
+from storage.media_store import S3MediaStore
 
 
 async def run_doctor(
@@ -236,4 +237,18 @@ async def _media_report(settings: Settings, echo: Callable[[str], None]) -> bool
         )
         return False
     echo(f"  ✓ media directory {media} is writable")
+    if not settings.media_url:
+        return True
+    try:
+        store = S3MediaStore.from_url(settings.media_url, media)
+        await asyncio.to_thread(store.check)
+    except Exception as exc:
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        echo(
+            f"  ✗ media bucket {settings.media_url} ({detail}): check the bucket exists and "
+            "AWS_ENDPOINT_URL, AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY allow putting, getting and deleting objects in it"
+        )
+        return False
+    echo(f"  ✓ media bucket {settings.media_url} takes, returns and deletes an object")
     return True
