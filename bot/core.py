@@ -24,7 +24,7 @@ from bot.ui import Message
 from bot.worker import utcnow
 from domain import MemberView, Platform
 from storage.db import Database
-from storage.media_store import LocalMediaStore
+from storage.media_store import media_store
 
 
 class Core:
@@ -41,7 +41,7 @@ class Core:
         self.settings = settings
         self.db = db
         self.clock = clock
-        self.store = LocalMediaStore(settings.media_dir)
+        self.store = media_store(settings.media_dir, settings.media_url)
         self.media = MediaIntake(
             self.store,
             max_bytes=settings.max_photo_bytes,

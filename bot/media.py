@@ -23,6 +23,7 @@ from typing import Literal
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from bot import metrics
 from storage.media_store import LocalMediaStore
 
 __all__ = ["ACCEPTED_FORMATS", "CleanImage", "MediaIntake", "MediaRejected", "RejectCode"]
@@ -117,9 +118,13 @@ class MediaIntake:
         temp = await asyncio.to_thread(self._store.new_temp_path)
         try:
             source_sha256, size = await self._receive(chunks, temp)
+            metrics.PHOTO_BYTES.inc(size)
             if size == 0:
                 raise MediaRejected("empty")
             return await asyncio.to_thread(self._clean, temp, source_sha256)
+        except MediaRejected as exc:
+            metrics.PHOTO_REJECTIONS.labels(exc.code).inc()
+            raise
         finally:
             # Synchronous on purpose: it must run even while the task is cancelled.
             temp.unlink(missing_ok=True)

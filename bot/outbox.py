@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import notify
+from bot import metrics, notify
 from bot.i18n import translator
 from bot.ports import PermanentFailure, PlatformPort, RetryLater, Target
 from bot.ui import Context, Message, Paragraph
@@ -167,15 +167,20 @@ class Dispatcher(Worker):
                 else:
                     result = await port.post(workspace, Target.from_json(row.target), message)
             except RetryLater as exc:
+                reason = "rate_limited" if exc.retry_after is not None else "transient"
+                metrics.SEND_FAILURES.labels(row.platform, reason).inc()
                 await self._failed(row, str(exc), exc.retry_after)
                 return
             except PermanentFailure as exc:
+                metrics.SEND_FAILURES.labels(row.platform, "permanent").inc()
                 await self._dead(row, f"permanent: {exc}")
                 return
             except Exception as exc:  # a bug or an unexpected SDK error: retry, then park
+                metrics.SEND_FAILURES.labels(row.platform, "error").inc()
                 log.exception("outbox row %s failed", row.id)
                 await self._failed(row, f"{type(exc).__name__}: {exc}", None)
                 return
+            metrics.SENDS.labels(row.platform, row.kind).inc()
             sent.add(row.id, result)
 
     async def _posted_ref(self, row: OutboxMessage) -> dict[str, Any] | None:
@@ -225,6 +230,7 @@ class Dispatcher(Worker):
 
     async def _dead(self, row: OutboxMessage, error: str) -> None:
         log.error("outbox row %s is a dead letter: %s", row.id, error)
+        metrics.DEAD_LETTERS.labels(row.platform).inc()
         async with self.db.transaction() as repos:
             await repos.outbox.mark_dead(row.id, self.worker_id, error=error)
         self.release(row.id)

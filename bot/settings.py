@@ -34,44 +34,144 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
-    host: str = "127.0.0.1"
-    port: int = 3000
-    database_url: str = Field(default_factory=default_database_url)
-    media_dir: Path = Field(default_factory=lambda: Path.cwd() / "media")
-    public_url: str = ""
+    # Every field has a description: docs/configuration.md and .env.example are generated
+    # from them (`python -m relais.config_doc`), and a test fails when they differ.
+    host: str = Field(
+        default="127.0.0.1",
+        description="Interface `relais serve` listens on (the container image sets `0.0.0.0`).",
+    )
+    port: int = Field(default=3000, description="Port of `relais serve`.")
+    database_url: str = Field(
+        default_factory=default_database_url,
+        description="`sqlite:///path/relais.db` (default: `relais.db` in the working "
+        "directory), or `postgresql://user:password@host:5432/db` for replicas.",
+    )
+    media_dir: Path = Field(
+        default_factory=lambda: Path.cwd() / "media",
+        description="Where cleaned photos are stored, content-addressed (default: `media` in "
+        "the working directory). Replicas share it (a shared volume).",
+    )
+    media_url: str = Field(
+        default="",
+        description="`s3://bucket/prefix`: photos in an S3-compatible bucket, for replicas "
+        "that share no disk (`MEDIA_DIR` is then a local cache). Endpoint, region and "
+        "credentials: the usual `AWS_ENDPOINT_URL`, `AWS_DEFAULT_REGION`, "
+        "`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`.",
+    )
+    public_url: str = Field(
+        default="",
+        description="The server's public base URL; Teams cards load photos from "
+        "`PUBLIC_URL/media/<signed link>`.",
+    )
 
-    relais_locale: Literal["fr", "en"] = "en"
-    relais_timezone: str = "Europe/Paris"
-    relais_review_channel: str = ""
-    relais_digest_channel: str = ""
-    relais_digest_schedule: str = "fri 16:00"
-    relais_cms: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    relais_approvers: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    relais_admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    relais_charter_file: Path | None = None
-    relais_max_photo_mb: float = 20.0
-    relais_max_photo_pixels: int = 40_000_000
-    relais_points_per_approval: int = 10
-    relais_outbox_max_attempts: int = 8
-    # Slack: requests per second per workspace for posting and updating messages.
-    relais_slack_rate: float = Field(default=20.0, gt=0)
-    # Signs the short-lived photo links of /media/{token} (Teams cards show photos by URL).
-    relais_secret_key: str = ""
-    # Run the Teams adapter without Bot Framework authentication (Bot Framework Emulator,
-    # local only): refused unless MICROSOFT_APP_ID is empty; binds 127.0.0.1.
-    relais_teams_emulator: bool = False
+    relais_locale: Literal["fr", "en"] = Field(
+        default="en",
+        description="Workspace language, `en` or `fr`; each person's own locale wins when "
+        "the platform gives it.",
+    )
+    relais_timezone: str = Field(
+        default="Europe/Paris",
+        description="Timezone of the digest schedule and of dates on cards (CMs can change "
+        "it from chat: `/relais config timezone`).",
+    )
+    relais_review_channel: str = Field(
+        default="",
+        description="Channel id for review cards; empty: each CM gets them by direct message.",
+    )
+    relais_digest_channel: str = Field(
+        default="",
+        description="Channel id of the weekly digest and campaign announcements; empty: no digest.",
+    )
+    relais_digest_schedule: str = Field(
+        default="fri 16:00",
+        description="Weekday and time of the digest, in the workspace's timezone.",
+    )
+    relais_cms: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Platform user ids made community managers at start (commas or spaces).",
+    )
+    relais_approvers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="User ids made approvers (decide escalated, sensitive submissions).",
+    )
+    relais_admins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="User ids made admins (everything)."
+    )
+    relais_charter_file: Path | None = Field(
+        default=None,
+        description="A text file with your own charter; empty: the built-in one, in the "
+        "workspace language.",
+    )
+    relais_max_photo_mb: float = Field(default=20.0, description="Largest photo accepted, in MB.")
+    relais_max_photo_pixels: int = Field(
+        default=40_000_000,
+        description="Largest photo in pixels (decompression bombs are refused).",
+    )
+    relais_points_per_approval: int = Field(
+        default=10, description="Points credited to the author of an approved submission."
+    )
+    relais_outbox_max_attempts: int = Field(
+        default=8,
+        description="Tries before an ephemeral reply or home view becomes a dead letter, and "
+        "before any other message counts as stuck (DMs, channel posts and card updates keep "
+        "trying for 24 h).",
+    )
+    relais_slack_rate: float = Field(
+        default=20.0,
+        gt=0,
+        description="Slack: messages posted or updated per second per workspace (each "
+        "channel also gets at most 1 per second).",
+    )
+    relais_secret_key: str = Field(
+        default="",
+        description="Signs short-lived links (Teams photo links); the same on every replica.",
+    )
+    relais_teams_emulator: bool = Field(
+        default=False,
+        description="`true`: Teams without Bot Framework authentication, for the Bot "
+        "Framework Emulator; refused with `MICROSOFT_APP_ID`, binds 127.0.0.1.",
+    )
+    relais_metrics_token: str = Field(
+        default="",
+        description="When set, `GET /metrics` needs `Authorization: Bearer <token>` "
+        "(401 otherwise); empty: `/metrics` is open.",
+    )
 
-    slack_bot_token: str = ""
-    slack_signing_secret: str = ""
-    slack_app_token: str = ""
-    slack_client_id: str = ""
-    slack_client_secret: str = ""
-    slack_api_url: str = "https://slack.com/api/"
+    slack_bot_token: str = Field(
+        default="", description="Slack `xoxb-...` bot token: one workspace."
+    )
+    slack_signing_secret: str = Field(
+        default="",
+        description="Slack signing secret: verifies every request to `/slack/events`.",
+    )
+    slack_app_token: str = Field(
+        default="",
+        description="Slack `xapp-...` app-level token with `connections:write`: Socket Mode.",
+    )
+    slack_client_id: str = Field(
+        default="",
+        description="Slack OAuth client id: many workspaces (`/slack/install`), with "
+        "`SLACK_CLIENT_SECRET`.",
+    )
+    slack_client_secret: str = Field(default="", description="Slack OAuth client secret.")
+    slack_api_url: str = Field(
+        default="https://slack.com/api/",
+        description="Slack Web API base URL (tests point it at a local Slack-compatible server).",
+    )
 
-    microsoft_app_id: str = ""
-    microsoft_app_password: str = ""
-    microsoft_app_tenant_id: str = ""
-    microsoft_app_type: str = "MultiTenant"
+    microsoft_app_id: str = Field(
+        default="", description="Teams: the Azure Bot's app id; enables `POST /api/messages`."
+    )
+    microsoft_app_password: str = Field(
+        default="", description="Teams: the Azure Bot's client secret."
+    )
+    microsoft_app_tenant_id: str = Field(
+        default="", description="Teams: your tenant id, required for a `SingleTenant` bot."
+    )
+    microsoft_app_type: str = Field(
+        default="MultiTenant",
+        description="Teams: `SingleTenant` (every bot created since August 2025) or `MultiTenant`.",
+    )
 
     @field_validator("relais_cms", "relais_approvers", "relais_admins", mode="before")
     @classmethod

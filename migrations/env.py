@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from storage.db import make_engine
@@ -12,6 +13,11 @@ from storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+# Replicas starting at once (`relais serve --upgrade`, or several `relais db upgrade`) take
+# this PostgreSQL advisory lock before Alembic reads the schema's revision: one applies the
+# migrations, the others wait for its commit and then find nothing left to do. Any fixed
+# number works; this one is "relais" in ASCII.
+MIGRATION_LOCK = 0x72656C616973
 
 
 def _url() -> str:
@@ -31,6 +37,9 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Held until this transaction ends (commit or rollback), so a crash frees it.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

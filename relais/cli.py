@@ -90,17 +90,26 @@ def console() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface (default HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default PORT, 3000).")] = None,
+    upgrade_db: Annotated[
+        bool,
+        typer.Option(
+            "--upgrade",
+            help="Apply migrations before serving, on PostgreSQL too (replicas starting at "
+            "once take turns on an advisory lock). SQLite is always upgraded.",
+        ),
+    ] = False,
 ) -> None:
     """Run the HTTP server: health routes, and Slack (HTTP or Socket Mode) when configured."""
     from aiohttp import web
 
     from bot.core import Core
+    from relais.logs import ACCESS_LOG_FORMAT, configure
     from relais.server import build_server
     from storage.db import Database, upgrade
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure()
     settings = _settings()
-    if make_url(settings.database_url).get_backend_name() == "sqlite":
+    if upgrade_db or make_url(settings.database_url).get_backend_name() == "sqlite":
         upgrade(settings.database_url)
     if not (
         settings.slack_bot_token
@@ -133,6 +142,7 @@ def serve(
             build_server(core),
             host=host,
             port=port,
+            access_log_format=ACCESS_LOG_FORMAT,
             print=lambda msg: logging.getLogger("relais").info(msg),
         )
     except OSError as exc:

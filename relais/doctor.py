@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
 from bot.outbox import STUCK_AFTER
 from bot.settings import Settings
-from storage.db import Database, alembic_config
+from storage.db import Database, head_revision
+from storage.media_store import S3MediaStore
 
 
 async def run_doctor(
-    settings: Settings, *, requeue_dead: bool, echo: Callable[[str], None]
+    settings: Settings,
+    *,
+    requeue_dead: bool,
+    echo: Callable[[str], None],
+    teams_overrides: dict[str, str] | None = None,
 ) -> bool:
-    """Print a report; True when nothing needs attention."""
+    """Print a report; True when nothing needs attention. ``teams_overrides``: the Bot
+    Framework SDK's URLs (tests point them at a local connector)."""
     ok = True
     echo(f"database: {make_url(settings.database_url).render_as_string(hide_password=True)}")
     db = Database(settings.database_url)
@@ -27,11 +33,8 @@ async def run_doctor(
         except Exception as exc:
             echo(f"  ✗ cannot connect: {exc}")
             return False
-        head = ScriptDirectory.from_config(alembic_config(settings.database_url)).get_current_head()
-        async with db.engine.connect() as conn:
-            current = await conn.run_sync(
-                lambda c: MigrationContext.configure(c).get_current_revision()
-            )
+        head = head_revision()
+        current = await db.revision()
         if current != head:
             ok = False
             fix = "run `relais db upgrade`"
@@ -44,6 +47,8 @@ async def run_doctor(
     finally:
         await db.dispose()
     ok = _platform_report(settings, echo) and ok
+    ok = await _connectivity_report(settings, echo, teams_overrides) and ok
+    ok = await _media_report(settings, echo) and ok
     return ok
 
 
@@ -141,11 +146,109 @@ def _platform_report(settings: Settings, echo: Callable[[str], None]) -> bool:
             echo("  ! PUBLIC_URL is not set: Teams review cards will show no photos")
     else:
         echo("  - Teams: not configured")
-    media = settings.media_dir
-    try:
-        media.mkdir(parents=True, exist_ok=True)
-        echo(f"  ✓ media directory {media}")
-    except OSError as exc:
-        ok = False
-        echo(f"  ✗ media directory {media}: {exc}")
     return ok
+
+
+# How long a platform may take to answer the doctor.
+CONNECT_TIMEOUT = 10.0
+
+
+async def _connectivity_report(
+    settings: Settings, echo: Callable[[str], None], teams_overrides: dict[str, str] | None
+) -> bool:
+    """Ask each configured platform whether it accepts Relais' credentials."""
+    ok = True
+    if settings.slack_bot_token and not settings.slack_problem():
+        ok = await _slack_auth_test(settings, echo) and ok
+    elif settings.slack_client_id and not settings.slack_problem():
+        echo("  - Slack (OAuth): each workspace's token is checked when it is used")
+    if settings.microsoft_app_id and not settings.teams_problem():
+        ok = await _teams_token(settings, echo, teams_overrides) and ok
+    return ok
+
+
+async def _slack_auth_test(settings: Settings, echo: Callable[[str], None]) -> bool:
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from adapters.slack.port import api_base_url
+
+    client = AsyncWebClient(
+        token=settings.slack_bot_token,
+        base_url=api_base_url(settings.slack_api_url),
+        timeout=int(CONNECT_TIMEOUT),
+    )
+    try:
+        answer = await client.auth_test()
+    except SlackApiError as exc:
+        error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+        echo(
+            f"  ✗ Slack refused SLACK_BOT_TOKEN (auth.test: {error or exc.response.status_code}): "
+            "copy the Bot User OAuth Token (xoxb-...) from the app's OAuth & Permissions "
+            "page, or reinstall the app if it was removed"
+        )
+        return False
+    except Exception as exc:
+        echo(
+            f"  ✗ cannot reach Slack at {settings.slack_api_url} ({type(exc).__name__}): "
+            "allow outbound HTTPS to slack.com (and set HTTPS_PROXY if you use a proxy)"
+        )
+        return False
+    team, bot = answer.get("team_id"), answer.get("user_id")
+    echo(f"  ✓ Slack accepts the bot token: workspace {team}, bot {bot}")
+    return True
+
+
+async def _teams_token(
+    settings: Settings, echo: Callable[[str], None], overrides: dict[str, str] | None
+) -> bool:
+    from adapters.teams.app import fetch_bot_token
+
+    try:
+        await asyncio.wait_for(fetch_bot_token(settings, overrides), timeout=CONNECT_TIMEOUT)
+    except Exception as exc:
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        echo(
+            f"  ✗ no Bot Framework token for MICROSOFT_APP_ID ({detail}): check "
+            "MICROSOFT_APP_PASSWORD (a client secret that has not expired), and for a "
+            "SingleTenant bot MICROSOFT_APP_TYPE=SingleTenant with MICROSOFT_APP_TENANT_ID"
+        )
+        return False
+    echo("  ✓ Teams: a Bot Framework token was issued for MICROSOFT_APP_ID")
+    return True
+
+
+async def _media_report(settings: Settings, echo: Callable[[str], None]) -> bool:
+    """The media directory exists and takes a file (photos are written there)."""
+    media = settings.media_dir
+
+    def probe() -> None:
+        media.mkdir(parents=True, exist_ok=True)
+        path = media / f".doctor-{os.getpid()}"
+        path.write_bytes(b"ok")
+        path.unlink()
+
+    try:
+        await asyncio.to_thread(probe)
+    except OSError as exc:
+        echo(
+            f"  ✗ media directory {media} is not writable ({exc.strerror or exc}): give the "
+            "user running Relais write access, or point MEDIA_DIR at a writable volume"
+        )
+        return False
+    echo(f"  ✓ media directory {media} is writable")
+    if not settings.media_url:
+        return True
+    try:
+        store = S3MediaStore.from_url(settings.media_url, media)
+        await asyncio.to_thread(store.check)
+    except Exception as exc:
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        echo(
+            f"  ✗ media bucket {settings.media_url} ({detail}): check the bucket exists and "
+            "AWS_ENDPOINT_URL, AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY allow putting, getting and deleting objects in it"
+        )
+        return False
+    echo(f"  ✓ media bucket {settings.media_url} takes, returns and deletes an object")
+    return True

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hmac
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from adapters.base import Adapter
+from bot import metrics
 from bot.core import Core
 from bot.jobs import JobHandler, JobRunner
 from bot.outbox import Dispatcher, stuck_count
 from bot.ports import PlatformPort
 from bot.worker import Worker
+from storage.db import head_revision
 
 log = logging.getLogger(__name__)
 # Fewer young-generation collections under load (the default is 700 allocations).
@@ -31,13 +35,24 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Readiness: the database answers and the media directory is writable."""
+    """Readiness: the database answers, its schema is the code's, and the media directory
+    is writable."""
     core = request.app[CORE_KEY]
     problems: list[str] = []
     try:
         await asyncio.wait_for(core.db.ping(), timeout=5)
+        current = await asyncio.wait_for(core.db.revision(), timeout=5)
     except Exception as exc:
         problems.append(f"database: {type(exc).__name__}: {exc}")
+    else:
+        expected = head_revision()
+        if current != expected:
+            # A replica of a newer version started before anyone migrated (or an older
+            # one after): it would fail on the columns it expects.
+            problems.append(
+                f"migrations pending: schema at {current or 'nothing'}, code expects "
+                f"{expected}: run `relais db upgrade`"
+            )
     media_dir = core.settings.media_dir
     try:
         media_dir.mkdir(parents=True, exist_ok=True)
@@ -59,6 +74,28 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ready", "stuck": stuck})
 
 
+async def metrics_route(request: web.Request) -> web.Response:
+    """Prometheus text format; with ``RELAIS_METRICS_TOKEN`` set, only for its bearer."""
+    core = request.app[CORE_KEY]
+    token = core.settings.relais_metrics_token
+    if token:
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return web.Response(
+                status=401,
+                text="a bearer token is required (RELAIS_METRICS_TOKEN)\n",
+                headers={"WWW-Authenticate": 'Bearer realm="relais metrics"'},
+            )
+    try:
+        await asyncio.wait_for(metrics.read_backlog(core.db, core.clock()), timeout=5)
+    except Exception as exc:
+        # The process's own counters are still worth scraping while the database is away.
+        metrics.SCRAPE_ERRORS.inc()
+        log.warning("metrics: could not read the outbox and job backlog: %s", type(exc).__name__)
+    body = generate_latest(metrics.REGISTRY)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
 def build_app(
     core: Core,
     ports: Mapping[str, PlatformPort] | None = None,
@@ -70,6 +107,7 @@ def build_app(
     app[CORE_KEY] = core
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_route)
     app.on_startup.append(_sync_charter)
     app.on_startup.append(_roles_from_settings)
     app.on_startup.append(_settle_memory)

@@ -7,6 +7,7 @@ Services never see a session: they ask ``Database.transaction()`` for a ``Repos`
 from __future__ import annotations
 
 import asyncio
+import functools
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -16,6 +17,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
@@ -111,6 +114,9 @@ def watching_commits(watch: CommitWatch) -> Iterator[CommitWatch]:
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Create an async engine with the per-dialect settings Relais relies on."""
     parsed = make_url(url)
+    # A failed statement's message must not carry its parameters (captions, reasons,
+    # names) into the logs: SQLAlchemy leaves them out of its exceptions with this.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -188,6 +194,13 @@ class Database:
         async with self._sessions() as session:
             yield session
 
+    async def revision(self) -> str | None:
+        """The schema's Alembic revision (None before the first migration)."""
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(
+                lambda c: MigrationContext.configure(c).get_current_revision()
+            )
+
     async def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""
         async with self.engine.connect() as conn:
@@ -206,6 +219,12 @@ def alembic_config(url: str) -> Config:
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
+
+
+@functools.cache
+def head_revision() -> str | None:
+    """The revision the code expects: the newest migration (read once per process)."""
+    return ScriptDirectory.from_config(alembic_config("")).get_current_head()
 
 
 def upgrade(url: str, revision: str = "head") -> None:

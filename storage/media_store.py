@@ -1,10 +1,18 @@
-"""Content-addressed media files on local disk.
+"""Content-addressed media files on local disk, or in an S3-compatible bucket.
 
 A stored file is named after the SHA-256 of its bytes, so the same content is kept once
 and a key can never point at different bytes over time. Keys look like
 ``ab/cd/abcd….jpg``; the two levels of sharding keep directories small.
 
-All methods do blocking file-system calls: async callers run them in a thread.
+All methods do blocking file-system (and, for S3, network) calls: async callers run
+them in a thread.
+
+``S3MediaStore`` (``MEDIA_URL=s3://bucket/prefix``) is for replicas that share no disk:
+each photo is written to the bucket when it is stored, and ``MEDIA_DIR`` becomes a local
+cache that ``path()`` fills from the bucket on first use. Keys are content hashes, so a
+cached file can never be stale. The endpoint, region and credentials are boto3's usual
+ones (``AWS_ENDPOINT_URL``, ``AWS_DEFAULT_REGION``, ``AWS_ACCESS_KEY_ID``,
+``AWS_SECRET_ACCESS_KEY``, or an instance role).
 """
 
 from __future__ import annotations
@@ -12,10 +20,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
 import uuid
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
 
-__all__ = ["LocalMediaStore"]
+__all__ = ["LocalMediaStore", "S3MediaStore", "media_store"]
 
 # fullmatch, not "^...$": "$" would also accept a trailing newline.
 _KEY_RE = re.compile(r"([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})\.(jpg|png|webp|csv)")
@@ -55,7 +66,7 @@ class LocalMediaStore:
         if ext not in _EXTENSIONS:
             raise ValueError(f"unsupported extension: {ext!r}")
         key = f"{sha256[0:2]}/{sha256[2:4]}/{sha256}.{ext}"
-        target = self.path(key)
+        target = self.local_path(key)
         if target.exists():
             Path(temp).unlink(missing_ok=True)
             return key
@@ -72,7 +83,11 @@ class LocalMediaStore:
         return self.commit(temp, hashlib.sha256(data).hexdigest(), ext)
 
     def path(self, key: str) -> Path:
-        """Return the absolute path for ``key``; raise ValueError for a malformed key.
+        """Return the absolute path for ``key``; raise ValueError for a malformed key."""
+        return self.local_path(key)
+
+    def local_path(self, key: str) -> Path:
+        """Where ``key`` is (or would be) on this machine; raise ValueError for a malformed key.
 
         Only the exact key shape is accepted, so a key coming from a database row or a
         URL can never reach outside the store (``..``, absolute paths, other names).
@@ -87,8 +102,114 @@ class LocalMediaStore:
 
     def exists(self, key: str) -> bool:
         """Whether a file is stored under ``key``."""
-        return self.path(key).is_file()
+        return self.local_path(key).is_file()
 
     def delete(self, key: str) -> None:
         """Remove the file stored under ``key``; a missing file is not an error."""
-        self.path(key).unlink(missing_ok=True)
+        self.local_path(key).unlink(missing_ok=True)
+
+
+class S3MediaStore(LocalMediaStore):
+    """Photos in an S3-compatible bucket under ``prefix``, cached under ``cache``."""
+
+    def __init__(self, cache: Path, bucket: str, prefix: str = "", client: Any = None) -> None:
+        super().__init__(cache)
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self._client = client
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_url(cls, url: str, cache: Path) -> S3MediaStore:
+        """``s3://bucket/prefix`` (the prefix is optional)."""
+        parsed = urlparse(url)
+        if parsed.scheme != "s3" or not parsed.netloc:
+            raise ValueError(f"MEDIA_URL must look like s3://bucket/prefix, not {url!r}")
+        return cls(cache, parsed.netloc, parsed.path)
+
+    @property
+    def client(self) -> Any:
+        """boto3's S3 client (made on first use; boto3 clients are thread-safe)."""
+        with self._lock:
+            if self._client is None:
+                import boto3
+
+                self._client = boto3.client("s3")
+            return self._client
+
+    def object_key(self, key: str) -> str:
+        """The bucket's key for a media key (checked like ``path``)."""
+        self.local_path(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def commit(self, temp: Path, sha256: str, ext: str) -> str:
+        """Store locally (the cache), then in the bucket unless it is already there."""
+        key = super().commit(temp, sha256, ext)
+        if not self._in_bucket(key):
+            self.client.upload_file(
+                str(self.local_path(key)),
+                self.bucket,
+                self.object_key(key),
+                ExtraArgs={"ContentType": _CONTENT_TYPES[key.rsplit(".", 1)[1]]},
+            )
+        return key
+
+    def path(self, key: str) -> Path:
+        """The cached file for ``key``, fetched from the bucket when not cached yet (the
+        path of a missing file when the bucket has none either)."""
+        local = self.local_path(key)
+        if local.is_file():
+            return local
+        temp = self.new_temp_path()
+        try:
+            self.client.download_file(self.bucket, self.object_key(key), str(temp))
+        except Exception as exc:
+            temp.unlink(missing_ok=True)
+            if _not_found(exc):
+                return local
+            raise
+        local.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(temp, local)
+        return local
+
+    def exists(self, key: str) -> bool:
+        return self.local_path(key).is_file() or self._in_bucket(key)
+
+    def delete(self, key: str) -> None:
+        super().delete(key)
+        self.client.delete_object(Bucket=self.bucket, Key=self.object_key(key))
+
+    def check(self) -> None:
+        """Raise unless the bucket takes, returns and deletes an object (the doctor)."""
+        probe = f"{self.prefix}/.relais-check-{uuid.uuid4().hex}".lstrip("/")
+        self.client.put_object(Bucket=self.bucket, Key=probe, Body=b"ok")
+        try:
+            self.client.get_object(Bucket=self.bucket, Key=probe)["Body"].read()
+        finally:
+            self.client.delete_object(Bucket=self.bucket, Key=probe)
+
+    def _in_bucket(self, key: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self.object_key(key))
+        except Exception as exc:
+            if _not_found(exc):
+                return False
+            raise
+        return True
+
+
+_CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+
+
+def _not_found(exc: Exception) -> bool:
+    """botocore's ClientError for a missing object (404 / NoSuchKey)."""
+    error = getattr(exc, "response", {}).get("Error", {})
+    return str(error.get("Code")) in ("404", "NoSuchKey", "NotFound")
+
+
+def media_store(media_dir: Path, media_url: str = "") -> LocalMediaStore:
+    """The store the settings ask for: the bucket of ``MEDIA_URL`` (``MEDIA_DIR`` its
+    cache), else files under ``MEDIA_DIR``."""
+    if media_url:
+        return S3MediaStore.from_url(media_url, media_dir)
+    return LocalMediaStore(media_dir)

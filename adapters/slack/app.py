@@ -44,6 +44,7 @@ from adapters.slack.installations import BoundedInstallationStore
 from adapters.slack.listeners import Listeners
 from adapters.slack.modals import Modals
 from adapters.slack.port import SlackClients, SlackPort
+from bot import logcontext, metrics
 from bot.core import Core
 from bot.jobs import JobHandler
 from bot.settings import Settings
@@ -152,10 +153,27 @@ class SlackAdapter:
             app.router.add_get(REDIRECT_PATH, self.handle_oauth)
 
     async def handle_http(self, request: web.Request) -> web.Response:
-        """One Slack request: checked at the edge (401 unsigned, 400 malformed), then routed."""
+        """One Slack request, timed (``relais_ack_seconds``) and logged with its id."""
+        timer = metrics.RequestTimer("slack")
+        status = 500
+        logcontext.start_request(logcontext.new_request_id())
+        try:
+            response = await self._handle_http(request, timer)
+            status = response.status
+            return response
+        finally:
+            timer.done(status)
+
+    async def _handle_http(self, request: web.Request, timer: metrics.RequestTimer) -> web.Response:
+        """Checked at the edge (401 unsigned, 400 malformed), then routed."""
         admitted = await edge.admit(request, self.settings.slack_signing_secret)
         if isinstance(admitted, web.Response):
+            timer.kind = "refused"
             return admitted
+        timer.kind = request_kind(admitted.body)
+        logcontext.bind_workspace(team_of(admitted.body))
+        if admitted.body.get("event_id"):
+            logcontext.REQUEST_ID.set(str(admitted.body["event_id"])[:64])
         if admitted.body.get("type") == "event_callback" and not await self.database_answers():
             # Bolt acknowledges an event before its listener runs, so a photo dropped in
             # the DM during an outage would be lost: refuse it, and Slack sends it again
@@ -240,3 +258,37 @@ class CheckedSocketMode(AsyncSocketModeHandler):
             return
         response = await self.app.async_dispatch(request)
         await send_async_response(client, req, response, start)
+
+
+# Request kinds as counted in the metrics: a fixed list, whatever a request claims to be.
+REQUEST_KINDS = frozenset(
+    {
+        "block_actions",
+        "block_suggestion",
+        "view_submission",
+        "view_closed",
+        "event_callback",
+        "url_verification",
+        "shortcut",
+        "message_action",
+    }
+)
+
+
+def request_kind(body: dict) -> str:
+    """``command`` for a slash command, else the payload's type when it is a known one."""
+    if body.get("command"):
+        return "command"
+    kind = body.get("type")
+    return kind if isinstance(kind, str) and kind in REQUEST_KINDS else "other"
+
+
+def team_of(body: dict) -> str | None:
+    """The workspace (team id) a request comes from, where Slack puts it."""
+    team = body.get("team_id") or body.get("team")
+    if isinstance(team, dict):
+        team = team.get("id")
+    if not team:
+        user = body.get("user")
+        team = user.get("team_id") if isinstance(user, dict) else None
+    return team if isinstance(team, str) else None

@@ -419,7 +419,7 @@ class SlackPort:
         step = await self.uploads.upload_step(team, key)
         if step is not None and step.state == COMPLETE:
             return step.file_id
-        if not self.store.exists(key):
+        if not await asyncio.to_thread(self.store.exists, key):  # S3: a network call
             log.warning("photo %s is missing from MEDIA_DIR; card sent without it", key)
             return None
         data, filename = await asyncio.to_thread(self._upload_bytes, key)

@@ -64,7 +64,7 @@ from adapters.teams.files import (
 from adapters.teams.media_links import MediaLinks, link_secret
 from adapters.teams.port import TeamsPort, classify
 from adapters.text import clean, may_need_cleaning
-from bot import cards
+from bot import cards, logcontext, metrics
 from bot.actions import error_reply, handle_action, handle_command, submit_entry
 from bot.core import Core
 from bot.errors import RelaisError
@@ -198,7 +198,20 @@ class TeamsAdapter:
         return lines
 
     async def handle(self, request: web.Request) -> web.Response:
-        """One activity: checked, authenticated by the SDK (401 when not), then processed."""
+        """One activity, timed (``relais_ack_seconds``) and logged with its id."""
+        timer = metrics.RequestTimer("teams")
+        status = 500
+        logcontext.start_request(logcontext.new_request_id())
+        try:
+            response = await self._handle(request, timer)
+            status = response.status
+            return response
+        finally:
+            timer.done(status)
+
+    async def _handle(self, request: web.Request, timer: metrics.RequestTimer) -> web.Response:
+        """Checked, authenticated by the SDK (401 when not), then processed."""
+        timer.kind = "refused"
         if request.content_length is not None and request.content_length > MAX_BODY:
             return _problem(413, "the activity is too large")
         raw = await request.read()
@@ -213,6 +226,12 @@ class TeamsAdapter:
         if problem:
             log.warning("Teams activity refused (400): %s", problem)
             return _problem(400, problem)
+        kind = body.get("type")
+        timer.kind = kind if kind in ACTIVITY_KINDS else "other"
+        if isinstance(body.get("id"), str):
+            logcontext.REQUEST_ID.set(body["id"][:128])
+        tenant = (body.get("channelData") or {}).get("tenant") or {}
+        logcontext.bind_workspace(tenant.get("id") if isinstance(tenant.get("id"), str) else None)
         if self.auth and not request.headers.get("Authorization", "").startswith("Bearer "):
             return _problem(401, "missing Bot Framework token")
         try:
@@ -234,24 +253,7 @@ class TeamsAdapter:
         """A Bot Framework token for downloading inline images (None without an app id)."""
         if not self.auth:
             return None
-        factory = PasswordServiceClientCredentialFactory(
-            self.app_id, self.settings.microsoft_app_password, self.settings.microsoft_app_tenant_id
-        )
-        tenant = (
-            self.settings.microsoft_app_tenant_id
-            if self.settings.microsoft_app_type.lower() == "singletenant"
-            else "botframework.com"
-        )
-        login = self._sdk.get("TO_CHANNEL_FROM_BOT_LOGIN_URL") or (
-            AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX + tenant
-        )
-        scope = (
-            self._sdk.get("TO_CHANNEL_FROM_BOT_OAUTH_SCOPE")
-            or AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
-        )
-        credentials = await factory.create_credentials(self.app_id, scope, login, True)
-        # MSAL is synchronous and may call Azure AD: keep it off the event loop.
-        return await asyncio.to_thread(credentials.get_access_token)
+        return await fetch_bot_token(self.settings, self._sdk)
 
     async def close(self) -> None:
         """Release HTTP clients."""
@@ -568,3 +570,45 @@ async def _invoke_reply(ctx: TurnContext, status: int, body: Any) -> None:
 
 def _problem(status: int, text: str) -> web.Response:
     return web.json_response({"error": text}, status=status)
+
+
+# Activity types as counted in the metrics: a fixed list, whatever an activity claims.
+ACTIVITY_KINDS = frozenset(
+    {
+        "message",
+        "invoke",
+        "conversationUpdate",
+        "installationUpdate",
+        "messageReaction",
+        "messageUpdate",
+        "messageDelete",
+        "typing",
+        "event",
+    }
+)
+
+
+async def fetch_bot_token(settings: Settings, sdk_overrides: dict[str, str] | None = None) -> str:
+    """A Bot Framework token for the app in ``settings`` (MSAL, from Azure AD or the login
+    URL in ``sdk_overrides``); raises when the app id, secret or tenant are refused."""
+    sdk = sdk_overrides or {}
+    factory = PasswordServiceClientCredentialFactory(
+        settings.microsoft_app_id,
+        settings.microsoft_app_password,
+        settings.microsoft_app_tenant_id,
+    )
+    tenant = (
+        settings.microsoft_app_tenant_id
+        if settings.microsoft_app_type.lower() == "singletenant"
+        else "botframework.com"
+    )
+    login = sdk.get("TO_CHANNEL_FROM_BOT_LOGIN_URL") or (
+        AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX + tenant
+    )
+    scope = (
+        sdk.get("TO_CHANNEL_FROM_BOT_OAUTH_SCOPE")
+        or AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
+    )
+    credentials = await factory.create_credentials(settings.microsoft_app_id, scope, login, True)
+    # MSAL is synchronous and may call Azure AD: keep it off the event loop.
+    return str(await asyncio.to_thread(credentials.get_access_token))

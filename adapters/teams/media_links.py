@@ -8,6 +8,7 @@ stops working after ``ttl``. Only cleaned copies (no EXIF, no GPS) are ever serv
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -100,9 +101,10 @@ class MediaLinks:
 
         async def serve(request: web.Request) -> web.StreamResponse:
             key = self.verify(request.match_info["token"])
-            if key is None or not _stored(store, key):
+            # Blocking calls (the disk; with MEDIA_URL, the bucket): in a thread.
+            if key is None or not await asyncio.to_thread(_stored, store, key):
                 raise web.HTTPNotFound(text="This photo link is invalid or has expired.")
-            path = store.path(key)
+            path = await asyncio.to_thread(store.path, key)
             headers = {
                 "Content-Type": _TYPES.get(path.suffix.lower(), "application/octet-stream"),
                 "Cache-Control": "private, max-age=3600",

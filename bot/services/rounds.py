@@ -16,7 +16,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot import cards, notify
+from bot import cards, metrics, notify
 from bot.i18n import translator
 from bot.schedule import (
     last_occurrence,
@@ -60,11 +60,14 @@ class Rounds:
         for workspace_id in workspaces:
             try:
                 config = await self.core.config.get(workspace_id)
-                sent += await self._digest_round(workspace_id, config, now)
+                sent += _counted("digest", await self._digest_round(workspace_id, config, now))
                 if config.nudges:
-                    sent += await self._review_reminders(workspace_id, config, now)
-                    sent += await self._campaigns(workspace_id, config, now)
-                    sent += await self._ambassadors(workspace_id, config, now)
+                    reminders = await self._review_reminders(workspace_id, config, now)
+                    sent += _counted("review_reminder", reminders)
+                    campaigns = await self._campaigns(workspace_id, config, now)
+                    sent += _counted("campaign", campaigns)
+                    nudges = await self._ambassadors(workspace_id, config, now)
+                    sent += _counted("nudge", nudges)
             except Exception:
                 log.exception("scheduled rounds failed for workspace %s", workspace_id)
         if sent:
@@ -346,3 +349,10 @@ class Rounds:
                 return 0
             await notify.dm(r, person, message, now=now)
         return 1
+
+
+def _counted(kind: str, sent: int) -> int:
+    """``sent`` rounds of ``kind`` claimed and queued by this process (``relais_rounds``)."""
+    if sent:
+        metrics.ROUNDS.labels(kind).inc(sent)
+    return sent

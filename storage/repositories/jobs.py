@@ -110,6 +110,19 @@ class JobRepository:
         )
         return list(rows)
 
+    async def backlog(self) -> dict[str, int]:
+        """Jobs not done, per status (pending, running, dead)."""
+        rows = await self.s.execute(
+            select(Job.status, func.count())
+            .where(
+                Job.status.in_(
+                    (JobStatus.PENDING.value, JobStatus.RUNNING.value, JobStatus.DEAD.value)
+                )
+            )
+            .group_by(Job.status)
+        )
+        return {status: int(n) for status, n in rows.all()}
+
     async def counts(self) -> dict[str, int]:
         """Number of jobs per status."""
         rows = await self.s.execute(select(Job.status, func.count()).group_by(Job.status))

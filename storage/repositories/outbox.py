@@ -180,6 +180,23 @@ class OutboxRepository:
         )
         return {status: int(n) for status, n in rows.all()}
 
+    async def backlog(self) -> tuple[dict[str, int], datetime | None]:
+        """Rows not sent, per status (pending, sending, dead), and when the oldest row still
+        to send was queued; sent rows are not counted (the status index keeps it cheap)."""
+        unsent = (OutboxStatus.PENDING.value, OutboxStatus.SENDING.value)
+        rows = await self.s.execute(
+            select(OutboxMessage.status, func.count(), func.min(OutboxMessage.created_at))
+            .where(OutboxMessage.status.in_((*unsent, OutboxStatus.DEAD.value)))
+            .group_by(OutboxMessage.status)
+        )
+        counts: dict[str, int] = {}
+        oldest: datetime | None = None
+        for status, n, first in rows.all():
+            counts[status] = int(n)
+            if status in unsent and first is not None and (oldest is None or first < oldest):
+                oldest = first
+        return counts, oldest
+
     async def requeue_dead(self, *, now: datetime) -> int:
         """Give every dead letter a fresh set of attempts; returns how many."""
         result = await self.s.execute(
