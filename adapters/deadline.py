@@ -10,11 +10,9 @@ attempt's deadline, and says what happened:
   commit of its *action* had started: ``Unavailable(uncertain=False)``. The work is
   cancelled and ``CommitWatch`` rolls back any commit that would start after the
   deadline, so nothing of it is recorded: the person can be told "nothing was done, try
-  again in a minute";
-  When other work reached the database and got its answers while this one waited
-  (a burst: turns taken, a pool or a lock shared), the database is only busy:
-  ``Unavailable(busy=True)``, and the person is told to try again in a few seconds
-  rather than in a minute;
+  again in a minute". If the database answered other work while this one waited (a
+  burst: turns taken, a pool or a lock shared), it is only busy: ``Unavailable(busy=True)``
+  (given the ``Database``), and the person is told to try again in a few seconds;
 - it did not finish in time but a commit of its action had started (a commit in flight
   cannot be taken back): ``Unavailable(uncertain=True, late=task)``. The work is left to
   finish; the caller tells the person the answer will follow and delivers the task's
@@ -35,7 +33,14 @@ from typing import Any, TypeVar
 
 from sqlalchemy import exc as sa_exc
 
-from storage.db import CommitRefused, CommitWatch, Database, unreachable, watching_commits
+from storage.db import (
+    CommitRefused,
+    CommitWatch,
+    Database,
+    counting_answers,
+    unreachable,
+    watching_commits,
+)
 
 log = logging.getLogger(__name__)
 
@@ -105,10 +110,14 @@ class Attempt:
         self.watch = CommitWatch(asyncio.get_running_loop().time() + budget)
         self._db = db
         self._answers = db.answers if db is not None else 0
+        self._own = [0]
 
     def _busy(self) -> bool:
-        """True when the database answered other work since this attempt began."""
-        return self._db is not None and self._db.answers > self._answers
+        """True when the database answered other work (not this attempt's own) since
+        this attempt began."""
+        if self._db is None:
+            return False
+        return self._db.answers - self._answers - self._own[0] > 0
 
     def action(self) -> AbstractContextManager[CommitWatch]:
         """Mark the request's action: its commits are watched (use inside the work)."""
@@ -117,7 +126,8 @@ class Attempt:
     async def run(self, work: Awaitable[T]) -> T:
         """``work``'s result, or ``Unavailable`` (module docstring) by the deadline."""
         loop = asyncio.get_running_loop()
-        task = asyncio.ensure_future(work)
+        with counting_answers() as self._own:
+            task = asyncio.ensure_future(work)  # counts in its own copy of the context
         done, _ = await asyncio.wait({task}, timeout=max(0.0, self.watch.deadline - loop.time()))
         if task in done:
             error = None if task.cancelled() else task.exception()
