@@ -10,11 +10,9 @@ attempt's deadline, and says what happened:
   commit of its *action* had started: ``Unavailable(uncertain=False)``. The work is
   cancelled and ``CommitWatch`` rolls back any commit that would start after the
   deadline, so nothing of it is recorded: the person can be told "nothing was done, try
-  again in a minute";
-  When other work reached the database and got its answers while this one waited
-  (a burst: turns taken, a pool or a lock shared), the database is only busy:
-  ``Unavailable(busy=True)``, and the person is told to try again in a few seconds
-  rather than in a minute;
+  again in a minute". If the database answered other work while this one waited (a
+  burst: turns taken, a pool or a lock shared), it is only busy: ``Unavailable(busy=True)``
+  (given the ``Database``), and the person is told to try again in a few seconds;
 - it did not finish in time but a commit of its action had started (a commit in flight
   cannot be taken back): ``Unavailable(uncertain=True, late=task)``. The work is left to
   finish; the caller tells the person the answer will follow and delivers the task's
@@ -35,7 +33,14 @@ from typing import Any, TypeVar
 
 from sqlalchemy import exc as sa_exc
 
-from storage.db import CommitRefused, CommitWatch, Database, unreachable, watching_commits
+from storage.db import (
+    CommitRefused,
+    CommitWatch,
+    Database,
+    counting_answers,
+    unreachable,
+    watching_commits,
+)
 
 log = logging.getLogger(__name__)
 
@@ -116,10 +121,15 @@ class Attempt:
         self._last_call = loop.time() + budget + (patience if db is not None else 0.0)
         self._db = db
         self._answers = db.answers if db is not None else 0
+        self._own = [0]
+        self._own_seen = 0  # of them, counted before the last move of the deadline
 
     def _busy(self) -> bool:
-        """True when the database answered other work since this attempt began."""
-        return self._db is not None and self._db.answers > self._answers
+        """True when the database answered other work (not this attempt's own) since
+        this attempt began."""
+        if self._db is None:
+            return False
+        return self._db.answers - self._answers - (self._own[0] - self._own_seen) > 0
 
     def action(self) -> AbstractContextManager[CommitWatch]:
         """Mark the request's action: its commits are watched (use inside the work)."""
@@ -128,7 +138,8 @@ class Attempt:
     async def run(self, work: Awaitable[T]) -> T:
         """``work``'s result, or ``Unavailable`` (module docstring) by the deadline."""
         loop = asyncio.get_running_loop()
-        task = asyncio.ensure_future(work)
+        with counting_answers() as self._own:
+            task = asyncio.ensure_future(work)  # counts in its own copy of the context
         while True:
             left = max(0.0, self.watch.deadline - loop.time())
             done, _ = await asyncio.wait({task}, timeout=left)
@@ -164,6 +175,7 @@ class Attempt:
         if now >= self._last_call or not self._busy():
             return False
         self._answers = self._db.answers if self._db is not None else 0
+        self._own_seen = self._own[0]
         self.watch.deadline = min(now + self._budget, self._last_call)
         log.debug("request work still waiting on a busy database; its deadline moves on")
         return True

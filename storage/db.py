@@ -99,6 +99,21 @@ class CommitWatch:
 
 
 _commit_watch: ContextVar[CommitWatch | None] = ContextVar("relais_commit_watch", default=None)
+# Units of work that ended well in this task (see ``counting_answers``).
+_own_answers: ContextVar[list[int] | None] = ContextVar("relais_own_answers", default=None)
+
+
+@contextmanager
+def counting_answers() -> Iterator[list[int]]:
+    """Within this block, and in the tasks created in it, the units of work that end well
+    are also counted in the returned one-item list (so a request's own answers can be
+    told from the ones the database gave others)."""
+    own = [0]
+    token = _own_answers.set(own)
+    try:
+        yield own
+    finally:
+        _own_answers.reset(token)
 
 
 @contextmanager
@@ -178,7 +193,7 @@ class Database:
             watch = _commit_watch.get()
             if watch is not None:
                 watch.before_commit()
-        self.answers += 1
+        self._answered()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Repos]:
@@ -186,7 +201,13 @@ class Database:
         # The session begins on first use and rolls back when closed.
         async with self._read_sessions() as session:
             yield Repos(session)
+        self._answered()
+
+    def _answered(self) -> None:
         self.answers += 1
+        own = _own_answers.get()
+        if own is not None:
+            own[0] += 1
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

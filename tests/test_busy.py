@@ -100,6 +100,16 @@ async def test_a_timeout_while_the_database_answered_others_is_busy(
         async with db.transaction() as r:
             await r.jobs.add(kind="test", key="other", payload={}, now=clock())
 
+    async def reads_then_hangs() -> None:
+        async with db.read() as r:
+            await r.session.get(Job, 1)
+        await never.wait()
+
+    # Its own answers do not make the database busy (frozen after the first read).
+    with pytest.raises(Unavailable) as own:
+        await Attempt(0.3, db).run(reads_then_hangs())
+    assert not own.value.busy
+
     attempt = Attempt(0.3, db)
     await others()
     with pytest.raises(Unavailable) as shared:
