@@ -28,8 +28,28 @@ PG_URL = (
     if os.environ.get("TEST_DATABASE_URL")
     else None
 )
-BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+#: ``TEST_BACKENDS=postgresql`` (with TEST_DATABASE_URL) runs only what touches
+#: PostgreSQL: the database tests on it and the tests marked ``postgresql``. ``.ci/run``
+#: runs the same command on SQLite first, so the rest has already run once.
+PG_ONLY = PG_URL is not None and os.environ.get("TEST_BACKENDS", "").strip() == "postgresql"
+BACKENDS = ["postgresql"] if PG_ONLY else ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 REVIEW_CHANNEL = "C-review"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With ``PG_ONLY``, deselect the tests that never reach PostgreSQL."""
+    if not PG_ONLY:
+        return
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        reaches = "db_url" in getattr(item, "fixturenames", ()) or item.get_closest_marker(
+            "postgresql"
+        )
+        (keep if reaches else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")

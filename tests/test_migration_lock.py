@@ -17,7 +17,10 @@ from sqlalchemy.engine import make_url
 from storage.db import Database, alembic_config
 from tests.conftest import PG_URL
 
-pytestmark = pytest.mark.skipif(PG_URL is None, reason="PostgreSQL only (TEST_DATABASE_URL)")
+pytestmark = [
+    pytest.mark.postgresql,
+    pytest.mark.skipif(PG_URL is None, reason="PostgreSQL only (TEST_DATABASE_URL)"),
+]
 PROCESSES = 4
 
 
