@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     relais_charter_file: Path | None = None
     relais_max_photo_mb: float = 20.0
     relais_max_photo_pixels: int = 40_000_000
+    # Decoded photo bytes all photo work in a process may hold at once (bot.media).
+    relais_photo_memory_mb: float = Field(default=100.0, gt=0)
     relais_points_per_approval: int = 10
     relais_outbox_max_attempts: int = 8
     # Slack: requests per second per workspace for posting and updating messages.
@@ -117,3 +119,8 @@ class Settings(BaseSettings):
     def max_photo_bytes(self) -> int:
         """The photo size limit in bytes."""
         return int(self.relais_max_photo_mb * 1024 * 1024)
+
+    @property
+    def photo_memory_bytes(self) -> int:
+        """The photo work budget in bytes (RELAIS_PHOTO_MEMORY_MB)."""
+        return int(self.relais_photo_memory_mb * 1024 * 1024)

@@ -105,6 +105,7 @@ class SlackAdapter:
             core.store,
             core.clock,
             workspace_rate=settings.relais_slack_rate,
+            budget=core.photo_budget,
         )
         self.fetcher = FileFetcher(core, self.clients)
         self.job_handlers: dict[str, JobHandler] = {JOB_KIND: SubmissionJob(core, self.fetcher)}
