@@ -88,6 +88,14 @@ class Settings(BaseSettings):
     def _async_driver(cls, value: str) -> str:
         return async_database_url(value)
 
+    def slack_configured(self) -> bool:
+        """True when these settings describe a Slack app (token, OAuth or Socket Mode)."""
+        return bool(self.slack_bot_token or (self.slack_client_id and self.slack_client_secret))
+
+    def teams_configured(self) -> bool:
+        """True when these settings describe a Teams bot (or the local emulator mode)."""
+        return bool(self.microsoft_app_id or self.relais_teams_emulator)
+
     def slack_problem(self) -> str | None:
         """What is wrong with the Slack settings, in one sentence; None when usable or unset."""
         oauth = bool(self.slack_client_id or self.slack_client_secret)

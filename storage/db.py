@@ -11,10 +11,8 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -25,6 +23,9 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from storage.repositories import Repos
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -160,6 +161,10 @@ class Database:
 
 def alembic_config(url: str) -> Config:
     """Alembic configuration pointing at our migrations, without an alembic.ini."""
+    # Imported when used: a process that does not migrate (PostgreSQL is upgraded with
+    # `relais db upgrade`) does not keep Alembic and Mako in memory (about 10 MB).
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -168,6 +173,8 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Apply migrations up to ``revision`` (blocking; call from a thread in async code)."""
+    from alembic import command
+
     command.upgrade(alembic_config(url), revision)
 
 

@@ -59,13 +59,6 @@ REDIRECT_PATH = "/slack/oauth_redirect"
 EVENT_DB_CHECK = 1.0
 
 
-def slack_configured(settings: Settings) -> bool:
-    """True when the settings describe a Slack app (token, OAuth or Socket Mode)."""
-    return bool(
-        settings.slack_bot_token or (settings.slack_client_id and settings.slack_client_secret)
-    )
-
-
 class SlackAdapter:
     """Relais as a Slack app."""
 
