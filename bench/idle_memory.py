@@ -239,14 +239,16 @@ def rss_after_build(root: str) -> float:
 
 
 def serve_start(settings_class: Any) -> Any:
-    """What ``relais serve`` does before building the server: it migrates SQLite."""
+    """What ``relais serve`` does before building the server: it migrates SQLite (in a
+    child process where ``relais.cli._upgrade_apart`` exists, else in the process)."""
     from sqlalchemy.engine import make_url
 
+    import relais.cli
     from storage.db import upgrade
 
     settings = settings_class()
     if make_url(settings.database_url).get_backend_name() == "sqlite":
-        upgrade(settings.database_url)
+        getattr(relais.cli, "_upgrade_apart", upgrade)(settings.database_url)
     return settings
 
 
@@ -279,7 +281,7 @@ async def where_all(roots: dict[str, Path], tmp: Path, database_url: str | None)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--base", help="the 'before' revision (default: merge-base with main)")
-    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=1, help="0: only --where")
     parser.add_argument("--idle", type=float, default=20.0, help="seconds of idle measured")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds after ready")
     parser.add_argument("--database-url", help="PostgreSQL instead of a SQLite file each")
@@ -317,7 +319,8 @@ def main() -> None:
         )
         try:
             roots = {"before": before, "after": ROOT}
-            asyncio.run(measure(roots, args, tmp))
+            if args.runs:
+                asyncio.run(measure(roots, args, tmp))
             if args.where:
                 asyncio.run(where_all(roots, tmp, args.database_url))
         finally:
