@@ -19,16 +19,17 @@ into translated messages, so no user-facing text lives here.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import threading
 import warnings
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, TypeVar
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -85,6 +86,8 @@ DEFAULT_PHOTO_MEMORY = 100 * 2**20
 # EXIF orientations that turn the pixels: ImageOps.exif_transpose makes a second copy.
 _TURNING = frozenset(range(2, 9))
 _ORIENTATION = 0x0112
+
+T = TypeVar("T")
 
 _LOG_MESSAGES: dict[str, str] = {
     "too_large": "file is larger than the limit",
@@ -168,11 +171,34 @@ class PhotoBudget:
     @asynccontextmanager
     async def hold(self, amount: int) -> AsyncIterator[int]:
         """Hold ``amount`` bytes (at most the whole budget) for the ``async with`` body."""
-        held = await self._acquire(max(1, min(amount, self.capacity)))
+        held = await self._acquire(self._share(amount))
         try:
             yield held
         finally:
             self._release(held)
+
+    async def run(self, amount: int, work: Callable[..., T], *args: object) -> T:
+        """``work(*args)`` in a worker thread, holding ``amount`` until it returns.
+
+        A thread cannot be stopped: when the caller is cancelled, the work goes on and
+        keeps its share until it ends, so the budget never counts memory as free while
+        a thread still holds it. Only the wait for the share is cancelled at once."""
+        held = await self._acquire(self._share(amount))
+        try:
+            task = asyncio.ensure_future(asyncio.to_thread(work, *args))
+        except BaseException:
+            self._release(held)
+            raise
+        task.add_done_callback(functools.partial(self._finished, held))
+        return await asyncio.shield(task)
+
+    def _finished(self, held: int, task: asyncio.Future[object]) -> None:
+        self._release(held)
+        if not task.cancelled():
+            task.exception()  # retrieved here: the caller may have gone
+
+    def _share(self, amount: int) -> int:
+        return max(1, min(amount, self.capacity))
 
     async def _acquire(self, amount: int) -> int:
         with self._lock:
@@ -281,10 +307,11 @@ class MediaIntake:
             img = await asyncio.to_thread(self._open, temp)
             try:
                 cost = decoded_bytes(img, converts=_converts(img))
-                async with self.budget.hold(cost):
-                    return await asyncio.to_thread(self._clean, img, source_sha256)
-            finally:
+            except BaseException:
                 img.close()
+                raise
+            # The worker thread closes the image (and the open temp file) when done.
+            return await self.budget.run(cost, self._clean, img, source_sha256)
         finally:
             # Synchronous on purpose: it must run even while the task is cancelled.
             temp.unlink(missing_ok=True)
@@ -332,9 +359,12 @@ class MediaIntake:
         return digest.hexdigest(), size
 
     def _clean(self, img: Image.Image, source_sha256: str) -> CleanImage:
-        """Decode, turn upright and re-encode an opened photo; runs in a worker thread.
+        """Decode, turn upright and re-encode an opened photo, then close it; runs in a
+        worker thread, within the budget (the pixels are released before it returns)."""
+        with img:
+            return self._clean_open(img, source_sha256)
 
-        The pixels are released before returning, so the budget's hold covers them."""
+    def _clean_open(self, img: Image.Image, source_sha256: str) -> CleanImage:
         fmt = img.format or ""
         mime, ext = ACCEPTED_FORMATS[fmt]
         try:

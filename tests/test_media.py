@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import struct
+import threading
 import time
 import zlib
 from collections.abc import AsyncIterator, Callable
@@ -398,3 +399,18 @@ async def test_parallel_intakes_over_the_budget_take_turns(store: LocalMediaStor
     assert budget.peak == max(w * h * 4 for w, h in sizes)
     assert waited >= 1
     assert budget.in_use == 0 and tmp_files(store) == []
+
+
+async def test_a_cancelled_caller_keeps_the_share_until_its_thread_ends() -> None:
+    budget = PhotoBudget(100)
+    gate = threading.Event()
+    caller = asyncio.create_task(budget.run(80, gate.wait, 30))
+    await until(lambda: budget.in_use == 80)
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    # A thread cannot be stopped: its memory is still in use, and so is its share.
+    assert budget.in_use == 80
+    gate.set()
+    await until(lambda: budget.in_use == 0)
+    assert await budget.run(100, sum, (1, 2)) == 3

@@ -466,14 +466,16 @@ class SlackPort:
         if path.suffix.lower() != ".webp":
             yield path, (await asyncio.to_thread(path.stat)).st_size
             return
-        image = await asyncio.to_thread(PILImage.open, path, formats=("WEBP",))
         png = await asyncio.to_thread(self.store.new_temp_path)
         try:
+            image = await asyncio.to_thread(PILImage.open, path, formats=("WEBP",))
             try:
-                async with self.budget.hold(decoded_bytes(image)):
-                    await asyncio.to_thread(_to_png, image, png)
-            finally:
+                cost = decoded_bytes(image)
+            except BaseException:
                 image.close()
+                raise
+            # The worker thread closes the image when done.
+            await self.budget.run(cost, _to_png, image, png)
             size = (await asyncio.to_thread(png.stat)).st_size
             yield png, size
         finally:
@@ -486,6 +488,6 @@ def _upload_name(path: Path) -> str:
 
 
 def _to_png(image: PILImage.Image, out: Path) -> None:
-    """Decode ``image`` and write it as PNG to ``out``; runs in a worker thread."""
-    image.save(out, "PNG")
-    image.close()
+    """Decode ``image``, write it as PNG to ``out`` and close it; runs in a worker thread."""
+    with image:
+        image.save(out, "PNG")
