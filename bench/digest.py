@@ -13,8 +13,12 @@ some rejected, withdrawn or sent back) with a photo per approval, and the measur
 itself: 150 approvals by 80 authors (up to three photos each), 20 rejections, 30 pending,
 5 withdrawn, 10 newcomers. After ``VACUUM (ANALYZE)`` it times ``Digests.build`` for that
 week (warm-up, then median and p95 of ``--runs``), then each repository call of
-``build_in`` on its own. Then it adds ``--scale - 1`` times as many older submissions (same
-members, same two years, so the week is unchanged) and measures again. The ratio of the
+``build_in`` on its own. Beside each build it times the round-trip floor: as many trivial
+``SELECT 1`` as the build sends statements, in one ``db.read()`` session like the build
+(alternately before and after each build), so the report says how far the build is from
+what its number of round trips alone costs; and the machine's busy CPU while timing.
+Then it adds ``--scale - 1`` times as many older submissions (same members, same two
+years, so the week is unchanged) and measures again. The ratio of the
 two medians says whether the cost follows the week's content or the history.
 
 ``approved_total`` (milestones) counts every approval before the week's end: it is also
@@ -447,20 +451,55 @@ class Steps:
         self._run = {}
 
 
-async def time_builds(core: Core, ws: int, runs: int, warmup: int, log: SqlLog) -> list[float]:
+async def time_builds(
+    core: Core, ws: int, runs: int, warmup: int, log: SqlLog
+) -> tuple[list[float], list[float], int]:
+    """(build times, floor times, statements per build): each timed build is followed or
+    preceded (alternately) by its floor, as many trivial ``SELECT 1`` as the build sends
+    statements, through the same layer (one ``db.read()`` session)."""
     digests = Digests(core)
     for _ in range(warmup):
         await digests.build(ws, START, END)
-    samples = []
     log.entries.clear()
     log.on = True
-    for _ in range(runs):
+    await digests.build(ws, START, END)
+    log.on = False
+    per_build = len(log.entries)
+    for _ in range(warmup):
+        await round_trips(core.db, per_build)
+    samples: list[float] = []
+    floors: list[float] = []
+    log.entries.clear()
+    for n in range(runs):
+        if n % 2:
+            floors.append(await round_trips(core.db, per_build))
+        log.on = True
         begin = time.perf_counter()
         digest = await digests.build(ws, START, END)
         samples.append(time.perf_counter() - begin)
-    log.on = False
+        log.on = False
+        if not n % 2:
+            floors.append(await round_trips(core.db, per_build))
     assert digest.approved == WEEK_APPROVED, digest.approved
-    return samples
+    return samples, floors, per_build
+
+
+async def round_trips(db: Database, count: int) -> float:
+    """Seconds for ``count`` trivial statements in one read, as a build sends its own."""
+    begin = time.perf_counter()
+    async with db.read() as r:
+        for _ in range(count):
+            await r.session.execute(text("SELECT 1"))
+    return time.perf_counter() - begin
+
+
+def machine_cpu() -> float:
+    """Busy CPU seconds of the whole machine since boot (Linux /proc/stat)."""
+    try:
+        ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return math.nan
+    return (sum(ticks[:8]) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
 
 
 async def time_steps(core: Core, ws: int, steps: Steps) -> None:
@@ -538,6 +577,8 @@ class Phase:
         self.history = history
         self.week = week
         self.builds: list[float] = []
+        self.floors: list[float] = []
+        self.busy = math.nan  # the machine's busy CPU while timing, in cores
         self.steps = Steps()
         self.total_cold: list[float] = []
         self.statements: list[tuple[str, Any, int, float]] = []
@@ -565,15 +606,21 @@ async def measure(
     await maintenance(db, "VACUUM (ANALYZE)")
     print(f"  {label}: ANALYZE, approved_total cold, VACUUM {time.perf_counter() - step:.1f} s")
     before = os.getloadavg()[0]
-    phase.builds = await time_builds(core, layout.ws, runs, warmup, log)
-    phase.per_build = len(log.entries) // runs
+    cpu, wall = machine_cpu(), time.perf_counter()
+    phase.builds, phase.floors, phase.per_build = await time_builds(
+        core, layout.ws, runs, warmup, log
+    )
+    phase.busy = (machine_cpu() - cpu) / (time.perf_counter() - wall)
     phase.statements = heaviest(log.entries, runs)
     for _ in range(warmup):
         await time_steps(core, layout.ws, Steps())
     for _ in range(runs):
         await time_steps(core, layout.ws, phase.steps)
     # Everything here shares the machine: a busy one shows in the load average.
-    print(f"  {label}: timed; load average {before:.2f} before, {os.getloadavg()[0]:.2f} after")
+    print(
+        f"  {label}: timed; load average {before:.2f} before, {os.getloadavg()[0]:.2f} after;"
+        f" machine busy {phase.busy:.2f} of {os.cpu_count()} cores while building"
+    )
     return phase
 
 
@@ -627,13 +674,20 @@ def report(small: Phase, large: Phase) -> None:
     print("\nDigests.build of the measured week (PostgreSQL, after VACUUM ANALYZE)")
     print(
         f"{'history':>10} {'week approved':>14} {'median ms':>10} {'p95 ms':>8} {'statements':>11}"
+        f" {'floor ms':>9} {'x floor':>8} {'machine':>8}"
     )
     for phase in (small, large):
+        floor = median_ms(phase.floors)
         print(
             f"{phase.history:>10,} {phase.week:>14} {median_ms(phase.builds):>10.1f} "
-            f"{p95_ms(phase.builds):>8.1f} {phase.per_build:>11}"
+            f"{p95_ms(phase.builds):>8.1f} {phase.per_build:>11} {floor:>9.1f}"
+            f" {median_ms(phase.builds) / floor:>8.2f} {phase.busy:>8.2f}"
         )
     print(f"ratio {large.history:,} / {small.history:,}: {ratio:.2f}")
+    print(
+        "floor: as many SELECT 1 as the build's statements, one read session, timed"
+        " alternately with the builds (median); machine: busy cores while timing"
+    )
 
     print("\nbuild_in call by call (median ms of the runs)")
     print(f"{'call':<38} {small.history:>10,} {large.history:>10,} {'ratio':>6}")

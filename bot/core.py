@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 
 from bot import notify
-from bot.media import MediaIntake
+from bot.media import MediaIntake, PhotoBudget
 from bot.services.config import Config
 from bot.services.onboarding import Onboarding
 from bot.services.relay import Relay
@@ -42,10 +42,14 @@ class Core:
         self.db = db
         self.clock = clock
         self.store = media_store(settings.media_dir, settings.media_url)
+        # One budget for all photo work of the process: the intake and the adapters'
+        # conversions (Slack's WebP -> PNG) share it.
+        self.photo_budget = PhotoBudget(settings.photo_memory_bytes)
         self.media = MediaIntake(
             self.store,
             max_bytes=settings.max_photo_bytes,
             max_pixels=settings.relais_max_photo_pixels,
+            budget=self.photo_budget,
         )
         self._review_channels = dict(review_channels or {})
         self._outbox_listeners: list[Callable[[], None]] = []

@@ -5,6 +5,13 @@ to a temp file while counting and hashing (memory never grows with the file), th
 in a worker thread, checks it with Pillow and re-encodes it without metadata (EXIF,
 GPS, XMP, comments) before storing it by content hash.
 
+Memory follows pixels, not bytes: a decoded photo takes about four bytes per pixel (a
+40 MP photo, 160 MB). The photo is stored at full resolution, so it must be decoded in
+full; what bounds the process is :class:`PhotoBudget`, the decoded bytes that all photo
+work in the process (every intake, and the Slack port's conversions) may hold at once.
+Each piece of work estimates its cost from the header, before decoding, and waits for
+its share; one piece larger than the whole budget runs alone.
+
 Refusals raise :class:`MediaRejected` with a stable ``code``; the core turns codes
 into translated messages, so no user-facing text lives here.
 """
@@ -12,21 +19,34 @@ into translated messages, so no user-facing text lives here.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
+import os
 import threading
 import warnings
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, TypeVar
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError, _imaging
 
 from bot import metrics
 from storage.media_store import LocalMediaStore
 
-__all__ = ["ACCEPTED_FORMATS", "CleanImage", "MediaIntake", "MediaRejected", "RejectCode"]
+__all__ = [
+    "ACCEPTED_FORMATS",
+    "DEFAULT_PHOTO_MEMORY",
+    "CleanImage",
+    "MediaIntake",
+    "MediaRejected",
+    "PhotoBudget",
+    "RejectCode",
+    "decoded_bytes",
+]
 
 RejectCode = Literal[
     "too_large",
@@ -61,6 +81,26 @@ _SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
 # warnings.catch_warnings() swaps process-wide state; concurrent intakes must not
 # interleave it. Only the header parse runs under the lock, never the decode.
 _WARNINGS_LOCK = threading.Lock()
+
+#: Decoded bytes all photo work in a process may hold at once (RELAIS_PHOTO_MEMORY_MB):
+#: two 12 MP photos (48 MB each decoded), or one larger photo on its own.
+DEFAULT_PHOTO_MEMORY = 100 * 2**20
+# EXIF orientations that turn the pixels: ImageOps.exif_transpose makes a second copy.
+_TURNING = frozenset(range(2, 9))
+_ORIENTATION = 0x0112
+
+T = TypeVar("T")
+
+# Pillow allocates pixels in blocks of 16 MB by default. glibc serves blocks under its
+# mmap threshold (which rises up to 32 MB as large blocks are freed) from per-thread heaps
+# that keep freed memory: photos decoded in turn by different worker threads then add up
+# in the resident set although the budget lets only a few exist at once (10 x 12 MP:
+# 140-235 MB instead of 100). Blocks of 64 MB are above any threshold: each is mapped
+# for its image and returned to the system when the image is closed. An operator's own
+# PILLOW_BLOCK_SIZE is left alone. (Small images still take small blocks.)
+_PIXEL_BLOCK = 64 * 2**20
+if "PILLOW_BLOCK_SIZE" not in os.environ:
+    _imaging.set_block_size(_PIXEL_BLOCK)
 
 _LOG_MESSAGES: dict[str, str] = {
     "too_large": "file is larger than the limit",
@@ -100,14 +140,171 @@ class CleanImage:
     storage_key: str
 
 
+@dataclass(eq=False)
+class _Waiter:
+    amount: int
+    future: asyncio.Future[None]
+    loop: asyncio.AbstractEventLoop
+    granted: bool = field(default=False)
+
+
+class PhotoBudget:
+    """Decoded bytes that photo work in this process may hold at once.
+
+    ``hold(amount)`` waits until ``amount`` fits beside what the others hold, in arrival
+    order (a large photo is not overtaken for ever by small ones). An amount larger than
+    the whole budget is held as the whole budget: it runs alone. Thread-safe and not
+    bound to an event loop, so one budget serves a whole process.
+    """
+
+    def __init__(self, capacity: int = DEFAULT_PHOTO_MEMORY) -> None:
+        if capacity <= 0:
+            raise ValueError("a photo budget must be positive")
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self._used = 0
+        self._peak = 0
+        self._waiters: deque[_Waiter] = deque()
+
+    @property
+    def in_use(self) -> int:
+        """Bytes held right now."""
+        return self._used
+
+    @property
+    def peak(self) -> int:
+        """The most bytes held at once since this budget was made."""
+        return self._peak
+
+    @property
+    def waiting(self) -> int:
+        """How many pieces of work wait for their share."""
+        return len(self._waiters)
+
+    @asynccontextmanager
+    async def hold(self, amount: int) -> AsyncIterator[int]:
+        """Hold ``amount`` bytes (at most the whole budget) for the ``async with`` body."""
+        held = await self._acquire(self._share(amount))
+        try:
+            yield held
+        finally:
+            self._release(held)
+
+    async def run(self, amount: int, work: Callable[..., T], *args: object) -> T:
+        """``work(*args)`` in a worker thread, holding ``amount`` until it returns.
+
+        A thread cannot be stopped: when the caller is cancelled, the work goes on and
+        keeps its share until it ends, so the budget never counts memory as free while
+        a thread still holds it. Only the wait for the share is cancelled at once."""
+        held = await self._acquire(self._share(amount))
+        try:
+            task = asyncio.ensure_future(asyncio.to_thread(work, *args))
+        except BaseException:
+            self._release(held)
+            raise
+        task.add_done_callback(functools.partial(self._finished, held))
+        return await asyncio.shield(task)
+
+    def _finished(self, held: int, task: asyncio.Future[object]) -> None:
+        self._release(held)
+        if not task.cancelled():
+            task.exception()  # retrieved here: the caller may have gone
+
+    def _share(self, amount: int) -> int:
+        return max(1, min(amount, self.capacity))
+
+    async def _acquire(self, amount: int) -> int:
+        with self._lock:
+            if not self._waiters and self._used + amount <= self.capacity:
+                self._take(amount)
+                return amount
+            loop = asyncio.get_running_loop()
+            waiter = _Waiter(amount, loop.create_future(), loop)
+            self._waiters.append(waiter)
+        try:
+            await waiter.future
+        except BaseException:
+            with self._lock:
+                if waiter.granted:
+                    self._used -= amount
+                else:
+                    self._waiters.remove(waiter)
+                self._grant()
+            raise
+        return amount
+
+    def _release(self, amount: int) -> None:
+        with self._lock:
+            self._used -= amount
+            self._grant()
+
+    def _take(self, amount: int) -> None:
+        self._used += amount
+        self._peak = max(self._peak, self._used)
+
+    def _grant(self) -> None:
+        """Wake the waiters at the head of the line that now fit (under the lock)."""
+        while self._waiters and self._used + self._waiters[0].amount <= self.capacity:
+            waiter = self._waiters.popleft()
+            waiter.granted = True
+            self._take(waiter.amount)
+            waiter.loop.call_soon_threadsafe(_wake, waiter.future)
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def decoded_bytes(img: Image.Image, *, converts: bool = False) -> int:
+    """What decoding and re-encoding ``img`` may hold at once, from its header alone.
+
+    Pillow keeps one byte per pixel for single-band 8-bit modes and four for the others
+    (RGB too). Counted on top of the decoded pixels: a second copy when the EXIF
+    orientation turns the image, or when the mode must change for the encoder
+    (``converts``); for WebP, libwebp's own decoded buffer and the encoder's copy.
+    """
+    per_pixel = 1 if img.mode in ("1", "L", "P") else 4
+    copies = 1
+    if img.format == "WEBP":
+        copies += 3
+    if converts:
+        copies += 1
+    if _may_turn(img):
+        copies += 1
+    return img.width * img.height * per_pixel * copies
+
+
+def _may_turn(img: Image.Image) -> bool:
+    """Whether the EXIF orientation (read without decoding) turns the image."""
+    if "exif" not in img.info:
+        # A PNG may carry its EXIF after the pixels, known only once decoded.
+        return img.format == "PNG"
+    try:
+        orientation = Image.Exif()
+        orientation.load(img.info["exif"])
+        return orientation.get(_ORIENTATION, 1) in _TURNING
+    except Exception:
+        return False
+
+
 class MediaIntake:
     """Turns an untrusted byte stream into a :class:`CleanImage` in the store."""
 
-    def __init__(self, store: LocalMediaStore, *, max_bytes: int, max_pixels: int) -> None:
-        """``max_bytes`` bounds the bytes received, ``max_pixels`` width x height."""
+    def __init__(
+        self,
+        store: LocalMediaStore,
+        *,
+        max_bytes: int,
+        max_pixels: int,
+        budget: PhotoBudget | None = None,
+    ) -> None:
+        """``max_bytes`` bounds the bytes received, ``max_pixels`` width x height;
+        ``budget`` is shared with the process's other photo work (its own otherwise)."""
         self._store = store
         self._max_bytes = max_bytes
         self._max_pixels = max_pixels
+        self.budget = budget or PhotoBudget()
 
     async def intake(self, chunks: AsyncIterable[bytes]) -> CleanImage:
         """Receive, check, clean and store one photo; raise MediaRejected if refused.
@@ -121,7 +318,14 @@ class MediaIntake:
             metrics.PHOTO_BYTES.inc(size)
             if size == 0:
                 raise MediaRejected("empty")
-            return await asyncio.to_thread(self._clean, temp, source_sha256)
+            img = await asyncio.to_thread(self._open, temp)
+            try:
+                cost = decoded_bytes(img, converts=_converts(img))
+            except BaseException:
+                img.close()
+                raise
+            # The worker thread closes the image (and the open temp file) when done.
+            return await self.budget.run(cost, self._clean, img, source_sha256)
         except MediaRejected as exc:
             metrics.PHOTO_REJECTIONS.labels(exc.code).inc()
             raise
@@ -171,39 +375,45 @@ class MediaIntake:
                 await aclose()
         return digest.hexdigest(), size
 
-    def _clean(self, source: Path, source_sha256: str) -> CleanImage:
-        """Check and re-encode ``source``; runs in a worker thread."""
-        with self._open(source) as img:
-            fmt = img.format or ""
-            mime, ext = ACCEPTED_FORMATS[fmt]
-            try:
-                img.load()
-            except Image.DecompressionBombError as exc:
-                raise self._too_many_pixels() from exc
-            except Exception as exc:
-                raise MediaRejected("corrupt") from exc
-            try:
-                ImageOps.exif_transpose(img, in_place=True)
-            except Exception:
-                # Unreadable EXIF says nothing reliable about orientation; the pixels
-                # are fine, so keep them as they are.
-                pass
-            out = self._store.new_temp_path()
-            try:
-                _encode(img, fmt, out)
-                sha256, size = _hash_file(out)
-                key = self._store.commit(out, sha256, ext)
-            finally:
-                out.unlink(missing_ok=True)
-            return CleanImage(
-                sha256=sha256,
-                source_sha256=source_sha256,
-                mime=mime,
-                size=size,
-                width=img.width,
-                height=img.height,
-                storage_key=key,
-            )
+    def _clean(self, img: Image.Image, source_sha256: str) -> CleanImage:
+        """Decode, turn upright and re-encode an opened photo, then close it; runs in a
+        worker thread, within the budget (the pixels are released before it returns)."""
+        with img:
+            return self._clean_open(img, source_sha256)
+
+    def _clean_open(self, img: Image.Image, source_sha256: str) -> CleanImage:
+        fmt = img.format or ""
+        mime, ext = ACCEPTED_FORMATS[fmt]
+        try:
+            img.load()
+        except Image.DecompressionBombError as exc:
+            raise self._too_many_pixels() from exc
+        except Exception as exc:
+            raise MediaRejected("corrupt") from exc
+        try:
+            ImageOps.exif_transpose(img, in_place=True)
+        except Exception:
+            # Unreadable EXIF says nothing reliable about orientation; the pixels
+            # are fine, so keep them as they are.
+            pass
+        out = self._store.new_temp_path()
+        try:
+            _encode(img, fmt, out)
+            width, height = img.size
+            img.close()
+            sha256, size = _hash_file(out)
+            key = self._store.commit(out, sha256, ext)
+        finally:
+            out.unlink(missing_ok=True)
+        return CleanImage(
+            sha256=sha256,
+            source_sha256=source_sha256,
+            mime=mime,
+            size=size,
+            width=width,
+            height=height,
+            storage_key=key,
+        )
 
     def _open(self, source: Path) -> Image.Image:
         """Identify by content and check the size from the header, before decoding."""
@@ -232,6 +442,11 @@ class MediaIntake:
         return MediaRejected(
             "too_many_pixels", {"limit_mp": _in_units(self._max_pixels, 1_000_000)}
         )
+
+
+def _converts(img: Image.Image) -> bool:
+    """Whether :func:`_encode` changes the mode (a second copy of the pixels)."""
+    return img.format == "JPEG" and img.mode not in ("RGB", "L")
 
 
 def _encode(img: Image.Image, fmt: str, out: Path) -> None:

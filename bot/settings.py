@@ -107,6 +107,12 @@ class Settings(BaseSettings):
         default=40_000_000,
         description="Largest photo in pixels (decompression bombs are refused).",
     )
+    relais_photo_memory_mb: float = Field(
+        default=100.0,
+        gt=0,
+        description="Decoded photo bytes, in MB, that all photo work of one process may hold "
+        "at once (a photo larger than this is worked on alone).",
+    )
     relais_points_per_approval: int = Field(
         default=10, description="Points credited to the author of an approved submission."
     )
@@ -186,6 +192,14 @@ class Settings(BaseSettings):
     def _async_driver(cls, value: str) -> str:
         return async_database_url(value)
 
+    def slack_configured(self) -> bool:
+        """True when these settings describe a Slack app (token, OAuth or Socket Mode)."""
+        return bool(self.slack_bot_token or (self.slack_client_id and self.slack_client_secret))
+
+    def teams_configured(self) -> bool:
+        """True when these settings describe a Teams bot (or the local emulator mode)."""
+        return bool(self.microsoft_app_id or self.relais_teams_emulator)
+
     def slack_problem(self) -> str | None:
         """What is wrong with the Slack settings, in one sentence; None when usable or unset."""
         oauth = bool(self.slack_client_id or self.slack_client_secret)
@@ -217,3 +231,8 @@ class Settings(BaseSettings):
     def max_photo_bytes(self) -> int:
         """The photo size limit in bytes."""
         return int(self.relais_max_photo_mb * 1024 * 1024)
+
+    @property
+    def photo_memory_bytes(self) -> int:
+        """The photo work budget in bytes (RELAIS_PHOTO_MEMORY_MB)."""
+        return int(self.relais_photo_memory_mb * 1024 * 1024)

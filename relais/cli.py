@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -105,12 +108,12 @@ def serve(
     from bot.core import Core
     from relais.logs import ACCESS_LOG_FORMAT, configure
     from relais.server import build_server
-    from storage.db import Database, upgrade
+    from storage.db import Database
 
     configure()
     settings = _settings()
     if upgrade_db or make_url(settings.database_url).get_backend_name() == "sqlite":
-        upgrade(settings.database_url)
+        _upgrade_apart(settings.database_url)
     if not (
         settings.slack_bot_token
         or settings.slack_client_id
@@ -153,6 +156,16 @@ def serve(
 
 
 _BIND_ERRORS = frozenset({errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL})
+
+
+def _upgrade_apart(url: str) -> None:
+    """Migrate in a short-lived child process: Alembic, Mako and Pygments (about 10 MB)
+    are then never loaded in the server, which has no use for them after start."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    code = "import sys; from storage.db import upgrade; upgrade(sys.argv[1])"
+    if subprocess.run([sys.executable, "-c", code, url], env=env, check=False).returncode:
+        typer.echo(f"Could not migrate the database at {_describe(url)} (see above).", err=True)
+        raise typer.Exit(1)
 
 
 def _cannot_listen(host: str, port: int) -> str | None:

@@ -133,15 +133,17 @@ def _scheduling(core: Core) -> CleanupCtx:
 def configured_adapters(
     core: Core, *, teams_overrides: dict[str, str] | None = None
 ) -> list[Adapter]:
-    """Every adapter whose settings are present."""
-    from adapters.slack.app import SlackAdapter, slack_configured
-    from adapters.teams.app import TeamsAdapter, teams_configured
-
+    """Every adapter whose settings are present. An adapter's module (and its SDK) is
+    imported only when it is configured: the Teams SDK alone is about 20 MB resident."""
     settings = core.settings
     adapters: list[Adapter] = []
-    if slack_configured(settings):
+    if settings.slack_configured():
+        from adapters.slack.app import SlackAdapter
+
         adapters.append(SlackAdapter(core, settings))
-    if teams_configured(settings):
+    if settings.teams_configured():
+        from adapters.teams.app import TeamsAdapter
+
         adapters.append(TeamsAdapter(core, settings, sdk_overrides=teams_overrides))
     return adapters
 

@@ -13,12 +13,8 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
@@ -30,6 +26,9 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from storage.repositories import Repos
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -217,6 +216,10 @@ class Database:
 
     async def revision(self) -> str | None:
         """The schema's Alembic revision (None before the first migration)."""
+        # Imported when used (/readyz): a server that is not migrating keeps Alembic out
+        # of memory until then.
+        from alembic.runtime.migration import MigrationContext
+
         async with self.engine.connect() as conn:
             return await conn.run_sync(
                 lambda c: MigrationContext.configure(c).get_current_revision()
@@ -236,6 +239,10 @@ class Database:
 
 def alembic_config(url: str) -> Config:
     """Alembic configuration pointing at our migrations, without an alembic.ini."""
+    # Imported when used: a process that does not migrate (PostgreSQL is upgraded with
+    # `relais db upgrade`) does not keep Alembic and Mako in memory (about 10 MB).
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -245,11 +252,15 @@ def alembic_config(url: str) -> Config:
 @functools.cache
 def head_revision() -> str | None:
     """The revision the code expects: the newest migration (read once per process)."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config("")).get_current_head()
 
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Apply migrations up to ``revision`` (blocking; call from a thread in async code)."""
+    from alembic import command
+
     command.upgrade(alembic_config(url), revision)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -362,3 +363,45 @@ async def test_shutdown_ends_after_the_grace_when_work_is_stuck(
     started = time.monotonic()
     await test_server.close()
     assert time.monotonic() - started < 5
+
+
+_LOADED = """
+import sys
+from bot.core import Core
+from bot.settings import Settings
+from relais.cli import _upgrade_apart
+from relais.server import build_server
+from storage.db import Database
+
+settings = Settings(_env_file=None)
+_upgrade_apart(settings.database_url)
+build_server(Core(settings, Database(settings.database_url)))
+print(",".join(m for m in ("botbuilder", "slack_bolt", "alembic", "mako") if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize(
+    ("platform", "loaded"),
+    [
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}, "slack_bolt"),
+        ({"RELAIS_TEAMS_EMULATOR": "1"}, "botbuilder"),
+    ],
+)
+def test_serve_loads_only_the_configured_platform_and_no_migration_tool(
+    tmp_path: Path, platform: dict[str, str], loaded: str
+) -> None:
+    """What serve builds before it listens: the other platform's SDK and Alembic (run in
+    a child process to migrate SQLite) stay out of the server's memory."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_"))}
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}",
+        MEDIA_DIR=str(tmp_path / "media"),
+        **platform,
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", _LOADED], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == loaded
+    with sqlite3.connect(tmp_path / "serve.db") as conn:  # migrated all the same
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import struct
+import threading
 import time
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from bot.media import ACCEPTED_FORMATS, MediaIntake, MediaRejected
+from bot.media import ACCEPTED_FORMATS, MediaIntake, MediaRejected, PhotoBudget, decoded_bytes
 from storage.media_store import LocalMediaStore
 
 MIB = 1024 * 1024
@@ -264,3 +266,151 @@ def test_store_commit_and_delete(store: LocalMediaStore) -> None:
     store.delete(key)
     store.delete(key)  # missing is fine
     assert not store.exists(key)
+
+
+# --- Memory: the photo budget -------------------------------------------------------
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait (at most 10 s, a guard, not a measurement) until ``condition()`` holds."""
+
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in 10 s"
+        await asyncio.sleep(0.01)
+
+
+async def test_budget_serialises_work_whose_sum_exceeds_it() -> None:
+    budget = PhotoBudget(100)
+    running: set[str] = set()
+    seen_together: list[set[str]] = []
+    gates = {name: asyncio.Event() for name in "ABC"}
+
+    async def work(name: str, amount: int) -> None:
+        async with budget.hold(amount):
+            running.add(name)
+            seen_together.append(set(running))
+            await gates[name].wait()
+            running.discard(name)
+
+    a = asyncio.create_task(work("A", 60))
+    await until(lambda: "A" in running)
+    b = asyncio.create_task(work("B", 60))
+    await until(lambda: budget.waiting == 1)
+    # C would fit beside A, but it arrived after B: it waits its turn (B is not starved).
+    c = asyncio.create_task(work("C", 30))
+    await until(lambda: budget.waiting == 2)
+    assert running == {"A"} and budget.in_use == 60
+    gates["A"].set()
+    await until(lambda: running == {"B", "C"})
+    assert budget.in_use == 90
+    gates["B"].set()
+    gates["C"].set()
+    await asyncio.gather(a, b, c)
+    assert budget.in_use == 0 and budget.peak == 90
+    # A (60) never ran beside B (60): their sum is over the budget.
+    assert not any({"A", "B"} <= together for together in seen_together)
+
+
+async def test_work_larger_than_the_budget_runs_alone() -> None:
+    budget = PhotoBudget(100)
+    small_done = asyncio.Event()
+
+    async with budget.hold(10):
+        big = asyncio.create_task(_hold_once(budget, 500))
+        await until(lambda: budget.waiting == 1)
+        assert not big.done()
+    held = await big
+    assert held == 100  # the whole budget, not more: nothing else runs beside it
+    async with budget.hold(10):
+        small_done.set()
+    assert small_done.is_set() and budget.in_use == 0
+
+
+async def _hold_once(budget: PhotoBudget, amount: int) -> int:
+    async with budget.hold(amount) as held:
+        return held
+
+
+async def test_a_cancelled_waiter_gives_its_turn_away() -> None:
+    budget = PhotoBudget(100)
+    async with budget.hold(80):
+        waiter = asyncio.create_task(_hold_once(budget, 50))
+        await until(lambda: budget.waiting == 1)
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        assert budget.waiting == 0
+        assert await _hold_once(budget, 20) == 20
+    assert budget.in_use == 0
+
+
+def test_decoded_bytes_from_the_header() -> None:
+    with Image.open(io.BytesIO(image_bytes("JPEG", (64, 48)))) as plain:
+        assert decoded_bytes(plain) == 64 * 48 * 4  # RGB is four bytes a pixel in Pillow
+    with Image.open(io.BytesIO(jpeg_with_gps((64, 48)))) as turned:
+        assert decoded_bytes(turned) == 64 * 48 * 4 * 2  # orientation 6: a turned copy
+    grey_png = io.BytesIO()
+    Image.new("L", (64, 48), 128).save(grey_png, "PNG")
+    with Image.open(grey_png) as grey:
+        # A PNG may hold its EXIF after the pixels: a turned copy is counted.
+        assert decoded_bytes(grey) == 64 * 48 * 2
+    with Image.open(io.BytesIO(image_bytes("WEBP", (64, 48)))) as webp:
+        assert decoded_bytes(webp) == 64 * 48 * 4 * 4
+
+
+async def test_intake_waits_for_its_share_before_decoding(store: LocalMediaStore) -> None:
+    data = image_bytes("JPEG", (400, 300))
+    cost = 400 * 300 * 4
+    budget = PhotoBudget(cost * 3 // 2)
+    intake = MediaIntake(store, max_bytes=MIB, max_pixels=40_000_000, budget=budget)
+    async with budget.hold(cost):  # other photo work holds two thirds of the budget
+        task = asyncio.create_task(intake.intake_bytes(data))
+        await until(lambda: budget.waiting == 1)
+        # Received and checked from the header, but not decoded or stored.
+        assert stored_files(store) == []
+        assert not task.done()
+    clean = await task
+    assert stored_files(store) == [Path(clean.storage_key)]
+    assert budget.peak == cost and budget.in_use == 0
+
+
+async def test_parallel_intakes_over_the_budget_take_turns(store: LocalMediaStore) -> None:
+    sizes = [(400, 300), (300, 400), (380, 320), (320, 380)]
+    budget = PhotoBudget(400 * 300 * 4 * 3 // 2)  # room for one of these photos, not two
+    intake = MediaIntake(store, max_bytes=MIB, max_pixels=40_000_000, budget=budget)
+    waited = 0
+
+    async def watch() -> None:
+        nonlocal waited
+        while True:
+            waited = max(waited, budget.waiting)
+            await asyncio.sleep(0)
+
+    watcher = asyncio.create_task(watch())
+    try:
+        cleaned = await asyncio.gather(
+            *(intake.intake_bytes(image_bytes("JPEG", size)) for size in sizes)
+        )
+    finally:
+        watcher.cancel()
+    assert sorted((c.width, c.height) for c in cleaned) == sorted(sizes)
+    # Never two decoded at once: the most held is the largest photo's cost.
+    assert budget.peak == max(w * h * 4 for w, h in sizes)
+    assert waited >= 1
+    assert budget.in_use == 0 and tmp_files(store) == []
+
+
+async def test_a_cancelled_caller_keeps_the_share_until_its_thread_ends() -> None:
+    budget = PhotoBudget(100)
+    gate = threading.Event()
+    caller = asyncio.create_task(budget.run(80, gate.wait, 30))
+    await until(lambda: budget.in_use == 80)
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    # A thread cannot be stopped: its memory is still in use, and so is its share.
+    assert budget.in_use == 80
+    gate.set()
+    await until(lambda: budget.in_use == 0)
+    assert await budget.run(100, sum, (1, 2)) == 3

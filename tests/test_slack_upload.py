@@ -4,13 +4,16 @@ each of the three upload calls is recorded as it succeeds and a retry resumes af
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from PIL import Image as PILImage
 
 from adapters.slack.port import SlackClients, SlackPort
 from bot.core import Core
+from bot.media import PhotoBudget
 from bot.ports import PermanentFailure, RetryLater, Target
 from bot.ui import File, Image, Message, Paragraph
 from tests.slack_api import FakeSlack
@@ -164,3 +167,45 @@ async def test_a_file_missing_from_the_store_is_a_permanent_failure(
     with pytest.raises(PermanentFailure):
         await new_port(fake, core, clock).post(TEAM, Target("user", "UCM1"), message)
     assert not fake.calls_to("files.getUploadURLExternal")
+
+
+async def test_the_stored_photo_is_uploaded_from_disk_as_it_is(
+    core: Core, clock: FakeClock, fake: FakeSlack
+) -> None:
+    message = await card(core)
+    key = message.blocks[1].media_key  # type: ignore[union-attr]
+    await new_port(fake, core, clock).post(TEAM, Target("channel", "CREVIEW"), message)
+    stored = core.store.path(key).read_bytes()
+    assert fake.uploads[shown_file(fake)] == stored
+    asked = fake.calls_to("files.getUploadURLExternal")[0].params
+    assert int(asked["length"]) == len(stored)
+
+
+async def test_a_webp_photo_is_sent_as_png_within_the_photo_budget(
+    core: Core, clock: FakeClock, fake: FakeSlack
+) -> None:
+    buffer = io.BytesIO()
+    PILImage.new("RGB", (120, 80), (30, 160, 90)).save(buffer, "WEBP", lossless=True)
+    image = await core.media.intake_bytes(buffer.getvalue())
+    assert image.storage_key.endswith(".webp")
+    message = Message("Review #1", (Paragraph("Review #1"), Image(image.storage_key, "photo")))
+    budget = PhotoBudget()
+    port = SlackPort(
+        SlackClients(fake.api_url, bot_token=fake.token),
+        core.relay.uploads,
+        core.store,
+        clock,
+        budget=budget,
+    )
+    await port.post(TEAM, Target("channel", "CREVIEW"), message)
+    sent = fake.uploads[shown_file(fake)]
+    asked = fake.calls_to("files.getUploadURLExternal")[0].params
+    assert asked["filename"].endswith(".png") and int(asked["length"]) == len(sent)
+    with (
+        PILImage.open(io.BytesIO(sent)) as png,
+        PILImage.open(core.store.path(image.storage_key)) as webp,
+    ):
+        assert png.format == "PNG" and png.size == (120, 80)
+        assert png.tobytes() == webp.convert(png.mode).tobytes()  # the same pixels
+    assert budget.peak == 120 * 80 * 4 * 4 and budget.in_use == 0  # decoded within it
+    assert list((core.store.root / "tmp").iterdir()) == []  # the temporary PNG is gone

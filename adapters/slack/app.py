@@ -68,13 +68,6 @@ REDIRECT_PATH = "/slack/oauth_redirect"
 EVENT_DB_CHECK = 1.0
 
 
-def slack_configured(settings: Settings) -> bool:
-    """True when the settings describe a Slack app (token, OAuth or Socket Mode)."""
-    return bool(
-        settings.slack_bot_token or (settings.slack_client_id and settings.slack_client_secret)
-    )
-
-
 class SlackAdapter:
     """Relais as a Slack app."""
 
@@ -118,6 +111,7 @@ class SlackAdapter:
             core.store,
             core.clock,
             workspace_rate=settings.relais_slack_rate,
+            budget=core.photo_budget,
         )
         self.fetcher = FileFetcher(core, self.clients)
         self.job_handlers: dict[str, JobHandler] = {JOB_KIND: SubmissionJob(core, self.fetcher)}

@@ -18,11 +18,12 @@ all hitting the limit.
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -33,6 +34,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.pacing import RateLimiter, pace
 from adapters.slack import render
+from bot.media import PhotoBudget, decoded_bytes
 from bot.ports import PermanentFailure, RetryLater, Target, retry_after_seconds
 from bot.services.relay import Uploads
 from bot.ui import File, Image, Message
@@ -162,11 +164,15 @@ class SlackPort:
         channel_rate: float = PER_CHANNEL,
         timer: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        budget: PhotoBudget | None = None,
     ) -> None:
         self.clients = clients
         self.uploads = uploads
         self.store = store
         self.clock = clock
+        # Shared with the process's photo intake (Core.photo_budget): a WebP photo is
+        # decoded to be sent as PNG.
+        self.budget = budget or PhotoBudget()
         # Keys: "<team>:<channel>" (a DM: the person's id; an App Home: "home:<user>"; an
         # ephemeral message: "<channel>/<user>"), and "<team>" for the workspace budget.
         self.per_channel = RateLimiter(channel_rate, clock=timer, sleep=sleep)
@@ -422,18 +428,24 @@ class SlackPort:
         if not await asyncio.to_thread(self.store.exists, key):  # S3: a network call
             log.warning("photo %s is missing from MEDIA_DIR; card sent without it", key)
             return None
-        data, filename = await asyncio.to_thread(self._upload_bytes, key)
-        if step is None:
-            answer = await client.files_getUploadURLExternal(filename=filename, length=len(data))
-            step = await self.uploads.reserve_upload(
-                team, key, str(answer["file_id"]), str(answer["upload_url"])
-            )
-            if step.state == COMPLETE:  # another replica finished it meanwhile
-                return step.file_id
-        file_id, upload_url = step.file_id, step.upload_url
-        if step.state == RESERVED:
-            await self._send_bytes(team, key, file_id, upload_url or "", data, filename)
-            await self._advance(team, key, file_id, UPLOADED)
+        filename = _upload_name(self.store.path(key))
+        if step is None or step.state == RESERVED:
+            async with self._upload_file(key) as (path, length):
+                if step is None:
+                    answer = await client.files_getUploadURLExternal(
+                        filename=filename, length=length
+                    )
+                    step = await self.uploads.reserve_upload(
+                        team, key, str(answer["file_id"]), str(answer["upload_url"])
+                    )
+                    if step.state == COMPLETE:  # another replica finished it meanwhile
+                        return step.file_id
+                if step.state == RESERVED:
+                    await self._send_file(
+                        team, key, step.file_id, step.upload_url or "", path, filename
+                    )
+                    await self._advance(team, key, step.file_id, UPLOADED)
+        file_id = step.file_id
         try:
             await client.files_completeUploadExternal(files=[{"id": file_id, "title": filename}])
         except SlackApiError as exc:
@@ -447,20 +459,25 @@ class SlackPort:
         await self._advance(team, key, file_id, COMPLETE)
         return file_id
 
-    async def _send_bytes(
-        self, team: str, key: str, file_id: str, url: str, data: bytes, filename: str
+    async def _send_file(
+        self, team: str, key: str, file_id: str, url: str, path: Path, filename: str
     ) -> None:
-        """Step two: the bytes, to the URL step one gave (no token: the URL is the grant)."""
+        """Step two: the bytes, to the URL step one gave (no token: the URL is the grant),
+        streamed from disk (aiohttp reads the open file in chunks, in a thread)."""
         timeout = aiohttp.ClientTimeout(total=60)
         try:
-            async with (
-                aiohttp.ClientSession(timeout=timeout) as http,
-                http.post(
-                    url, data=data, headers={"Content-Type": "application/octet-stream"}
-                ) as resp,
-            ):
-                status = resp.status
-                await resp.read()
+            fh = await asyncio.to_thread(path.open, "rb")
+            try:
+                async with (
+                    aiohttp.ClientSession(timeout=timeout) as http,
+                    http.post(
+                        url, data=fh, headers={"Content-Type": "application/octet-stream"}
+                    ) as resp,
+                ):
+                    status = resp.status
+                    await resp.read()
+            finally:
+                await asyncio.to_thread(fh.close)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise RetryLater(f"slack: upload of {filename}: {type(exc).__name__}: {exc}") from exc
         if status == 200:
@@ -487,13 +504,38 @@ class SlackPort:
     async def _abandon(self, team: str, key: str, file_id: str) -> None:
         await self.uploads.abandon_upload(team, key, file_id)
 
-    def _upload_bytes(self, key: str) -> tuple[bytes, str]:
-        """The stored photo as Slack can show it (Slack image blocks take no WebP)."""
+    @asynccontextmanager
+    async def _upload_file(self, key: str) -> AsyncIterator[tuple[Path, int]]:
+        """The stored photo as Slack can show it, on disk: (path, length in bytes).
+
+        Slack image blocks take no WebP: a WebP photo is converted to a temporary PNG (in
+        a thread, within the photo budget) that is removed after the upload."""
         path = self.store.path(key)
-        data = path.read_bytes()
         if path.suffix.lower() != ".webp":
-            return data, path.name
-        with PILImage.open(io.BytesIO(data)) as image:
-            out = io.BytesIO()
-            image.save(out, "PNG")
-        return out.getvalue(), path.with_suffix(".png").name
+            yield path, (await asyncio.to_thread(path.stat)).st_size
+            return
+        png = await asyncio.to_thread(self.store.new_temp_path)
+        try:
+            image = await asyncio.to_thread(PILImage.open, path, formats=("WEBP",))
+            try:
+                cost = decoded_bytes(image)
+            except BaseException:
+                image.close()
+                raise
+            # The worker thread closes the image when done.
+            await self.budget.run(cost, _to_png, image, png)
+            size = (await asyncio.to_thread(png.stat)).st_size
+            yield png, size
+        finally:
+            png.unlink(missing_ok=True)
+
+
+def _upload_name(path: Path) -> str:
+    """The file name Slack is given: a WebP photo is sent as PNG."""
+    return path.with_suffix(".png").name if path.suffix.lower() == ".webp" else path.name
+
+
+def _to_png(image: PILImage.Image, out: Path) -> None:
+    """Decode ``image``, write it as PNG to ``out`` and close it; runs in a worker thread."""
+    with image:
+        image.save(out, "PNG")

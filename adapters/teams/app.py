@@ -87,11 +87,6 @@ MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
 NEEDS_SENDER = frozenset({"message", "invoke", "conversationUpdate", "installationUpdate"})
 
 
-def teams_configured(settings: Settings) -> bool:
-    """True when the settings describe a Teams bot (or the local emulator mode)."""
-    return bool(settings.microsoft_app_id or settings.relais_teams_emulator)
-
-
 def malformed(body: Any) -> str | None:
     """Why an activity cannot be processed, in one sentence; None when it looks sound."""
     if not isinstance(body, dict):
