@@ -475,10 +475,10 @@ async def seed(env: dict[str, str], submissions: int) -> list[int]:
                 Platform.SLACK, TEAM, user, display_name=f"Ambassador {user}", locale="en"
             )
             charter = await core.onboarding.charter(member)
+            await core.sites.ensure(member.workspace_id, ["Lyon"])
+            lyon = (await core.sites.names(member.workspace_id))[0][0]
             authors.append(
-                await core.onboarding.join(
-                    member, charter_version=charter.version, site_name="Lyon"
-                )
+                await core.onboarding.join(member, charter_version=charter.version, site_id=lyon)
             )
         for user in REVIEWERS:
             await core.onboarding.identify(

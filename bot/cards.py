@@ -31,7 +31,18 @@ from bot.ui import (
     Select,
     TextInput,
 )
-from domain import CAPTION_MAX, REASON_MAX, Charter, Digest, Profile, Role, Status, SubmissionView
+from domain import (
+    CAPTION_MAX,
+    REASON_MAX,
+    Charter,
+    Digest,
+    MemberView,
+    Profile,
+    Role,
+    SiteLine,
+    Status,
+    SubmissionView,
+)
 
 
 def when(at: datetime, tz: str, locale: str | Translator = DEFAULT_LOCALE) -> str:
@@ -184,25 +195,33 @@ def approver_dm(t: Translator, sub: SubmissionView, tz: str) -> Message:
     return Message(text=card.text, blocks=(intro, *card.blocks))
 
 
-def charter_form(t: Translator, charter: Charter, site: str = "", then: str = "") -> Form:
-    """The charter with Accept; the site is typed in the same form (pre-filled with the
-    member's own site when they have one)."""
+def charter_form(
+    t: Translator,
+    charter: Charter,
+    sites: Sequence[tuple[int, str]] = (),
+    site_id: int | None = None,
+    then: str = "",
+) -> Form:
+    """The charter with Accept, and the member's site picked from the workspace's list
+    (pre-selected when they have one; no site field while the CM has added none)."""
     return Form(
         action="charter.accept",
         title=t("form.join.title"),
         submit_label=t("button.accept"),
         intro=t("form.join.intro", version=charter.version) + "\n\n" + charter.text,
         value=f"{charter.version}:{then}",
-        inputs=(
-            TextInput(
-                "site",
-                t("field.site"),
-                initial=site,
-                required=False,
-                max_length=120,
-                placeholder=t("form.join.site_hint"),
-            ),
-        ),
+        inputs=(site_select(t, sites, site_id),) if sites else (),
+    )
+
+
+def site_select(t: Translator, sites: Sequence[tuple[int, str]], site_id: int | None) -> Select:
+    """The list of sites a form offers (never free text)."""
+    return Select(
+        "site",
+        t("field.site"),
+        tuple(Option(str(i), n) for i, n in sites),
+        initial=str(site_id) if site_id else None,
+        typeahead=True,
     )
 
 
@@ -235,14 +254,7 @@ def submission_form(
         ),
     ]
     if sites:
-        inputs.append(
-            Select(
-                "site",
-                t("field.site"),
-                tuple(Option(str(i), n) for i, n in sites),
-                initial=str(site_id) if site_id else None,
-            )
-        )
+        inputs.append(site_select(t, sites, site_id))
     if campaigns:
         inputs.append(
             Select("campaign", t("field.campaign"), tuple(Option(str(i), n) for i, n in campaigns))
@@ -433,6 +445,57 @@ def form_message(form: Form, above: Message | None = None, *, note: str = "") ->
     if note:
         blocks = (*blocks, Context(note))
     return Message(text=form.title, blocks=blocks, form=form)
+
+
+def site_list(t: Translator, lines: Sequence[SiteLine]) -> Message:
+    """``/relais site list``: each site, its members and its referents."""
+    if not lines:
+        return notice(t("site.none"))
+    rows = []
+    for line in lines:
+        members = t("site.members", count=line.members)
+        referents = ", ".join(line.referents) or t("site.no_referent")
+        rows.append((line.name, f"{members} · {referents}"))
+    return Message(
+        text=t("site.list_title", count=len(lines)),
+        blocks=(
+            Heading(t("site.list_title", count=len(lines))),
+            Fields(tuple(rows)),
+            Context(t("site.usage")),
+        ),
+    )
+
+
+def role_list(t: Translator, staff: Sequence[tuple[MemberView, Sequence[str]]]) -> Message:
+    """``/relais role list``: who holds which role (referents with their sites)."""
+    if not staff:
+        return notice(t("role.none"))
+    rows = []
+    for person, sites in staff:
+        held = [t(f"role.{r.value}") for r in sorted(person.roles) if r not in _PLAIN_ROLES]
+        text = ", ".join(held)
+        if sites:
+            text += " · " + ", ".join(sites)
+        rows.append((person.display_name, text))
+    return Message(
+        text=t("role.list_title"),
+        blocks=(Heading(t("role.list_title")), Fields(tuple(rows)), Context(t("role.usage"))),
+    )
+
+
+# Roles a role list does not show (everyone who joined holds the first).
+_PLAIN_ROLES = frozenset((Role.AMBASSADOR,))
+
+
+def role_changed_dm(t: Translator, role: Role, *, granted: bool, site: str, by: str) -> Message:
+    """The DM a person gets when a role is given or taken: what they can now do."""
+    where = t("role.of_site", site=site) if site else ""
+    title_key = "role.dm.granted" if granted else "role.dm.revoked"
+    title = t(title_key, role=t(f"role.{role.value}"), where=where, by=by)
+    lines = [title]
+    if granted:
+        lines.append(t(f"role.dm.can.{role.value}"))
+    return Message(text=title, blocks=(Paragraph("\n".join(lines)),))
 
 
 def config_message(t: Translator, shown: Sequence[tuple[str, str]]) -> Message:

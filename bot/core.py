@@ -16,7 +16,9 @@ from bot.services.config import Config
 from bot.services.onboarding import Onboarding
 from bot.services.relay import Relay
 from bot.services.review import Review
+from bot.services.roles import Roles
 from bot.services.rounds import Rounds
+from bot.services.sites import Sites
 from bot.services.submissions import Submissions
 from bot.settings import Settings
 from bot.ui import Message
@@ -55,6 +57,8 @@ class Core:
         self.config = Config(self)
         self.rounds = Rounds(self)
         self.relay = Relay(self)
+        self.sites = Sites(self)
+        self.roles = Roles(self)
 
     def review_channel_default(self, platform: Platform | str) -> str:
         """Where review cards go on ``platform`` unless a CM chose a channel from chat

@@ -178,6 +178,10 @@ class Select:
     options: tuple[Option, ...]
     initial: str | None = None
     required: bool = False
+    # A list that can be long (sites): platforms that can filter it as the person types
+    # do so (Slack loads it from Relais past 100 options, Teams filters its ChoiceSet,
+    # the console takes part of a name).
+    typeahead: bool = False
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ Imports nothing from the project: the core, storage and the adapters all build o
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 
@@ -138,6 +139,8 @@ class MemberView:
     timezone: str | None
     site_id: int | None
     roles: frozenset[Role]
+    # The sites this member is the referent of (Role.REFERENT is held while non-empty).
+    referent_sites: frozenset[int] = field(default=frozenset())
 
     def has(self, *roles: Role) -> bool:
         """True when the member holds any of ``roles`` (admin holds them all)."""
@@ -163,6 +166,7 @@ class SubmissionView:
     decided_at: datetime | None
     decision_reason: str | None
     revision: int
+    site_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -213,6 +217,16 @@ class CampaignLine:
 
 
 @dataclass(frozen=True)
+class SiteLine:
+    """One site as ``/relais site list`` shows it."""
+
+    id: int
+    name: str
+    members: int
+    referents: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Digest:
     """Everything one digest shows."""
 
@@ -239,3 +253,16 @@ CAPTION_MAX = 2000
 REASON_MAX = 1000
 #: Most photos in one submission.
 MAX_PHOTOS = 10
+
+
+#: Longest site name (characters).
+SITE_NAME_MAX = 120
+
+
+def site_key(name: str) -> str:
+    """What makes two site names the same site: case, accents, surrounding spaces and
+    runs of inner spaces do not count (" Lyon ", "lyon" and "LYON" are one site;
+    "Saint-Étienne" and "saint-etienne" too)."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(bare.casefold().split())

@@ -261,8 +261,14 @@ def fill_state(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
             value = given if given is not None else element.get("initial_value")
             entry: dict[str, Any] = {"type": kind, "value": value}
         elif kind == "static_select":
+            # An option is given by its value or, as a person sees it, by its text.
             options = {o["value"]: o for o in element["options"]}
+            options.update({o["text"]["text"]: o for o in element["options"]})
             chosen = options.get(given) if given is not None else element.get("initial_option")
+            entry = {"type": kind, "selected_option": chosen}
+        elif kind == "external_select":
+            # Options loaded from Relais as the person typed: ``given`` is the chosen one.
+            chosen = given if given is not None else element.get("initial_option")
             entry = {"type": kind, "selected_option": chosen}
         elif kind == "checkboxes":
             selected = element["options"] if given else []

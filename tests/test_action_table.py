@@ -19,7 +19,7 @@ from bot.actions.table import Author, Target
 from bot.core import Core
 from bot.i18n import translator
 from domain import MemberView, Platform, Role, Status, SubmissionView
-from tests.support import ambassador, member, photo, stored, text_of
+from tests.support import ambassador, member, photo, site_named, stored, text_of
 
 t = translator("en")
 OTHER_WORKSPACE = "T-other"
@@ -46,7 +46,8 @@ async def outsider(core: Core, user: str) -> MemberView:
     """A member of another workspace, with every role there (RELAIS_CMS/APPROVERS + join)."""
     m = await core.onboarding.identify(Platform.CONSOLE, OTHER_WORKSPACE, user, display_name=user)
     charter = await core.onboarding.charter(m)
-    return await core.onboarding.join(m, charter_version=charter.version, site_name="Oslo")
+    oslo = await site_named(core, m.workspace_id, "Oslo")
+    return await core.onboarding.join(m, charter_version=charter.version, site_id=oslo)
 
 
 def value_for(name: ActionName, sub: SubmissionView) -> str:

@@ -47,8 +47,11 @@ async def test_join_submit_approve_notify(core: Core, tmp_path: Path) -> None:
     caption = "Team <!channel> <@U123> *bold* \x1b[31mred"
     term = Terminal(
         [
+            "/as cm1",
+            "/relais site add Lyon",  # the CM's list of sites, offered at join
+            "/as alice",
             "/submit " + caption,  # not an ambassador yet: the charter comes first
-            "Lyon",
+            "Lyon",  # part of a name picks a site
             "y",  # site, accept
             f"'{picture}'",
             "",
@@ -102,6 +105,9 @@ async def test_a_field_in_error_is_asked_again_and_the_photos_are_kept(
     picture.write_bytes(jpeg_bytes())
     term = Terminal(
         [
+            "/as cm1",
+            "/relais site add Lyon",
+            "/as alice",
             "/relais join",
             "Lyon",
             "y",
@@ -135,7 +141,7 @@ async def test_end_of_input_in_a_form_cancels_it(core: Core, tmp_path: Path) -> 
     picture = tmp_path / "team.jpg"
     picture.write_bytes(jpeg_bytes())
     # Input ends after the photos: the form must not be sent with what was typed so far.
-    term = Terminal(["/relais join", "Lyon", "y", "/submit Hello", str(picture), "Caption"])
+    term = Terminal(["/relais join", "y", "/submit Hello", str(picture), "Caption"])
     await ConsoleApp(console_core(core), term.ask, term.say).run()
     out = term.text
     assert "Cancelled: nothing was sent." in out
@@ -143,7 +149,7 @@ async def test_end_of_input_in_a_form_cancels_it(core: Core, tmp_path: Path) -> 
     async with core.db.transaction() as r:
         assert await r.submissions.count_awaiting_review(1) == 0
     # The same at the last question ("Send? [Y/n]"), where an empty answer means yes.
-    term = Terminal(["/submit Hello", str(picture), "", "", "y", "n"])
+    term = Terminal(["/submit Hello", str(picture), "", "y", "n"])  # no site yet
     await ConsoleApp(console_core(core), term.ask, term.say).run()
     assert "Send? [Y/n]: Cancelled: nothing was sent." in term.text
     async with core.db.transaction() as r:
@@ -157,9 +163,12 @@ async def test_french_console(core: Core, tmp_path: Path) -> None:
     picture.write_bytes(jpeg_bytes())
     term = Terminal(
         [
+            "/as cm1",
+            "/relais site ajouter Lyon",
+            "/as alice",
             "/relais aide",
             "/relais rejoindre",
-            "Lyon",
+            "lyon",
             "o",
             "/submit Bonjour",
             str(picture),

@@ -170,6 +170,34 @@ async def install(rig: TeamsRig) -> None:
     )
     assert (await rig.send(here)).status in (200, 201)
     await rig.bf.wait_for(lambda: rig.bf.sent_to(REVIEW) or rig.cards_to(REVIEW))
+    # The CM's list of sites, which the join and submission cards offer.
+    carla_dm = rig.bf.personal_conversation_id("29:carla")
+    before = len(rig.cards_to(carla_dm))
+    add = rig.bf.personal_message(
+        "site add Lyon", user_id="29:carla", aad="aad-carla", name="Carla CM"
+    )
+    assert (await rig.send(add)).status in (200, 201)
+    assert "Site Lyon added" in runs(await rig.wait_card(carla_dm, before + 1))
+
+
+def choice(card: Any, name: str, title: str) -> str | None:
+    """The value of the option called ``title`` in the card's ChoiceSet ``name`` (None
+    when the card has no such list)."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "Input.ChoiceSet" and node.get("id") == name:
+                found.extend(c["value"] for c in node["choices"] if c["title"] == title)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(card)
+    assert len(found) <= 1, f"two options {title!r} in {name!r}"
+    return found[0] if found else None
 
 
 async def join(rig: TeamsRig, user: str = "29:alice", aad: str = "aad-alice") -> None:
@@ -179,8 +207,11 @@ async def join(rig: TeamsRig, user: str = "29:alice", aad: str = "aad-alice") ->
     await rig.send(rig.bf.personal_message("join", user_id=user, aad=aad))
     charter = await rig.wait_card(conversation, before + 1)
     accept = executes(charter)["charter.accept"]
+    # The site from the list, when the CM made one (install() does).
+    lyon = choice(charter, "site", "Lyon")
+    site = {"site": lyon} if lyon else {}
     invoke = rig.bf.invoke_adaptive_card_action(
-        "charter.accept", {**accept["data"], "site": "Lyon"}, user_id=user, aad=aad
+        "charter.accept", {**accept["data"], **site}, user_id=user, aad=aad
     )
     answer = await rig.send(invoke)
     assert answer.status == 200, answer.text

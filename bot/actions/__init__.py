@@ -4,13 +4,14 @@
 - ``dispatch.py``  ``handle_command`` / ``handle_action`` -> ``dispatch`` -> ``authorize``;
 - ``programme.py`` help, join, charter, leave, me, snooze, digest, config;
 - ``submitting.py`` /submit, the submission form, withdraw, resubmit;
-- ``reviewing.py`` show, approve, reject, request changes, escalate.
+- ``reviewing.py`` show, approve, reject, request changes, escalate;
+- ``running.py``   sites and roles (running the programme from chat).
 
 A new action is one ``@action(...)`` entry in one of these modules (or a new one
 imported below), with its permission declared beside its handler.
 """
 
-from bot.actions import programme, reviewing, submitting
+from bot.actions import programme, reviewing, running, submitting
 from bot.actions.common import error_reply, render_error
 from bot.actions.dispatch import changes_member, dispatch, handle_action, handle_command
 from bot.actions.submitting import submit_entry
@@ -28,6 +29,7 @@ __all__ = [
     "programme",
     "render_error",
     "reviewing",
+    "running",
     "submit_entry",
     "submitting",
 ]

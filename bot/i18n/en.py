@@ -102,7 +102,6 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "form.join.intro": (
         "Charter version {version}. Please read it: by accepting, you become an ambassador."
     ),
-    "form.join.site_hint": "Your site, e.g. Lyon plant",
     "form.submit.title": "Send photos",
     "form.submit.caption_hint": "What's happening? Who, where, and why it's worth sharing.",
     "form.review.reject.title": "Reject #{id}",
@@ -121,7 +120,9 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "help.cm": (
         "Community managers: submissions arrive as cards in the review channel. "
         "Use their buttons to approve, reject, request changes or escalate to an approver. "
-        "/relais digest preview (or send) for the weekly digest; /relais config for settings."
+        "/relais digest preview (or send) for the weekly digest; /relais config for settings; "
+        "/relais site for the list of sites; /relais role to name site referents (admins: "
+        "community managers and approvers)."
     ),
     "help.unknown": "I don't know '{word}'. Try /relais help.",
     # joining and leaving
@@ -205,6 +206,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "console.photos": "{label} (file paths, up to {max})",
     "console.choice": "Choice (Enter for the default, or none)",
     "console.default": "(default)",
+    "console.no_match": "Nothing in the list matches '{typed}'. Type a number or part of a name.",
+    "console.several": "Several match '{typed}'; type the number:",
     "console.no_such_file": "{name}: no such file",
     "console.field_error": "{label}: {error}",
     "console.ask_again": "Your other answers are kept. Answer again:",
@@ -470,4 +473,57 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "The problem is on our side, not in your photos. Please send it again in a few"
         " minutes; the team has been told in the logs."
     ),
+    # sites (CM)
+    "site.none": "No sites yet. Add the first with /relais site add <name>.",
+    "site.list_title": {"one": "{count} site", "other": "{count} sites"},
+    "site.members": {"one": "{count} member", "other": "{count} members"},
+    "site.no_referent": "no referent",
+    "site.submissions": {"one": "{count} submission", "other": "{count} submissions"},
+    "site.usage": (
+        "/relais site list · site add <name> · site rename <old name> -> <new name> · "
+        "site merge <site to fold> -> <site to keep>"
+    ),
+    "site.usage_rename": "Write it as: /relais site rename <old name> -> <new name>",
+    "site.usage_merge": "Write it as: /relais site merge <site to fold> -> <site to keep>",
+    "site.added": "Site {site} added. Ambassadors can now pick it when they join or submit.",
+    "site.renamed": "Site {old} is now called {new}.",
+    "site.merged": (
+        "Site {old} merged into {new}: {members} and {submissions} moved. The audit trail"
+        " keeps the change."
+    ),
+    "site.exists": "There is already a site called {site} (case, accents and spaces aside).",
+    "site.not_found": "No site called {site}. See /relais site list for the names.",
+    "site.name_missing": "Give the site a name, e.g. /relais site add Lyon plant",
+    "site.merge_same": "{site} is the same site twice: name two different sites.",
+    # roles (admin for cm and approver, CM for referents)
+    "role.none": "Nobody holds a role yet beyond ambassador.",
+    "role.list_title": "Who holds which role",
+    "role.usage": (
+        "/relais role list · role grant <person> cm|approver|referent [site] · "
+        "role revoke <person> cm|approver|referent [site]"
+    ),
+    "role.of_site": " of {site}",
+    "role.granted": "{who} is now {role}{where}. They have been told by direct message.",
+    "role.revoked": "{who} is no longer {role}{where}. They have been told by direct message.",
+    "role.grant_nothing": "{who} was already {role}{where}: nothing changed.",
+    "role.revoke_nothing": "{who} was not {role}{where}: nothing changed.",
+    "role.unknown": "{role} is not a role I can give: use cm, approver or referent.",
+    "role.site_missing": "Say which site: /relais role grant <person> referent <site>",
+    "role.dm.granted": "{by} made you {role}{where} in the ambassador programme.",
+    "role.dm.revoked": "{by} removed your role {role}{where} in the ambassador programme.",
+    "role.dm.can.cm": (
+        "You can now review submissions (the cards in the review channel), send the "
+        "digest, change the settings (/relais config), manage sites (/relais site) and "
+        "name site referents (/relais role)."
+    ),
+    "role.dm.can.approver": (
+        "You will now receive the sensitive submissions escalated to you, to approve or "
+        "reject them."
+    ),
+    "role.dm.can.referent": (
+        "You are now the relay of this site: you get its reminders and a weekly line on "
+        "its activity, and see its submissions waiting for review in /relais me. When the "
+        "team allows it, you can approve or ask for changes on its non-sensitive submissions."
+    ),
+    "error.admins_only": "Only an admin can do this (name community managers and approvers).",
 }

@@ -110,7 +110,6 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "Charte, version {version}. Merci de la lire : en l’acceptant, "
         "vous devenez ambassadeur du programme."
     ),
-    "form.join.site_hint": "Votre site, par ex. usine de Lyon",
     "form.submit.title": "Envoyer des photos",
     "form.submit.caption_hint": (
         "Que se passe-t-il ? Qui, où, et pourquoi cela vaut la peine d’être partagé."
@@ -133,7 +132,9 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "Community managers : les contributions arrivent sous forme de cartes dans le canal "
         "de validation. Leurs boutons permettent d’approuver, de refuser, de demander "
         "des modifications ou de transmettre à un approbateur. /relais digest preview (ou send) "
-        "pour le récapitulatif ; /relais config pour les réglages."
+        "pour le récapitulatif ; /relais config pour les réglages ; /relais site pour la liste "
+        "des sites ; /relais role pour nommer les référents de site (administrateurs : "
+        "community managers et approbateurs)."
     ),
     "help.unknown": "Je ne connais pas « {word} ». Essayez /relais help.",
     # joining and leaving
@@ -229,6 +230,10 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "console.photos": "{label} (chemins des fichiers, {max} au plus)",
     "console.choice": "Choix (Entrée : la valeur par défaut, ou aucune)",
     "console.default": "(par défaut)",
+    "console.no_match": (
+        "Rien dans la liste ne correspond à « {typed} ». Tapez un numéro ou une partie du nom."
+    ),
+    "console.several": "Plusieurs correspondent à « {typed} » ; tapez le numéro :",
     "console.no_such_file": "{name} : fichier introuvable",
     "console.field_error": "{label} : {error}",
     "console.ask_again": "Vos autres réponses sont conservées. Répondez de nouveau :",
@@ -548,5 +553,74 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "slack.not_recorded_why": (
         "Le problème vient de chez nous, pas de vos photos. Renvoyez-la dans quelques"
         " minutes ; l’équipe en est informée par les journaux."
+    ),
+    # sites (CM)
+    "site.none": "Aucun site pour l’instant. Ajoutez le premier avec /relais site add <nom>.",
+    "site.list_title": {"one": "{count} site", "other": "{count} sites"},
+    "site.members": {"one": "{count} membre", "other": "{count} membres"},
+    "site.no_referent": "pas de référent",
+    "site.submissions": {"one": "{count} contribution", "other": "{count} contributions"},
+    "site.usage": (
+        "/relais site list · site add <nom> · site rename <ancien nom> -> <nouveau nom> · "
+        "site merge <site à fondre> -> <site à garder>"
+    ),
+    "site.usage_rename": "Écrivez-le ainsi : /relais site rename <ancien nom> -> <nouveau nom>",
+    "site.usage_merge": "Écrivez-le ainsi : /relais site merge <site à fondre> -> <site à garder>",
+    "site.added": (
+        "Site {site} ajouté. Les ambassadeurs peuvent maintenant le choisir en adhérant ou en "
+        "envoyant une photo."
+    ),
+    "site.renamed": "Le site {old} s’appelle maintenant {new}.",
+    "site.merged": (
+        "Site {old} fusionné dans {new} : {members} et {submissions} déplacés. Le journal"
+        " d’audit garde la trace du changement."
+    ),
+    "site.exists": (
+        "Il existe déjà un site nommé {site} (sans tenir compte des majuscules, accents et "
+        "espaces)."
+    ),
+    "site.not_found": "Aucun site nommé {site}. Voyez /relais site list pour les noms.",
+    "site.name_missing": "Donnez un nom au site, par ex. /relais site add Usine de Lyon",
+    "site.merge_same": "{site} est deux fois le même site : nommez deux sites différents.",
+    # roles (admin for cm and approver, CM for referents)
+    "role.none": "Personne n’a encore de rôle au-delà d’ambassadeur.",
+    "role.list_title": "Qui a quel rôle",
+    "role.usage": (
+        "/relais role list · role grant <personne> cm|approver|referent [site] · "
+        "role revoke <personne> cm|approver|referent [site]"
+    ),
+    "role.of_site": " de {site}",
+    "role.granted": (
+        "{who} a maintenant le rôle {role}{where}. La personne en est informée par message direct."
+    ),
+    "role.revoked": (
+        "{who} n’a plus le rôle {role}{where}. La personne en est informée par message direct."
+    ),
+    "role.grant_nothing": "{who} avait déjà le rôle {role}{where} : rien n’a changé.",
+    "role.revoke_nothing": "{who} n’avait pas le rôle {role}{where} : rien n’a changé.",
+    "role.unknown": (
+        "{role} n’est pas un rôle que je peux attribuer : utilisez cm, approver ou referent."
+    ),
+    "role.site_missing": "Précisez le site : /relais role grant <personne> referent <site>",
+    "role.dm.granted": "{by} vous a donné le rôle {role}{where} dans le programme ambassadeurs.",
+    "role.dm.revoked": "{by} vous a retiré le rôle {role}{where} dans le programme ambassadeurs.",
+    "role.dm.can.cm": (
+        "Vous pouvez maintenant valider les contributions (les cartes du canal de validation), "
+        "envoyer le récapitulatif, changer les réglages (/relais config), gérer les sites "
+        "(/relais site) et nommer les référents de site (/relais role)."
+    ),
+    "role.dm.can.approver": (
+        "Vous recevrez désormais les contributions sensibles qui vous sont transmises, pour "
+        "les approuver ou les refuser."
+    ),
+    "role.dm.can.referent": (
+        "Vous êtes maintenant le relais de ce site : vous recevez ses rappels et une ligne "
+        "hebdomadaire sur son activité, et voyez dans /relais me ses contributions en attente. "
+        "Quand l’équipe l’autorise, vous pouvez approuver ou demander des modifications sur "
+        "ses contributions non sensibles."
+    ),
+    "error.admins_only": (
+        "Seul un administrateur peut faire cela (nommer les community managers et les "
+        "approbateurs)."
     ),
 }

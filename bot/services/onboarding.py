@@ -15,8 +15,6 @@ from storage.repositories import Repos
 if TYPE_CHECKING:
     from bot.core import Core
 
-SITE_NAME_MAX = 120
-
 
 def _require_ids(workspace_external_id: str, user_external_id: str) -> None:
     """Adapters refuse requests without both ids; an empty one here is a bug upstream."""
@@ -210,9 +208,10 @@ class Onboarding:
             return row.version
 
     async def join(
-        self, member: MemberView, *, charter_version: int, site_name: str | None = None
+        self, member: MemberView, *, charter_version: int, site_id: int | None = None
     ) -> MemberView:
-        """Make ``member`` an ambassador, recording acceptance of ``charter_version``.
+        """Make ``member`` an ambassador, recording acceptance of ``charter_version`` and,
+        when given, the site they picked from the list.
 
         Refused with ``CharterChanged`` when a newer version was published after the
         member read it: they must read the new one.
@@ -222,39 +221,20 @@ class Onboarding:
             current = await r.charters.current(member.workspace_id)
             if current is None or current.version != charter_version:
                 raise CharterChanged(version=current.version if current else 0)
+            if site_id is not None:
+                site = await r.sites.get(site_id)
+                if site is None or site.workspace_id != member.workspace_id:
+                    raise InvalidInput("error.unknown_site", field="site")
             await r.charters.accept(member.id, current.id, now=now)
             await r.members.grant(member.id, Role.AMBASSADOR, now=now)
-            if site_name and site_name.strip():
-                name = site_name.strip()
-                if len(name) > SITE_NAME_MAX:
-                    raise InvalidInput("error.site_too_long", field="site", max=SITE_NAME_MAX)
-                site = await r.sites.get_or_create(member.workspace_id, name, now=now)
-                await r.members.set_site(member.id, site.id)
+            if site_id is not None:
+                await r.members.set_site(member.id, site_id)
             return await r.members.view(member.id)
 
     async def leave(self, member: MemberView) -> bool:
         """Stop being an ambassador; False when the member was not one."""
         async with self.core.db.transaction() as r:
             return await r.members.revoke(member.id, Role.AMBASSADOR)
-
-    async def grant(self, actor: MemberView, target_external_id: str, role: Role) -> MemberView:
-        """Give ``role`` to a member (CM for ambassador/referent/approver, admin for cm/admin)."""
-        now = self.core.clock()
-        async with self.core.db.transaction() as r:
-            fresh = await r.members.view(actor.id)
-            needed = Role.ADMIN if role in (Role.CM, Role.ADMIN) else Role.CM
-            if not fresh.has(needed):
-                raise NotAllowed()
-            target = await r.members.find(actor.workspace_id, target_external_id)
-            if target is None:
-                raise NotFound("error.member_not_found", who=target_external_id)
-            await r.members.grant(target.id, role, now=now, by=actor.id)
-            return await r.members.view(target.id)
-
-    async def sites(self, workspace_id: int) -> list[tuple[int, str]]:
-        """Known sites as (id, name), by name."""
-        async with self.core.db.read() as r:
-            return [(s.id, s.name) for s in await r.sites.list(workspace_id)]
 
     async def snooze(
         self, member: MemberView, until: datetime | None, *, opt_out: bool = False

@@ -50,6 +50,7 @@ async def load_view(r: Repos, submission_id: int) -> SubmissionView:
         caption=row.caption,
         status=Status(row.status),
         site_name=site.name if site else None,
+        site_id=row.site_id,
         campaign_title=campaign.title if campaign else None,
         people_consented=row.people_consented,
         sensitive=row.sensitive,

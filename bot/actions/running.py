@@ -1,0 +1,141 @@
+"""Running the programme from chat: sites (CM) and roles (admin for cm/approver, CM for
+site referents)."""
+
+from __future__ import annotations
+
+import re
+
+from bot import cards
+from bot.actions.dispatch import dispatch
+from bot.actions.table import ActionName, Permission, Request, action
+from bot.errors import InvalidInput
+from bot.ui import Reply
+from domain import Role
+
+CM_ONLY = Permission.of(Role.CM)
+ADMIN_ONLY = Permission.of(Role.ADMIN)
+
+# "Old name -> New name": the arrow separates two site names (which may hold spaces).
+_ARROW = re.compile(r"\s*(?:->|→|=>)\s*")
+_LIST = ("", "list", "liste")
+_SITE_VERBS = {
+    "add": "add",
+    "ajouter": "add",
+    "rename": "rename",
+    "renommer": "rename",
+    "merge": "merge",
+    "fusionner": "merge",
+}
+_ROLE_VERBS = {"grant": "grant", "donner": "grant", "revoke": "revoke", "retirer": "revoke"}
+_ROLE_WORDS = {
+    "cm": Role.CM,
+    "approver": Role.APPROVER,
+    "approbateur": Role.APPROVER,
+    "approbatrice": Role.APPROVER,
+    "referent": Role.REFERENT,
+    "référent": Role.REFERENT,
+    "referente": Role.REFERENT,
+    "référente": Role.REFERENT,
+}
+
+
+def _two_names(rest: str) -> tuple[str, str] | None:
+    parts = _ARROW.split(rest, maxsplit=1)
+    if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
+        return None
+    return parts[0].strip(), parts[1].strip()
+
+
+@action(ActionName.SITE, CM_ONLY, words=("site", "sites"))
+async def site(request: Request) -> Reply:
+    """``site list``, ``site add <name>``, ``site rename <old> -> <new>``,
+    ``site merge <from> -> <into>``."""
+    core, t = request.core, request.t
+    word, _, rest = request.value.strip().partition(" ")
+    verb = _SITE_VERBS.get(word.lower())
+    if word.lower() in _LIST:
+        lines = await core.sites.lines(request.member.workspace_id)
+        return Reply(message=cards.site_list(t, lines))
+    if verb == "add" and rest.strip():
+        name = await core.sites.add(request.member, rest)
+        return Reply(message=cards.notice(t("site.added", site=name)))
+    if verb in ("rename", "merge"):
+        names = _two_names(rest)
+        if names is None:
+            return Reply(message=cards.notice(t(f"site.usage_{verb}")), failed=True)
+        if verb == "rename":
+            before, after = await core.sites.rename(request.member, *names)
+            return Reply(message=cards.notice(t("site.renamed", old=before, new=after)))
+        gone, kept, members, submissions = await core.sites.merge(request.member, *names)
+        text = t(
+            "site.merged",
+            old=gone,
+            new=kept,
+            members=t("site.members", count=members),
+            submissions=t("site.submissions", count=submissions),
+        )
+        return Reply(message=cards.notice(text))
+    return Reply(message=cards.notice(t("site.usage")), failed=bool(word))
+
+
+# grant|revoke, the person (a mention may hold spaces: ``<@id|Ana Field>``), the role,
+# then the site (the rest of the line).
+_ROLE_LINE = re.compile(r"(\S+)\s+(<@[^>]*>|\S+)\s+(\S+)\s*(.*)$", re.DOTALL)
+
+
+def _parse_role(value: str) -> tuple[str, str, Role, str] | None:
+    """``grant|revoke <person> <role> [site]`` -> (verb, person, role, site)."""
+    found = _ROLE_LINE.match(value.strip())
+    if found is None:
+        return None
+    verb_word, person, role_word, site = found.groups()
+    verb, role = _ROLE_VERBS.get(verb_word.lower()), _ROLE_WORDS.get(role_word.lower())
+    if verb is None or role is None:
+        return None
+    return verb, person, role, site.strip()
+
+
+async def _change_role(request: Request) -> Reply:
+    t = request.t
+    parsed = _parse_role(request.value)
+    if parsed is None:
+        return Reply(message=cards.notice(t("role.usage")), failed=True)
+    verb, person, role, site_name = parsed
+    roles = request.core.roles
+    change = roles.grant if verb == "grant" else roles.revoke
+    who, changed, site_shown = await change(request.member, person, role, site_name)
+    key = (
+        ("role.granted" if verb == "grant" else "role.revoked")
+        if changed
+        else f"role.{verb}_nothing"
+    )
+    role_name = t(f"role.{role.value}")
+    where = t("role.of_site", site=site_shown) if site_shown else ""
+    return Reply(message=cards.notice(t(key, who=who.display_name, role=role_name, where=where)))
+
+
+@action(ActionName.ROLE, CM_ONLY, words=("role", "roles", "rôle", "rôles"), changes_member=True)
+async def role(request: Request) -> Reply:
+    """``role list``; ``role grant|revoke <person> referent <site>`` (CM); ``cm`` and
+    ``approver`` go through ``role.staff`` (admins)."""
+    t = request.t
+    word = request.value.strip().partition(" ")[0].lower()
+    if word in _LIST:
+        staff = await request.core.roles.staff(request.member.workspace_id)
+        return Reply(message=cards.role_list(t, staff))
+    parsed = _parse_role(request.value)
+    if parsed is None:
+        found = _ROLE_LINE.match(request.value.strip())
+        if word in _ROLE_VERBS and found and found.group(3).lower() not in _ROLE_WORDS:
+            raise InvalidInput("role.unknown", field="role", role=found.group(3)[:30])
+        return Reply(message=cards.notice(t("role.usage")), failed=bool(word))
+    if parsed[2] is not Role.REFERENT:
+        # Naming CMs and approvers is an admin's: that entry's permission decides.
+        return await dispatch(request.core, request.member, ActionName.ROLE_STAFF, request.value)
+    return await _change_role(request)
+
+
+@action(ActionName.ROLE_STAFF, ADMIN_ONLY, changes_member=True)
+async def role_staff(request: Request) -> Reply:
+    """``role grant|revoke <person> cm|approver``."""
+    return await _change_role(request)
