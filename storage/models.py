@@ -79,12 +79,15 @@ class Workspace(Base):
 class Site(Base):
     __tablename__ = "sites"
     # One site per name ignoring case, accents and spaces: ``key`` is domain.site_key(name).
-    __table_args__ = (UniqueConstraint("workspace_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "name"),
+        Index(None, "workspace_id", "key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(120))
-    key: Mapped[str] = mapped_column(String(120))
+    key: Mapped[str] = mapped_column(String(120), server_default="")
     created_at: Mapped[datetime]
 
 

@@ -426,7 +426,8 @@ def _input(
             "type": "Input.ChoiceSet",
             "id": ids(field.name),
             "label": field.label,
-            "style": "compact",
+            # A long list (sites) filters as the person types.
+            "style": "filtered" if field.typeahead else "compact",
             "choices": [{"title": o.label, "value": o.value} for o in field.options],
         }
         if field.initial is not None and any(o.value == field.initial for o in field.options):

@@ -526,4 +526,16 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "team allows it, you can approve or ask for changes on its non-sensitive submissions."
     ),
     "error.admins_only": "Only an admin can do this (name community managers and approvers).",
+    # site referents
+    "referent.week": "This week at {site}: {sent}, {approved}, {authors}; {waiting}.",
+    "referent.sent": {"one": "{count} submission sent", "other": "{count} submissions sent"},
+    "referent.approved": {"one": "{count} approved", "other": "{count} approved"},
+    "referent.authors": {
+        "one": "{count} ambassador took part",
+        "other": "{count} ambassadors took part",
+    },
+    "referent.waiting": {
+        "one": "{count} waiting for review",
+        "other": "{count} waiting for review",
+    },
 }

@@ -623,4 +623,19 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "Seul un administrateur peut faire cela (nommer les community managers et les "
         "approbateurs)."
     ),
+    # site referents
+    "referent.week": "Cette semaine à {site} : {sent}, {approved}, {authors} ; {waiting}.",
+    "referent.sent": {
+        "one": "{count} contribution envoyée",
+        "other": "{count} contributions envoyées",
+    },
+    "referent.approved": {"one": "{count} approuvée", "other": "{count} approuvées"},
+    "referent.authors": {
+        "one": "{count} ambassadeur a participé",
+        "other": "{count} ambassadeurs ont participé",
+    },
+    "referent.waiting": {
+        "one": "{count} en attente de validation",
+        "other": "{count} en attente de validation",
+    },
 }

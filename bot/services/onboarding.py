@@ -250,9 +250,12 @@ class Onboarding:
             row = await r.members.row(member.id)
             site = await r.sites.get(fresh.site_id) if fresh.site_id else None
             recent = await r.submissions.by_author(member.id, limit=10)
+            # Reviewers see the whole queue; a site's referent sees that site's.
+            reviewer = fresh.has(Role.CM, Role.APPROVER)
+            sites = None if reviewer else fresh.referent_sites
             awaiting = (
-                await r.submissions.awaiting_review(member.workspace_id, limit=10)
-                if fresh.has(Role.CM, Role.APPROVER)
+                await r.submissions.awaiting_review(member.workspace_id, limit=10, site_ids=sites)
+                if reviewer or sites
                 else []
             )
             return Profile(
@@ -264,7 +267,7 @@ class Onboarding:
                 recent=tuple(_line(s) for s in recent),
                 awaiting_review=tuple(_line(s) for s in awaiting),
                 awaiting_count=(
-                    await r.submissions.count_awaiting_review(member.workspace_id)
+                    await r.submissions.count_awaiting_review(member.workspace_id, site_ids=sites)
                     if awaiting
                     else 0
                 ),

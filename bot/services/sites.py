@@ -147,6 +147,14 @@ class Sites:
         async with self.core.db.read() as r:
             return [(s.id, s.name) for s in await r.sites.list(workspace_id)]
 
+    async def matching(self, workspace_id: int, typed: str, limit: int) -> list[tuple[int, str]]:
+        """Sites whose name holds what was typed (case, accents and spaces aside), the
+        names starting with it first: what a select menu offers as the person types."""
+        key = site_key(typed)
+        found = [(i, n) for i, n in await self.names(workspace_id) if key in site_key(n)]
+        found.sort(key=lambda pair: not site_key(pair[1]).startswith(key))
+        return found[:limit]
+
     async def ensure(self, workspace_id: int, names: Iterable[str]) -> Imported:
         """Create each site not there yet (``relais site import``, test set-ups): running
         it again with the same names adds nothing. Names too long are listed, not cut."""

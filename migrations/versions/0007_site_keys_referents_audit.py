@@ -33,13 +33,12 @@ def _key(name: str) -> str:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('sites', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('key', sa.String(length=120), nullable=True))
+    # Plain ALTER TABLE and CREATE INDEX: on SQLite, rebuilding ``sites`` (what a batch
+    # operation that changes a constraint does) would set every member's and
+    # submission's site to NULL through the foreign keys' ON DELETE SET NULL.
+    op.add_column('sites', sa.Column('key', sa.String(length=120), server_default='', nullable=False))
     _fold_sites()
-    with op.batch_alter_table('sites', schema=None) as batch_op:
-        batch_op.alter_column('key', existing_type=sa.String(length=120), nullable=False)
-        batch_op.drop_constraint('uq_sites_workspace_id_name', type_='unique')
-        batch_op.create_unique_constraint(batch_op.f('uq_sites_workspace_id_key'), ['workspace_id', 'key'])
+    op.create_index(op.f('ix_sites_workspace_id_key'), 'sites', ['workspace_id', 'key'], unique=True)
 
     op.create_table('site_referents',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -130,8 +129,8 @@ def downgrade() -> None:
     with op.batch_alter_table('site_referents', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_site_referents_member_id'))
     op.drop_table('site_referents')
-    # Folded sites stay folded: the names left are already unique.
-    with op.batch_alter_table('sites', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('uq_sites_workspace_id_key'), type_='unique')
-        batch_op.create_unique_constraint('uq_sites_workspace_id_name', ['workspace_id', 'name'])
-        batch_op.drop_column('key')
+    # Folded sites stay folded. The key column stays too where dropping it would rebuild
+    # the table (SQLite: see upgrade); PostgreSQL drops it.
+    op.drop_index(op.f('ix_sites_workspace_id_key'), table_name='sites')
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_column('sites', 'key')

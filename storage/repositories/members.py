@@ -237,6 +237,16 @@ class MemberRepository:
         result = await self.s.execute(query.returning(SiteReferent.site_id))
         return sorted(result.scalars())
 
+    async def referent_pairs(self, workspace_id: int) -> list[tuple[int, str, int]]:
+        """Every (site id, site name, referent member id) of the workspace, by site."""
+        rows = await self.s.execute(
+            select(Site.id, Site.name, SiteReferent.member_id)
+            .join(SiteReferent, SiteReferent.site_id == Site.id)
+            .where(Site.workspace_id == workspace_id)
+            .order_by(Site.key, SiteReferent.id)
+        )
+        return [(site_id, name, member_id) for site_id, name, member_id in rows.tuples()]
+
     async def referents_of(self, site_id: int) -> list[MemberView]:
         """The referents of a site, first named first."""
         ids = await self.s.scalars(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 
 from sqlalchemy import func, or_, select, update
@@ -221,22 +221,27 @@ class SubmissionRepository:
         )
         return list(rows)
 
-    async def awaiting_review(self, workspace_id: int, *, limit: int = 20) -> list[Submission]:
-        """Pending and escalated submissions, oldest first."""
+    async def awaiting_review(
+        self, workspace_id: int, *, limit: int = 20, site_ids: Collection[int] | None = None
+    ) -> list[Submission]:
+        """Pending and escalated submissions, oldest first (of these sites only, when
+        ``site_ids`` is given: a referent's queue)."""
+        query = select(Submission).where(
+            Submission.workspace_id == workspace_id,
+            Submission.status.in_([Status.PENDING.value, Status.ESCALATED.value]),
+        )
+        if site_ids is not None:
+            query = query.where(Submission.site_id.in_(list(site_ids)))
         rows = await self.s.scalars(
-            select(Submission)
-            .where(
-                Submission.workspace_id == workspace_id,
-                Submission.status.in_([Status.PENDING.value, Status.ESCALATED.value]),
-            )
-            .order_by(Submission.created_at, Submission.id)
-            .limit(limit)
+            query.order_by(Submission.created_at, Submission.id).limit(limit)
         )
         return list(rows)
 
-    async def count_awaiting_review(self, workspace_id: int) -> int:
-        """How many submissions wait for a decision."""
-        total = await self.s.scalar(
+    async def count_awaiting_review(
+        self, workspace_id: int, *, site_ids: Collection[int] | None = None
+    ) -> int:
+        """How many submissions wait for a decision (of these sites, when given)."""
+        query = (
             select(func.count())
             .select_from(Submission)
             .where(
@@ -244,7 +249,34 @@ class SubmissionRepository:
                 Submission.status.in_([Status.PENDING.value, Status.ESCALATED.value]),
             )
         )
-        return int(total or 0)
+        if site_ids is not None:
+            query = query.where(Submission.site_id.in_(list(site_ids)))
+        return int(await self.s.scalar(query) or 0)
+
+    async def site_activity(
+        self, site_id: int, start: datetime, end: datetime
+    ) -> tuple[int, int, int]:
+        """A site's week: (submissions sent, approved, distinct authors) in [start, end)."""
+        sent, authors = (
+            await self.s.execute(
+                select(func.count(), func.count(func.distinct(Submission.author_id))).where(
+                    Submission.site_id == site_id,
+                    Submission.created_at >= start,
+                    Submission.created_at < end,
+                )
+            )
+        ).one()
+        approved = await self.s.scalar(
+            select(func.count())
+            .select_from(Submission)
+            .where(
+                Submission.site_id == site_id,
+                Submission.status == Status.APPROVED.value,
+                Submission.decided_at >= start,
+                Submission.decided_at < end,
+            )
+        )
+        return int(sent or 0), int(approved or 0), int(authors or 0)
 
 
 class MediaRepository:
