@@ -199,3 +199,59 @@ async def test_french_console(core: Core, tmp_path: Path) -> None:
     assert "Au revoir." in out
     for english in ("paths", "[y/N]", "[Y/n]", "DM to", "You are now", "Bye.", "(empty)"):
         assert english not in out, english
+
+
+async def test_a_cm_sets_up_sites_and_a_referent_from_the_console(core: Core) -> None:
+    term = Terminal(
+        [
+            "/as cm1",
+            "/relais site add Lyon",
+            "/relais site add  lyon ",  # the same site: refused
+            "/as alice",
+            "/relais join",
+            "1",  # Lyon, by its number
+            "y",
+            "/as cm1",
+            "/relais role grant @alice referent LYON",
+            "/relais role grant @alice cm",  # an admin's: refused
+            "/relais role list",
+            "/as alice",
+            "/inbox",
+        ]
+    )
+    await ConsoleApp(console_core(core), term.ask, term.say).run()
+    out = term.text
+    assert "Site Lyon added." in out
+    assert "There is already a site called Lyon" in out
+    assert "Alice is now Site referent of Lyon." in out
+    assert "Only an admin can do this" in out
+    inbox = out.split("alice> /inbox")[1]
+    assert "made you Site referent of Lyon" in inbox and "relay of this site" in inbox
+
+
+async def test_sites_and_roles_in_the_french_console(core: Core) -> None:
+    settings = core.settings.model_copy(update={"relais_locale": "fr"})
+    fr_core = console_core(Core(settings, core.db, clock=core.clock))
+    term = Terminal(
+        [
+            "/as cm1",
+            "/relais site ajouter Usine de Lyon",
+            "/relais site ajouter Agence de Lyon",
+            "/as alice",
+            "/relais rejoindre",
+            "lyon",  # two sites hold it: asked again
+            "usine",
+            "o",
+            "/as cm1",
+            "/relais rôle donner @alice référent usine de lyon",
+            "/relais site fusionner Agence de Lyon -> Usine de Lyon",
+            "/relais site liste",
+        ]
+    )
+    await ConsoleApp(fr_core, term.ask, term.say).run()
+    out = term.text
+    assert "Site Usine de Lyon ajouté." in out
+    assert "Plusieurs correspondent à « lyon »" in out
+    assert "Alice a maintenant le rôle Référent de site de Usine de Lyon." in out
+    assert "Site Agence de Lyon fusionné dans Usine de Lyon : 0 membre et 0 contribution" in out
+    assert "1 membre · Alice" in out

@@ -17,7 +17,7 @@ from bot.settings import Settings
 from domain import Platform
 from relais.server import build_server
 from storage.db import Database
-from storage.models import Job, OutboxMessage, Submission
+from storage.models import Job, OutboxMessage, SiteReferent, Submission
 from tests.support import FakeClock, count_rows, jpeg_bytes
 from tests.teams_connector import FakeConnector
 
@@ -626,3 +626,84 @@ async def test_emulator_mode_posts_review_cards_in_a_channel(
             async with db.read() as r:
                 statuses = list(await r.session.scalars(select(OutboxMessage.status)))
             assert "dead" not in statuses
+
+
+# -- sites and roles from chat -----------------------------------------------------------------
+
+
+def mentioning(rig: TeamsRig, text: str, who: dict[str, str], **kw: Any) -> dict[str, Any]:
+    """A personal message from Carla whose text mentions ``who`` as Teams sends it."""
+    message = rig.bf.personal_message(
+        text, user_id="29:carla", aad="aad-carla", name="Carla CM", **kw
+    )
+    said = f"<at>{who['name']}</at>"
+    message["entities"].append({"type": "mention", "mentioned": who, "text": said})
+    return message
+
+
+async def test_cm_names_a_referent_with_a_teams_mention_and_they_are_told(
+    rig: TeamsRig, db: Database
+) -> None:
+    await install(rig)
+    await join(rig)  # Alice, at Lyon
+    carla = rig.bf.personal_conversation_id("29:carla")
+    before = len(rig.cards_to(carla))
+    alice = {"id": "29:alice", "name": "Alice", "aadObjectId": "aad-alice"}
+    grant = mentioning(rig, "role grant <at>Alice</at> referent Lyon", alice)
+    assert (await rig.send(grant)).status in (200, 201)
+    assert "Alice is now Site referent of Lyon" in runs(await rig.wait_card(carla, before + 1))
+    alice_dm = rig.bf.personal_conversation_id("29:alice")
+    await rig.bf.wait_for(
+        lambda: any("made you Site referent" in runs(c) for c in rig.cards_to(alice_dm))
+    )
+    assert await count_rows(db, SiteReferent) == 1
+    # A mention without the object id (some clients): the name the mention carries.
+    bare = {"id": "29:alice", "name": "Alice"}
+    again = mentioning(rig, "role grant <at>Alice</at> referent lyon", bare)
+    assert (await rig.send(again)).status in (200, 201)
+    assert "was already" in runs(await rig.wait_card(carla, before + 2))
+    # A person nobody knows: named, nothing written.
+    ghost = {"id": "29:ghost", "name": "Ghost", "aadObjectId": "aad-ghost"}
+    unknown = mentioning(rig, "role grant <at>Ghost</at> referent Lyon", ghost)
+    assert (await rig.send(unknown)).status in (200, 201)
+    assert "No member found for Ghost" in runs(await rig.wait_card(carla, before + 3))
+    assert await count_rows(db, SiteReferent) == 1
+    listed = rig.bf.personal_message("role list", user_id="29:carla", aad="aad-carla")
+    assert (await rig.send(listed)).status in (200, 201)
+    assert "Alice" in runs(await rig.wait_card(carla, before + 4))
+
+
+async def test_sites_in_french_from_teams_and_a_filtered_site_list(rig: TeamsRig) -> None:
+    await install(rig)  # Lyon
+    carla = rig.bf.personal_conversation_id("29:carla")
+    before = len(rig.cards_to(carla))
+    add = rig.bf.personal_message(
+        "site ajouter Usine de Nantes", user_id="29:carla", aad="aad-carla", locale="fr-FR"
+    )
+    assert (await rig.send(add)).status in (200, 201)
+    assert "Site Usine de Nantes ajouté" in runs(await rig.wait_card(carla, before + 1))
+    # An ambassador may not: told in French.
+    luc = rig.bf.personal_conversation_id("29:luc")
+    nope = rig.bf.personal_message(
+        "site ajouter Paris", user_id="29:luc", aad="aad-luc", name="Luc", locale="fr-FR"
+    )
+    assert (await rig.send(nope)).status in (200, 201)
+    assert "Vous n’avez pas le rôle nécessaire" in runs(await rig.wait_card(luc, 1))
+    # The join card lists the sites in a ChoiceSet that filters as one types.
+    await rig.send(rig.bf.personal_message("join", user_id="29:luc", aad="aad-luc", locale="fr-FR"))
+    charter = await rig.wait_card(luc, 2)
+    assert choice(charter, "site", "Usine de Nantes") is not None
+    menus = [n for n in _walk(charter) if n.get("type") == "Input.ChoiceSet"]
+    assert [m["style"] for m in menus] == ["filtered"]
+
+
+def _walk(node: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    if isinstance(node, dict):
+        found.append(node)
+        for value in node.values():
+            found += _walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += _walk(item)
+    return found

@@ -138,7 +138,7 @@ class Listeners:
         except Unavailable as out:
             log.warning("Slack options for %s: database unavailable (%s)", field, out.reason)
             found = []
-        await ack(options=[render.option(str(i), name) for i, name in found])
+        await ack(options=[render.menu_option(str(i), name) for i, name in found])
 
     # -- slash commands --------------------------------------------------------------------
 

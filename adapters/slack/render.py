@@ -216,7 +216,7 @@ def notice_view(title: str, message: Message, *, close_label: str) -> dict[str, 
     }
 
 
-def option(value: str, label: str) -> dict[str, Any]:
+def menu_option(value: str, label: str) -> dict[str, Any]:
     """One option of a select menu (static, or sent for an external select)."""
     return {"text": plain(label, OPTION_TEXT_MAX), "value": value[:150]}
 
@@ -238,7 +238,7 @@ def _input(field: TextInput | Select | Checkbox | FileInput) -> dict[str, Any] |
     elif isinstance(field, Select):
         if not field.options:
             return None
-        options = [option(o.value, o.label) for o in field.options]
+        options = [menu_option(o.value, o.label) for o in field.options]
         chosen = [o for o in options if o["value"] == field.initial]
         if field.typeahead and len(options) > OPTIONS_MAX:
             # More than a static menu holds: Slack asks Relais for the options matching
