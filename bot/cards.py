@@ -303,6 +303,8 @@ def help_message(t: Translator, roles: frozenset[Role]) -> Message:
         t("help.leave"),
         t("help.help"),
     ]
+    if Role.REFERENT in roles:
+        lines.append(t("help.referent"))
     if Role.CM in roles or Role.ADMIN in roles:
         lines.append(t("help.cm"))
     return Message(

@@ -124,6 +124,11 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "/relais site for the list of sites; /relais role to name site referents (admins: "
         "community managers and approvers)."
     ),
+    "help.referent": (
+        "Site referents: /relais me lists your site's submissions waiting for review; when "
+        "the team allows it, approve or ask for changes with the Review buttons of the daily "
+        "reminder."
+    ),
     "help.unknown": "I don't know '{word}'. Try /relais help.",
     # joining and leaving
     "join.needed_first": "To send photos, first read and accept the ambassador charter.",
@@ -379,7 +384,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     ),
     "teams.help_words": (
         "In this chat, type: help, join, me, snooze 2w, snooze off, leave, or submit "
-        "(or just send photos). Community managers also: digest, config."
+        "(or just send photos). Community managers also: digest, config, site, role."
     ),
     "teams.html_copy": "the formatted (HTML) copy of your message",
     "digest.title": "This week in the ambassador programme ({start} to {end})",

@@ -136,6 +136,11 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "des sites ; /relais role pour nommer les référents de site (administrateurs : "
         "community managers et approbateurs)."
     ),
+    "help.referent": (
+        "Référents de site : /relais me liste les contributions de votre site en attente ; "
+        "quand l’équipe l’autorise, approuvez ou demandez des modifications avec les boutons "
+        "du rappel quotidien."
+    ),
     "help.unknown": "Je ne connais pas « {word} ». Essayez /relais help.",
     # joining and leaving
     "join.needed_first": (
@@ -440,7 +445,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     ),
     "teams.help_words": (
         "Dans cette conversation, tapez : help, join, me, snooze 2w, snooze off, leave ou "
-        "submit (ou envoyez simplement des photos). Community managers : aussi digest, config."
+        "submit (ou envoyez simplement des photos). Community managers : aussi digest, config, "
+        "site, role."
     ),
     "teams.html_copy": "la copie mise en forme (HTML) de votre message",
     "digest.title": "Cette semaine dans le programme ambassadeurs (du {start} au {end})",
