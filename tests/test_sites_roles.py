@@ -435,7 +435,7 @@ async def test_migration_folds_near_duplicate_sites_and_says_so(
     new = Database(url)
     async with new.read() as r:
         sites = [(s.id, s.name, s.key) for s in await r.sites.list(1)]
-        members = dict((await r.session.execute(select(Member.id, Member.site_id))).tuples().all())
+        members = dict((await r.session.execute(select(Member.id, Member.site_id))).all())
         sub_site = await r.session.scalar(select(Submission.site_id))
     await new.dispose()
     if db.engine.dialect.name == "postgresql":
@@ -450,3 +450,44 @@ async def test_migration_folds_near_duplicate_sites_and_says_so(
     ]
     assert members == {1: 1, 2: 1, 3: 4}
     assert sub_site == 1
+
+
+async def test_referent_gets_the_sites_review_reminder_only_when_they_may_review(
+    core: Core, clock: FakeClock, dispatcher: Dispatcher, port: RecordingPort
+) -> None:
+    clock.now = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # Monday 09:00 in Paris
+    cm = await member(core, "cm1", "Carla")
+    ana = await ambassador(core, "amb", "Ana")
+    bo = await ambassador(core, "bo", "Bo", site="Nantes")
+    rita = await ambassador(core, "rita", "Rita")
+    await say(core, cm, "role grant rita referent Lyon")
+    await say(core, cm, "config review_sla_hours 4")
+    lyon = await core.submissions.create(ana, photos=[await photo(core)], caption="lyon")
+    await core.submissions.create(
+        ana, photos=[await photo(core, (3, 3, 3))], caption="hush", sensitive=True
+    )
+    await core.submissions.create(bo, photos=[await photo(core, (4, 4, 4))], caption="nantes")
+    clock.now += timedelta(hours=6)
+    await core.rounds.tick()
+    await dispatcher.drain()
+    assert [m for m in port.dms_to("rita") if m.buttons()] == []
+    await say(core, cm, "config referents_review on")
+    clock.now += timedelta(days=1)
+    await core.rounds.tick()
+    await core.rounds.tick()
+    await dispatcher.drain()
+    (reminder,) = [m for m in port.dms_to("rita") if m.buttons()]
+    assert f"#{lyon.id}" in text_of(reminder) and "1 submission is waiting" in reminder.text
+    (button,) = [b for b in reminder.buttons() if b.action == "review.show"]
+    card = await handle_action(core, await fresh(core, rita), button.action, button.value)
+    assert not card.failed and "lyon" in text_of(card.message)  # type: ignore[arg-type]
+
+
+async def test_two_cms_adding_the_same_site_at_once_make_one(core: Core) -> None:
+    carla = await member(core, "cm1", "Carla")
+    chris = await member(core, "cm2", "Chris")
+    answers = await asyncio.gather(
+        say(core, carla, "site add Lyon"), say(core, chris, "site add  LYON ")
+    )
+    assert sorted(refused for refused, _ in answers) == [False, True]
+    assert await count_rows(core.db, Site) == 1

@@ -245,7 +245,7 @@ class MemberRepository:
             .where(Site.workspace_id == workspace_id)
             .order_by(Site.key, SiteReferent.id)
         )
-        return [(site_id, name, member_id) for site_id, name, member_id in rows.tuples()]
+        return [(site_id, name, member_id) for site_id, name, member_id in rows]
 
     async def referents_of(self, site_id: int) -> list[MemberView]:
         """The referents of a site, first named first."""
@@ -425,7 +425,7 @@ class SiteRepository:
             .where(Member.workspace_id == workspace_id, Member.site_id.is_not(None))
             .group_by(Member.site_id)
         )
-        return {site_id: n for site_id, n in rows.tuples() if site_id is not None}
+        return {site_id: n for site_id, n in rows if site_id is not None}
 
     async def get(self, site_id: int) -> Site | None:
         """A site by id."""
