@@ -828,3 +828,18 @@ async def test_a_long_site_menu_loads_what_the_person_types(rig: SlackRig) -> No
     assert answer["response_action"] == "update"
     me = await (await rig.command("UAMB", "/relais", "me")).json()
     assert "Agence 012" in texts(me["blocks"])
+
+
+async def test_slack_escaping_is_undone_in_relais_commands(rig: SlackRig) -> None:
+    """Slack writes a typed & < > as entities: the arrow and names reach the core as typed."""
+    added = await (await rig.command("UCM1", "/relais", "site add R&amp;D lab")).json()
+    # What Relais answers is escaped for Slack in turn (Slack shows R&D).
+    assert "Site R&amp;D lab added" in added["text"]
+    renamed = await (
+        await rig.command("UCM1", "/relais", "site rename r&amp;d lab -&gt; R&amp;D")
+    ).json()
+    assert "Site R&amp;D lab is now called R&amp;D." in renamed["text"]
+    async with rig.core.db.read() as r:
+        ws = await r.workspaces.find(Platform.SLACK, TEAM)
+        assert ws is not None
+        assert "R&D" in [s.name for s in await r.sites.list(ws.id)]

@@ -63,6 +63,11 @@ WORK_LIMIT = 8
 RESPONSE_URL_TIMEOUT = 5
 
 
+def slack_unescape(text: str) -> str:
+    """Undo Slack's escaping of ``&``, ``<`` and ``>`` in a command's text."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 class Listeners:
     """Bolt listeners: request in, core action, reply out."""
 
@@ -163,6 +168,10 @@ class Listeners:
         """A slash command: answered in the ack itself (ephemeral, no Web API call to
         fail), or acknowledged and its form opened (``views.open``)."""
         text = command.get("text") or ""
+        if name == "/relais":
+            # Escaped command (manifest): mentions arrive as <@U123>, and Slack writes a
+            # typed &, < and > as entities (the arrow of ``site rename A -> B``).
+            text = slack_unescape(text)
         if name == "/submit":
             # Its answer is a form (views.open), so it needs nothing in the ack: ack first.
             await ack()
