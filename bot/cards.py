@@ -33,6 +33,7 @@ from bot.ui import (
 )
 from domain import (
     CAPTION_MAX,
+    CHARTER_MAX,
     REASON_MAX,
     Charter,
     Digest,
@@ -211,6 +212,85 @@ def charter_form(
         intro=t("form.join.intro", version=charter.version) + "\n\n" + charter.text,
         value=f"{charter.version}:{then}",
         inputs=(site_select(t, sites, site_id),) if sites else (),
+    )
+
+
+def charter_message(
+    t: Translator, charter: Charter, acceptances: Sequence[tuple[str, int | None]] | None
+) -> Message:
+    """``/relais charter``: the current text; for a CM, who accepted which version."""
+    title = t("charter.title", version=charter.version)
+    blocks: list[Block] = [Heading(title), Paragraph(charter.text)]
+    if acceptances is not None:
+        current = sum(1 for _, v in acceptances if v == charter.version)
+        blocks.append(Heading(t("charter.accepted_count", count=current, total=len(acceptances))))
+        rows = tuple(
+            (name, t("charter.accepted_version", version=v) if v else t("charter.not_accepted"))
+            for name, v in acceptances[:ACCEPTANCES_SHOWN]
+        )
+        if rows:
+            blocks.append(Fields(rows))
+        if len(acceptances) > ACCEPTANCES_SHOWN:
+            more = len(acceptances) - ACCEPTANCES_SHOWN
+            blocks.append(Context(t("charter.more", count=more)))
+        blocks.append(Context(t("charter.publish_hint")))
+    return Message(text=title, blocks=tuple(blocks))
+
+
+#: Ambassadors a charter overview names (the rest are counted).
+ACCEPTANCES_SHOWN = 50
+
+
+def changes_text(t: Translator, changes: Sequence[str], shown: int = 20) -> str:
+    """Added and removed lines, ``+``/``−`` first, the rest counted."""
+    lines = [("+ " if c.startswith("+") else "− ") + c[2:] for c in changes[:shown]]
+    if len(changes) > shown:
+        lines.append(t("charter.more_changes", count=len(changes) - shown))
+    return "\n".join(lines) or t("charter.no_change")
+
+
+def charter_publish_form(
+    t: Translator, text: str, *, changes: Sequence[str] | None = None, seen: str = ""
+) -> Form:
+    """The charter to edit (``charter publish``); with ``changes``, the same form showing
+    what changed and asking to confirm (``seen``: the fingerprint of the text shown)."""
+    intro = t("charter.publish.intro", max=CHARTER_MAX)
+    inputs: tuple[FormInput, ...] = (
+        TextInput(
+            "text",
+            t("charter.publish.field"),
+            initial=text,
+            multiline=True,
+            required=True,
+            max_length=CHARTER_MAX,
+        ),
+    )
+    if changes is not None:
+        intro = t("charter.publish.changes") + "\n" + changes_text(t, changes)
+        inputs = (*inputs, Checkbox("confirm", t("charter.publish.confirm")))
+    return Form(
+        action="charter.publish",
+        title=t("charter.publish.title"),
+        submit_label=t("button.publish") if changes is not None else t("button.preview"),
+        intro=intro,
+        value=seen,
+        inputs=inputs,
+    )
+
+
+def charter_changed_dm(t: Translator, version: int, changes: Sequence[str], by: str) -> Message:
+    """To each ambassador: the charter changed, what changed, and a button to read and
+    accept it (the join form, with the whole text)."""
+    title = t("charter.changed", version=version, by=by)
+    button = Button(t("button.read_accept"), "relais.command", "join", ButtonStyle.PRIMARY)
+    return Message(
+        text=title,
+        blocks=(
+            Paragraph(title),
+            Paragraph(changes_text(t, changes)),
+            Context(t("charter.changed_hint")),
+            Actions((button,)),
+        ),
     )
 
 

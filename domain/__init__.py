@@ -255,6 +255,10 @@ REASON_MAX = 1000
 MAX_PHOTOS = 10
 
 
+#: Longest charter text published from chat: Slack's plain-text input holds 3000
+#: characters (longer texts are published with RELAIS_CHARTER_FILE).
+CHARTER_MAX = 3000
+
 #: Longest site name (characters).
 SITE_NAME_MAX = 120
 

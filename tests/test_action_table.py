@@ -32,6 +32,9 @@ OPEN_TO_EVERYONE = {
     ActionName.SNOOZE,
     ActionName.CHARTER_ACCEPT,
     ActionName.RELAIS_COMMAND,
+    # Everyone reads the charter; who accepted it is shown to CMs only (the service's
+    # rule), and ``charter publish`` runs charter.publish (CMs).
+    ActionName.CHARTER,
 }
 # What a refused form submission carries: whatever the action's form would ask.
 SOME_VALUES: dict[str, Any] = {"reason": "because", "caption": "mine now", "site": ""}

@@ -255,3 +255,31 @@ async def test_sites_and_roles_in_the_french_console(core: Core) -> None:
     assert "Alice a maintenant le rôle Référent de site de Usine de Lyon." in out
     assert "Site Agence de Lyon fusionné dans Usine de Lyon : 0 membre et 0 contribution" in out
     assert "1 membre · Alice" in out
+
+
+async def test_a_cm_publishes_the_charter_from_the_console_in_french(core: Core) -> None:
+    settings = core.settings.model_copy(update={"relais_locale": "fr"})
+    fr_core = console_core(Core(settings, core.db, clock=core.clock))
+    term = Terminal(
+        [
+            "/relais rejoindre",
+            "o",  # alice accepts version 1
+            "/as cm1",
+            "/relais charte publier",
+            "Soyez bienveillants.",  # the new text
+            "o",  # preview
+            "Soyez bienveillants.",  # kept
+            "o",  # confirm
+            "o",  # send
+            "/relais charte",
+            "/as alice",
+            "/inbox",
+        ]
+    )
+    await ConsoleApp(fr_core, term.ask, term.say).run()
+    out = term.text
+    assert "+ Soyez bienveillants." in out
+    assert "Version 2 de la charte publiée." in out
+    assert "0 ambassadeur sur 1 a accepté cette version" in out.lower()
+    assert "Alice : a accepté la version 1" in out
+    assert "a publié la version 2 de la charte" in out.split("alice> /inbox")[1]

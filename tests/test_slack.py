@@ -843,3 +843,33 @@ async def test_slack_escaping_is_undone_in_relais_commands(rig: SlackRig) -> Non
         ws = await r.workspaces.find(Platform.SLACK, TEAM)
         assert ws is not None
         assert "R&D" in [s.name for s in await r.sites.list(ws.id)]
+
+
+async def test_cm_publishes_a_new_charter_from_a_slack_modal(
+    rig: SlackRig, fake: FakeSlack
+) -> None:
+    await join(rig, "UAMB")
+    await join(rig, "UFR")
+    opened = len(fake.calls_to("views.open"))
+    assert (await rig.command("UCM1", "/relais", "charter publish")).status == 200
+    form = await rig.opened_view(opened + 1)
+    assert form["callback_id"] == "charter.publish"
+    text_block = next(b for b in form["blocks"] if b.get("block_id") == "text")
+    assert text_block["element"]["max_length"] == 3000
+    new_text = text_block["element"]["initial_value"] + "\nNo photos of screens."
+    preview = await (await rig.submit("UCM1", form, {"text": new_text})).json()
+    assert preview["response_action"] == "update"
+    assert "+ No photos of screens." in texts(preview["view"]["blocks"])
+    done = await (
+        await rig.submit("UCM1", preview["view"], {"text": new_text, "confirm": True})
+    ).json()
+    assert done["response_action"] == "update"
+    assert "Charter version 2 published" in texts(done["view"]["blocks"])
+    await fake.wait_for(lambda: any("version 2" in texts(p["blocks"]) for p in rig.posts_to("UFR")))
+    luc = [p for p in rig.posts_to("UFR") if "version 2" in texts(p["blocks"])][-1]
+    assert "a publié la version 2 de la charte" in texts(luc["blocks"])
+    assert "Lire et accepter" in json.dumps(luc["blocks"], ensure_ascii=False)
+    # Ana is asked again at her next /submit: the charter comes first.
+    opened = len(fake.calls_to("views.open"))
+    assert (await rig.command("UAMB", "/submit", "hi")).status == 200
+    assert (await rig.opened_view(opened + 1))["callback_id"] == "charter.accept"

@@ -707,3 +707,36 @@ def _walk(node: Any) -> list[dict[str, Any]]:
         for item in node:
             found += _walk(item)
     return found
+
+
+async def test_cm_publishes_a_new_charter_from_teams_cards(rig: TeamsRig) -> None:
+    await install(rig)
+    await join(rig)  # Alice
+    carla = rig.bf.personal_conversation_id("29:carla")
+    before = len(rig.cards_to(carla))
+    typed = rig.bf.personal_message("charter publish", user_id="29:carla", aad="aad-carla")
+    assert (await rig.send(typed)).status in (200, 201)
+    form = await rig.wait_card(carla, before + 1)
+    publish = executes(form)["charter.publish"]
+    (field,) = [n for n in _walk(form) if n.get("id") == "text"]
+    new_text = field["value"] + "\nNo photos of screens."
+
+    async def send(data: dict[str, Any]) -> dict[str, Any]:
+        invoke = rig.bf.invoke_adaptive_card_action(
+            "charter.publish", data, user_id="29:carla", aad="aad-carla", name="Carla CM"
+        )
+        answer = await rig.send(invoke)
+        assert answer.status == 200, answer.text
+        return answer.json()
+
+    preview = await send({**publish["data"], "text": new_text})
+    assert "+ No photos of screens." in runs(preview)
+    confirm = executes(preview["value"])["charter.publish"]
+    done = await send({**confirm["data"], "text": new_text, "confirm": "true"})
+    assert "Charter version 2 published" in json.dumps(done)
+    alice = rig.bf.personal_conversation_id("29:alice")
+    await rig.bf.wait_for(
+        lambda: any("published version 2" in runs(c) for c in rig.cards_to(alice))
+    )
+    dm = next(c for c in rig.cards_to(alice) if "published version 2" in runs(c))
+    assert "+ No photos of screens." in runs(dm) and "relais.command" in json.dumps(dm)

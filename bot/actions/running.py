@@ -1,16 +1,19 @@
-"""Running the programme from chat: sites (CM) and roles (admin for cm/approver, CM for
-site referents)."""
+"""Running the programme from chat: sites (CM), roles (admin for cm/approver, CM for
+site referents) and the charter (everyone reads it, a CM publishes a new version)."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from bot import cards
+from bot.actions.common import flag
 from bot.actions.dispatch import dispatch
-from bot.actions.table import ActionName, Permission, Request, action
+from bot.actions.table import EVERYONE, ActionName, Permission, Request, action
 from bot.errors import InvalidInput
-from bot.ui import Reply
-from domain import Role
+from bot.services.onboarding import charter_changes
+from bot.ui import Form, Reply
+from domain import CHARTER_MAX, Role
 
 CM_ONLY = Permission.of(Role.CM)
 ADMIN_ONLY = Permission.of(Role.ADMIN)
@@ -139,3 +142,54 @@ async def role(request: Request) -> Reply:
 async def role_staff(request: Request) -> Reply:
     """``role grant|revoke <person> cm|approver``."""
     return await _change_role(request)
+
+
+# -- the charter ---------------------------------------------------------------------------
+
+
+@action(ActionName.CHARTER, EVERYONE, words=("charter", "charte"))
+async def charter(request: Request) -> Reply:
+    """``charter``: the current text (and, for a CM, who accepted which version);
+    ``charter publish``: the CM's form (its own entry decides who may)."""
+    word = request.value.strip().lower()
+    if word in ("publish", "publier"):
+        return await dispatch(request.core, request.member, ActionName.CHARTER_PUBLISH, "")
+    if word:
+        return Reply(message=cards.notice(request.t("charter.usage")), failed=True)
+    current, acceptances = await request.core.onboarding.charter_overview(request.member)
+    return Reply(message=cards.charter_message(request.t, current, acceptances))
+
+
+def _fingerprint(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+async def _publish_form(request: Request) -> Form:
+    """The current text to edit; refused when it is longer than a chat form holds."""
+    current, _ = await request.core.onboarding.charter_overview(request.member)
+    if len(current.text) > CHARTER_MAX:
+        raise InvalidInput(
+            "charter.current_too_long", field="text", length=len(current.text), max=CHARTER_MAX
+        )
+    return cards.charter_publish_form(request.t, current.text)
+
+
+@action(ActionName.CHARTER_PUBLISH, CM_ONLY, form=_publish_form, changes_member=True)
+async def charter_publish(request: Request) -> Reply:
+    """The edited text: first shown with what changed and a box to tick, then published
+    (only the text whose changes were shown: an edit after that is shown again)."""
+    t, values = request.t, request.values or {}
+    text = str(values.get("text") or "").strip()
+    if not text:
+        raise InvalidInput("error.charter_empty", field="text")
+    if len(text) > CHARTER_MAX:
+        raise InvalidInput("charter.too_long", field="text", length=len(text), max=CHARTER_MAX)
+    current, _ = await request.core.onboarding.charter_overview(request.member)
+    if text == current.text.strip():
+        raise InvalidInput("charter.unchanged", field="text", version=current.version)
+    changes = charter_changes(current.text, text)
+    if not flag(values.get("confirm")) or request.value != _fingerprint(text):
+        form = cards.charter_publish_form(t, text, changes=changes, seen=_fingerprint(text))
+        return Reply(form=form)
+    version = await request.core.onboarding.publish_charter(request.member, text)
+    return Reply(message=cards.notice(t("charter.published", version=version)))

@@ -40,6 +40,7 @@ class ActionName(enum.StrEnum):
     SNOOZE = "snooze"
     DIGEST = "digest"
     CONFIG = "config"
+    CHARTER = "charter"
     SITE = "site"
     ROLE = "role"
     # ``role grant|revoke <person> cm|approver``: reached from ``role``, admins only.
@@ -48,6 +49,8 @@ class ActionName(enum.StrEnum):
     RELAIS_COMMAND = "relais.command"
     # Buttons and forms.
     CHARTER_ACCEPT = "charter.accept"
+    # ``charter publish``: the form to edit the charter, then what changed, then publish.
+    CHARTER_PUBLISH = "charter.publish"
     SUBMISSION_CREATE = "submission.create"
     SUBMISSION_WITHDRAW = "submission.withdraw"
     SUBMISSION_RESUBMIT_FORM = "submission.resubmit_form"

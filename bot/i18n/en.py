@@ -384,7 +384,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     ),
     "teams.help_words": (
         "In this chat, type: help, join, me, snooze 2w, snooze off, leave, or submit "
-        "(or just send photos). Community managers also: digest, config, site, role."
+        "(or just send photos). Community managers also: digest, config, charter, site, role."
     ),
     "teams.html_copy": "the formatted (HTML) copy of your message",
     "digest.title": "This week in the ambassador programme ({start} to {end})",
@@ -543,4 +543,46 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "one": "{count} waiting for review",
         "other": "{count} waiting for review",
     },
+    # the charter
+    "charter.title": "Ambassador charter, version {version}",
+    "charter.accepted_count": {
+        "one": "{count} of {total} ambassadors accepted this version",
+        "other": "{count} of {total} ambassadors accepted this version",
+    },
+    "charter.accepted_version": "accepted version {version}",
+    "charter.not_accepted": "not accepted yet",
+    "charter.more": {"one": "and {count} more", "other": "and {count} more"},
+    "charter.publish_hint": "To publish a new version: /relais charter publish",
+    "charter.usage": "/relais charter shows the charter; /relais charter publish edits it (CMs).",
+    "charter.more_changes": {
+        "one": "… and {count} more changed line",
+        "other": "… and {count} more changed lines",
+    },
+    "charter.no_change": "(only spacing changed)",
+    "charter.publish.title": "Publish the charter",
+    "charter.publish.field": "Charter text",
+    "charter.publish.intro": (
+        "Edit the text, then preview what changed ({max} characters at most). Every "
+        "ambassador will be asked to accept the new version."
+    ),
+    "charter.publish.changes": "What changes (+ added, − removed):",
+    "charter.publish.confirm": "Publish this version and ask every ambassador to accept it",
+    "charter.current_too_long": (
+        "The current charter is {length} characters long and a chat form holds {max}: "
+        "publish it with RELAIS_CHARTER_FILE instead."
+    ),
+    "charter.too_long": (
+        "The charter is {length} characters long; a chat form holds {max}. Shorten it, or "
+        "publish it with RELAIS_CHARTER_FILE."
+    ),
+    "charter.unchanged": "This is the text of version {version} already: change it first.",
+    "charter.published": (
+        "Charter version {version} published. Every ambassador is asked to accept it by "
+        "direct message, and again at their next /submit."
+    ),
+    "charter.changed": "{by} published version {version} of the ambassador charter.",
+    "charter.changed_hint": "Read and accept it to keep sending photos.",
+    "button.publish": "Publish",
+    "button.preview": "Preview",
+    "button.read_accept": "Read and accept",
 }

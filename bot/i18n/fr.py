@@ -446,7 +446,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "teams.help_words": (
         "Dans cette conversation, tapez : help, join, me, snooze 2w, snooze off, leave ou "
         "submit (ou envoyez simplement des photos). Community managers : aussi digest, config, "
-        "site, role."
+        "charter, site, role."
     ),
     "teams.html_copy": "la copie mise en forme (HTML) de votre message",
     "digest.title": "Cette semaine dans le programme ambassadeurs (du {start} au {end})",
@@ -644,4 +644,50 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "one": "{count} en attente de validation",
         "other": "{count} en attente de validation",
     },
+    # the charter
+    "charter.title": "Charte des ambassadeurs, version {version}",
+    "charter.accepted_count": {
+        "one": "{count} ambassadeur sur {total} a accepté cette version",
+        "other": "{count} ambassadeurs sur {total} ont accepté cette version",
+    },
+    "charter.accepted_version": "a accepté la version {version}",
+    "charter.not_accepted": "pas encore acceptée",
+    "charter.more": {"one": "et {count} autre", "other": "et {count} autres"},
+    "charter.publish_hint": "Pour publier une nouvelle version : /relais charter publish",
+    "charter.usage": (
+        "/relais charter affiche la charte ; /relais charter publish la modifie (CM)."
+    ),
+    "charter.more_changes": {
+        "one": "… et {count} autre ligne modifiée",
+        "other": "… et {count} autres lignes modifiées",
+    },
+    "charter.no_change": "(seuls les espaces ont changé)",
+    "charter.publish.title": "Publier la charte",
+    "charter.publish.field": "Texte de la charte",
+    "charter.publish.intro": (
+        "Modifiez le texte, puis prévisualisez ce qui change ({max} caractères au plus). "
+        "Chaque ambassadeur devra accepter la nouvelle version."
+    ),
+    "charter.publish.changes": "Ce qui change (+ ajouté, − retiré) :",
+    "charter.publish.confirm": (
+        "Publier cette version et demander à chaque ambassadeur de l’accepter"
+    ),
+    "charter.current_too_long": (
+        "La charte actuelle fait {length} caractères et un formulaire en contient {max} : "
+        "publiez-la plutôt avec RELAIS_CHARTER_FILE."
+    ),
+    "charter.too_long": (
+        "La charte fait {length} caractères ; un formulaire en contient {max}. Raccourcissez-la,"
+        " ou publiez-la avec RELAIS_CHARTER_FILE."
+    ),
+    "charter.unchanged": "C’est déjà le texte de la version {version} : modifiez-le d’abord.",
+    "charter.published": (
+        "Version {version} de la charte publiée. Chaque ambassadeur est invité à l’accepter "
+        "par message direct, et de nouveau à son prochain /submit."
+    ),
+    "charter.changed": "{by} a publié la version {version} de la charte des ambassadeurs.",
+    "charter.changed_hint": "Lisez-la et acceptez-la pour continuer à envoyer des photos.",
+    "button.publish": "Publier",
+    "button.preview": "Prévisualiser",
+    "button.read_accept": "Lire et accepter",
 }

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot import cards, notify
 from bot.errors import CharterChanged, InvalidInput, NotAllowed, NotFound
-from bot.i18n import normalise_locale, translate
+from bot.i18n import normalise_locale, translate, translator
 from domain import Charter, MemberView, Platform, Profile, Role, Status, SubmissionLine
 from storage.models import Submission
 from storage.repositories import Repos
@@ -196,16 +198,42 @@ class Onboarding:
         return Charter(version=current.version, text=current.text, accepted_version=accepted)
 
     async def publish_charter(self, actor: MemberView, text: str) -> int:
-        """Publish a new charter version (CM); every ambassador must accept it again."""
+        """Publish a new charter version (CM); every ambassador must accept it again, and
+        each is told by DM what changed, with a button to read and accept it."""
         if not text.strip():
             raise InvalidInput("error.charter_empty", field="text")
+        now = self.core.clock()
         async with self.core.db.transaction() as r:
-            if not (await r.members.view(actor.id)).has(Role.CM):
+            fresh = await r.members.view(actor.id)
+            if not fresh.has(Role.CM):
                 raise NotAllowed()
-            row = await r.charters.publish(
-                actor.workspace_id, text.strip(), now=self.core.clock(), by=actor.id
+            before = await r.charters.current(actor.workspace_id)
+            row = await r.charters.publish(actor.workspace_id, text.strip(), now=now, by=actor.id)
+            changes = charter_changes(before.text if before else "", row.text)
+            people = await r.members.views(
+                [m for m, _ in await r.charters.ambassadors_versions(actor.workspace_id)]
             )
-            return row.version
+            for person in people.values():
+                t = translator(person.locale)
+                message = cards.charter_changed_dm(t, row.version, changes, fresh.display_name)
+                await notify.dm(r, person, message, now=now)
+            version = row.version
+        if people:
+            self.core.outbox_changed()
+        return version
+
+    async def charter_overview(
+        self, member: MemberView
+    ) -> tuple[Charter, list[tuple[str, int | None]] | None]:
+        """The current charter and, for a CM, who accepted which version (None otherwise)."""
+        async with self.core.db.read() as r:
+            charter = await self._charter(r, member)
+            fresh = await r.members.view(member.id)
+            if not fresh.has(Role.CM):
+                return charter, None
+            rows = await r.charters.ambassadors_versions(member.workspace_id)
+            people = await r.members.views([m for m, _ in rows])
+            return charter, [(people[m].display_name, v) for m, v in rows]
 
     async def join(
         self, member: MemberView, *, charter_version: int, site_id: int | None = None
@@ -288,6 +316,19 @@ def belongs_to(platform: Platform, external_id: str) -> bool:
     if platform is Platform.TEAMS:
         return _SLACK_USER_ID.fullmatch(external_id) is None
     return True
+
+
+#: Changed lines a charter DM or preview shows (the rest is counted).
+CHANGES_SHOWN = 20
+
+
+def charter_changes(old: str, new: str) -> list[str]:
+    """The lines added (``+ ``) and removed (``- ``) from one charter text to the next."""
+    return [
+        line
+        for line in difflib.ndiff(old.splitlines(), new.splitlines())
+        if line.startswith(("+ ", "- ")) and line[2:].strip()
+    ]
 
 
 def _line(row: Submission) -> SubmissionLine:

@@ -525,6 +525,26 @@ class CharterRepository:
             )
             await self.s.flush()
 
+    async def ambassadors_versions(self, workspace_id: int) -> list[tuple[int, int | None]]:
+        """Every ambassador of the workspace with the highest version they accepted."""
+        accepted = (
+            select(
+                CharterAcceptance.member_id.label("member_id"),
+                func.max(CharterVersion.version).label("version"),
+            )
+            .join(CharterVersion, CharterVersion.id == CharterAcceptance.charter_version_id)
+            .group_by(CharterAcceptance.member_id)
+            .subquery()
+        )
+        rows = await self.s.execute(
+            select(Member.id, accepted.c.version)
+            .join(MemberRole, MemberRole.member_id == Member.id)
+            .outerjoin(accepted, accepted.c.member_id == Member.id)
+            .where(Member.workspace_id == workspace_id, MemberRole.role == Role.AMBASSADOR.value)
+            .order_by(Member.id)
+        )
+        return [(member_id, version) for member_id, version in rows]
+
     async def accepted_version(self, member_id: int) -> int | None:
         """The highest charter version number the member accepted."""
         return await self.s.scalar(
