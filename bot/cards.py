@@ -18,6 +18,7 @@ from bot.ui import (
     ButtonStyle,
     Checkbox,
     Context,
+    DateInput,
     Fields,
     FileInput,
     Form,
@@ -35,6 +36,7 @@ from domain import (
     CAPTION_MAX,
     CHARTER_MAX,
     REASON_MAX,
+    CampaignView,
     Charter,
     Digest,
     MemberView,
@@ -292,6 +294,108 @@ def charter_changed_dm(t: Translator, version: int, changes: Sequence[str], by: 
             Actions((button,)),
         ),
     )
+
+
+def campaign_form(
+    t: Translator,
+    sites: Sequence[tuple[int, str]],
+    today: date,
+    values: dict[str, str] | None = None,
+) -> Form:
+    """``campaign new``: title, brief, dates (the platform's date pickers), the site it is
+    for (all by default) and an optional hashtag."""
+    v = values or {}
+    inputs: list[FormInput] = [
+        TextInput("title", t("campaign.field.title"), initial=v.get("title", ""), max_length=200),
+        TextInput(
+            "brief",
+            t("campaign.field.brief"),
+            initial=v.get("brief", ""),
+            multiline=True,
+            required=False,
+            max_length=CAPTION_MAX,
+            placeholder=t("campaign.field.brief_hint"),
+        ),
+        DateInput(
+            "starts_on",
+            t("campaign.field.starts_on"),
+            initial=v.get("starts_on", today.isoformat()),
+            required=True,
+        ),
+        DateInput(
+            "ends_on", t("campaign.field.ends_on"), initial=v.get("ends_on", ""), required=True
+        ),
+    ]
+    if sites:
+        options = tuple(Option(str(i), n) for i, n in sites)
+        inputs.append(
+            Select("site", t("campaign.field.site"), options, initial=v.get("site"), typeahead=True)
+        )
+    inputs.append(
+        TextInput(
+            "hashtag",
+            t("campaign.field.hashtag"),
+            initial=v.get("hashtag", ""),
+            required=False,
+            max_length=60,
+            placeholder=t("campaign.field.hashtag_hint"),
+        )
+    )
+    return Form(
+        action="campaign.new",
+        title=t("campaign.form_title"),
+        submit_label=t("button.create"),
+        intro=t("campaign.form_intro"),
+        inputs=tuple(inputs),
+    )
+
+
+def _campaign_when(t: Translator, c: CampaignView) -> str:
+    where = c.site_name or t("campaign.all_sites")
+    tag = f" · #{c.hashtag}" if c.hashtag else ""
+    state = t("campaign.closed") if c.closed else ""
+    dates = t("campaign.dates", start=day(c.starts_on, t), end=day(c.ends_on, t))
+    return " · ".join(p for p in (dates, where, state) if p) + tag
+
+
+def campaign_list(t: Translator, campaigns: Sequence[CampaignView]) -> Message:
+    """``campaign list``: each campaign, its dates and site, the latest first."""
+    if not campaigns:
+        return notice(t("campaign.none"))
+    rows = tuple((c.title, _campaign_when(t, c)) for c in campaigns[:50])
+    title = t("campaign.list_title", count=len(campaigns))
+    return Message(text=title, blocks=(Heading(title), Fields(rows), Context(t("campaign.usage"))))
+
+
+def campaign_show(t: Translator, c: CampaignView) -> Message:
+    """``campaign show``: the brief, and the approved content with its contributors."""
+    blocks: list[Block] = [Heading(c.title), Context(_campaign_when(t, c))]
+    if c.brief:
+        blocks.append(Paragraph(c.brief))
+    blocks.append(Paragraph(campaign_counts(t, c)))
+    if c.contributors:
+        rows = tuple((name, t("campaign.approved_by", count=n)) for name, n in c.contributors[:50])
+        blocks.append(Fields(rows))
+    return Message(text=c.title, blocks=tuple(blocks))
+
+
+def campaign_counts(t: Translator, c: CampaignView) -> str:
+    """ "23 photos from 9 sites" (submissions approved, the sites they came from)."""
+    return t(
+        "campaign.counts",
+        approved=t("campaign.approved", count=c.approved),
+        sites=t("campaign.sites", count=c.sites),
+    )
+
+
+def campaign_result(t: Translator, c: CampaignView) -> Message:
+    """Posted when a campaign closes: its result and thanks to its contributors."""
+    if c.approved:
+        names = ", ".join(name for name, _ in c.contributors[:10])
+        text = t("campaign.result", title=c.title, counts=campaign_counts(t, c), names=names)
+    else:
+        text = t("campaign.result_empty", title=c.title)
+    return Message(text=text, blocks=(Paragraph(text), Context(t("digest.footer"))))
 
 
 def site_select(t: Translator, sites: Sequence[tuple[int, str]], site_id: int | None) -> Select:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot import notify
 from bot.media import MediaIntake
+from bot.services.campaigns import Campaigns
 from bot.services.config import Config
 from bot.services.onboarding import Onboarding
 from bot.services.relay import Relay
@@ -59,6 +60,7 @@ class Core:
         self.relay = Relay(self)
         self.sites = Sites(self)
         self.roles = Roles(self)
+        self.campaigns = Campaigns(self)
 
     def review_channel_default(self, platform: Platform | str) -> str:
         """Where review cards go on ``platform`` unless a CM chose a channel from chat

@@ -204,12 +204,23 @@ class FileInput:
     required: bool = True
 
 
-FormInput = TextInput | Select | Checkbox | FileInput
+@dataclass(frozen=True)
+class DateInput:
+    """A calendar day (the platform's date picker); values are ``YYYY-MM-DD``."""
+
+    name: str
+    label: str
+    initial: str = ""
+    required: bool = False
+
+
+FormInput = TextInput | Select | Checkbox | FileInput | DateInput
 _INPUT_TYPES: dict[str, type[Any]] = {
     "text": TextInput,
     "select": Select,
     "checkbox": Checkbox,
     "file": FileInput,
+    "date": DateInput,
 }
 _INPUT_NAMES = {cls: name for name, cls in _INPUT_TYPES.items()}
 

@@ -217,6 +217,23 @@ class CampaignLine:
 
 
 @dataclass(frozen=True)
+class CampaignView:
+    """A campaign as ``/relais campaign list|show`` and its closing post give it."""
+
+    id: int
+    title: str
+    brief: str
+    starts_on: date
+    ends_on: date
+    site_name: str | None
+    hashtag: str | None
+    closed: bool
+    approved: int = 0
+    sites: int = 0
+    contributors: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
 class SiteLine:
     """One site as ``/relais site list`` shows it."""
 

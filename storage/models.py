@@ -185,8 +185,12 @@ class Campaign(Base):
     starts_on: Mapped[Any] = mapped_column(Date)
     ends_on: Mapped[Any] = mapped_column(Date)
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"))
+    # Optional, shown with the campaign (``#summer``), without its "#".
+    hashtag: Mapped[str | None] = mapped_column(String(60))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
+    # Set by ``campaign close``: a closed campaign takes no more submissions.
+    closed_at: Mapped[datetime | None]
 
 
 class Submission(Base):

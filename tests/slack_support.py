@@ -275,6 +275,9 @@ def fill_state(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
             if given is None:
                 selected = element.get("initial_options", [])
             entry = {"type": kind, "selected_options": selected}
+        elif kind == "datepicker":
+            chosen = given if given is not None else element.get("initial_date")
+            entry = {"type": kind, "selected_date": chosen}
         elif kind == "file_input":
             entry = {"type": kind, "files": list(given or [])}
         else:

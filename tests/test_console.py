@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 from adapters.console.app import ConsoleApp
@@ -283,3 +284,30 @@ async def test_a_cm_publishes_the_charter_from_the_console_in_french(core: Core)
     assert "0 ambassadeur sur 1 a accepté cette version" in out.lower()
     assert "Alice : a accepté la version 1" in out
     assert "a publié la version 2 de la charte" in out.split("alice> /inbox")[1]
+
+
+async def test_a_cm_runs_a_campaign_from_the_console(core: Core) -> None:
+    today = core.clock().date()
+    end = (today + timedelta(days=7)).isoformat()
+    term = Terminal(
+        [
+            "/as cm1",
+            "/relais campaign new",
+            "Summer",  # title
+            "Teams outside",  # brief
+            "",  # start: today
+            "yesterday",  # end: not a date
+            "",  # hashtag
+            "y",  # create: the end date is asked again
+            end,
+            "y",
+            "/relais campaign list",
+            "/relais campaign close summer",
+        ]
+    )
+    await ConsoleApp(console_core(core), term.ask, term.say).run()
+    out = term.text
+    assert "End date (YYYY-MM-DD)" in out
+    assert "yesterday is not a date" in out
+    assert "Campaign Summer created" in out
+    assert "Campaign Summer closed (0 photos approved, from 0 sites)" in out

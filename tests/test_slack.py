@@ -873,3 +873,33 @@ async def test_cm_publishes_a_new_charter_from_a_slack_modal(
     opened = len(fake.calls_to("views.open"))
     assert (await rig.command("UAMB", "/submit", "hi")).status == 200
     assert (await rig.opened_view(opened + 1))["callback_id"] == "charter.accept"
+
+
+async def test_cm_starts_a_campaign_from_a_slack_modal_with_date_pickers(
+    rig: SlackRig, fake: FakeSlack, clock: FakeClock
+) -> None:
+    await join(rig, "UAMB")
+    opened = len(fake.calls_to("views.open"))
+    assert (await rig.command("UCM1", "/relais", "campaign new")).status == 200
+    form = await rig.opened_view(opened + 1)
+    assert form["callback_id"] == "campaign.new"
+    kinds = {b["block_id"]: b["element"]["type"] for b in form["blocks"] if b["type"] == "input"}
+    assert kinds["starts_on"] == kinds["ends_on"] == "datepicker"
+    today = clock.now.date().isoformat()
+    start = next(b for b in form["blocks"] if b.get("block_id") == "starts_on")
+    assert start["element"]["initial_date"] == today
+    # The end before the start: the error comes back on the field, nothing is created.
+    bad = await (
+        await rig.submit("UCM1", form, {"title": "Winter", "ends_on": "2020-01-01"})
+    ).json()
+    assert bad["response_action"] == "errors" and "ends_on" in bad["errors"]
+    end = (clock.now + timedelta(days=10)).date().isoformat()
+    done = await (await rig.submit("UCM1", form, {"title": "Winter", "ends_on": end})).json()
+    assert done["response_action"] == "update"
+    assert "Campaign Winter created" in texts(done["view"]["blocks"])
+    # The ambassador's photo form offers it.
+    opened = len(fake.calls_to("views.open"))
+    assert (await rig.command("UAMB", "/submit", "")).status == 200
+    photo_form = await rig.opened_view(opened + 1)
+    campaign = next(b for b in photo_form["blocks"] if b.get("block_id") == "campaign")
+    assert [o["text"]["text"] for o in campaign["element"]["options"]] == ["Winter"]

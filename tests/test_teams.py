@@ -740,3 +740,32 @@ async def test_cm_publishes_a_new_charter_from_teams_cards(rig: TeamsRig) -> Non
     )
     dm = next(c for c in rig.cards_to(alice) if "published version 2" in runs(c))
     assert "+ No photos of screens." in runs(dm) and "relais.command" in json.dumps(dm)
+
+
+async def test_cm_starts_a_campaign_from_a_teams_card_with_date_inputs(rig: TeamsRig) -> None:
+    await install(rig)
+    carla = rig.bf.personal_conversation_id("29:carla")
+    before = len(rig.cards_to(carla))
+    typed = rig.bf.personal_message(
+        "campagne nouvelle", user_id="29:carla", aad="aad-carla", locale="fr-FR"
+    )
+    assert (await rig.send(typed)).status in (200, 201)
+    form = await rig.wait_card(carla, before + 1)
+    dates = [n for n in _walk(form) if n.get("type") == "Input.Date"]
+    assert [d["id"] for d in dates] == ["starts_on", "ends_on"]
+    new = executes(form)["campaign.new"]
+    invoke = rig.bf.invoke_adaptive_card_action(
+        "campaign.new",
+        {**new["data"], "title": "Été", "starts_on": dates[0]["value"], "ends_on": "2099-07-01"},
+        user_id="29:carla",
+        aad="aad-carla",
+        locale="fr-FR",
+    )
+    answer = await rig.send(invoke)
+    assert answer.status == 200, answer.text
+    assert "Campagne Été créée" in json.dumps(answer.json(), ensure_ascii=False)
+    listed = rig.bf.personal_message(
+        "campagne liste", user_id="29:carla", aad="aad-carla", locale="fr-FR"
+    )
+    assert (await rig.send(listed)).status in (200, 201)
+    assert "Été" in runs(await rig.wait_card(carla, before + 2))

@@ -21,7 +21,7 @@ from bot.i18n import Translator, translator
 from bot.media import CleanImage, MediaRejected
 from bot.outbox import Dispatcher
 from bot.ports import Target
-from bot.ui import FileInput, Form, FormInput, Message, Option, Reply, Select, TextInput
+from bot.ui import DateInput, FileInput, Form, FormInput, Message, Option, Reply, Select, TextInput
 from domain import MemberView, Platform, site_key
 
 WORKSPACE = "console"
@@ -214,9 +214,11 @@ class ConsoleApp:
             return await self._ask_photos(field, photos)
         if isinstance(field, Select):
             return await self._ask_select(field, values)
-        if isinstance(field, TextInput):
+        if isinstance(field, TextInput | DateInput):
             current = values.get(field.name, field.initial)
             hint = f" [{plain(current)}]" if current else ""
+            if isinstance(field, DateInput):  # no picker in a terminal: say the format
+                hint = f" (YYYY-MM-DD){hint}"
             answer = await self._prompt(f"{plain(field.label)}{hint}")
             if answer is None:
                 return False

@@ -19,9 +19,11 @@ from bot.ui import (
     ButtonStyle,
     Checkbox,
     Context,
+    DateInput,
     Fields,
     FileInput,
     Form,
+    FormInput,
     Heading,
     Image,
     Mentions,
@@ -221,7 +223,7 @@ def menu_option(value: str, label: str) -> dict[str, Any]:
     return {"text": plain(label, OPTION_TEXT_MAX), "value": value[:150]}
 
 
-def _input(field: TextInput | Select | Checkbox | FileInput) -> dict[str, Any] | None:
+def _input(field: FormInput) -> dict[str, Any] | None:
     element: dict[str, Any]
     optional = False
     if isinstance(field, TextInput):
@@ -252,6 +254,11 @@ def _input(field: TextInput | Select | Checkbox | FileInput) -> dict[str, Any] |
             }
         if chosen:
             element["initial_option"] = chosen[0]
+        optional = not field.required
+    elif isinstance(field, DateInput):
+        element = {"type": "datepicker", "action_id": field.name}
+        if field.initial:
+            element["initial_date"] = field.initial
         optional = not field.required
     elif isinstance(field, Checkbox):
         option = {"text": plain(field.label, OPTION_TEXT_MAX), "value": "yes"}
@@ -292,6 +299,8 @@ def form_values(
                 values[name] = selected.get("value")
             elif kind == "checkboxes":
                 values[name] = bool(element.get("selected_options"))
+            elif kind == "datepicker":
+                values[name] = element.get("selected_date") or ""
             elif kind == "file_input":
                 files += [f for f in element.get("files") or [] if isinstance(f, dict)]
     return values, files

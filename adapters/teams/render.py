@@ -51,9 +51,10 @@ from bot.ui import (
     ButtonStyle,
     Checkbox,
     Context,
+    DateInput,
     Fields,
-    FileInput,
     Form,
+    FormInput,
     Heading,
     Image,
     Mentions,
@@ -400,7 +401,7 @@ def _required(
 
 
 def _input(
-    field: TextInput | Select | Checkbox | FileInput,
+    field: FormInput,
     labels: Mapping[str, str],
     attached: str,
     ids: _Ids,
@@ -431,6 +432,11 @@ def _input(
             "choices": [{"title": o.label, "value": o.value} for o in field.options],
         }
         if field.initial is not None and any(o.value == field.initial for o in field.options):
+            element["value"] = field.initial
+        return _required(element, field.required, field.name, field.label, labels)
+    if isinstance(field, DateInput):
+        element = {"type": "Input.Date", "id": ids(field.name), "label": field.label}
+        if field.initial:
             element["value"] = field.initial
         return _required(element, field.required, field.name, field.label, labels)
     if isinstance(field, Checkbox):

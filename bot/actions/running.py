@@ -1,5 +1,6 @@
 """Running the programme from chat: sites (CM), roles (admin for cm/approver, CM for
-site referents) and the charter (everyone reads it, a CM publishes a new version)."""
+site referents), the charter (everyone reads it, a CM publishes a new version) and
+campaigns (CM)."""
 
 from __future__ import annotations
 
@@ -193,3 +194,60 @@ async def charter_publish(request: Request) -> Reply:
         return Reply(form=form)
     version = await request.core.onboarding.publish_charter(request.member, text)
     return Reply(message=cards.notice(t("charter.published", version=version)))
+
+
+# -- campaigns ---------------------------------------------------------------------------
+
+
+@action(ActionName.CAMPAIGN, CM_ONLY, words=("campaign", "campaigns", "campagne", "campagnes"))
+async def campaign(request: Request) -> Reply:
+    """``campaign list``, ``campaign new`` (its form), ``campaign show <name>``,
+    ``campaign close <name>``."""
+    core, t, member = request.core, request.t, request.member
+    word, _, rest = request.value.strip().partition(" ")
+    verb, name = word.lower(), rest.strip()
+    if verb in _LIST:
+        lines = await core.campaigns.lines(member.workspace_id)
+        return Reply(message=cards.campaign_list(t, lines))
+    if verb in ("new", "nouvelle", "create", "créer", "creer"):
+        return await dispatch(core, member, ActionName.CAMPAIGN_NEW, "")
+    if verb in ("show", "voir", "afficher") and name:
+        shown = await core.campaigns.show(member.workspace_id, name)
+        return Reply(message=cards.campaign_show(t, shown))
+    if verb in ("close", "clore", "fermer", "clôturer", "cloturer") and name:
+        closed, channel = await core.campaigns.close(member, name)
+        key = "campaign.closed_posted" if channel else "campaign.closed_no_channel"
+        text = t(key, title=closed.title, counts=cards.campaign_counts(t, closed), channel=channel)
+        return Reply(message=cards.notice(text))
+    return Reply(message=cards.notice(t("campaign.usage")), failed=bool(word))
+
+
+async def _campaign_form(request: Request) -> Form:
+    sites = await request.core.sites.names(request.member.workspace_id)
+    today = await request.core.campaigns.today(request.member.workspace_id)
+    return cards.campaign_form(request.t, sites, today)
+
+
+@action(ActionName.CAMPAIGN_NEW, CM_ONLY, form=_campaign_form)
+async def campaign_new(request: Request) -> Reply:
+    """The submitted form: the campaign is created; it is announced in the digest channel
+    when it starts, and offered in the submission form of its site's ambassadors."""
+    v = {k: str(val or "") for k, val in (request.values or {}).items()}
+    made = await request.core.campaigns.create(
+        request.member,
+        title=v.get("title", ""),
+        brief=v.get("brief", ""),
+        starts=v.get("starts_on", ""),
+        ends=v.get("ends_on", ""),
+        site=v.get("site", ""),
+        hashtag=v.get("hashtag", ""),
+    )
+    t = request.t
+    text = t(
+        "campaign.created",
+        title=made.title,
+        start=cards.day(made.starts_on, t),
+        end=cards.day(made.ends_on, t),
+        where=made.site_name or t("campaign.all_sites"),
+    )
+    return Reply(message=cards.notice(text))

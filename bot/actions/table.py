@@ -41,6 +41,7 @@ class ActionName(enum.StrEnum):
     DIGEST = "digest"
     CONFIG = "config"
     CHARTER = "charter"
+    CAMPAIGN = "campaign"
     SITE = "site"
     ROLE = "role"
     # ``role grant|revoke <person> cm|approver``: reached from ``role``, admins only.
@@ -51,6 +52,8 @@ class ActionName(enum.StrEnum):
     CHARTER_ACCEPT = "charter.accept"
     # ``charter publish``: the form to edit the charter, then what changed, then publish.
     CHARTER_PUBLISH = "charter.publish"
+    # ``campaign new``: the form (title, brief, dates, site, hashtag).
+    CAMPAIGN_NEW = "campaign.new"
     SUBMISSION_CREATE = "submission.create"
     SUBMISSION_WITHDRAW = "submission.withdraw"
     SUBMISSION_RESUBMIT_FORM = "submission.resubmit_form"

@@ -384,7 +384,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     ),
     "teams.help_words": (
         "In this chat, type: help, join, me, snooze 2w, snooze off, leave, or submit "
-        "(or just send photos). Community managers also: digest, config, charter, site, role."
+        "(or just send photos). Community managers also: digest, config, charter, site, role, "
+        "campaign."
     ),
     "teams.html_copy": "the formatted (HTML) copy of your message",
     "digest.title": "This week in the ambassador programme ({start} to {end})",
@@ -585,4 +586,55 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "button.publish": "Publish",
     "button.preview": "Preview",
     "button.read_accept": "Read and accept",
+    # campaigns (CM)
+    "campaign.form_title": "New campaign",
+    "campaign.form_intro": (
+        "A theme that gives ambassadors something to look for. Dates are days in the "
+        "workspace's timezone; the last day counts until midnight."
+    ),
+    "campaign.field.title": "Title",
+    "campaign.field.brief": "Brief",
+    "campaign.field.brief_hint": "What to shoot, with an example or two",
+    "campaign.field.starts_on": "Start date",
+    "campaign.field.ends_on": "End date",
+    "campaign.field.site": "Site (leave empty for every site)",
+    "campaign.field.hashtag": "Hashtag (optional)",
+    "campaign.field.hashtag_hint": "e.g. summer2026",
+    "button.create": "Create",
+    "campaign.all_sites": "every site",
+    "campaign.closed": "closed",
+    "campaign.dates": "{start} to {end}",
+    "campaign.none": "No campaigns yet. Start one with /relais campaign new.",
+    "campaign.list_title": {"one": "{count} campaign", "other": "{count} campaigns"},
+    "campaign.usage": (
+        "/relais campaign list · campaign new · campaign show <title> · campaign close <title>"
+    ),
+    "campaign.approved": {"one": "{count} photo", "other": "{count} photos"},
+    "campaign.sites": {"one": "{count} site", "other": "{count} sites"},
+    "campaign.counts": "{approved} approved, from {sites}",
+    "campaign.approved_by": {"one": "{count} approved", "other": "{count} approved"},
+    "campaign.result": "Campaign {title} is over: {counts}. Thanks to {names}!",
+    "campaign.result_empty": "Campaign {title} is over. Nothing was approved this time.",
+    "campaign.created": (
+        "Campaign {title} created, {start} to {end}, for {where}. It is announced in the "
+        "digest channel when it starts and offered in the photo form."
+    ),
+    "campaign.closed_posted": (
+        "Campaign {title} closed ({counts}); the result is posted in {channel}."
+    ),
+    "campaign.closed_no_channel": (
+        "Campaign {title} closed ({counts}). No digest channel is set, so nothing was posted."
+    ),
+    "campaign.title_missing": "Give the campaign a title.",
+    "campaign.title_too_long": "The title is too long ({max} characters at most).",
+    "campaign.brief_too_long": "The brief is too long ({max} characters at most).",
+    "campaign.bad_hashtag": "A hashtag is one word of at most {max} characters, e.g. summer2026.",
+    "campaign.bad_date": "{value} is not a date. Pick a day (YYYY-MM-DD).",
+    "campaign.end_missing": "Pick the campaign's last day.",
+    "campaign.start_past": "The start date is in the past. Pick today or a later day.",
+    "campaign.end_before_start": "The end date is before the start date.",
+    "campaign.exists": "A campaign called {title} is already open. Choose another title.",
+    "campaign.not_found": "No campaign called {title}. See /relais campaign list.",
+    "campaign.already_closed": "Campaign {title} is already closed.",
+    "error.campaign_over": "Campaign {title} is over or not for your site. Pick another one.",
 }

@@ -446,7 +446,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "teams.help_words": (
         "Dans cette conversation, tapez : help, join, me, snooze 2w, snooze off, leave ou "
         "submit (ou envoyez simplement des photos). Community managers : aussi digest, config, "
-        "charter, site, role."
+        "charter, site, role, campaign."
     ),
     "teams.html_copy": "la copie mise en forme (HTML) de votre message",
     "digest.title": "Cette semaine dans le programme ambassadeurs (du {start} au {end})",
@@ -690,4 +690,62 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "button.publish": "Publier",
     "button.preview": "Prévisualiser",
     "button.read_accept": "Lire et accepter",
+    # campaigns (CM)
+    "campaign.form_title": "Nouvelle campagne",
+    "campaign.form_intro": (
+        "Un thème qui donne aux ambassadeurs quelque chose à chercher. Les dates sont des "
+        "jours dans le fuseau de l’espace de travail ; le dernier jour compte jusqu’à minuit."
+    ),
+    "campaign.field.title": "Titre",
+    "campaign.field.brief": "Consignes",
+    "campaign.field.brief_hint": "Quoi photographier, avec un exemple ou deux",
+    "campaign.field.starts_on": "Date de début",
+    "campaign.field.ends_on": "Date de fin",
+    "campaign.field.site": "Site (vide : tous les sites)",
+    "campaign.field.hashtag": "Hashtag (facultatif)",
+    "campaign.field.hashtag_hint": "par ex. ete2026",
+    "button.create": "Créer",
+    "campaign.all_sites": "tous les sites",
+    "campaign.closed": "close",
+    "campaign.dates": "du {start} au {end}",
+    "campaign.none": "Aucune campagne pour l’instant. Lancez-en une avec /relais campaign new.",
+    "campaign.list_title": {"one": "{count} campagne", "other": "{count} campagnes"},
+    "campaign.usage": (
+        "/relais campaign list · campaign new · campaign show <titre> · campaign close <titre>"
+    ),
+    "campaign.approved": {"one": "{count} photo", "other": "{count} photos"},
+    "campaign.sites": {"one": "{count} site", "other": "{count} sites"},
+    "campaign.counts": "{approved} approuvées, de {sites}",
+    "campaign.approved_by": {"one": "{count} approuvée", "other": "{count} approuvées"},
+    "campaign.result": "La campagne {title} est terminée : {counts}. Merci à {names} !",
+    "campaign.result_empty": (
+        "La campagne {title} est terminée. Rien n’a été approuvé cette fois-ci."
+    ),
+    "campaign.created": (
+        "Campagne {title} créée, du {start} au {end}, pour {where}. Elle est annoncée dans le "
+        "canal du récapitulatif à son début et proposée dans le formulaire photo."
+    ),
+    "campaign.closed_posted": (
+        "Campagne {title} close ({counts}) ; le résultat est publié dans {channel}."
+    ),
+    "campaign.closed_no_channel": (
+        "Campagne {title} close ({counts}). Aucun canal de récapitulatif n’est défini : rien "
+        "n’a été publié."
+    ),
+    "campaign.title_missing": "Donnez un titre à la campagne.",
+    "campaign.title_too_long": "Le titre est trop long ({max} caractères au plus).",
+    "campaign.brief_too_long": "Les consignes sont trop longues ({max} caractères au plus).",
+    "campaign.bad_hashtag": (
+        "Un hashtag est un seul mot de {max} caractères au plus, par ex. ete2026."
+    ),
+    "campaign.bad_date": "{value} n’est pas une date. Choisissez un jour (AAAA-MM-JJ).",
+    "campaign.end_missing": "Choisissez le dernier jour de la campagne.",
+    "campaign.start_past": "La date de début est passée. Choisissez aujourd’hui ou plus tard.",
+    "campaign.end_before_start": "La date de fin est avant la date de début.",
+    "campaign.exists": "Une campagne nommée {title} est déjà ouverte. Choisissez un autre titre.",
+    "campaign.not_found": "Aucune campagne nommée {title}. Voyez /relais campaign list.",
+    "campaign.already_closed": "La campagne {title} est déjà close.",
+    "error.campaign_over": (
+        "La campagne {title} est terminée ou ne concerne pas votre site. Choisissez-en une autre."
+    ),
 }

@@ -1,4 +1,5 @@
-"""sites are unique ignoring case, accents and spaces; site referents; audit_events
+"""sites are unique ignoring case, accents and spaces; site referents; audit_events;
+campaigns.hashtag and closed_at
 
 Until this revision a site was whatever was typed at join, so " lyon " and "Lyon" were
 two sites. Each site gets a ``key`` (domain.site_key: case, accents and surrounding or
@@ -39,6 +40,8 @@ def upgrade() -> None:
     op.add_column('sites', sa.Column('key', sa.String(length=120), server_default='', nullable=False))
     _fold_sites()
     op.create_index(op.f('ix_sites_workspace_id_key'), 'sites', ['workspace_id', 'key'], unique=True)
+    op.add_column('campaigns', sa.Column('hashtag', sa.String(length=60), nullable=True))
+    op.add_column('campaigns', sa.Column('closed_at', storage.models.UTCDateTime(timezone=True), nullable=True))
 
     op.create_table('site_referents',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -131,6 +134,9 @@ def downgrade() -> None:
     op.drop_table('site_referents')
     # Folded sites stay folded. The key column stays too where dropping it would rebuild
     # the table (SQLite: see upgrade); PostgreSQL drops it.
+    with op.batch_alter_table('campaigns', schema=None) as batch_op:
+        batch_op.drop_column('closed_at')
+        batch_op.drop_column('hashtag')
     op.drop_index(op.f('ix_sites_workspace_id_key'), table_name='sites')
     if op.get_bind().dialect.name == "postgresql":
         op.drop_column('sites', 'key')

@@ -19,6 +19,7 @@ from storage.models import (
     SubmissionMedia,
     Workspace,
 )
+from storage.repositories.dml import rowcount
 
 
 class SubmissionRepository:
@@ -410,6 +411,7 @@ class CampaignRepository:
         site_id: int | None,
         created_by: int | None,
         now: datetime,
+        hashtag: str | None = None,
     ) -> Campaign:
         """Insert a campaign."""
         row = Campaign(
@@ -419,6 +421,7 @@ class CampaignRepository:
             starts_on=starts_on,
             ends_on=ends_on,
             site_id=site_id,
+            hashtag=hashtag,
             created_by_id=created_by,
             created_at=now,
         )
@@ -434,6 +437,7 @@ class CampaignRepository:
                 Campaign.workspace_id == workspace_id,
                 Campaign.starts_on <= today,
                 Campaign.ends_on >= today,
+                Campaign.closed_at.is_(None),
             )
             .order_by(Campaign.starts_on, Campaign.id)
         )
@@ -452,11 +456,49 @@ class CampaignRepository:
                 Campaign.workspace_id == workspace_id,
                 Campaign.starts_on <= today,
                 Campaign.ends_on >= today,
+                Campaign.closed_at.is_(None),
                 for_site,
             )
             .order_by(Campaign.ends_on, Campaign.id)
         )
         return list(rows)
+
+    async def all(self, workspace_id: int) -> list[Campaign]:
+        """Every campaign of the workspace, the latest start first."""
+        rows = await self.s.scalars(
+            select(Campaign)
+            .where(Campaign.workspace_id == workspace_id)
+            .order_by(Campaign.starts_on.desc(), Campaign.id.desc())
+        )
+        return list(rows)
+
+    async def close(self, campaign_id: int, now: datetime) -> bool:
+        """Close a campaign; False when it was closed already (two CMs at once)."""
+        result = await self.s.execute(
+            update(Campaign)
+            .where(Campaign.id == campaign_id, Campaign.closed_at.is_(None))
+            .values(closed_at=now)
+        )
+        return rowcount(result) > 0
+
+    async def results(self, campaign_id: int) -> tuple[list[tuple[int, int]], int, int]:
+        """The approved content of a campaign: ([(author id, approved count)] most first,
+        approved in all, sites they came from)."""
+        approved = (
+            Submission.campaign_id == campaign_id,
+            Submission.status == Status.APPROVED.value,
+        )
+        rows = await self.s.execute(
+            select(Submission.author_id, func.count())
+            .where(*approved)
+            .group_by(Submission.author_id)
+            .order_by(func.count().desc(), Submission.author_id)
+        )
+        authors = [(author_id, int(n)) for author_id, n in rows]
+        sites = await self.s.scalar(
+            select(func.count(func.distinct(Submission.site_id))).where(*approved)
+        )
+        return authors, sum(n for _, n in authors), int(sites or 0)
 
     async def get(self, campaign_id: int) -> Campaign | None:
         """A campaign by id."""
