@@ -122,7 +122,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "Use their buttons to approve, reject, request changes or escalate to an approver. "
         "/relais digest preview (or send) for the weekly digest; /relais config for settings; "
         "/relais site for the list of sites; /relais role to name site referents (admins: "
-        "community managers and approvers)."
+        "community managers and approvers); /relais charter publish for a new charter; "
+        "/relais campaign new for a themed campaign."
     ),
     "help.referent": (
         "Site referents: /relais me lists your site's submissions waiting for review; when "

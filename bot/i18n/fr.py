@@ -134,7 +134,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "des modifications ou de transmettre à un approbateur. /relais digest preview (ou send) "
         "pour le récapitulatif ; /relais config pour les réglages ; /relais site pour la liste "
         "des sites ; /relais role pour nommer les référents de site (administrateurs : "
-        "community managers et approbateurs)."
+        "community managers et approbateurs) ; /relais charter publish pour une nouvelle "
+        "charte ; /relais campaign new pour une campagne thématique."
     ),
     "help.referent": (
         "Référents de site : /relais me liste les contributions de votre site en attente ; "
