@@ -438,6 +438,19 @@ async def test_migration_folds_near_duplicate_sites_and_says_so(
         members = dict((await r.session.execute(select(Member.id, Member.site_id))).all())
         sub_site = await r.session.scalar(select(Submission.site_id))
     await new.dispose()
+    # Down to 0006 and up again: nothing pointing at a site or a campaign is lost.
+    from alembic import command
+
+    from storage.db import alembic_config
+
+    await asyncio.to_thread(command.downgrade, alembic_config(url), "0006")
+    await asyncio.to_thread(upgrade, url, "head")
+    again = Database(url)
+    async with again.read() as r:
+        rows = (await r.session.execute(select(Member.id, Member.site_id))).all()
+        assert dict(rows) == {1: 1, 2: 1, 3: 4}
+        assert await r.session.scalar(select(Submission.site_id)) == 1
+    await again.dispose()
     if db.engine.dialect.name == "postgresql":
         admin = db.engine.execution_options(isolation_level="AUTOCOMMIT")
         async with admin.connect() as conn:

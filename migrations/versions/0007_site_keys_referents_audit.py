@@ -132,11 +132,9 @@ def downgrade() -> None:
     with op.batch_alter_table('site_referents', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_site_referents_member_id'))
     op.drop_table('site_referents')
-    # Folded sites stay folded. The key column stays too where dropping it would rebuild
-    # the table (SQLite: see upgrade); PostgreSQL drops it.
-    with op.batch_alter_table('campaigns', schema=None) as batch_op:
-        batch_op.drop_column('closed_at')
-        batch_op.drop_column('hashtag')
+    # Folded sites stay folded.
     op.drop_index(op.f('ix_sites_workspace_id_key'), table_name='sites')
-    if op.get_bind().dialect.name == "postgresql":
-        op.drop_column('sites', 'key')
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+ too): a batch rebuild of campaigns
+    # or sites would null what points at them (see upgrade).
+    for table, column in (('campaigns', 'closed_at'), ('campaigns', 'hashtag'), ('sites', 'key')):
+        op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
