@@ -581,9 +581,16 @@ async def seed(n_teams: int, submissions: int) -> list[tuple[int, str]]:
                     Platform.SLACK, team, user, display_name=f"Ambassador {user}", locale="en"
                 )
                 charter = await core.onboarding.charter(member)
-                joined = await core.onboarding.join(
-                    member, charter_version=charter.version, site_name="Lyon"
-                )
+                if hasattr(core, "sites"):  # sites are a CM's list (issue 11)
+                    await core.sites.ensure(member.workspace_id, ["Lyon"])
+                    lyon = (await core.sites.names(member.workspace_id))[0][0]
+                    joined = await core.onboarding.join(
+                        member, charter_version=charter.version, site_id=lyon
+                    )
+                else:  # the code before it
+                    joined = await core.onboarding.join(
+                        member, charter_version=charter.version, site_name="Lyon"
+                    )
                 people.append((team, joined))
         ids = []
         for i in range(submissions):

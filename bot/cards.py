@@ -21,6 +21,7 @@ from bot.ui import (
     ButtonStyle,
     Checkbox,
     Context,
+    DateInput,
     Fields,
     File,
     FileInput,
@@ -37,12 +38,16 @@ from bot.ui import (
 )
 from domain import (
     CAPTION_MAX,
+    CHARTER_MAX,
     REASON_MAX,
+    CampaignView,
     Charter,
     Digest,
     Durations,
+    MemberView,
     Profile,
     Role,
+    SiteLine,
     Stats,
     StatsView,
     Status,
@@ -200,25 +205,214 @@ def approver_dm(t: Translator, sub: SubmissionView, tz: str) -> Message:
     return Message(text=card.text, blocks=(intro, *card.blocks))
 
 
-def charter_form(t: Translator, charter: Charter, site: str = "", then: str = "") -> Form:
-    """The charter with Accept; the site is typed in the same form (pre-filled with the
-    member's own site when they have one)."""
+def charter_form(
+    t: Translator,
+    charter: Charter,
+    sites: Sequence[tuple[int, str]] = (),
+    site_id: int | None = None,
+    then: str = "",
+) -> Form:
+    """The charter with Accept, and the member's site picked from the workspace's list
+    (pre-selected when they have one; no site field while the CM has added none)."""
     return Form(
         action="charter.accept",
         title=t("form.join.title"),
         submit_label=t("button.accept"),
         intro=t("form.join.intro", version=charter.version) + "\n\n" + charter.text,
         value=f"{charter.version}:{then}",
-        inputs=(
-            TextInput(
-                "site",
-                t("field.site"),
-                initial=site,
-                required=False,
-                max_length=120,
-                placeholder=t("form.join.site_hint"),
-            ),
+        inputs=(site_select(t, sites, site_id),) if sites else (),
+    )
+
+
+def charter_message(
+    t: Translator, charter: Charter, acceptances: Sequence[tuple[str, int | None]] | None
+) -> Message:
+    """``/relais charter``: the current text; for a CM, who accepted which version."""
+    title = t("charter.title", version=charter.version)
+    blocks: list[Block] = [Heading(title), Paragraph(charter.text)]
+    if acceptances is not None:
+        current = sum(1 for _, v in acceptances if v == charter.version)
+        blocks.append(Heading(t("charter.accepted_count", count=current, total=len(acceptances))))
+        rows = tuple(
+            (name, t("charter.accepted_version", version=v) if v else t("charter.not_accepted"))
+            for name, v in acceptances[:ACCEPTANCES_SHOWN]
+        )
+        if rows:
+            blocks.append(Fields(rows))
+        if len(acceptances) > ACCEPTANCES_SHOWN:
+            more = len(acceptances) - ACCEPTANCES_SHOWN
+            blocks.append(Context(t("charter.more", count=more)))
+        blocks.append(Context(t("charter.publish_hint")))
+    return Message(text=title, blocks=tuple(blocks))
+
+
+#: Ambassadors a charter overview names (the rest are counted).
+ACCEPTANCES_SHOWN = 50
+
+
+def changes_text(t: Translator, changes: Sequence[str], shown: int = 20) -> str:
+    """Added and removed lines, ``+``/``−`` first, the rest counted."""
+    lines = [("+ " if c.startswith("+") else "− ") + c[2:] for c in changes[:shown]]
+    if len(changes) > shown:
+        lines.append(t("charter.more_changes", count=len(changes) - shown))
+    return "\n".join(lines) or t("charter.no_change")
+
+
+def charter_publish_form(
+    t: Translator, text: str, *, changes: Sequence[str] | None = None, seen: str = ""
+) -> Form:
+    """The charter to edit (``charter publish``); with ``changes``, the same form showing
+    what changed and asking to confirm (``seen``: the fingerprint of the text shown)."""
+    intro = t("charter.publish.intro", max=CHARTER_MAX)
+    inputs: tuple[FormInput, ...] = (
+        TextInput(
+            "text",
+            t("charter.publish.field"),
+            initial=text,
+            multiline=True,
+            required=True,
+            max_length=CHARTER_MAX,
         ),
+    )
+    if changes is not None:
+        intro = t("charter.publish.changes") + "\n" + changes_text(t, changes)
+        inputs = (*inputs, Checkbox("confirm", t("charter.publish.confirm")))
+    return Form(
+        action="charter.publish",
+        title=t("charter.publish.title"),
+        submit_label=t("button.publish") if changes is not None else t("button.preview"),
+        intro=intro,
+        value=seen,
+        inputs=inputs,
+    )
+
+
+def charter_changed_dm(t: Translator, version: int, changes: Sequence[str], by: str) -> Message:
+    """To each ambassador: the charter changed, what changed, and a button to read and
+    accept it (the join form, with the whole text)."""
+    title = t("charter.changed", version=version, by=by)
+    button = Button(t("button.read_accept"), "relais.command", "join", ButtonStyle.PRIMARY)
+    return Message(
+        text=title,
+        blocks=(
+            Paragraph(title),
+            Paragraph(changes_text(t, changes)),
+            Context(t("charter.changed_hint")),
+            Actions((button,)),
+        ),
+    )
+
+
+def campaign_form(
+    t: Translator,
+    sites: Sequence[tuple[int, str]],
+    today: date,
+    values: dict[str, str] | None = None,
+) -> Form:
+    """``campaign new``: title, brief, dates (the platform's date pickers), the site it is
+    for (all by default) and an optional hashtag."""
+    v = values or {}
+    inputs: list[FormInput] = [
+        TextInput("title", t("campaign.field.title"), initial=v.get("title", ""), max_length=200),
+        TextInput(
+            "brief",
+            t("campaign.field.brief"),
+            initial=v.get("brief", ""),
+            multiline=True,
+            required=False,
+            max_length=CAPTION_MAX,
+            placeholder=t("campaign.field.brief_hint"),
+        ),
+        DateInput(
+            "starts_on",
+            t("campaign.field.starts_on"),
+            initial=v.get("starts_on", today.isoformat()),
+            required=True,
+        ),
+        DateInput(
+            "ends_on", t("campaign.field.ends_on"), initial=v.get("ends_on", ""), required=True
+        ),
+    ]
+    if sites:
+        options = tuple(Option(str(i), n) for i, n in sites)
+        inputs.append(
+            Select("site", t("campaign.field.site"), options, initial=v.get("site"), typeahead=True)
+        )
+    inputs.append(
+        TextInput(
+            "hashtag",
+            t("campaign.field.hashtag"),
+            initial=v.get("hashtag", ""),
+            required=False,
+            max_length=60,
+            placeholder=t("campaign.field.hashtag_hint"),
+        )
+    )
+    return Form(
+        action="campaign.new",
+        title=t("campaign.form_title"),
+        submit_label=t("button.create"),
+        intro=t("campaign.form_intro"),
+        inputs=tuple(inputs),
+    )
+
+
+def _campaign_when(t: Translator, c: CampaignView) -> str:
+    where = c.site_name or t("campaign.all_sites")
+    tag = f" · #{c.hashtag}" if c.hashtag else ""
+    state = t("campaign.closed") if c.closed else ""
+    dates = t("campaign.dates", start=day(c.starts_on, t), end=day(c.ends_on, t))
+    return " · ".join(p for p in (dates, where, state) if p) + tag
+
+
+def campaign_list(t: Translator, campaigns: Sequence[CampaignView]) -> Message:
+    """``campaign list``: each campaign, its dates and site, the latest first."""
+    if not campaigns:
+        return notice(t("campaign.none"))
+    rows = tuple((c.title, _campaign_when(t, c)) for c in campaigns[:50])
+    title = t("campaign.list_title", count=len(campaigns))
+    return Message(text=title, blocks=(Heading(title), Fields(rows), Context(t("campaign.usage"))))
+
+
+def campaign_show(t: Translator, c: CampaignView) -> Message:
+    """``campaign show``: the brief, and the approved content with its contributors."""
+    blocks: list[Block] = [Heading(c.title), Context(_campaign_when(t, c))]
+    if c.brief:
+        blocks.append(Paragraph(c.brief))
+    blocks.append(Paragraph(campaign_counts(t, c)))
+    if c.contributors:
+        rows = tuple((name, t("campaign.approved_by", count=n)) for name, n in c.contributors[:50])
+        blocks.append(Fields(rows))
+    return Message(text=c.title, blocks=tuple(blocks))
+
+
+def campaign_counts(t: Translator, c: CampaignView) -> str:
+    """ "23 photos from 9 sites" (submissions approved, the sites they came from)."""
+    return t(
+        "campaign.counts",
+        approved=t("campaign.approved", count=c.approved),
+        sites=t("campaign.sites", count=c.sites),
+    )
+
+
+def campaign_result(t: Translator, c: CampaignView) -> Message:
+    """Posted when a campaign closes: its result and thanks to its contributors."""
+    if c.approved:
+        names = ", ".join(name for name, _ in c.contributors[:10])
+        text = t("campaign.result", title=c.title, counts=campaign_counts(t, c), names=names)
+    else:
+        text = t("campaign.result_empty", title=c.title)
+    return Message(text=text, blocks=(Paragraph(text), Context(t("digest.footer"))))
+
+
+def site_select(t: Translator, sites: Sequence[tuple[int, str]], site_id: int | None) -> Select:
+    """The list of sites a form offers (never free text)."""
+    return Select(
+        "site",
+        t("field.site"),
+        tuple(Option(str(i), n) for i, n in sites),
+        initial=str(site_id) if site_id else None,
+        typeahead=True,
     )
 
 
@@ -251,14 +445,7 @@ def submission_form(
         ),
     ]
     if sites:
-        inputs.append(
-            Select(
-                "site",
-                t("field.site"),
-                tuple(Option(str(i), n) for i, n in sites),
-                initial=str(site_id) if site_id else None,
-            )
-        )
+        inputs.append(site_select(t, sites, site_id))
     if campaigns:
         inputs.append(
             Select("campaign", t("field.campaign"), tuple(Option(str(i), n) for i, n in campaigns))
@@ -309,6 +496,8 @@ def help_message(t: Translator, roles: frozenset[Role]) -> Message:
     ]
     if roles & {Role.AMBASSADOR, Role.CM, Role.ADMIN}:
         lines.append(t("help.stats"))
+    if Role.REFERENT in roles:
+        lines.append(t("help.referent"))
     if Role.CM in roles or Role.ADMIN in roles:
         lines.append(t("help.export"))
         lines.append(t("help.cm"))
@@ -452,6 +641,57 @@ def form_message(form: Form, above: Message | None = None, *, note: str = "") ->
     if note:
         blocks = (*blocks, Context(note))
     return Message(text=form.title, blocks=blocks, form=form)
+
+
+def site_list(t: Translator, lines: Sequence[SiteLine]) -> Message:
+    """``/relais site list``: each site, its members and its referents."""
+    if not lines:
+        return notice(t("site.none"))
+    rows = []
+    for line in lines:
+        members = t("site.members", count=line.members)
+        referents = ", ".join(line.referents) or t("site.no_referent")
+        rows.append((line.name, f"{members} · {referents}"))
+    return Message(
+        text=t("site.list_title", count=len(lines)),
+        blocks=(
+            Heading(t("site.list_title", count=len(lines))),
+            Fields(tuple(rows)),
+            Context(t("site.usage")),
+        ),
+    )
+
+
+def role_list(t: Translator, staff: Sequence[tuple[MemberView, Sequence[str]]]) -> Message:
+    """``/relais role list``: who holds which role (referents with their sites)."""
+    if not staff:
+        return notice(t("role.none"))
+    rows = []
+    for person, sites in staff:
+        held = [t(f"role.{r.value}") for r in sorted(person.roles) if r not in _PLAIN_ROLES]
+        text = ", ".join(held)
+        if sites:
+            text += " · " + ", ".join(sites)
+        rows.append((person.display_name, text))
+    return Message(
+        text=t("role.list_title"),
+        blocks=(Heading(t("role.list_title")), Fields(tuple(rows)), Context(t("role.usage"))),
+    )
+
+
+# Roles a role list does not show (everyone who joined holds the first).
+_PLAIN_ROLES = frozenset((Role.AMBASSADOR,))
+
+
+def role_changed_dm(t: Translator, role: Role, *, granted: bool, site: str, by: str) -> Message:
+    """The DM a person gets when a role is given or taken: what they can now do."""
+    where = t("role.of_site", site=site) if site else ""
+    title_key = "role.dm.granted" if granted else "role.dm.revoked"
+    title = t(title_key, role=t(f"role.{role.value}"), where=where, by=by)
+    lines = [title]
+    if granted:
+        lines.append(t(f"role.dm.can.{role.value}"))
+    return Message(text=title, blocks=(Paragraph("\n".join(lines)),))
 
 
 def config_message(t: Translator, shown: Sequence[tuple[str, str]]) -> Message:

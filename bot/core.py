@@ -12,12 +12,15 @@ from sqlalchemy.exc import IntegrityError
 
 from bot import notify
 from bot.media import MediaIntake, PhotoBudget
+from bot.services.campaigns import Campaigns
 from bot.services.config import Config
 from bot.services.onboarding import Onboarding
 from bot.services.relay import Relay
 from bot.services.review import Review
+from bot.services.roles import Roles
 from bot.services.rounds import Rounds
 from bot.services.stats import StatsService
+from bot.services.sites import Sites
 from bot.services.submissions import Submissions
 from bot.settings import Settings
 from bot.ui import Message
@@ -61,6 +64,9 @@ class Core:
         self.rounds = Rounds(self)
         self.relay = Relay(self)
         self.stats = StatsService(self)
+        self.sites = Sites(self)
+        self.roles = Roles(self)
+        self.campaigns = Campaigns(self)
 
     def review_channel_default(self, platform: Platform | str) -> str:
         """Where review cards go on ``platform`` unless a CM chose a channel from chat

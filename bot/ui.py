@@ -190,6 +190,10 @@ class Select:
     options: tuple[Option, ...]
     initial: str | None = None
     required: bool = False
+    # A list that can be long (sites): platforms that can filter it as the person types
+    # do so (Slack loads it from Relais past 100 options, Teams filters its ChoiceSet,
+    # the console takes part of a name).
+    typeahead: bool = False
 
 
 @dataclass(frozen=True)
@@ -212,12 +216,23 @@ class FileInput:
     required: bool = True
 
 
-FormInput = TextInput | Select | Checkbox | FileInput
+@dataclass(frozen=True)
+class DateInput:
+    """A calendar day (the platform's date picker); values are ``YYYY-MM-DD``."""
+
+    name: str
+    label: str
+    initial: str = ""
+    required: bool = False
+
+
+FormInput = TextInput | Select | Checkbox | FileInput | DateInput
 _INPUT_TYPES: dict[str, type[Any]] = {
     "text": TextInput,
     "select": Select,
     "checkbox": Checkbox,
     "file": FileInput,
+    "date": DateInput,
 }
 _INPUT_NAMES = {cls: name for name, cls in _INPUT_TYPES.items()}
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import enum
 import math
+import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 
@@ -140,6 +141,8 @@ class MemberView:
     timezone: str | None
     site_id: int | None
     roles: frozenset[Role]
+    # The sites this member is the referent of (Role.REFERENT is held while non-empty).
+    referent_sites: frozenset[int] = field(default=frozenset())
 
     def has(self, *roles: Role) -> bool:
         """True when the member holds any of ``roles`` (admin holds them all)."""
@@ -165,6 +168,7 @@ class SubmissionView:
     decided_at: datetime | None
     decision_reason: str | None
     revision: int
+    site_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -212,6 +216,33 @@ class CampaignLine:
     title: str
     brief: str
     ends_on: date
+
+
+@dataclass(frozen=True)
+class CampaignView:
+    """A campaign as ``/relais campaign list|show`` and its closing post give it."""
+
+    id: int
+    title: str
+    brief: str
+    starts_on: date
+    ends_on: date
+    site_name: str | None
+    hashtag: str | None
+    closed: bool
+    approved: int = 0
+    sites: int = 0
+    contributors: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class SiteLine:
+    """One site as ``/relais site list`` shows it."""
+
+    id: int
+    name: str
+    members: int
+    referents: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -341,3 +372,20 @@ CAPTION_MAX = 2000
 REASON_MAX = 1000
 #: Most photos in one submission.
 MAX_PHOTOS = 10
+
+
+#: Longest charter text published from chat: Slack's plain-text input holds 3000
+#: characters (longer texts are published with RELAIS_CHARTER_FILE).
+CHARTER_MAX = 3000
+
+#: Longest site name (characters).
+SITE_NAME_MAX = 120
+
+
+def site_key(name: str) -> str:
+    """What makes two site names the same site: case, accents, surrounding spaces and
+    runs of inner spaces do not count (" Lyon ", "lyon" and "LYON" are one site;
+    "Saint-Étienne" and "saint-etienne" too)."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(bare.casefold().split())

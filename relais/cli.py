@@ -30,6 +30,8 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 digest_app = typer.Typer(help="The weekly digest.", no_args_is_help=True)
 app.add_typer(digest_app, name="digest")
+site_app = typer.Typer(help="The sites ambassadors pick from.", no_args_is_help=True)
+app.add_typer(site_app, name="site")
 
 CONSOLE_DEFAULT_CMS = ["cm"]
 CONSOLE_DEFAULT_APPROVERS = ["approver"]
@@ -340,6 +342,74 @@ async def _workspaces(core: Core, workspace: str | None) -> list[tuple[int, str,
     if not found:
         typer.echo("No workspace yet (nobody has used Relais).")
     return found
+
+
+@site_app.command("import")
+def site_import(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV file: one site name per line, in the first column (a header row "
+            "'name', 'site' or 'nom' is skipped).",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
+    workspace: Annotated[
+        str | None,
+        typer.Option(help="Workspace id on its platform (needed when there are several)."),
+    ] = None,
+) -> None:
+    """Add the sites of a CSV file to a workspace. Running it again adds only what is new:
+    names equal but for case, accents and spaces are the same site."""
+    names = _site_names(file)
+    settings = _settings()
+
+    async def main() -> int:
+        core, db = _digest_core(settings)
+        try:
+            found = await _workspaces(core, workspace)
+            if len(found) != 1:
+                if found:
+                    ids = ", ".join(f"{platform} {external}" for _, external, platform, _ in found)
+                    typer.echo(
+                        f"Several workspaces ({ids}): choose one with --workspace.", err=True
+                    )
+                return 2
+            ws_id, external, platform, _ = found[0]
+            done = await core.sites.ensure(ws_id, names)
+        finally:
+            await db.dispose()
+        typer.echo(
+            f"{platform} {external}: {len(done.added)} site(s) added, "
+            f"{done.existing} already there."
+        )
+        for line, name in done.refused:
+            typer.echo(f"line {line}: refused, longer than 120 characters: {name[:60]}…", err=True)
+        return 1 if done.refused else 0
+
+    raise typer.Exit(asyncio.run(main()))
+
+
+def _site_names(file: Path) -> list[str]:
+    """The first column of each row (utf-8, with or without a BOM; comma, semicolon or
+    tab separated, as spreadsheets export), the header skipped."""
+    import csv
+
+    with file.open(encoding="utf-8-sig", newline="") as handle:
+        sample = handle.read(4096)
+        handle.seek(0)
+        try:
+            dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
+                sample, delimiters=",;\t"
+            )
+        except csv.Error:
+            dialect = csv.excel
+        rows = [row[0] if row else "" for row in csv.reader(handle, dialect)]
+    if rows and rows[0].strip().lower() in ("name", "site", "nom", "sites"):
+        rows[0] = ""
+    return rows
 
 
 @app.command()

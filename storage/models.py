@@ -78,12 +78,47 @@ class Workspace(Base):
 
 class Site(Base):
     __tablename__ = "sites"
-    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+    # One site per name ignoring case, accents and spaces: ``key`` is domain.site_key(name).
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "name"),
+        Index(None, "workspace_id", "key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(120))
+    key: Mapped[str] = mapped_column(String(120), server_default="")
     created_at: Mapped[datetime]
+
+
+class SiteReferent(Base):
+    """A member named the referent (the relay) of a site."""
+
+    __tablename__ = "site_referents"
+    __table_args__ = (UniqueConstraint("site_id", "member_id"), Index(None, "member_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    granted_at: Mapped[datetime]
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+
+
+class AuditEvent(Base):
+    """Append-only record of programme changes (roles, sites); the migration adds a
+    trigger that refuses UPDATE, as for review_events."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index(None, "workspace_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(32))
+    # What it was about, as words that survive the rows (a person's id, a site's name).
+    subject: Mapped[str] = mapped_column(String(300))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    at: Mapped[datetime]
 
 
 class Member(Base):
@@ -150,8 +185,12 @@ class Campaign(Base):
     starts_on: Mapped[Any] = mapped_column(Date)
     ends_on: Mapped[Any] = mapped_column(Date)
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"))
+    # Optional, shown with the campaign (``#summer``), without its "#".
+    hashtag: Mapped[str | None] = mapped_column(String(60))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
+    # Set by ``campaign close``: a closed campaign takes no more submissions.
+    closed_at: Mapped[datetime | None]
 
 
 class Submission(Base):

@@ -261,14 +261,23 @@ def fill_state(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
             value = given if given is not None else element.get("initial_value")
             entry: dict[str, Any] = {"type": kind, "value": value}
         elif kind == "static_select":
+            # An option is given by its value or, as a person sees it, by its text.
             options = {o["value"]: o for o in element["options"]}
+            options.update({o["text"]["text"]: o for o in element["options"]})
             chosen = options.get(given) if given is not None else element.get("initial_option")
+            entry = {"type": kind, "selected_option": chosen}
+        elif kind == "external_select":
+            # Options loaded from Relais as the person typed: ``given`` is the chosen one.
+            chosen = given if given is not None else element.get("initial_option")
             entry = {"type": kind, "selected_option": chosen}
         elif kind == "checkboxes":
             selected = element["options"] if given else []
             if given is None:
                 selected = element.get("initial_options", [])
             entry = {"type": kind, "selected_options": selected}
+        elif kind == "datepicker":
+            chosen = given if given is not None else element.get("initial_date")
+            entry = {"type": kind, "selected_date": chosen}
         elif kind == "file_input":
             entry = {"type": kind, "files": list(given or [])}
         else:

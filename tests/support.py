@@ -100,7 +100,15 @@ async def ambassador(
 ) -> MemberView:
     m = await member(core, user, name, locale)
     charter = await core.onboarding.charter(m)
-    return await core.onboarding.join(m, charter_version=charter.version, site_name=site)
+    site_id = await site_named(core, m.workspace_id, site) if site else None
+    return await core.onboarding.join(m, charter_version=charter.version, site_id=site_id)
+
+
+async def site_named(core: Core, workspace_id: int, name: str) -> int:
+    """The id of the site called ``name``, added first when the CM has not yet."""
+    await core.sites.ensure(workspace_id, [name])
+    found = [i for i, n in await core.sites.names(workspace_id) if n == " ".join(name.split())]
+    return found[0]
 
 
 def text_of(message: Message) -> str:

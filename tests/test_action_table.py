@@ -19,7 +19,7 @@ from bot.actions.table import Author, Target
 from bot.core import Core
 from bot.i18n import translator
 from domain import MemberView, Platform, Role, Status, SubmissionView
-from tests.support import ambassador, member, photo, stored, text_of
+from tests.support import ambassador, member, photo, site_named, stored, text_of
 
 t = translator("en")
 OTHER_WORKSPACE = "T-other"
@@ -32,6 +32,9 @@ OPEN_TO_EVERYONE = {
     ActionName.SNOOZE,
     ActionName.CHARTER_ACCEPT,
     ActionName.RELAIS_COMMAND,
+    # Everyone reads the charter; who accepted it is shown to CMs only (the service's
+    # rule), and ``charter publish`` runs charter.publish (CMs).
+    ActionName.CHARTER,
 }
 # What a refused form submission carries: whatever the action's form would ask.
 SOME_VALUES: dict[str, Any] = {"reason": "because", "caption": "mine now", "site": ""}
@@ -46,7 +49,8 @@ async def outsider(core: Core, user: str) -> MemberView:
     """A member of another workspace, with every role there (RELAIS_CMS/APPROVERS + join)."""
     m = await core.onboarding.identify(Platform.CONSOLE, OTHER_WORKSPACE, user, display_name=user)
     charter = await core.onboarding.charter(m)
-    return await core.onboarding.join(m, charter_version=charter.version, site_name="Oslo")
+    oslo = await site_named(core, m.workspace_id, "Oslo")
+    return await core.onboarding.join(m, charter_version=charter.version, site_id=oslo)
 
 
 def value_for(name: ActionName, sub: SubmissionView) -> str:
@@ -114,6 +118,21 @@ async def test_every_entry_refuses_who_it_must(core: Core, name: ActionName) -> 
             assert_refused(reply)
             assert "your own submission" in text_of(reply.message)
 
+    if permission.site_referents:
+        # A referent of the submission's own site while the workspace keeps review to the
+        # reviewers, then (once allowed) a referent of another site.
+        cm = await member(core, "cm1", "Carla")
+        await ambassador(core, "rita", "Rita", site="Lyon")
+        await ambassador(core, "nico", "Nico", site="Nantes")
+        for line in ("role grant rita referent Lyon", "role grant nico referent Nantes"):
+            assert not (await handle_command(core, cm, "/relais", line)).failed
+        for who, setting in (("rita", "off"), ("nico", "on")):
+            await handle_command(core, cm, "/relais", f"config referents_review {setting}")
+            referent = await member(core, who)
+            assert referent.referent_sites
+            for values in (None, SOME_VALUES):
+                assert_refused(await handle_action(core, referent, name, value, values))
+
     # Nothing moved.
     assert (await stored(core, sub.id)).status is Status.PENDING
 
@@ -176,6 +195,29 @@ async def test_escalate_asks_for_an_optional_note(core: Core) -> None:
     assert not done.failed, done
     after = await stored(core, sub.id)
     assert after.status is Status.ESCALATED and after.decision_reason is None
+
+
+def test_referents_may_only_approve_request_changes_and_see_the_card() -> None:
+    """The short circuit is declared in the table: nothing else opens to referents."""
+    assert {n for n, e in TABLE.items() if e.permission.site_referents} == {
+        ActionName.REVIEW_SHOW,
+        ActionName.REVIEW_APPROVE,
+        ActionName.REVIEW_CHANGES,
+    }
+
+
+async def test_a_cm_cannot_reach_the_admins_entry_through_role(core: Core) -> None:
+    """``role grant <person> cm|approver`` runs ``role.staff``, whose permission is admin."""
+    assert TABLE[ActionName.ROLE_STAFF].permission.roles == {Role.ADMIN}
+    cm = await member(core, "cm1", "Carla")
+    await ambassador(core, "amb", "Ana")
+    for line in ("role grant amb cm", "role grant amb approver", "role revoke cm2 cm"):
+        reply = await handle_command(core, cm, "/relais", line)
+        assert_refused(reply)
+        assert t("error.admins_only") in text_of(reply.message)
+    direct = await handle_action(core, cm, "role.staff", "grant amb cm")
+    assert_refused(direct)
+    assert Role.CM not in (await member(core, "amb")).roles
 
 
 async def test_relais_command_button_runs_the_subcommand_with_its_own_permission(

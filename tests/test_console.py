@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 from adapters.console.app import ConsoleApp
@@ -47,8 +48,11 @@ async def test_join_submit_approve_notify(core: Core, tmp_path: Path) -> None:
     caption = "Team <!channel> <@U123> *bold* \x1b[31mred"
     term = Terminal(
         [
+            "/as cm1",
+            "/relais site add Lyon",  # the CM's list of sites, offered at join
+            "/as alice",
             "/submit " + caption,  # not an ambassador yet: the charter comes first
-            "Lyon",
+            "Lyon",  # part of a name picks a site
             "y",  # site, accept
             f"'{picture}'",
             "",
@@ -102,6 +106,9 @@ async def test_a_field_in_error_is_asked_again_and_the_photos_are_kept(
     picture.write_bytes(jpeg_bytes())
     term = Terminal(
         [
+            "/as cm1",
+            "/relais site add Lyon",
+            "/as alice",
             "/relais join",
             "Lyon",
             "y",
@@ -156,7 +163,7 @@ async def test_end_of_input_in_a_form_cancels_it(core: Core, tmp_path: Path) -> 
     picture = tmp_path / "team.jpg"
     picture.write_bytes(jpeg_bytes())
     # Input ends after the photos: the form must not be sent with what was typed so far.
-    term = Terminal(["/relais join", "Lyon", "y", "/submit Hello", str(picture), "Caption"])
+    term = Terminal(["/relais join", "y", "/submit Hello", str(picture), "Caption"])
     await ConsoleApp(console_core(core), term.ask, term.say).run()
     out = term.text
     assert "Cancelled: nothing was sent." in out
@@ -164,7 +171,7 @@ async def test_end_of_input_in_a_form_cancels_it(core: Core, tmp_path: Path) -> 
     async with core.db.transaction() as r:
         assert await r.submissions.count_awaiting_review(1) == 0
     # The same at the last question ("Send? [Y/n]"), where an empty answer means yes.
-    term = Terminal(["/submit Hello", str(picture), "", "", "y", "n"])
+    term = Terminal(["/submit Hello", str(picture), "", "y", "n"])  # no site yet
     await ConsoleApp(console_core(core), term.ask, term.say).run()
     assert "Send? [Y/n]: Cancelled: nothing was sent." in term.text
     async with core.db.transaction() as r:
@@ -178,9 +185,12 @@ async def test_french_console(core: Core, tmp_path: Path) -> None:
     picture.write_bytes(jpeg_bytes())
     term = Terminal(
         [
+            "/as cm1",
+            "/relais site ajouter Lyon",
+            "/as alice",
             "/relais aide",
             "/relais rejoindre",
-            "Lyon",
+            "lyon",
             "o",
             "/submit Bonjour",
             str(picture),
@@ -211,3 +221,114 @@ async def test_french_console(core: Core, tmp_path: Path) -> None:
     assert "Au revoir." in out
     for english in ("paths", "[y/N]", "[Y/n]", "DM to", "You are now", "Bye.", "(empty)"):
         assert english not in out, english
+
+
+async def test_a_cm_sets_up_sites_and_a_referent_from_the_console(core: Core) -> None:
+    term = Terminal(
+        [
+            "/as cm1",
+            "/relais site add Lyon",
+            "/relais site add  lyon ",  # the same site: refused
+            "/as alice",
+            "/relais join",
+            "1",  # Lyon, by its number
+            "y",
+            "/as cm1",
+            "/relais role grant @alice referent LYON",
+            "/relais role grant @alice cm",  # an admin's: refused
+            "/relais role list",
+            "/as alice",
+            "/inbox",
+        ]
+    )
+    await ConsoleApp(console_core(core), term.ask, term.say).run()
+    out = term.text
+    assert "Site Lyon added." in out
+    assert "There is already a site called Lyon" in out
+    assert "Alice is now Site referent of Lyon." in out
+    assert "Only an admin can do this" in out
+    inbox = out.split("alice> /inbox")[1]
+    assert "made you Site referent of Lyon" in inbox and "relay of this site" in inbox
+
+
+async def test_sites_and_roles_in_the_french_console(core: Core) -> None:
+    settings = core.settings.model_copy(update={"relais_locale": "fr"})
+    fr_core = console_core(Core(settings, core.db, clock=core.clock))
+    term = Terminal(
+        [
+            "/as cm1",
+            "/relais site ajouter Usine de Lyon",
+            "/relais site ajouter Agence de Lyon",
+            "/as alice",
+            "/relais rejoindre",
+            "lyon",  # two sites hold it: asked again
+            "usine",
+            "o",
+            "/as cm1",
+            "/relais rôle donner @alice référent usine de lyon",
+            "/relais site fusionner Agence de Lyon -> Usine de Lyon",
+            "/relais site liste",
+        ]
+    )
+    await ConsoleApp(fr_core, term.ask, term.say).run()
+    out = term.text
+    assert "Site Usine de Lyon ajouté." in out
+    assert "Plusieurs correspondent à « lyon »" in out
+    assert "Alice a maintenant le rôle Référent de site de Usine de Lyon." in out
+    assert "Site Agence de Lyon fusionné dans Usine de Lyon : 0 membre et 0 contribution" in out
+    assert "1 membre · Alice" in out
+
+
+async def test_a_cm_publishes_the_charter_from_the_console_in_french(core: Core) -> None:
+    settings = core.settings.model_copy(update={"relais_locale": "fr"})
+    fr_core = console_core(Core(settings, core.db, clock=core.clock))
+    term = Terminal(
+        [
+            "/relais rejoindre",
+            "o",  # alice accepts version 1
+            "/as cm1",
+            "/relais charte publier",
+            "Soyez bienveillants.",  # the new text
+            "o",  # preview
+            "Soyez bienveillants.",  # kept
+            "o",  # confirm
+            "o",  # send
+            "/relais charte",
+            "/as alice",
+            "/inbox",
+        ]
+    )
+    await ConsoleApp(fr_core, term.ask, term.say).run()
+    out = term.text
+    assert "+ Soyez bienveillants." in out
+    assert "Version 2 de la charte publiée." in out
+    assert "0 ambassadeur sur 1 a accepté cette version" in out.lower()
+    assert "Alice : a accepté la version 1" in out
+    assert "a publié la version 2 de la charte" in out.split("alice> /inbox")[1]
+
+
+async def test_a_cm_runs_a_campaign_from_the_console(core: Core) -> None:
+    today = core.clock().date()
+    end = (today + timedelta(days=7)).isoformat()
+    term = Terminal(
+        [
+            "/as cm1",
+            "/relais campaign new",
+            "Summer",  # title
+            "Teams outside",  # brief
+            "",  # start: today
+            "yesterday",  # end: not a date
+            "",  # hashtag
+            "y",  # create: the end date is asked again
+            end,
+            "y",
+            "/relais campaign list",
+            "/relais campaign close summer",
+        ]
+    )
+    await ConsoleApp(console_core(core), term.ask, term.say).run()
+    out = term.text
+    assert "End date (YYYY-MM-DD)" in out
+    assert "yesterday is not a date" in out
+    assert "Campaign Summer created" in out
+    assert "Campaign Summer closed (0 photos approved, from 0 sites)" in out

@@ -23,6 +23,7 @@ from tests.support import (
     ambassador,
     member,
     photo,
+    site_named,
     text_of,
 )
 
@@ -133,9 +134,10 @@ async def test_join_with_current_version_makes_an_ambassador_with_a_site(core: C
     bob = await member(core, "bob")
     charter = await core.onboarding.charter(bob)
     assert (charter.version, charter.accepted_version, charter.accepted) == (1, None, False)
-    joined = await core.onboarding.join(bob, charter_version=1, site_name="  Lyon plant ")
+    lyon = await site_named(core, bob.workspace_id, "  Lyon plant ")
+    joined = await core.onboarding.join(bob, charter_version=1, site_id=lyon)
     assert joined.roles == frozenset({Role.AMBASSADOR})
-    assert await core.onboarding.sites(bob.workspace_id) == [(joined.site_id, "Lyon plant")]
+    assert await core.sites.names(bob.workspace_id) == [(joined.site_id, "Lyon plant")]
     assert (await core.onboarding.charter(joined)).accepted
     sub = await submit(core, joined)
     assert sub.status is Status.PENDING and sub.site_name == "Lyon plant"
@@ -252,7 +254,10 @@ async def test_submit_before_joining_goes_through_the_charter_then_the_form(
         "To send photos, first read and accept the ambassador charter."
     )
 
-    accepted = await handle_action(core, bob, "charter.accept", reply.form.value, {"site": "Lyon"})
+    lyon = await site_named(core, bob.workspace_id, "Lyon")
+    accepted = await handle_action(
+        core, bob, "charter.accept", reply.form.value, {"site": str(lyon)}
+    )
     assert accepted.errors == {}
     assert accepted.message is not None
     assert "You accepted charter version 1." in accepted.message.text
@@ -265,7 +270,7 @@ async def test_submit_before_joining_goes_through_the_charter_then_the_form(
         fresh = await r.members.view(bob.id)
         assert Role.AMBASSADOR in fresh.roles
         assert await r.charters.accepted_version(bob.id) == 1
-    assert await core.onboarding.sites(bob.workspace_id) == [(fresh.site_id, "Lyon")]
+    assert await core.sites.names(bob.workspace_id) == [(fresh.site_id, "Lyon")]
 
 
 async def test_accepting_a_stale_charter_form_says_it_changed(core: Core) -> None:
@@ -274,7 +279,7 @@ async def test_accepting_a_stale_charter_form_says_it_changed(core: Core) -> Non
     form = (await handle_command(core, bob, "/submit", "hi")).form
     assert form is not None
     await core.onboarding.publish_charter(cm, "Charter v2")
-    reply = await handle_action(core, bob, "charter.accept", form.value, {"site": "Lyon"})
+    reply = await handle_action(core, bob, "charter.accept", form.value, {})
     assert reply.form is None
     assert reply.message is not None
     assert "The charter was updated to version 2" in reply.message.text

@@ -317,7 +317,7 @@ async def test_teams_answers_every_activity_through_a_stopped_then_frozen_databa
                         rig.send(
                             bf.invoke_adaptive_card_action(
                                 "charter.accept",
-                                {**accept["data"], "site": "Lyon"},
+                                accept["data"],
                                 "29:luc",
                                 "aad-luc",
                                 "Luc",
@@ -346,7 +346,7 @@ async def test_teams_answers_every_activity_through_a_stopped_then_frozen_databa
             answer = await rig.send(
                 bf.invoke_adaptive_card_action(
                     "charter.accept",
-                    {**accept["data"], "site": "Lyon"},
+                    accept["data"],
                     "29:luc",
                     "aad-luc",
                     "Luc",

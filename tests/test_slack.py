@@ -16,6 +16,7 @@ from sqlalchemy import select, text, update
 from adapters.slack.files import FileFetcher, NotRecorded, SubmissionJob
 from adapters.slack.port import SlackClients
 from bot.core import Core
+from bot.i18n import translator
 from bot.settings import Settings
 from domain import Platform
 from storage.db import Database
@@ -23,6 +24,7 @@ from storage.models import Job, Submission
 from tests.slack_api import FakeSlack
 from tests.slack_support import (
     REVIEW,
+    TEAM,
     SlackRig,
     buttons,
     command_payload,
@@ -65,6 +67,8 @@ async def rig(
 ) -> AsyncIterator[SlackRig]:
     core = Core(slack_settings(settings, fake), db, clock=clock)
     async with SlackRig(core, fake, clock) as running:
+        # The CM's list of sites, which the join and submission forms offer.
+        assert (await running.command("UCM1", "/relais", "site add Lyon")).status == 200
         yield running
 
 
@@ -143,12 +147,13 @@ async def test_forged_and_stale_requests_get_401_and_record_nothing(
 
 
 async def test_unsigned_requests_never_reach_the_core(rig: SlackRig, db: Database) -> None:
+    before = list(rig.fake.calls)  # the set-up's (the CM adding a site)
     for _ in range(3):
         response = await rig.post(VECTOR_BODY, signed=False)
         assert response.status == 401
     async with db.read() as r:
         assert await r.workspaces.find(Platform.SLACK, "T1DC2JH3J") is None
-    assert rig.fake.calls == []
+    assert rig.fake.calls == before
 
 
 # -- the whole path ----------------------------------------------------------------------
@@ -739,3 +744,162 @@ async def test_a_submission_that_cannot_be_recorded_does_not_blame_the_photos(
     await job.gave_up(payload, "gave up after 6 tries: RetryLater: HTTP 503")
     await rig.fake.wait_for(lambda: len(rig.posts_to("UAMB")) >= 2)
     assert "could not fetch your photos" in texts(rig.posts_to("UAMB")[-1]["blocks"])
+
+
+# -- sites and roles from chat -------------------------------------------------------------
+
+
+async def test_cm_names_a_referent_with_a_mention_and_they_are_told_in_their_language(
+    rig: SlackRig, fake: FakeSlack
+) -> None:
+    await join(rig, "UAMB")
+    await join(rig, "UFR")
+    # With should_escape, Slack sends a typed @ana as <@UAMB> (older clients add |name).
+    answer = await (await rig.command("UCM1", "/relais", "role grant <@UAMB> referent lyon")).json()
+    assert answer["response_type"] == "ephemeral"
+    assert "Ana Field is now Site referent of Lyon" in answer["text"]
+    fr = await (await rig.command("UCM1", "/relais", "role grant <@UFR|luc> referent Lyon")).json()
+    assert "Luc Terrain is now Site referent of Lyon" in fr["text"]
+    await fake.wait_for(lambda: rig.posts_to("UAMB") and rig.posts_to("UFR"))
+    assert "Carla CM made you Site referent of Lyon" in texts(rig.posts_to("UAMB")[-1]["blocks"])
+    assert "Carla CM vous a donné le rôle Référent de site de Lyon" in texts(
+        rig.posts_to("UFR")[-1]["blocks"]
+    )
+    listed = await (await rig.command("UCM1", "/relais", "role list")).json()
+    assert "Ana Field" in texts(listed["blocks"]) and "Lyon" in texts(listed["blocks"])
+    # A CM is not an admin: naming a CM is refused, in the CM's language, nothing written.
+    refused = await (await rig.command("UCM1", "/relais", "role grant <@UAMB> cm")).json()
+    assert "Only an admin" in refused["text"]
+    # Someone unknown to Relais, a site that does not exist: said, nothing written.
+    unknown = await (
+        await rig.command("UCM1", "/relais", "role grant <@UNOBODY> referent Lyon")
+    ).json()
+    assert "No member found for UNOBODY" in unknown["text"]
+    nowhere = await (
+        await rig.command("UCM1", "/relais", "role grant <@UAMB> referent Paris")
+    ).json()
+    assert "No site called Paris" in nowhere["text"]
+
+
+async def test_sites_from_slack_in_french_and_refused_to_an_ambassador(rig: SlackRig) -> None:
+    await join(rig, "UFR")
+    refused = await (await rig.command("UFR", "/relais", "site ajouter Paris")).json()
+    assert refused["response_type"] == "ephemeral"
+    assert translator("fr")("error.not_allowed") in refused["text"]
+    added = await (await rig.command("UCM1", "/relais", "site add  paris  ")).json()
+    assert "Site paris added" in added["text"]
+    dup = await (await rig.command("UCM1", "/relais", "site add PARIS")).json()
+    assert "There is already a site called paris" in dup["text"]
+    listed = await (await rig.command("UCM1", "/relais", "site list")).json()
+    assert "2 sites" in listed["text"] and "Lyon" in texts(listed["blocks"])
+
+
+async def test_a_long_site_menu_loads_what_the_person_types(rig: SlackRig) -> None:
+    """Past 100 sites Slack's static menu cannot hold them: the join form gets an
+    external_select, and Slack's block_suggestion is answered with the matching sites."""
+    await rig.command("UAMB", "/relais", "help")  # Ana is known
+    async with rig.core.db.read() as r:
+        ws = await r.workspaces.find(Platform.SLACK, TEAM)
+    assert ws is not None
+    await rig.core.sites.ensure(ws.id, [f"Agence {i:03d}" for i in range(1, 151)])
+    opened = len(rig.fake.calls_to("views.open"))
+    assert (await rig.command("UAMB", "/relais", "join")).status == 200
+    charter = await rig.opened_view(opened + 1)
+    site = next(b for b in charter["blocks"] if b.get("block_id") == "site")
+    assert site["element"]["type"] == "external_select"
+    suggestion = {
+        "type": "block_suggestion",
+        "user": {"id": "UAMB", "team_id": TEAM},
+        "team": {"id": TEAM, "domain": "test"},
+        "api_app_id": "A1",
+        "token": "legacy",
+        "action_id": "site",
+        "block_id": "site",
+        "value": "agence 01",
+        "view": charter,
+    }
+    options = (await (await rig.interactive(suggestion)).json())["options"]
+    labels = [o["text"]["text"] for o in options]
+    assert labels[:2] == ["Agence 010", "Agence 011"] and len(labels) == 10
+    everything = await (await rig.interactive({**suggestion, "value": ""})).json()
+    assert len(everything["options"]) == 100  # Slack's limit per answer
+    chosen = next(o for o in options if o["text"]["text"] == "Agence 012")
+    answer = await (await rig.submit("UAMB", charter, {"site": chosen})).json()
+    assert answer["response_action"] == "update"
+    me = await (await rig.command("UAMB", "/relais", "me")).json()
+    assert "Agence 012" in texts(me["blocks"])
+
+
+async def test_slack_escaping_is_undone_in_relais_commands(rig: SlackRig) -> None:
+    """Slack writes a typed & < > as entities: the arrow and names reach the core as typed."""
+    added = await (await rig.command("UCM1", "/relais", "site add R&amp;D lab")).json()
+    # What Relais answers is escaped for Slack in turn (Slack shows R&D).
+    assert "Site R&amp;D lab added" in added["text"]
+    renamed = await (
+        await rig.command("UCM1", "/relais", "site rename r&amp;d lab -&gt; R&amp;D")
+    ).json()
+    assert "Site R&amp;D lab is now called R&amp;D." in renamed["text"]
+    async with rig.core.db.read() as r:
+        ws = await r.workspaces.find(Platform.SLACK, TEAM)
+        assert ws is not None
+        assert "R&D" in [s.name for s in await r.sites.list(ws.id)]
+
+
+async def test_cm_publishes_a_new_charter_from_a_slack_modal(
+    rig: SlackRig, fake: FakeSlack
+) -> None:
+    await join(rig, "UAMB")
+    await join(rig, "UFR")
+    opened = len(fake.calls_to("views.open"))
+    assert (await rig.command("UCM1", "/relais", "charter publish")).status == 200
+    form = await rig.opened_view(opened + 1)
+    assert form["callback_id"] == "charter.publish"
+    text_block = next(b for b in form["blocks"] if b.get("block_id") == "text")
+    assert text_block["element"]["max_length"] == 3000
+    new_text = text_block["element"]["initial_value"] + "\nNo photos of screens."
+    preview = await (await rig.submit("UCM1", form, {"text": new_text})).json()
+    assert preview["response_action"] == "update"
+    assert "+ No photos of screens." in texts(preview["view"]["blocks"])
+    done = await (
+        await rig.submit("UCM1", preview["view"], {"text": new_text, "confirm": True})
+    ).json()
+    assert done["response_action"] == "update"
+    assert "Charter version 2 published" in texts(done["view"]["blocks"])
+    await fake.wait_for(lambda: any("version 2" in texts(p["blocks"]) for p in rig.posts_to("UFR")))
+    luc = [p for p in rig.posts_to("UFR") if "version 2" in texts(p["blocks"])][-1]
+    assert "a publié la version 2 de la charte" in texts(luc["blocks"])
+    assert "Lire et accepter" in json.dumps(luc["blocks"], ensure_ascii=False)
+    # Ana is asked again at her next /submit: the charter comes first.
+    opened = len(fake.calls_to("views.open"))
+    assert (await rig.command("UAMB", "/submit", "hi")).status == 200
+    assert (await rig.opened_view(opened + 1))["callback_id"] == "charter.accept"
+
+
+async def test_cm_starts_a_campaign_from_a_slack_modal_with_date_pickers(
+    rig: SlackRig, fake: FakeSlack, clock: FakeClock
+) -> None:
+    await join(rig, "UAMB")
+    opened = len(fake.calls_to("views.open"))
+    assert (await rig.command("UCM1", "/relais", "campaign new")).status == 200
+    form = await rig.opened_view(opened + 1)
+    assert form["callback_id"] == "campaign.new"
+    kinds = {b["block_id"]: b["element"]["type"] for b in form["blocks"] if b["type"] == "input"}
+    assert kinds["starts_on"] == kinds["ends_on"] == "datepicker"
+    today = clock.now.date().isoformat()
+    start = next(b for b in form["blocks"] if b.get("block_id") == "starts_on")
+    assert start["element"]["initial_date"] == today
+    # The end before the start: the error comes back on the field, nothing is created.
+    bad = await (
+        await rig.submit("UCM1", form, {"title": "Winter", "ends_on": "2020-01-01"})
+    ).json()
+    assert bad["response_action"] == "errors" and "ends_on" in bad["errors"]
+    end = (clock.now + timedelta(days=10)).date().isoformat()
+    done = await (await rig.submit("UCM1", form, {"title": "Winter", "ends_on": end})).json()
+    assert done["response_action"] == "update"
+    assert "Campaign Winter created" in texts(done["view"]["blocks"])
+    # The ambassador's photo form offers it.
+    opened = len(fake.calls_to("views.open"))
+    assert (await rig.command("UAMB", "/submit", "")).status == 200
+    photo_form = await rig.opened_view(opened + 1)
+    campaign = next(b for b in photo_form["blocks"] if b.get("block_id") == "campaign")
+    assert [o["text"]["text"] for o in campaign["element"]["options"]] == ["Winter"]

@@ -17,7 +17,7 @@ from bot.settings import Settings
 from domain import Platform
 from relais.server import build_server
 from storage.db import Database
-from storage.models import Job, OutboxMessage, Submission
+from storage.models import Job, OutboxMessage, SiteReferent, Submission
 from tests.support import FakeClock, count_rows, jpeg_bytes
 from tests.teams_connector import FakeConnector
 
@@ -170,6 +170,34 @@ async def install(rig: TeamsRig) -> None:
     )
     assert (await rig.send(here)).status in (200, 201)
     await rig.bf.wait_for(lambda: rig.bf.sent_to(REVIEW) or rig.cards_to(REVIEW))
+    # The CM's list of sites, which the join and submission cards offer.
+    carla_dm = rig.bf.personal_conversation_id("29:carla")
+    before = len(rig.cards_to(carla_dm))
+    add = rig.bf.personal_message(
+        "site add Lyon", user_id="29:carla", aad="aad-carla", name="Carla CM"
+    )
+    assert (await rig.send(add)).status in (200, 201)
+    assert "Site Lyon added" in runs(await rig.wait_card(carla_dm, before + 1))
+
+
+def choice(card: Any, name: str, title: str) -> str | None:
+    """The value of the option called ``title`` in the card's ChoiceSet ``name`` (None
+    when the card has no such list)."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "Input.ChoiceSet" and node.get("id") == name:
+                found.extend(c["value"] for c in node["choices"] if c["title"] == title)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(card)
+    assert len(found) <= 1, f"two options {title!r} in {name!r}"
+    return found[0] if found else None
 
 
 async def join(rig: TeamsRig, user: str = "29:alice", aad: str = "aad-alice") -> None:
@@ -179,8 +207,11 @@ async def join(rig: TeamsRig, user: str = "29:alice", aad: str = "aad-alice") ->
     await rig.send(rig.bf.personal_message("join", user_id=user, aad=aad))
     charter = await rig.wait_card(conversation, before + 1)
     accept = executes(charter)["charter.accept"]
+    # The site from the list, when the CM made one (install() does).
+    lyon = choice(charter, "site", "Lyon")
+    site = {"site": lyon} if lyon else {}
     invoke = rig.bf.invoke_adaptive_card_action(
-        "charter.accept", {**accept["data"], "site": "Lyon"}, user_id=user, aad=aad
+        "charter.accept", {**accept["data"], **site}, user_id=user, aad=aad
     )
     answer = await rig.send(invoke)
     assert answer.status == 200, answer.text
@@ -637,3 +668,146 @@ async def test_a_channel_reply_refused_by_the_connector_is_queued_not_a_500(
     assert "review" in runs(replies[0]).lower()
     assert await count_rows(db, OutboxMessage, OutboxMessage.status == "sent") == 1
     assert tracebacks(caplog.records) == []
+
+
+# -- sites and roles from chat -----------------------------------------------------------------
+
+
+def mentioning(rig: TeamsRig, text: str, who: dict[str, str], **kw: Any) -> dict[str, Any]:
+    """A personal message from Carla whose text mentions ``who`` as Teams sends it."""
+    message = rig.bf.personal_message(
+        text, user_id="29:carla", aad="aad-carla", name="Carla CM", **kw
+    )
+    said = f"<at>{who['name']}</at>"
+    message["entities"].append({"type": "mention", "mentioned": who, "text": said})
+    return message
+
+
+async def test_cm_names_a_referent_with_a_teams_mention_and_they_are_told(
+    rig: TeamsRig, db: Database
+) -> None:
+    await install(rig)
+    await join(rig)  # Alice, at Lyon
+    carla = rig.bf.personal_conversation_id("29:carla")
+    before = len(rig.cards_to(carla))
+    alice = {"id": "29:alice", "name": "Alice", "aadObjectId": "aad-alice"}
+    grant = mentioning(rig, "role grant <at>Alice</at> referent Lyon", alice)
+    assert (await rig.send(grant)).status in (200, 201)
+    assert "Alice is now Site referent of Lyon" in runs(await rig.wait_card(carla, before + 1))
+    alice_dm = rig.bf.personal_conversation_id("29:alice")
+    await rig.bf.wait_for(
+        lambda: any("made you Site referent" in runs(c) for c in rig.cards_to(alice_dm))
+    )
+    assert await count_rows(db, SiteReferent) == 1
+    # A mention without the object id (some clients): the name the mention carries.
+    bare = {"id": "29:alice", "name": "Alice"}
+    again = mentioning(rig, "role grant <at>Alice</at> referent lyon", bare)
+    assert (await rig.send(again)).status in (200, 201)
+    assert "was already" in runs(await rig.wait_card(carla, before + 2))
+    # A person nobody knows: named, nothing written.
+    ghost = {"id": "29:ghost", "name": "Ghost", "aadObjectId": "aad-ghost"}
+    unknown = mentioning(rig, "role grant <at>Ghost</at> referent Lyon", ghost)
+    assert (await rig.send(unknown)).status in (200, 201)
+    assert "No member found for Ghost" in runs(await rig.wait_card(carla, before + 3))
+    assert await count_rows(db, SiteReferent) == 1
+    listed = rig.bf.personal_message("role list", user_id="29:carla", aad="aad-carla")
+    assert (await rig.send(listed)).status in (200, 201)
+    assert "Alice" in runs(await rig.wait_card(carla, before + 4))
+
+
+async def test_sites_in_french_from_teams_and_a_filtered_site_list(rig: TeamsRig) -> None:
+    await install(rig)  # Lyon
+    carla = rig.bf.personal_conversation_id("29:carla")
+    before = len(rig.cards_to(carla))
+    add = rig.bf.personal_message(
+        "site ajouter Usine de Nantes", user_id="29:carla", aad="aad-carla", locale="fr-FR"
+    )
+    assert (await rig.send(add)).status in (200, 201)
+    assert "Site Usine de Nantes ajouté" in runs(await rig.wait_card(carla, before + 1))
+    # An ambassador may not: told in French.
+    luc = rig.bf.personal_conversation_id("29:luc")
+    nope = rig.bf.personal_message(
+        "site ajouter Paris", user_id="29:luc", aad="aad-luc", name="Luc", locale="fr-FR"
+    )
+    assert (await rig.send(nope)).status in (200, 201)
+    assert "Vous n’avez pas le rôle nécessaire" in runs(await rig.wait_card(luc, 1))
+    # The join card lists the sites in a ChoiceSet that filters as one types.
+    await rig.send(rig.bf.personal_message("join", user_id="29:luc", aad="aad-luc", locale="fr-FR"))
+    charter = await rig.wait_card(luc, 2)
+    assert choice(charter, "site", "Usine de Nantes") is not None
+    menus = [n for n in _walk(charter) if n.get("type") == "Input.ChoiceSet"]
+    assert [m["style"] for m in menus] == ["filtered"]
+
+
+def _walk(node: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    if isinstance(node, dict):
+        found.append(node)
+        for value in node.values():
+            found += _walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += _walk(item)
+    return found
+
+
+async def test_cm_publishes_a_new_charter_from_teams_cards(rig: TeamsRig) -> None:
+    await install(rig)
+    await join(rig)  # Alice
+    carla = rig.bf.personal_conversation_id("29:carla")
+    before = len(rig.cards_to(carla))
+    typed = rig.bf.personal_message("charter publish", user_id="29:carla", aad="aad-carla")
+    assert (await rig.send(typed)).status in (200, 201)
+    form = await rig.wait_card(carla, before + 1)
+    publish = executes(form)["charter.publish"]
+    (field,) = [n for n in _walk(form) if n.get("id") == "text"]
+    new_text = field["value"] + "\nNo photos of screens."
+
+    async def send(data: dict[str, Any]) -> dict[str, Any]:
+        invoke = rig.bf.invoke_adaptive_card_action(
+            "charter.publish", data, user_id="29:carla", aad="aad-carla", name="Carla CM"
+        )
+        answer = await rig.send(invoke)
+        assert answer.status == 200, answer.text
+        return answer.json()
+
+    preview = await send({**publish["data"], "text": new_text})
+    assert "+ No photos of screens." in runs(preview)
+    confirm = executes(preview["value"])["charter.publish"]
+    done = await send({**confirm["data"], "text": new_text, "confirm": "true"})
+    assert "Charter version 2 published" in json.dumps(done)
+    alice = rig.bf.personal_conversation_id("29:alice")
+    await rig.bf.wait_for(
+        lambda: any("published version 2" in runs(c) for c in rig.cards_to(alice))
+    )
+    dm = next(c for c in rig.cards_to(alice) if "published version 2" in runs(c))
+    assert "+ No photos of screens." in runs(dm) and "relais.command" in json.dumps(dm)
+
+
+async def test_cm_starts_a_campaign_from_a_teams_card_with_date_inputs(rig: TeamsRig) -> None:
+    await install(rig)
+    carla = rig.bf.personal_conversation_id("29:carla")
+    before = len(rig.cards_to(carla))
+    typed = rig.bf.personal_message(
+        "campagne nouvelle", user_id="29:carla", aad="aad-carla", locale="fr-FR"
+    )
+    assert (await rig.send(typed)).status in (200, 201)
+    form = await rig.wait_card(carla, before + 1)
+    dates = [n for n in _walk(form) if n.get("type") == "Input.Date"]
+    assert [d["id"] for d in dates] == ["starts_on", "ends_on"]
+    new = executes(form)["campaign.new"]
+    invoke = rig.bf.invoke_adaptive_card_action(
+        "campaign.new",
+        {**new["data"], "title": "Été", "starts_on": dates[0]["value"], "ends_on": "2099-07-01"},
+        user_id="29:carla",
+        aad="aad-carla",
+        locale="fr-FR",
+    )
+    answer = await rig.send(invoke)
+    assert answer.status == 200, answer.text
+    assert "Campagne Été créée" in json.dumps(answer.json(), ensure_ascii=False)
+    listed = rig.bf.personal_message(
+        "campagne liste", user_id="29:carla", aad="aad-carla", locale="fr-FR"
+    )
+    assert (await rig.send(listed)).status in (200, 201)
+    assert "Été" in runs(await rig.wait_card(carla, before + 2))

@@ -139,14 +139,15 @@ def test_hostile_text_only_in_text_runs() -> None:
 
 
 def test_every_form_and_notice_string_avoids_text_blocks() -> None:
-    form = cards.charter_form(t, Charter(1, HOSTILE, None), site=HOSTILE)
+    form = cards.charter_form(t, Charter(1, HOSTILE, None), [(1, HOSTILE)], 1)
     card = card_for_form(
         form, labels=LABELS, notice=cards.notice(HOSTILE), errors={"site": HOSTILE}
     )
     assert not of_type(card, "TextBlock")
     places = {(parent.get("type"), key) for parent, key, text in walk(card) if "evil" in text}
-    # Notice, charter text and the error as runs; the site's initial value in its input.
-    assert places == {("TextRun", "text"), ("Input.Text", "value")}
+    # Notice, charter text and the error as runs; a site's name as a choice's title (plain
+    # text in a ChoiceSet).
+    assert places == {("TextRun", "text"), (None, "title")}
 
 
 def test_text_functions_and_toggle_titles_are_defused() -> None:
@@ -329,7 +330,8 @@ def test_form_inputs() -> None:
         "placeholder": t("form.submit.caption_hint"),
         "value": HOSTILE,
     }
-    assert site["style"] == "compact"
+    assert site["style"] == "filtered"  # sites: filtered as one types
+    assert campaign["style"] == "compact"
     assert site["choices"] == [{"title": "Lyon", "value": "1"}, {"title": "Paris", "value": "2"}]
     assert site["value"] == "2"
     assert "value" not in campaign
@@ -521,10 +523,12 @@ def test_size_guard_cuts_texts_and_keeps_buttons() -> None:
 
 def test_size_guard_on_forms_and_its_own_limit() -> None:
     charter = Charter(1, "x" * 60_000, None)
-    card = card_for_form(cards.charter_form(t, charter), labels=LABELS)
+    sites = [(i, f"Site {i}") for i in range(1, 201)]
+    card = card_for_form(cards.charter_form(t, charter, sites, 7), labels=LABELS)
     assert card_size(card) <= CARD_MAX_BYTES
     assert card["actions"][0]["verb"] == "charter.accept"
-    assert of_type(card, "Input.Text")[0]["id"] == "site"
+    (site,) = of_type(card, "Input.ChoiceSet")
+    assert site["id"] == "site" and len(site["choices"]) == 200 and site["value"] == "7"
     tight = card_for_message(Message("x", (Paragraph("y" * 5000),)), urls, max_bytes=1000)
     assert card_size(tight) <= 1000
     # Nothing left to cut: returned as it is, never looping.

@@ -21,8 +21,8 @@ from bot.i18n import Translator, translator
 from bot.media import CleanImage, MediaRejected
 from bot.outbox import Dispatcher
 from bot.ports import Target
-from bot.ui import FileInput, Form, FormInput, Message, Reply, Select, TextInput
-from domain import MemberView, Platform
+from bot.ui import DateInput, FileInput, Form, FormInput, Message, Option, Reply, Select, TextInput
+from domain import MemberView, Platform, site_key
 
 WORKSPACE = "console"
 Ask = Callable[[str], Awaitable[str | None]]
@@ -214,9 +214,11 @@ class ConsoleApp:
             return await self._ask_photos(field, photos)
         if isinstance(field, Select):
             return await self._ask_select(field, values)
-        if isinstance(field, TextInput):
+        if isinstance(field, TextInput | DateInput):
             current = values.get(field.name, field.initial)
             hint = f" [{plain(current)}]" if current else ""
+            if isinstance(field, DateInput):  # no picker in a terminal: say the format
+                hint = f" (YYYY-MM-DD){hint}"
             answer = await self._prompt(f"{plain(field.label)}{hint}")
             if answer is None:
                 return False
@@ -232,20 +234,31 @@ class ConsoleApp:
         return True
 
     async def _ask_select(self, field: Select, values: dict[str, Any]) -> bool:
+        """A numbered list; a long one (sites) also takes part of a name."""
         current = values.get(field.name, field.initial)
         self.say(self.t("console.prompt", text=plain(field.label)).rstrip())
         for i, option in enumerate(field.options, 1):
             mark = " " + self.t("console.default") if option.value == current else ""
             self.say(f"  {i}. {plain(option.label)}{mark}")
-        answer = await self._prompt(self.t("console.choice"))
-        if answer is None:
-            return False
-        answer = answer.strip()
-        if answer.isdigit() and 1 <= int(answer) <= len(field.options):
-            values[field.name] = field.options[int(answer) - 1].value
-        else:
-            values[field.name] = current
-        return True
+        while True:
+            answer = await self._prompt(self.t("console.choice"))
+            if answer is None:
+                return False
+            answer = answer.strip()
+            if answer.isdigit() and 1 <= int(answer) <= len(field.options):
+                values[field.name] = field.options[int(answer) - 1].value
+                return True
+            if not answer or not field.typeahead:
+                values[field.name] = current
+                return True
+            found = _matching(field, answer)
+            if len(found) == 1:
+                values[field.name] = found[0].value
+                return True
+            self.say(self.t("console.no_match" if not found else "console.several", typed=answer))
+            for option in found:
+                number = field.options.index(option) + 1
+                self.say(f"  {number}. {plain(option.label)}")
 
     async def _ask_photos(self, field: FileInput, photos: list[CleanImage]) -> bool:
         """Ask for file paths until at least one usable photo is given (when the field is
@@ -293,3 +306,11 @@ async def terminal_ask(prompt: str) -> str | None:
         return await asyncio.to_thread(input, prompt)
     except EOFError:
         return None
+
+
+def _matching(field: Select, typed: str) -> list[Option]:
+    """The options whose label holds what was typed (case, accents and spaces aside); the
+    one whose label is exactly that when there is one."""
+    key = site_key(typed)
+    exact = [o for o in field.options if site_key(o.label) == key]
+    return exact or [o for o in field.options if key in site_key(o.label)]

@@ -213,6 +213,12 @@ def check(body: dict[str, Any]) -> AsyncBoltContext:
             raise Refused("view must be an object")
         _view(body["view"], submitted=True)
         person = True
+    elif kind == "block_suggestion":
+        # A select menu asking for the options matching what the person typed.
+        for key in ("action_id", "value"):
+            if not isinstance(body.get(key), str):
+                raise Refused(f"block_suggestion: {key} must be a string")
+        person = True
     elif kind == "event_callback":
         person = _event(body)
     elif kind == "url_verification" and not isinstance(body.get("challenge"), str):

@@ -6,6 +6,7 @@ events, each acknowledged within Slack's 3 s, then sent into the core's action t
 - every modal submit (``view_submission``) -> ``handle_action``, or a persisted photo job
 - ``app_home_opened``                      -> the member's App Home, via the outbox
 - ``message`` in the bot's DM with files   -> a "Submit this?" reply, via the outbox
+- a long select menu (``block_suggestion``) -> the sites matching what was typed
 
 The database work done before an ack is bounded (``adapters.deadline``): when the
 database is stopped or frozen the ack still comes in time and tells the person, in
@@ -67,6 +68,11 @@ RESPONSE_URL_TIMEOUT = 5
 HOME_NOTICE = "relais.notice."
 
 
+def slack_unescape(text: str) -> str:
+    """Undo Slack's escaping of ``&``, ``<`` and ``>`` in a command's text."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 class Listeners:
     """Bolt listeners: request in, core action, reply out."""
 
@@ -85,6 +91,7 @@ class Listeners:
         bolt.command("/relais")(self.on_relais)
         bolt.action(re.compile(".+"))(self.on_action)
         bolt.view(re.compile(".+"))(self.on_view)
+        bolt.options(re.compile(".+"))(self.on_options)
         bolt.event("app_home_opened")(self._bounded(self.on_home_opened))
         bolt.event("message")(self._bounded(self.on_message))
         bolt.error(self.on_error)
@@ -118,6 +125,31 @@ class Listeners:
         known = self.identity.cached(context)
         return known.locale if known is not None else self.core.settings.relais_locale
 
+    # -- select menus that load their options ----------------------------------------------
+
+    async def on_options(
+        self, ack: Any, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
+        """The sites matching what the person typed in a long site menu (more than a
+        static menu holds). Nothing to offer when the database does not answer in time."""
+        typed, field = str(body.get("value") or ""), body.get("action_id")
+
+        async def work() -> list[tuple[int, str]]:
+            async with self._work:
+                member = await self.identity.member(context, client)
+                if field != "site":
+                    return []
+                return await self.core.sites.matching(
+                    member.workspace_id, typed, render.OPTIONS_MAX
+                )
+
+        try:
+            found = await Attempt(SLACK_BUDGET).run(work())
+        except Unavailable as out:
+            log.warning("Slack options for %s: database unavailable (%s)", field, out.reason)
+            found = []
+        await ack(options=[render.menu_option(str(i), name) for i, name in found])
+
     # -- slash commands --------------------------------------------------------------------
 
     async def on_submit(
@@ -141,6 +173,10 @@ class Listeners:
         """A slash command: answered in the ack itself (ephemeral, no Web API call to
         fail), or acknowledged and its form opened (``views.open``)."""
         text = command.get("text") or ""
+        if name == "/relais":
+            # Escaped command (manifest): mentions arrive as <@U123>, and Slack writes a
+            # typed &, < and > as entities (the arrow of ``site rename A -> B``).
+            text = slack_unescape(text)
         if name == "/submit":
             # Its answer is a form (views.open), so it needs nothing in the ack: ack first.
             await ack()

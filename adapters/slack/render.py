@@ -19,10 +19,12 @@ from bot.ui import (
     ButtonStyle,
     Checkbox,
     Context,
+    DateInput,
     Fields,
     File,
     FileInput,
     Form,
+    FormInput,
     Heading,
     Image,
     Mentions,
@@ -221,7 +223,12 @@ def notice_view(title: str, message: Message, *, close_label: str) -> dict[str, 
     }
 
 
-def _input(field: TextInput | Select | Checkbox | FileInput) -> dict[str, Any] | None:
+def menu_option(value: str, label: str) -> dict[str, Any]:
+    """One option of a select menu (static, or sent for an external select)."""
+    return {"text": plain(label, OPTION_TEXT_MAX), "value": value[:150]}
+
+
+def _input(field: FormInput) -> dict[str, Any] | None:
     element: dict[str, Any]
     optional = False
     if isinstance(field, TextInput):
@@ -238,14 +245,25 @@ def _input(field: TextInput | Select | Checkbox | FileInput) -> dict[str, Any] |
     elif isinstance(field, Select):
         if not field.options:
             return None
-        options = [
-            {"text": plain(o.label, OPTION_TEXT_MAX), "value": o.value[:150]}
-            for o in field.options[:OPTIONS_MAX]
-        ]
-        element = {"type": "static_select", "action_id": field.name, "options": options}
+        options = [menu_option(o.value, o.label) for o in field.options]
         chosen = [o for o in options if o["value"] == field.initial]
+        if field.typeahead and len(options) > OPTIONS_MAX:
+            # More than a static menu holds: Slack asks Relais for the options matching
+            # what the person types (a ``block_suggestion``, see listeners.on_options).
+            element = {"type": "external_select", "action_id": field.name, "min_query_length": 0}
+        else:
+            element = {
+                "type": "static_select",
+                "action_id": field.name,
+                "options": options[:OPTIONS_MAX],
+            }
         if chosen:
             element["initial_option"] = chosen[0]
+        optional = not field.required
+    elif isinstance(field, DateInput):
+        element = {"type": "datepicker", "action_id": field.name}
+        if field.initial:
+            element["initial_date"] = field.initial
         optional = not field.required
     elif isinstance(field, Checkbox):
         option = {"text": plain(field.label, OPTION_TEXT_MAX), "value": "yes"}
@@ -281,11 +299,13 @@ def form_values(
             kind = element.get("type")
             if kind == "plain_text_input":
                 values[name] = element.get("value") or ""
-            elif kind in ("static_select", "radio_buttons"):
+            elif kind in ("static_select", "external_select", "radio_buttons"):
                 selected = element.get("selected_option") or {}
                 values[name] = selected.get("value")
             elif kind == "checkboxes":
                 values[name] = bool(element.get("selected_options"))
+            elif kind == "datepicker":
+                values[name] = element.get("selected_date") or ""
             elif kind == "file_input":
                 files += [f for f in element.get("files") or [] if isinstance(f, dict)]
     return values, files

@@ -520,10 +520,24 @@ def _log_late(task: asyncio.Future[Any]) -> None:
 
 
 def _clean_text(activity: Activity) -> str:
-    """The text without the bot's @mention (channel messages start with <at>Relais</at>)."""
+    """The text without the bot's @mention (channel messages start with <at>Relais</at>);
+    a mention of a person becomes ``<@id|name>`` (``role grant @Ana referent Lyon``), the
+    form the core reads, the id being the one Relais knows them by (Entra object id)."""
     text = activity.text or ""
     if activity.recipient is not None:
         text = TurnContext.remove_mention_text(activity, activity.recipient.id) or text
+    for entity in activity.entities or []:
+        mention = entity.additional_properties if hasattr(entity, "additional_properties") else {}
+        if entity.type != "mention" or not isinstance(mention, dict):
+            continue
+        said, who = mention.get("text"), mention.get("mentioned") or {}
+        if not isinstance(said, str) or not isinstance(who, dict) or not said:
+            continue
+        if activity.recipient is not None and who.get("id") == activity.recipient.id:
+            continue
+        person = who.get("aadObjectId") or who.get("id") or ""
+        name = " ".join(str(who.get("name") or "").split()).replace(">", "")
+        text = text.replace(said, f" <@{person}|{name}> ", 1)
     while "<at>" in text and "</at>" in text:
         start, end = text.index("<at>"), text.index("</at>") + len("</at>")
         if end <= start:

@@ -51,10 +51,12 @@ from bot.ui import (
     ButtonStyle,
     Checkbox,
     Context,
+    DateInput,
     Fields,
     File,
     FileInput,
     Form,
+    FormInput,
     Heading,
     Image,
     Mentions,
@@ -409,7 +411,7 @@ def _required(
 
 
 def _input(
-    field: TextInput | Select | Checkbox | FileInput,
+    field: FormInput,
     labels: Mapping[str, str],
     attached: str,
     ids: _Ids,
@@ -435,10 +437,16 @@ def _input(
             "type": "Input.ChoiceSet",
             "id": ids(field.name),
             "label": field.label,
-            "style": "compact",
+            # A long list (sites) filters as the person types.
+            "style": "filtered" if field.typeahead else "compact",
             "choices": [{"title": o.label, "value": o.value} for o in field.options],
         }
         if field.initial is not None and any(o.value == field.initial for o in field.options):
+            element["value"] = field.initial
+        return _required(element, field.required, field.name, field.label, labels)
+    if isinstance(field, DateInput):
+        element = {"type": "Input.Date", "id": ids(field.name), "label": field.label}
+        if field.initial:
             element["value"] = field.initial
         return _required(element, field.required, field.name, field.label, labels)
     if isinstance(field, Checkbox):

@@ -114,11 +114,14 @@ async def authorize(
     submission: SubmissionView | None = None
     revision: int | None = None
     fresh = member
+    by_role = True
     if permission.roles or permission.target is not Target.NONE:
         # Roles and the target are read afresh: never taken from what a button showed.
         async with core.db.read() as r:
             fresh = await r.members.view(member.id)
-            _check_roles(fresh, permission)
+            by_role = _has_roles(fresh, permission)
+            if not by_role and not (permission.site_referents and fresh.referent_sites):
+                _refuse(permission)
             if permission.target is Target.SUBMISSION:
                 submission_id, revision = card_ref(value)
                 submission = await load_view(r, submission_id)
@@ -127,6 +130,12 @@ async def authorize(
         if submission.workspace_id != fresh.workspace_id:
             # Another workspace's submission does not exist for this member.
             raise NotFound("error.submission_not_found", id=submission.id)
+        if not by_role and not (
+            config.referents_review and submission.site_id in fresh.referent_sites
+        ):
+            # A referent, but not of this submission's site (or the workspace keeps
+            # review to the reviewers).
+            _refuse(permission)
         if permission.author is Author.OWN and submission.author.id != fresh.id:
             raise NotAllowed("error.not_author")
         if permission.author is Author.OTHERS and own_review_refused(
@@ -147,11 +156,15 @@ async def authorize(
     )
 
 
-def _check_roles(member: MemberView, permission: Permission) -> None:
-    if not permission.roles or member.has(*permission.roles):
-        return
+def _has_roles(member: MemberView, permission: Permission) -> bool:
+    return not permission.roles or member.has(*permission.roles)
+
+
+def _refuse(permission: Permission) -> None:
     if permission.roles == {Role.AMBASSADOR}:
         raise NotAmbassador()
     if permission.roles == frozenset(REVIEWER_ROLES):
         raise NotAllowed("error.reviewers_only")
+    if permission.roles == {Role.ADMIN}:
+        raise NotAllowed("error.admins_only")
     raise NotAllowed()

@@ -39,9 +39,12 @@ async def accept_charter(request: Request) -> Reply:
     version = int_or_none(version_text)
     if version is None:
         raise InvalidInput("error.invalid_input", field="charter")
-    site = str((request.values or {}).get("site") or "") or None
+    site = str((request.values or {}).get("site") or "").strip()
+    site_id = int_or_none(site) if site else None
+    if site and site_id is None:
+        raise InvalidInput("error.unknown_site", field="site")
     member = await request.core.onboarding.join(
-        request.member, charter_version=version, site_name=site
+        request.member, charter_version=version, site_id=site_id
     )
     done = cards.notice(request.t("join.done", version=version))
     if then.startswith("submit:"):

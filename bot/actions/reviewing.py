@@ -11,6 +11,11 @@ from domain import SubmissionView
 
 #: A reviewer deciding a submission of their own workspace, not their own.
 DECIDE = Permission.of(*REVIEWER_ROLES, target=Target.SUBMISSION, author=Author.OTHERS)
+#: The same, or a referent of the submission's site when the workspace allows it
+#: (``referents_review``): approve and request changes, the short circuit.
+DECIDE_OR_REFERENT = Permission.of(
+    *REVIEWER_ROLES, target=Target.SUBMISSION, author=Author.OTHERS, site_referents=True
+)
 
 
 def _reason(request: Request) -> str:
@@ -21,7 +26,10 @@ async def _reason_form(request: Request) -> Form:
     return cards.reason_form(request.t, request.name, request.sub.id, request.value)
 
 
-@action(ActionName.REVIEW_SHOW, Permission.of(*REVIEWER_ROLES, target=Target.SUBMISSION))
+@action(
+    ActionName.REVIEW_SHOW,
+    Permission.of(*REVIEWER_ROLES, target=Target.SUBMISSION, site_referents=True),
+)
 async def show(request: Request) -> Reply:
     """From a reminder: the submission's review card, for a reviewer, right here."""
     return Reply(message=cards.review_card(request.t, request.sub, request.config.timezone))
@@ -33,7 +41,7 @@ def _decided(request: Request, sub: SubmissionView) -> Reply:
     return Reply(message=cards.notice(text))
 
 
-@action(ActionName.REVIEW_APPROVE, DECIDE)
+@action(ActionName.REVIEW_APPROVE, DECIDE_OR_REFERENT)
 async def approve(request: Request) -> Reply:
     review, member, sid = request.core.review, request.member, request.sub.id
     return _decided(request, await review.approve(member, sid, revision=request.revision))
@@ -46,7 +54,7 @@ async def reject(request: Request) -> Reply:
     return _decided(request, sub)
 
 
-@action(ActionName.REVIEW_CHANGES, DECIDE, form=_reason_form)
+@action(ActionName.REVIEW_CHANGES, DECIDE_OR_REFERENT, form=_reason_form)
 async def request_changes(request: Request) -> Reply:
     review, member, sid = request.core.review, request.member, request.sub.id
     sub = await review.request_changes(member, sid, _reason(request), revision=request.revision)

@@ -18,9 +18,9 @@ OWN_SUBMISSION = Permission.of(target=Target.SUBMISSION, author=Author.OWN)
 async def charter_form(
     core: Core, member: MemberView, t: Translator, charter: Charter, then: str = ""
 ) -> Form:
-    """The charter to read and accept, with the member's site filled in."""
-    own = [n for i, n in await core.onboarding.sites(member.workspace_id) if i == member.site_id]
-    return cards.charter_form(t, charter, own[0] if own else "", then=then)
+    """The charter to read and accept, with the list of sites (theirs selected)."""
+    sites = await core.sites.names(member.workspace_id)
+    return cards.charter_form(t, charter, sites, member.site_id, then=then)
 
 
 async def submit_entry(core: Core, member: MemberView, caption: str) -> Reply:

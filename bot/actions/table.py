@@ -42,10 +42,20 @@ class ActionName(enum.StrEnum):
     CONFIG = "config"
     STATS = "stats"
     EXPORT = "export"
+    CHARTER = "charter"
+    CAMPAIGN = "campaign"
+    SITE = "site"
+    ROLE = "role"
+    # ``role grant|revoke <person> cm|approver``: reached from ``role``, admins only.
+    ROLE_STAFF = "role.staff"
     # A button that runs a /relais subcommand (App Home, nudges).
     RELAIS_COMMAND = "relais.command"
     # Buttons and forms.
     CHARTER_ACCEPT = "charter.accept"
+    # ``charter publish``: the form to edit the charter, then what changed, then publish.
+    CHARTER_PUBLISH = "charter.publish"
+    # ``campaign new``: the form (title, brief, dates, site, hashtag).
+    CAMPAIGN_NEW = "campaign.new"
     SUBMISSION_CREATE = "submission.create"
     SUBMISSION_WITHDRAW = "submission.withdraw"
     SUBMISSION_RESUBMIT_FORM = "submission.resubmit_form"
@@ -80,18 +90,29 @@ class Author(enum.Enum):
 @dataclass(frozen=True)
 class Permission:
     """Who may use an action: any of ``roles`` (admin holds them all; none: every member
-    of the workspace), on which target, and whether it must (not) be their own."""
+    of the workspace), on which target, and whether it must (not) be their own.
+
+    ``site_referents``: the referents of the target submission's site may use it too,
+    when the workspace allows it (``/relais config referents_review on``); the review
+    service still keeps sensitive and escalated submissions for approvers."""
 
     roles: frozenset[Role]
     target: Target = Target.NONE
     author: Author = Author.ANY
+    site_referents: bool = False
 
     @classmethod
     def of(
-        cls, *roles: Role, target: Target = Target.NONE, author: Author = Author.ANY
+        cls,
+        *roles: Role,
+        target: Target = Target.NONE,
+        author: Author = Author.ANY,
+        site_referents: bool = False,
     ) -> Permission:
         """A permission for the holders of ``roles`` (none given: every member)."""
-        return cls(frozenset(roles), target, author)
+        if site_referents and target is not Target.SUBMISSION:
+            raise ValueError("site_referents needs a submission target (whose site?)")
+        return cls(frozenset(roles), target, author, site_referents)
 
 
 #: Every member of the workspace (help, join, /submit which walks them to the charter).

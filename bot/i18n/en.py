@@ -102,7 +102,6 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "form.join.intro": (
         "Charter version {version}. Please read it: by accepting, you become an ambassador."
     ),
-    "form.join.site_hint": "Your site, e.g. Lyon plant",
     "form.submit.title": "Send photos",
     "form.submit.caption_hint": "What's happening? Who, where, and why it's worth sharing.",
     "form.review.reject.title": "Reject #{id}",
@@ -121,7 +120,15 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "help.cm": (
         "Community managers: submissions arrive as cards in the review channel. "
         "Use their buttons to approve, reject, request changes or escalate to an approver. "
-        "/relais digest preview (or send) for the weekly digest; /relais config for settings."
+        "/relais digest preview (or send) for the weekly digest; /relais config for settings; "
+        "/relais site for the list of sites; /relais role to name site referents (admins: "
+        "community managers and approvers); /relais charter publish for a new charter; "
+        "/relais campaign new for a themed campaign."
+    ),
+    "help.referent": (
+        "Site referents: /relais me lists your site's submissions waiting for review; when "
+        "the team allows it, approve or ask for changes with the Review buttons of the daily "
+        "reminder."
     ),
     "help.stats": (
         "/relais stats — your numbers over 12 weeks (the whole programme for CMs), with a chart"
@@ -211,6 +218,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "console.photos": "{label} (file paths, up to {max})",
     "console.choice": "Choice (Enter for the default, or none)",
     "console.default": "(default)",
+    "console.no_match": "Nothing in the list matches '{typed}'. Type a number or part of a name.",
+    "console.several": "Several match '{typed}'; type the number:",
     "console.no_such_file": "{name}: no such file",
     "console.field_error": "{label}: {error}",
     "console.ask_again": "Your other answers are kept. Answer again:",
@@ -382,7 +391,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     ),
     "teams.help_words": (
         "In this chat, type: help, join, me, stats, snooze 2w, snooze off, leave, or submit "
-        "(or just send photos). Community managers also: digest, config, export."
+        "(or just send photos). Community managers also: digest, config, export, charter, "
+        "site, role, campaign."
     ),
     "teams.html_copy": "the formatted (HTML) copy of your message",
     "digest.title": "This week in the ambassador programme ({start} to {end})",
@@ -533,4 +543,162 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "export.submissions": "Every submission (CSV)",
     "export.sent": "Your export is on its way to your direct messages: two CSV files.",
     "export.download": "Download {filename}",
+    # sites (CM)
+    "site.none": "No sites yet. Add the first with /relais site add <name>.",
+    "site.list_title": {"one": "{count} site", "other": "{count} sites"},
+    "site.members": {"one": "{count} member", "other": "{count} members"},
+    "site.no_referent": "no referent",
+    "site.submissions": {"one": "{count} submission", "other": "{count} submissions"},
+    "site.usage": (
+        "/relais site list · site add <name> · site rename <old name> -> <new name> · "
+        "site merge <site to fold> -> <site to keep>"
+    ),
+    "site.usage_rename": "Write it as: /relais site rename <old name> -> <new name>",
+    "site.usage_merge": "Write it as: /relais site merge <site to fold> -> <site to keep>",
+    "site.added": "Site {site} added. Ambassadors can now pick it when they join or submit.",
+    "site.renamed": "Site {old} is now called {new}.",
+    "site.merged": (
+        "Site {old} merged into {new}: {members} and {submissions} moved. The audit trail"
+        " keeps the change."
+    ),
+    "site.exists": "There is already a site called {site} (case, accents and spaces aside).",
+    "site.not_found": "No site called {site}. See /relais site list for the names.",
+    "site.name_missing": "Give the site a name, e.g. /relais site add Lyon plant",
+    "site.merge_same": "{site} is the same site twice: name two different sites.",
+    # roles (admin for cm and approver, CM for referents)
+    "role.none": "Nobody holds a role yet beyond ambassador.",
+    "role.list_title": "Who holds which role",
+    "role.usage": (
+        "/relais role list · role grant <person> cm|approver|referent [site] · "
+        "role revoke <person> cm|approver|referent [site]"
+    ),
+    "role.of_site": " of {site}",
+    "role.granted": "{who} is now {role}{where}. They have been told by direct message.",
+    "role.revoked": "{who} is no longer {role}{where}. They have been told by direct message.",
+    "role.grant_nothing": "{who} was already {role}{where}: nothing changed.",
+    "role.revoke_nothing": "{who} was not {role}{where}: nothing changed.",
+    "role.unknown": "{role} is not a role I can give: use cm, approver or referent.",
+    "role.site_missing": "Say which site: /relais role grant <person> referent <site>",
+    "role.dm.granted": "{by} made you {role}{where} in the ambassador programme.",
+    "role.dm.revoked": "{by} removed your role {role}{where} in the ambassador programme.",
+    "role.dm.can.cm": (
+        "You can now review submissions (the cards in the review channel), send the "
+        "digest, change the settings (/relais config), manage sites (/relais site) and "
+        "name site referents (/relais role)."
+    ),
+    "role.dm.can.approver": (
+        "You will now receive the sensitive submissions escalated to you, to approve or "
+        "reject them."
+    ),
+    "role.dm.can.referent": (
+        "You are now the relay of this site: you get its reminders and a weekly line on "
+        "its activity, and see its submissions waiting for review in /relais me. When the "
+        "team allows it, you can approve or ask for changes on its non-sensitive submissions."
+    ),
+    "error.admins_only": "Only an admin can do this (name community managers and approvers).",
+    # site referents
+    "referent.week": "This week at {site}: {sent}, {approved}, {authors}; {waiting}.",
+    "referent.sent": {"one": "{count} submission sent", "other": "{count} submissions sent"},
+    "referent.approved": {"one": "{count} approved", "other": "{count} approved"},
+    "referent.authors": {
+        "one": "{count} ambassador took part",
+        "other": "{count} ambassadors took part",
+    },
+    "referent.waiting": {
+        "one": "{count} waiting for review",
+        "other": "{count} waiting for review",
+    },
+    # the charter
+    "charter.title": "Ambassador charter, version {version}",
+    "charter.accepted_count": {
+        "one": "{count} of {total} ambassadors accepted this version",
+        "other": "{count} of {total} ambassadors accepted this version",
+    },
+    "charter.accepted_version": "accepted version {version}",
+    "charter.not_accepted": "not accepted yet",
+    "charter.more": {"one": "and {count} more", "other": "and {count} more"},
+    "charter.publish_hint": "To publish a new version: /relais charter publish",
+    "charter.usage": "/relais charter shows the charter; /relais charter publish edits it (CMs).",
+    "charter.more_changes": {
+        "one": "… and {count} more changed line",
+        "other": "… and {count} more changed lines",
+    },
+    "charter.no_change": "(only spacing changed)",
+    "charter.publish.title": "Publish the charter",
+    "charter.publish.field": "Charter text",
+    "charter.publish.intro": (
+        "Edit the text, then preview what changed ({max} characters at most). Every "
+        "ambassador will be asked to accept the new version."
+    ),
+    "charter.publish.changes": "What changes (+ added, − removed):",
+    "charter.publish.confirm": "Publish this version and ask every ambassador to accept it",
+    "charter.current_too_long": (
+        "The current charter is {length} characters long and a chat form holds {max}: "
+        "publish it with RELAIS_CHARTER_FILE instead."
+    ),
+    "charter.too_long": (
+        "The charter is {length} characters long; a chat form holds {max}. Shorten it, or "
+        "publish it with RELAIS_CHARTER_FILE."
+    ),
+    "charter.unchanged": "This is the text of version {version} already: change it first.",
+    "charter.published": (
+        "Charter version {version} published. Every ambassador is asked to accept it by "
+        "direct message, and again at their next /submit."
+    ),
+    "charter.changed": "{by} published version {version} of the ambassador charter.",
+    "charter.changed_hint": "Read and accept it to keep sending photos.",
+    "button.publish": "Publish",
+    "button.preview": "Preview",
+    "button.read_accept": "Read and accept",
+    # campaigns (CM)
+    "campaign.form_title": "New campaign",
+    "campaign.form_intro": (
+        "A theme that gives ambassadors something to look for. Dates are days in the "
+        "workspace's timezone; the last day counts until midnight."
+    ),
+    "campaign.field.title": "Title",
+    "campaign.field.brief": "Brief",
+    "campaign.field.brief_hint": "What to shoot, with an example or two",
+    "campaign.field.starts_on": "Start date",
+    "campaign.field.ends_on": "End date",
+    "campaign.field.site": "Site (leave empty for every site)",
+    "campaign.field.hashtag": "Hashtag (optional)",
+    "campaign.field.hashtag_hint": "e.g. summer2026",
+    "button.create": "Create",
+    "campaign.all_sites": "every site",
+    "campaign.closed": "closed",
+    "campaign.dates": "{start} to {end}",
+    "campaign.none": "No campaigns yet. Start one with /relais campaign new.",
+    "campaign.list_title": {"one": "{count} campaign", "other": "{count} campaigns"},
+    "campaign.usage": (
+        "/relais campaign list · campaign new · campaign show <title> · campaign close <title>"
+    ),
+    "campaign.approved": {"one": "{count} photo", "other": "{count} photos"},
+    "campaign.sites": {"one": "{count} site", "other": "{count} sites"},
+    "campaign.counts": "{approved} approved, from {sites}",
+    "campaign.approved_by": {"one": "{count} approved", "other": "{count} approved"},
+    "campaign.result": "Campaign {title} is over: {counts}. Thanks to {names}!",
+    "campaign.result_empty": "Campaign {title} is over. Nothing was approved this time.",
+    "campaign.created": (
+        "Campaign {title} created, {start} to {end}, for {where}. It is announced in the "
+        "digest channel when it starts and offered in the photo form."
+    ),
+    "campaign.closed_posted": (
+        "Campaign {title} closed ({counts}); the result is posted in {channel}."
+    ),
+    "campaign.closed_no_channel": (
+        "Campaign {title} closed ({counts}). No digest channel is set, so nothing was posted."
+    ),
+    "campaign.title_missing": "Give the campaign a title.",
+    "campaign.title_too_long": "The title is too long ({max} characters at most).",
+    "campaign.brief_too_long": "The brief is too long ({max} characters at most).",
+    "campaign.bad_hashtag": "A hashtag is one word of at most {max} characters, e.g. summer2026.",
+    "campaign.bad_date": "{value} is not a date. Pick a day (YYYY-MM-DD).",
+    "campaign.end_missing": "Pick the campaign's last day.",
+    "campaign.start_past": "The start date is in the past. Pick today or a later day.",
+    "campaign.end_before_start": "The end date is before the start date.",
+    "campaign.exists": "A campaign called {title} is already open. Choose another title.",
+    "campaign.not_found": "No campaign called {title}. See /relais campaign list.",
+    "campaign.already_closed": "Campaign {title} is already closed.",
+    "error.campaign_over": "Campaign {title} is over or not for your site. Pick another one.",
 }

@@ -110,7 +110,6 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "Charte, version {version}. Merci de la lire : en l’acceptant, "
         "vous devenez ambassadeur du programme."
     ),
-    "form.join.site_hint": "Votre site, par ex. usine de Lyon",
     "form.submit.title": "Envoyer des photos",
     "form.submit.caption_hint": (
         "Que se passe-t-il ? Qui, où, et pourquoi cela vaut la peine d’être partagé."
@@ -133,7 +132,15 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "Community managers : les contributions arrivent sous forme de cartes dans le canal "
         "de validation. Leurs boutons permettent d’approuver, de refuser, de demander "
         "des modifications ou de transmettre à un approbateur. /relais digest preview (ou send) "
-        "pour le récapitulatif ; /relais config pour les réglages."
+        "pour le récapitulatif ; /relais config pour les réglages ; /relais site pour la liste "
+        "des sites ; /relais role pour nommer les référents de site (administrateurs : "
+        "community managers et approbateurs) ; /relais charter publish pour une nouvelle "
+        "charte ; /relais campaign new pour une campagne thématique."
+    ),
+    "help.referent": (
+        "Référents de site : /relais me liste les contributions de votre site en attente ; "
+        "quand l’équipe l’autorise, approuvez ou demandez des modifications avec les boutons "
+        "du rappel quotidien."
     ),
     "help.stats": (
         "/relais stats — vos chiffres sur 12 semaines (tout le programme pour les "
@@ -237,6 +244,10 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "console.photos": "{label} (chemins des fichiers, {max} au plus)",
     "console.choice": "Choix (Entrée : la valeur par défaut, ou aucune)",
     "console.default": "(par défaut)",
+    "console.no_match": (
+        "Rien dans la liste ne correspond à « {typed} ». Tapez un numéro ou une partie du nom."
+    ),
+    "console.several": "Plusieurs correspondent à « {typed} » ; tapez le numéro :",
     "console.no_such_file": "{name} : fichier introuvable",
     "console.field_error": "{label} : {error}",
     "console.ask_again": "Vos autres réponses sont conservées. Répondez de nouveau :",
@@ -444,7 +455,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "teams.help_words": (
         "Dans cette conversation, tapez : help, join, me, stats, snooze 2w, snooze off, leave "
         "ou submit (ou envoyez simplement des photos). Community managers : aussi digest, "
-        "config, export."
+        "config, export, charter, site, role, campaign."
     ),
     "teams.html_copy": "la copie mise en forme (HTML) de votre message",
     "digest.title": "Cette semaine dans le programme ambassadeurs (du {start} au {end})",
@@ -622,4 +633,192 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "export.submissions": "Toutes les contributions (CSV)",
     "export.sent": "Votre export arrive dans vos messages privés : deux fichiers CSV.",
     "export.download": "Télécharger {filename}",
+    # sites (CM)
+    "site.none": "Aucun site pour l’instant. Ajoutez le premier avec /relais site add <nom>.",
+    "site.list_title": {"one": "{count} site", "other": "{count} sites"},
+    "site.members": {"one": "{count} membre", "other": "{count} membres"},
+    "site.no_referent": "pas de référent",
+    "site.submissions": {"one": "{count} contribution", "other": "{count} contributions"},
+    "site.usage": (
+        "/relais site list · site add <nom> · site rename <ancien nom> -> <nouveau nom> · "
+        "site merge <site à fondre> -> <site à garder>"
+    ),
+    "site.usage_rename": "Écrivez-le ainsi : /relais site rename <ancien nom> -> <nouveau nom>",
+    "site.usage_merge": "Écrivez-le ainsi : /relais site merge <site à fondre> -> <site à garder>",
+    "site.added": (
+        "Site {site} ajouté. Les ambassadeurs peuvent maintenant le choisir en adhérant ou en "
+        "envoyant une photo."
+    ),
+    "site.renamed": "Le site {old} s’appelle maintenant {new}.",
+    "site.merged": (
+        "Site {old} fusionné dans {new} : {members} et {submissions} déplacés. Le journal"
+        " d’audit garde la trace du changement."
+    ),
+    "site.exists": (
+        "Il existe déjà un site nommé {site} (sans tenir compte des majuscules, accents et "
+        "espaces)."
+    ),
+    "site.not_found": "Aucun site nommé {site}. Voyez /relais site list pour les noms.",
+    "site.name_missing": "Donnez un nom au site, par ex. /relais site add Usine de Lyon",
+    "site.merge_same": "{site} est deux fois le même site : nommez deux sites différents.",
+    # roles (admin for cm and approver, CM for referents)
+    "role.none": "Personne n’a encore de rôle au-delà d’ambassadeur.",
+    "role.list_title": "Qui a quel rôle",
+    "role.usage": (
+        "/relais role list · role grant <personne> cm|approver|referent [site] · "
+        "role revoke <personne> cm|approver|referent [site]"
+    ),
+    "role.of_site": " de {site}",
+    "role.granted": (
+        "{who} a maintenant le rôle {role}{where}. La personne en est informée par message direct."
+    ),
+    "role.revoked": (
+        "{who} n’a plus le rôle {role}{where}. La personne en est informée par message direct."
+    ),
+    "role.grant_nothing": "{who} avait déjà le rôle {role}{where} : rien n’a changé.",
+    "role.revoke_nothing": "{who} n’avait pas le rôle {role}{where} : rien n’a changé.",
+    "role.unknown": (
+        "{role} n’est pas un rôle que je peux attribuer : utilisez cm, approver ou referent."
+    ),
+    "role.site_missing": "Précisez le site : /relais role grant <personne> referent <site>",
+    "role.dm.granted": "{by} vous a donné le rôle {role}{where} dans le programme ambassadeurs.",
+    "role.dm.revoked": "{by} vous a retiré le rôle {role}{where} dans le programme ambassadeurs.",
+    "role.dm.can.cm": (
+        "Vous pouvez maintenant valider les contributions (les cartes du canal de validation), "
+        "envoyer le récapitulatif, changer les réglages (/relais config), gérer les sites "
+        "(/relais site) et nommer les référents de site (/relais role)."
+    ),
+    "role.dm.can.approver": (
+        "Vous recevrez désormais les contributions sensibles qui vous sont transmises, pour "
+        "les approuver ou les refuser."
+    ),
+    "role.dm.can.referent": (
+        "Vous êtes maintenant le relais de ce site : vous recevez ses rappels et une ligne "
+        "hebdomadaire sur son activité, et voyez dans /relais me ses contributions en attente. "
+        "Quand l’équipe l’autorise, vous pouvez approuver ou demander des modifications sur "
+        "ses contributions non sensibles."
+    ),
+    "error.admins_only": (
+        "Seul un administrateur peut faire cela (nommer les community managers et les "
+        "approbateurs)."
+    ),
+    # site referents
+    "referent.week": "Cette semaine à {site} : {sent}, {approved}, {authors} ; {waiting}.",
+    "referent.sent": {
+        "one": "{count} contribution envoyée",
+        "other": "{count} contributions envoyées",
+    },
+    "referent.approved": {"one": "{count} approuvée", "other": "{count} approuvées"},
+    "referent.authors": {
+        "one": "{count} ambassadeur a participé",
+        "other": "{count} ambassadeurs ont participé",
+    },
+    "referent.waiting": {
+        "one": "{count} en attente de validation",
+        "other": "{count} en attente de validation",
+    },
+    # the charter
+    "charter.title": "Charte des ambassadeurs, version {version}",
+    "charter.accepted_count": {
+        "one": "{count} ambassadeur sur {total} a accepté cette version",
+        "other": "{count} ambassadeurs sur {total} ont accepté cette version",
+    },
+    "charter.accepted_version": "a accepté la version {version}",
+    "charter.not_accepted": "pas encore acceptée",
+    "charter.more": {"one": "et {count} autre", "other": "et {count} autres"},
+    "charter.publish_hint": "Pour publier une nouvelle version : /relais charter publish",
+    "charter.usage": (
+        "/relais charter affiche la charte ; /relais charter publish la modifie (CM)."
+    ),
+    "charter.more_changes": {
+        "one": "… et {count} autre ligne modifiée",
+        "other": "… et {count} autres lignes modifiées",
+    },
+    "charter.no_change": "(seuls les espaces ont changé)",
+    "charter.publish.title": "Publier la charte",
+    "charter.publish.field": "Texte de la charte",
+    "charter.publish.intro": (
+        "Modifiez le texte, puis prévisualisez ce qui change ({max} caractères au plus). "
+        "Chaque ambassadeur devra accepter la nouvelle version."
+    ),
+    "charter.publish.changes": "Ce qui change (+ ajouté, − retiré) :",
+    "charter.publish.confirm": (
+        "Publier cette version et demander à chaque ambassadeur de l’accepter"
+    ),
+    "charter.current_too_long": (
+        "La charte actuelle fait {length} caractères et un formulaire en contient {max} : "
+        "publiez-la plutôt avec RELAIS_CHARTER_FILE."
+    ),
+    "charter.too_long": (
+        "La charte fait {length} caractères ; un formulaire en contient {max}. Raccourcissez-la,"
+        " ou publiez-la avec RELAIS_CHARTER_FILE."
+    ),
+    "charter.unchanged": "C’est déjà le texte de la version {version} : modifiez-le d’abord.",
+    "charter.published": (
+        "Version {version} de la charte publiée. Chaque ambassadeur est invité à l’accepter "
+        "par message direct, et de nouveau à son prochain /submit."
+    ),
+    "charter.changed": "{by} a publié la version {version} de la charte des ambassadeurs.",
+    "charter.changed_hint": "Lisez-la et acceptez-la pour continuer à envoyer des photos.",
+    "button.publish": "Publier",
+    "button.preview": "Prévisualiser",
+    "button.read_accept": "Lire et accepter",
+    # campaigns (CM)
+    "campaign.form_title": "Nouvelle campagne",
+    "campaign.form_intro": (
+        "Un thème qui donne aux ambassadeurs quelque chose à chercher. Les dates sont des "
+        "jours dans le fuseau de l’espace de travail ; le dernier jour compte jusqu’à minuit."
+    ),
+    "campaign.field.title": "Titre",
+    "campaign.field.brief": "Consignes",
+    "campaign.field.brief_hint": "Quoi photographier, avec un exemple ou deux",
+    "campaign.field.starts_on": "Date de début",
+    "campaign.field.ends_on": "Date de fin",
+    "campaign.field.site": "Site (vide : tous les sites)",
+    "campaign.field.hashtag": "Hashtag (facultatif)",
+    "campaign.field.hashtag_hint": "par ex. ete2026",
+    "button.create": "Créer",
+    "campaign.all_sites": "tous les sites",
+    "campaign.closed": "close",
+    "campaign.dates": "du {start} au {end}",
+    "campaign.none": "Aucune campagne pour l’instant. Lancez-en une avec /relais campaign new.",
+    "campaign.list_title": {"one": "{count} campagne", "other": "{count} campagnes"},
+    "campaign.usage": (
+        "/relais campaign list · campaign new · campaign show <titre> · campaign close <titre>"
+    ),
+    "campaign.approved": {"one": "{count} photo", "other": "{count} photos"},
+    "campaign.sites": {"one": "{count} site", "other": "{count} sites"},
+    "campaign.counts": "{approved} approuvées, de {sites}",
+    "campaign.approved_by": {"one": "{count} approuvée", "other": "{count} approuvées"},
+    "campaign.result": "La campagne {title} est terminée : {counts}. Merci à {names} !",
+    "campaign.result_empty": (
+        "La campagne {title} est terminée. Rien n’a été approuvé cette fois-ci."
+    ),
+    "campaign.created": (
+        "Campagne {title} créée, du {start} au {end}, pour {where}. Elle est annoncée dans le "
+        "canal du récapitulatif à son début et proposée dans le formulaire photo."
+    ),
+    "campaign.closed_posted": (
+        "Campagne {title} close ({counts}) ; le résultat est publié dans {channel}."
+    ),
+    "campaign.closed_no_channel": (
+        "Campagne {title} close ({counts}). Aucun canal de récapitulatif n’est défini : rien "
+        "n’a été publié."
+    ),
+    "campaign.title_missing": "Donnez un titre à la campagne.",
+    "campaign.title_too_long": "Le titre est trop long ({max} caractères au plus).",
+    "campaign.brief_too_long": "Les consignes sont trop longues ({max} caractères au plus).",
+    "campaign.bad_hashtag": (
+        "Un hashtag est un seul mot de {max} caractères au plus, par ex. ete2026."
+    ),
+    "campaign.bad_date": "{value} n’est pas une date. Choisissez un jour (AAAA-MM-JJ).",
+    "campaign.end_missing": "Choisissez le dernier jour de la campagne.",
+    "campaign.start_past": "La date de début est passée. Choisissez aujourd’hui ou plus tard.",
+    "campaign.end_before_start": "La date de fin est avant la date de début.",
+    "campaign.exists": "Une campagne nommée {title} est déjà ouverte. Choisissez un autre titre.",
+    "campaign.not_found": "Aucune campagne nommée {title}. Voyez /relais campaign list.",
+    "campaign.already_closed": "La campagne {title} est déjà close.",
+    "error.campaign_over": (
+        "La campagne {title} est terminée ou ne concerne pas votre site. Choisissez-en une autre."
+    ),
 }

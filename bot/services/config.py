@@ -33,6 +33,7 @@ KEYS: dict[str, tuple[str, int, int]] = {
     "review_sla_hours": ("int", 1, 720),
     "nudges": ("onoff", 0, 0),
     "self_review": ("onoff", 0, 0),
+    "referents_review": ("onoff", 0, 0),
 }
 #: Seconds a workspace's settings are reused on the request path (``Config.recent``).
 RECENT_TTL = 5.0
@@ -73,6 +74,9 @@ class WorkspaceConfig:
     review_sla_hours: int
     nudges: bool
     self_review: bool = False
+    # Site referents may approve or request changes on their site's non-sensitive
+    # submissions (the short circuit close to the field).
+    referents_review: bool = False
 
     def shown(self) -> list[tuple[str, str]]:
         """(key, value) pairs as people read them."""
@@ -87,6 +91,7 @@ class WorkspaceConfig:
             ("review_sla_hours", str(self.review_sla_hours)),
             ("nudges", "on" if self.nudges else "off"),
             ("self_review", "on" if self.self_review else "off"),
+            ("referents_review", "on" if self.referents_review else "off"),
         ]
 
 
@@ -115,6 +120,7 @@ class Config:
             review_sla_hours=int(stored.get("review_sla_hours", 24)),
             nudges=stored.get("nudges", "on") == "on",
             self_review=stored.get("self_review", "off") == "on",
+            referents_review=stored.get("referents_review", "off") == "on",
         )
 
     async def get(self, workspace_id: int) -> WorkspaceConfig:

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot import cards, notify
 from bot.errors import CharterChanged, InvalidInput, NotAllowed, NotFound
-from bot.i18n import normalise_locale, translate
+from bot.i18n import normalise_locale, translate, translator
 from domain import Charter, MemberView, Platform, Profile, Role, Status, SubmissionLine
 from storage.models import Submission
 from storage.repositories import Repos
 
 if TYPE_CHECKING:
     from bot.core import Core
-
-SITE_NAME_MAX = 120
 
 
 def _require_ids(workspace_external_id: str, user_external_id: str) -> None:
@@ -198,21 +198,48 @@ class Onboarding:
         return Charter(version=current.version, text=current.text, accepted_version=accepted)
 
     async def publish_charter(self, actor: MemberView, text: str) -> int:
-        """Publish a new charter version (CM); every ambassador must accept it again."""
+        """Publish a new charter version (CM); every ambassador must accept it again, and
+        each is told by DM what changed, with a button to read and accept it."""
         if not text.strip():
             raise InvalidInput("error.charter_empty", field="text")
+        now = self.core.clock()
         async with self.core.db.transaction() as r:
-            if not (await r.members.view(actor.id)).has(Role.CM):
+            fresh = await r.members.view(actor.id)
+            if not fresh.has(Role.CM):
                 raise NotAllowed()
-            row = await r.charters.publish(
-                actor.workspace_id, text.strip(), now=self.core.clock(), by=actor.id
+            before = await r.charters.current(actor.workspace_id)
+            row = await r.charters.publish(actor.workspace_id, text.strip(), now=now, by=actor.id)
+            changes = charter_changes(before.text if before else "", row.text)
+            people = await r.members.views(
+                [m for m, _ in await r.charters.ambassadors_versions(actor.workspace_id)]
             )
-            return row.version
+            for person in people.values():
+                t = translator(person.locale)
+                message = cards.charter_changed_dm(t, row.version, changes, fresh.display_name)
+                await notify.dm(r, person, message, now=now)
+            version = row.version
+        if people:
+            self.core.outbox_changed()
+        return version
+
+    async def charter_overview(
+        self, member: MemberView
+    ) -> tuple[Charter, list[tuple[str, int | None]] | None]:
+        """The current charter and, for a CM, who accepted which version (None otherwise)."""
+        async with self.core.db.read() as r:
+            charter = await self._charter(r, member)
+            fresh = await r.members.view(member.id)
+            if not fresh.has(Role.CM):
+                return charter, None
+            rows = await r.charters.ambassadors_versions(member.workspace_id)
+            people = await r.members.views([m for m, _ in rows])
+            return charter, [(people[m].display_name, v) for m, v in rows]
 
     async def join(
-        self, member: MemberView, *, charter_version: int, site_name: str | None = None
+        self, member: MemberView, *, charter_version: int, site_id: int | None = None
     ) -> MemberView:
-        """Make ``member`` an ambassador, recording acceptance of ``charter_version``.
+        """Make ``member`` an ambassador, recording acceptance of ``charter_version`` and,
+        when given, the site they picked from the list.
 
         Refused with ``CharterChanged`` when a newer version was published after the
         member read it: they must read the new one.
@@ -222,39 +249,20 @@ class Onboarding:
             current = await r.charters.current(member.workspace_id)
             if current is None or current.version != charter_version:
                 raise CharterChanged(version=current.version if current else 0)
+            if site_id is not None:
+                site = await r.sites.get(site_id)
+                if site is None or site.workspace_id != member.workspace_id:
+                    raise InvalidInput("error.unknown_site", field="site")
             await r.charters.accept(member.id, current.id, now=now)
             await r.members.grant(member.id, Role.AMBASSADOR, now=now)
-            if site_name and site_name.strip():
-                name = site_name.strip()
-                if len(name) > SITE_NAME_MAX:
-                    raise InvalidInput("error.site_too_long", field="site", max=SITE_NAME_MAX)
-                site = await r.sites.get_or_create(member.workspace_id, name, now=now)
-                await r.members.set_site(member.id, site.id)
+            if site_id is not None:
+                await r.members.set_site(member.id, site_id)
             return await r.members.view(member.id)
 
     async def leave(self, member: MemberView) -> bool:
         """Stop being an ambassador; False when the member was not one."""
         async with self.core.db.transaction() as r:
             return await r.members.revoke(member.id, Role.AMBASSADOR)
-
-    async def grant(self, actor: MemberView, target_external_id: str, role: Role) -> MemberView:
-        """Give ``role`` to a member (CM for ambassador/referent/approver, admin for cm/admin)."""
-        now = self.core.clock()
-        async with self.core.db.transaction() as r:
-            fresh = await r.members.view(actor.id)
-            needed = Role.ADMIN if role in (Role.CM, Role.ADMIN) else Role.CM
-            if not fresh.has(needed):
-                raise NotAllowed()
-            target = await r.members.find(actor.workspace_id, target_external_id)
-            if target is None:
-                raise NotFound("error.member_not_found", who=target_external_id)
-            await r.members.grant(target.id, role, now=now, by=actor.id)
-            return await r.members.view(target.id)
-
-    async def sites(self, workspace_id: int) -> list[tuple[int, str]]:
-        """Known sites as (id, name), by name."""
-        async with self.core.db.read() as r:
-            return [(s.id, s.name) for s in await r.sites.list(workspace_id)]
 
     async def snooze(
         self, member: MemberView, until: datetime | None, *, opt_out: bool = False
@@ -270,9 +278,12 @@ class Onboarding:
             row = await r.members.row(member.id)
             site = await r.sites.get(fresh.site_id) if fresh.site_id else None
             recent = await r.submissions.by_author(member.id, limit=10)
+            # Reviewers see the whole queue; a site's referent sees that site's.
+            reviewer = fresh.has(Role.CM, Role.APPROVER)
+            sites = None if reviewer else fresh.referent_sites
             awaiting = (
-                await r.submissions.awaiting_review(member.workspace_id, limit=10)
-                if fresh.has(Role.CM, Role.APPROVER)
+                await r.submissions.awaiting_review(member.workspace_id, limit=10, site_ids=sites)
+                if reviewer or sites
                 else []
             )
             return Profile(
@@ -284,7 +295,7 @@ class Onboarding:
                 recent=tuple(_line(s) for s in recent),
                 awaiting_review=tuple(_line(s) for s in awaiting),
                 awaiting_count=(
-                    await r.submissions.count_awaiting_review(member.workspace_id)
+                    await r.submissions.count_awaiting_review(member.workspace_id, site_ids=sites)
                     if awaiting
                     else 0
                 ),
@@ -305,6 +316,19 @@ def belongs_to(platform: Platform, external_id: str) -> bool:
     if platform is Platform.TEAMS:
         return _SLACK_USER_ID.fullmatch(external_id) is None
     return True
+
+
+#: Changed lines a charter DM or preview shows (the rest is counted).
+CHANGES_SHOWN = 20
+
+
+def charter_changes(old: str, new: str) -> list[str]:
+    """The lines added (``+ ``) and removed (``- ``) from one charter text to the next."""
+    return [
+        line
+        for line in difflib.ndiff(old.splitlines(), new.splitlines())
+        if line.startswith(("+ ", "- ")) and line[2:].strip()
+    ]
 
 
 def _line(row: Submission) -> SubmissionLine:

@@ -34,10 +34,32 @@ def own_review_refused(actor: MemberView, sub: SubmissionView, self_review: bool
     return sub.author.id == actor.id and not self_review
 
 
-def may_decide(actor: MemberView, sub: SubmissionView, new: Status) -> bool:
+#: What a site referent may decide, when the workspace allows it (``referents_review``).
+REFERENT_DECISIONS = frozenset((Status.APPROVED, Status.CHANGES_REQUESTED))
+
+
+def referent_may_decide(
+    actor: MemberView, sub: SubmissionView, new: Status, referents_review: bool
+) -> bool:
+    """The short circuit close to the field: a site's referent approves or asks for
+    changes on the site's pending, non-sensitive submissions, when the workspace allows."""
+    return (
+        referents_review
+        and sub.site_id is not None
+        and sub.site_id in actor.referent_sites
+        and sub.status is Status.PENDING
+        and not sub.sensitive
+        and new in REFERENT_DECISIONS
+    )
+
+
+def may_decide(
+    actor: MemberView, sub: SubmissionView, new: Status, *, referents_review: bool = False
+) -> bool:
     """The role rule, in one place.
 
-    - pending, not sensitive: a CM approves, rejects, asks for changes or escalates;
+    - pending, not sensitive: a CM approves, rejects, asks for changes or escalates; a
+      referent of its site approves or asks for changes when the workspace allows it;
     - pending, sensitive: a CM rejects, asks for changes or escalates; approving needs an
       approver (the exceptional circuit);
     - escalated: only an approver approves or rejects.
@@ -45,6 +67,8 @@ def may_decide(actor: MemberView, sub: SubmissionView, new: Status) -> bool:
     """
     if Role.ADMIN in actor.roles:
         return True
+    if not actor.has(*REVIEWER_ROLES):
+        return referent_may_decide(actor, sub, new, referents_review)
     if sub.status is Status.ESCALATED:
         return Role.APPROVER in actor.roles
     if new is Status.APPROVED and sub.sensitive:
@@ -123,7 +147,7 @@ class Review:
         async with self.core.db.transaction() as r:
             # Roles come from the database at every action, never from what a button showed.
             actor = await r.members.view(actor.id)
-            if not actor.has(*REVIEWER_ROLES):
+            if not actor.has(*REVIEWER_ROLES) and not actor.referent_sites:
                 raise NotAllowed("error.reviewers_only")
             before = await load_view(r, submission_id)
             if before.workspace_id != actor.workspace_id:
@@ -137,7 +161,7 @@ class Review:
             config = await self.core.config.load(r, actor.workspace_id)
             if own_review_refused(actor, before, config.self_review):
                 raise NotAllowed("error.own_submission")
-            if not may_decide(actor, before, new):
+            if not may_decide(actor, before, new, referents_review=config.referents_review):
                 key = (
                     "error.sensitive_needs_approver"
                     if before.sensitive or before.status is Status.ESCALATED

@@ -68,6 +68,8 @@ class Rounds:
                     sent += _counted("campaign", campaigns)
                     nudges = await self._ambassadors(workspace_id, config, now)
                     sent += _counted("nudge", nudges)
+                    referents = await self._referents(workspace_id, config, now)
+                    sent += _counted("referent", referents)
             except Exception:
                 log.exception("scheduled rounds failed for workspace %s", workspace_id)
         if sent:
@@ -337,6 +339,69 @@ class Rounds:
                 period = local_day(now, tz).isoformat()
             sent += await self._once(person, kind, period, cards.nudge(t, text), now)
         return sent
+
+    async def _referents(self, workspace_id: int, config: WorkspaceConfig, now: datetime) -> int:
+        """Each site's referents: one line a week, at the digest's slot, on the site's
+        week (sent, approved, who took part, waiting); and, when they may review
+        (``referents_review``), one reminder a day of the site's non-sensitive submissions
+        waiting past the SLA, in working hours."""
+        slot = last_occurrence(config.digest_schedule, config.timezone, now)
+        weekly = now - slot <= GRACE
+        remind = config.referents_review and working_hours(now, config.timezone)
+        if not weekly and not remind:
+            return 0
+        week, day = week_key(slot, config.timezone), local_day(now, config.timezone).isoformat()
+        lines: list[tuple[MemberView, str, Message]] = []
+        async with self.core.db.read() as r:
+            pairs = await r.members.referent_pairs(workspace_id)
+            people = await r.members.views(list({m for _, _, m in pairs}))
+            for site_id, site_name, member_id in pairs:
+                person = people[member_id]
+                t = translator(person.locale)
+                if weekly:
+                    sent, approved, authors = await r.submissions.site_activity(
+                        site_id, slot - timedelta(days=7), slot
+                    )
+                    waiting = await r.submissions.count_awaiting_review(
+                        workspace_id, site_ids=[site_id]
+                    )
+                    text = t(
+                        "referent.week",
+                        site=site_name,
+                        sent=t("referent.sent", count=sent),
+                        approved=t("referent.approved", count=approved),
+                        authors=t("referent.authors", count=authors),
+                        waiting=t("referent.waiting", count=waiting),
+                    )
+                    lines.append((person, f"site_week:{week}:{site_id}", cards.notice(text)))
+                if remind:
+                    queue = await r.submissions.awaiting_review(
+                        workspace_id, limit=200, site_ids=[site_id]
+                    )
+                    late = [
+                        s
+                        for s in queue
+                        if s.status == "pending"
+                        and not s.sensitive
+                        and s.author_id != member_id
+                        and working_hours_between(s.created_at, now, config.timezone)
+                        >= config.review_sla_hours
+                    ]
+                    if late:
+                        authors_of = await r.members.views(list({s.author_id for s in late}))
+                        shown = [
+                            (s.id, authors_of[s.author_id].display_name, s.created_at)
+                            for s in late[:SLA_LIST]
+                        ]
+                        message = cards.sla_reminder(
+                            t, shown, len(late), config.review_sla_hours, config.timezone
+                        )
+                        lines.append((person, f"sla_site:{day}:{site_id}", message))
+        total = 0
+        for person, period, message in lines:
+            kind, _, key = period.partition(":")
+            total += await self._once(person, kind, key, message, now)
+        return total
 
     async def _once(
         self, person: MemberView, kind: str, period: str, message: Message, now: datetime

@@ -18,6 +18,7 @@ from bot.errors import (
 )
 from bot.i18n import translator
 from bot.media import CleanImage
+from bot.schedule import local_day
 from domain import (
     CAPTION_MAX,
     MAX_PHOTOS,
@@ -50,6 +51,7 @@ async def load_view(r: Repos, submission_id: int) -> SubmissionView:
         caption=row.caption,
         status=Status(row.status),
         site_name=site.name if site else None,
+        site_id=row.site_id,
         campaign_title=campaign.title if campaign else None,
         people_consented=row.people_consented,
         sensitive=row.sensitive,
@@ -268,7 +270,8 @@ class Submissions:
         """Sites and active campaigns to offer in the submission form."""
         async with self.core.db.read() as r:
             sites = [(s.id, s.name) for s in await r.sites.list(member.workspace_id)]
-            today = self.core.clock().date()
+            config = await self.core.config.load(r, member.workspace_id)
+            today = local_day(self.core.clock(), config.timezone)
             campaigns = [
                 (c.id, c.title)
                 for c in await r.campaigns.active(member.workspace_id, today, member.site_id)
@@ -353,6 +356,14 @@ class Submissions:
             campaign = await r.campaigns.get(campaign_id)
             if campaign is None or campaign.workspace_id != member.workspace_id:
                 raise InvalidInput("error.unknown_campaign", field="campaign")
+            # Running today in the workspace's timezone (ending today: until midnight
+            # there), not closed, and for this site or every site.
+            config = await self.core.config.load(r, member.workspace_id)
+            today = local_day(self.core.clock(), config.timezone)
+            running = campaign.starts_on <= today <= campaign.ends_on
+            for_site = campaign.site_id is None or campaign.site_id == site_id
+            if campaign.closed_at is not None or not running or not for_site:
+                raise InvalidInput("error.campaign_over", field="campaign", title=campaign.title)
         return site_id, campaign_id
 
     async def _record_media(

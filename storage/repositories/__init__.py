@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.repositories.jobs import JobRepository
 from storage.repositories.members import (
+    AuditRepository,
     CharterRepository,
     MemberRepository,
     SiteRepository,
@@ -34,6 +35,7 @@ class Repos:
         self.workspaces = WorkspaceRepository(session)
         self.members = MemberRepository(session)
         self.sites = SiteRepository(session)
+        self.audit = AuditRepository(session)
         self.charters = CharterRepository(session)
         self.campaigns = CampaignRepository(session)
         self.submissions = SubmissionRepository(session)

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import MemberView, Platform, Role
+from domain import MemberView, Platform, Role, site_key
 from storage.models import (
+    AuditEvent,
+    Campaign,
     CharterAcceptance,
     CharterVersion,
     Member,
     MemberRole,
     Site,
+    SiteReferent,
+    Submission,
     Workspace,
 )
 from storage.repositories.dml import rowcount
@@ -118,11 +123,27 @@ class MemberRepository:
         )
         return (await self.s.execute(query)).scalar_one_or_none()
 
+    async def by_name(self, workspace_id: int, name: str) -> Member | None:
+        """The one member whose display name is ``name`` (ignoring case); None when no one
+        or several have it."""
+        rows = list(
+            await self.s.scalars(
+                select(Member)
+                .where(
+                    Member.workspace_id == workspace_id,
+                    func.lower(Member.display_name) == name.lower(),
+                )
+                .limit(2)
+            )
+        )
+        return rows[0] if len(rows) == 1 else None
+
     async def view(self, member_id: int) -> MemberView:
         """The member as a value object, with its roles."""
         row = await self.s.get_one(Member, member_id)
         ws = await self.s.get_one(Workspace, row.workspace_id)
         roles = await self.roles(member_id)
+        sites = await self.referent_sites(member_id)
         return MemberView(
             id=row.id,
             workspace_id=row.workspace_id,
@@ -132,7 +153,8 @@ class MemberRepository:
             locale=row.locale or ws.locale,
             timezone=row.timezone,
             site_id=row.site_id,
-            roles=roles,
+            roles=roles | {Role.REFERENT} if sites else roles,
+            referent_sites=sites,
         )
 
     async def views(self, member_ids: list[int]) -> dict[int, MemberView]:
@@ -151,6 +173,14 @@ class MemberRepository:
             )
         ):
             roles.setdefault(member_id, set()).add(Role(role))
+        referent: dict[int, set[int]] = {}
+        for member_id, site_id in await self.s.execute(
+            select(SiteReferent.member_id, SiteReferent.site_id).where(
+                SiteReferent.member_id.in_(member_ids)
+            )
+        ):
+            referent.setdefault(member_id, set()).add(site_id)
+            roles.setdefault(member_id, set()).add(Role.REFERENT)
         return {
             row.id: MemberView(
                 id=row.id,
@@ -162,6 +192,7 @@ class MemberRepository:
                 timezone=row.timezone,
                 site_id=row.site_id,
                 roles=frozenset(roles.get(row.id, ())),
+                referent_sites=frozenset(referent.get(row.id, ())),
             )
             for row, ws in rows.all()
         }
@@ -172,6 +203,87 @@ class MemberRepository:
             select(MemberRole.role).where(MemberRole.member_id == member_id)
         )
         return frozenset(Role(r) for r in rows)
+
+    async def referent_sites(self, member_id: int) -> frozenset[int]:
+        """The sites this member is the referent of."""
+        rows = await self.s.scalars(
+            select(SiteReferent.site_id).where(SiteReferent.member_id == member_id)
+        )
+        return frozenset(rows)
+
+    async def grant_referent(
+        self, member_id: int, site_id: int, *, now: datetime, by: int | None = None
+    ) -> bool:
+        """Name the member a referent of the site; False when they already were."""
+        if site_id in await self.referent_sites(member_id):
+            return False
+        try:
+            async with self.s.begin_nested():
+                self.s.add(
+                    SiteReferent(
+                        site_id=site_id, member_id=member_id, granted_at=now, granted_by_id=by
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    async def revoke_referent(self, member_id: int, site_id: int | None) -> list[int]:
+        """Stop the member being a referent of the site (of every site: None); returns
+        the sites they no longer relay."""
+        query = delete(SiteReferent).where(SiteReferent.member_id == member_id)
+        if site_id is not None:
+            query = query.where(SiteReferent.site_id == site_id)
+        result = await self.s.execute(query.returning(SiteReferent.site_id))
+        return sorted(result.scalars())
+
+    async def referent_pairs(self, workspace_id: int) -> list[tuple[int, str, int]]:
+        """Every (site id, site name, referent member id) of the workspace, by site."""
+        rows = await self.s.execute(
+            select(Site.id, Site.name, SiteReferent.member_id)
+            .join(SiteReferent, SiteReferent.site_id == Site.id)
+            .where(Site.workspace_id == workspace_id)
+            .order_by(Site.key, SiteReferent.id)
+        )
+        return [(site_id, name, member_id) for site_id, name, member_id in rows]
+
+    async def referents_of(self, site_id: int) -> list[MemberView]:
+        """The referents of a site, first named first."""
+        ids = await self.s.scalars(
+            select(SiteReferent.member_id)
+            .where(SiteReferent.site_id == site_id)
+            .order_by(SiteReferent.id)
+        )
+        return [await self.view(i) for i in ids]
+
+    async def staff(self, workspace_id: int) -> list[tuple[MemberView, list[str]]]:
+        """Every member holding a role beyond ambassador, with the names of the sites
+        they relay, by name (``/relais role list``)."""
+        with_roles = (
+            select(Member.id)
+            .join(MemberRole, MemberRole.member_id == Member.id)
+            .where(
+                Member.workspace_id == workspace_id,
+                MemberRole.role.in_([Role.CM.value, Role.APPROVER.value, Role.ADMIN.value]),
+            )
+        )
+        referents = (
+            select(Member.id)
+            .join(SiteReferent, SiteReferent.member_id == Member.id)
+            .where(Member.workspace_id == workspace_id)
+        )
+        ids = sorted(set(await self.s.scalars(with_roles)) | set(await self.s.scalars(referents)))
+        views = await self.views(ids)
+        site_names: dict[int, list[str]] = {}
+        for member_id, name in await self.s.execute(
+            select(SiteReferent.member_id, Site.name)
+            .join(Site, Site.id == SiteReferent.site_id)
+            .where(SiteReferent.member_id.in_(ids))
+            .order_by(Site.name)
+        ):
+            site_names.setdefault(member_id, []).append(name)
+        people = sorted(views.values(), key=lambda v: (v.display_name.casefold(), v.id))
+        return [(v, site_names.get(v.id, [])) for v in people]
 
     async def grant(
         self, member_id: int, role: Role, *, now: datetime, by: int | None = None
@@ -241,35 +353,123 @@ class MemberRepository:
 
 
 class SiteRepository:
-    """Rows of ``sites``."""
+    """Rows of ``sites``: one per name ignoring case, accents and spaces (``key``)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
 
-    async def get_or_create(self, workspace_id: int, name: str, *, now: datetime) -> Site:
-        """The site with this name, created if new."""
-        query = select(Site).where(Site.workspace_id == workspace_id, Site.name == name)
-        row = (await self.s.execute(query)).scalar_one_or_none()
-        if row is not None:
-            return row
+    async def find(self, workspace_id: int, name: str) -> Site | None:
+        """The site this name means (case, accents and spaces ignored), if any."""
+        query = select(Site).where(Site.workspace_id == workspace_id, Site.key == site_key(name))
+        return (await self.s.execute(query)).scalar_one_or_none()
+
+    async def add(self, workspace_id: int, name: str, *, now: datetime) -> Site | None:
+        """Create the site; None when one with the same key exists."""
+        clean = " ".join(name.split())
         try:
             async with self.s.begin_nested():
-                row = Site(workspace_id=workspace_id, name=name, created_at=now)
+                row = Site(
+                    workspace_id=workspace_id, name=clean, key=site_key(clean), created_at=now
+                )
                 self.s.add(row)
         except IntegrityError:
-            row = (await self.s.execute(query)).scalar_one()
+            return None
         return row
+
+    async def rename(self, site_id: int, name: str) -> bool:
+        """Rename; False when another site of the workspace already has this key."""
+        clean = " ".join(name.split())
+        try:
+            async with self.s.begin_nested():
+                await self.s.execute(
+                    update(Site).where(Site.id == site_id).values(name=clean, key=site_key(clean))
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    async def merge(self, source_id: int, into_id: int) -> dict[str, int]:
+        """Move members, submissions, campaigns and referents of ``source`` to ``into``,
+        then delete ``source``; returns how many rows of each moved."""
+        moved: dict[str, int] = {}
+        for name, model in (
+            ("members", Member),
+            ("submissions", Submission),
+            ("campaigns", Campaign),
+        ):
+            result = await self.s.execute(
+                update(model).where(model.site_id == source_id).values(site_id=into_id)
+            )
+            moved[name] = rowcount(result)
+        already = select(SiteReferent.member_id).where(SiteReferent.site_id == into_id)
+        result = await self.s.execute(
+            update(SiteReferent)
+            .where(SiteReferent.site_id == source_id, SiteReferent.member_id.not_in(already))
+            .values(site_id=into_id)
+        )
+        moved["referents"] = rowcount(result)
+        await self.s.execute(delete(Site).where(Site.id == source_id))
+        return moved
 
     async def list(self, workspace_id: int) -> list[Site]:
         """Every site of the workspace, by name."""
         rows = await self.s.scalars(
-            select(Site).where(Site.workspace_id == workspace_id).order_by(Site.name)
+            select(Site).where(Site.workspace_id == workspace_id).order_by(Site.key)
         )
         return list(rows)
+
+    async def member_counts(self, workspace_id: int) -> dict[int, int]:
+        """Members attached to each site of the workspace."""
+        rows = await self.s.execute(
+            select(Member.site_id, func.count())
+            .where(Member.workspace_id == workspace_id, Member.site_id.is_not(None))
+            .group_by(Member.site_id)
+        )
+        return {site_id: n for site_id, n in rows if site_id is not None}
 
     async def get(self, site_id: int) -> Site | None:
         """A site by id."""
         return await self.s.get(Site, site_id)
+
+
+class AuditRepository:
+    """Rows of ``audit_events``: inserted, never changed (a trigger refuses UPDATE)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def add(
+        self,
+        workspace_id: int,
+        *,
+        actor_id: int | None,
+        action: str,
+        subject: str,
+        detail: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        """Record one change."""
+        self.s.add(
+            AuditEvent(
+                workspace_id=workspace_id,
+                actor_id=actor_id,
+                action=action,
+                subject=subject[:300],
+                detail=detail,
+                at=now,
+            )
+        )
+        await self.s.flush()
+
+    async def recent(self, workspace_id: int, limit: int = 50) -> list[AuditEvent]:
+        """The latest changes, newest first."""
+        rows = await self.s.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.workspace_id == workspace_id)
+            .order_by(AuditEvent.id.desc())
+            .limit(limit)
+        )
+        return list(rows)
 
 
 class CharterRepository:
@@ -324,6 +524,26 @@ class CharterRepository:
                 )
             )
             await self.s.flush()
+
+    async def ambassadors_versions(self, workspace_id: int) -> list[tuple[int, int | None]]:
+        """Every ambassador of the workspace with the highest version they accepted."""
+        accepted = (
+            select(
+                CharterAcceptance.member_id.label("member_id"),
+                func.max(CharterVersion.version).label("version"),
+            )
+            .join(CharterVersion, CharterVersion.id == CharterAcceptance.charter_version_id)
+            .group_by(CharterAcceptance.member_id)
+            .subquery()
+        )
+        rows = await self.s.execute(
+            select(Member.id, accepted.c.version)
+            .join(MemberRole, MemberRole.member_id == Member.id)
+            .outerjoin(accepted, accepted.c.member_id == Member.id)
+            .where(Member.workspace_id == workspace_id, MemberRole.role == Role.AMBASSADOR.value)
+            .order_by(Member.id)
+        )
+        return [(member_id, version) for member_id, version in rows]
 
     async def accepted_version(self, member_id: int) -> int | None:
         """The highest charter version number the member accepted."""

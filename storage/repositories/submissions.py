@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 
 from sqlalchemy import func, or_, select, update
@@ -19,6 +19,7 @@ from storage.models import (
     SubmissionMedia,
     Workspace,
 )
+from storage.repositories.dml import rowcount
 
 
 class SubmissionRepository:
@@ -221,22 +222,27 @@ class SubmissionRepository:
         )
         return list(rows)
 
-    async def awaiting_review(self, workspace_id: int, *, limit: int = 20) -> list[Submission]:
-        """Pending and escalated submissions, oldest first."""
+    async def awaiting_review(
+        self, workspace_id: int, *, limit: int = 20, site_ids: Collection[int] | None = None
+    ) -> list[Submission]:
+        """Pending and escalated submissions, oldest first (of these sites only, when
+        ``site_ids`` is given: a referent's queue)."""
+        query = select(Submission).where(
+            Submission.workspace_id == workspace_id,
+            Submission.status.in_([Status.PENDING.value, Status.ESCALATED.value]),
+        )
+        if site_ids is not None:
+            query = query.where(Submission.site_id.in_(list(site_ids)))
         rows = await self.s.scalars(
-            select(Submission)
-            .where(
-                Submission.workspace_id == workspace_id,
-                Submission.status.in_([Status.PENDING.value, Status.ESCALATED.value]),
-            )
-            .order_by(Submission.created_at, Submission.id)
-            .limit(limit)
+            query.order_by(Submission.created_at, Submission.id).limit(limit)
         )
         return list(rows)
 
-    async def count_awaiting_review(self, workspace_id: int) -> int:
-        """How many submissions wait for a decision."""
-        total = await self.s.scalar(
+    async def count_awaiting_review(
+        self, workspace_id: int, *, site_ids: Collection[int] | None = None
+    ) -> int:
+        """How many submissions wait for a decision (of these sites, when given)."""
+        query = (
             select(func.count())
             .select_from(Submission)
             .where(
@@ -244,7 +250,34 @@ class SubmissionRepository:
                 Submission.status.in_([Status.PENDING.value, Status.ESCALATED.value]),
             )
         )
-        return int(total or 0)
+        if site_ids is not None:
+            query = query.where(Submission.site_id.in_(list(site_ids)))
+        return int(await self.s.scalar(query) or 0)
+
+    async def site_activity(
+        self, site_id: int, start: datetime, end: datetime
+    ) -> tuple[int, int, int]:
+        """A site's week: (submissions sent, approved, distinct authors) in [start, end)."""
+        sent, authors = (
+            await self.s.execute(
+                select(func.count(), func.count(func.distinct(Submission.author_id))).where(
+                    Submission.site_id == site_id,
+                    Submission.created_at >= start,
+                    Submission.created_at < end,
+                )
+            )
+        ).one()
+        approved = await self.s.scalar(
+            select(func.count())
+            .select_from(Submission)
+            .where(
+                Submission.site_id == site_id,
+                Submission.status == Status.APPROVED.value,
+                Submission.decided_at >= start,
+                Submission.decided_at < end,
+            )
+        )
+        return int(sent or 0), int(approved or 0), int(authors or 0)
 
 
 class MediaRepository:
@@ -378,6 +411,7 @@ class CampaignRepository:
         site_id: int | None,
         created_by: int | None,
         now: datetime,
+        hashtag: str | None = None,
     ) -> Campaign:
         """Insert a campaign."""
         row = Campaign(
@@ -387,6 +421,7 @@ class CampaignRepository:
             starts_on=starts_on,
             ends_on=ends_on,
             site_id=site_id,
+            hashtag=hashtag,
             created_by_id=created_by,
             created_at=now,
         )
@@ -402,6 +437,7 @@ class CampaignRepository:
                 Campaign.workspace_id == workspace_id,
                 Campaign.starts_on <= today,
                 Campaign.ends_on >= today,
+                Campaign.closed_at.is_(None),
             )
             .order_by(Campaign.starts_on, Campaign.id)
         )
@@ -420,11 +456,49 @@ class CampaignRepository:
                 Campaign.workspace_id == workspace_id,
                 Campaign.starts_on <= today,
                 Campaign.ends_on >= today,
+                Campaign.closed_at.is_(None),
                 for_site,
             )
             .order_by(Campaign.ends_on, Campaign.id)
         )
         return list(rows)
+
+    async def all(self, workspace_id: int) -> list[Campaign]:
+        """Every campaign of the workspace, the latest start first."""
+        rows = await self.s.scalars(
+            select(Campaign)
+            .where(Campaign.workspace_id == workspace_id)
+            .order_by(Campaign.starts_on.desc(), Campaign.id.desc())
+        )
+        return list(rows)
+
+    async def close(self, campaign_id: int, now: datetime) -> bool:
+        """Close a campaign; False when it was closed already (two CMs at once)."""
+        result = await self.s.execute(
+            update(Campaign)
+            .where(Campaign.id == campaign_id, Campaign.closed_at.is_(None))
+            .values(closed_at=now)
+        )
+        return rowcount(result) > 0
+
+    async def results(self, campaign_id: int) -> tuple[list[tuple[int, int]], int, int]:
+        """The approved content of a campaign: ([(author id, approved count)] most first,
+        approved in all, sites they came from)."""
+        approved = (
+            Submission.campaign_id == campaign_id,
+            Submission.status == Status.APPROVED.value,
+        )
+        rows = await self.s.execute(
+            select(Submission.author_id, func.count())
+            .where(*approved)
+            .group_by(Submission.author_id)
+            .order_by(func.count().desc(), Submission.author_id)
+        )
+        authors = [(author_id, int(n)) for author_id, n in rows]
+        sites = await self.s.scalar(
+            select(func.count(func.distinct(Submission.site_id))).where(*approved)
+        )
+        return authors, sum(n for _, n in authors), int(sites or 0)
 
     async def get(self, campaign_id: int) -> Campaign | None:
         """A campaign by id."""
