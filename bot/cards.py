@@ -789,9 +789,16 @@ def _durations(t: Translator, d: Durations) -> str:
     )
 
 
-def stats_message(t: Translator, s: Stats) -> Message:
-    """``/relais stats``: the figures (the chart follows by direct message)."""
-    title = t("stats.title_own") if s.view is StatsView.OWN else t("stats.title")
+def stats_message(t: Translator, s: Stats, site: str = "") -> Message:
+    """``/relais stats``: the figures (the chart follows by direct message); ``site``: the
+    site's name, for a referent's view."""
+    title = (
+        t("stats.title_own")
+        if s.view is StatsView.OWN
+        else t("stats.title_site", site=site)
+        if s.view is StatsView.SITE
+        else t("stats.title")
+    )
     blocks: list[Block] = [
         Heading(title),
         Context(

@@ -19,8 +19,8 @@ from bot.services.relay import Relay
 from bot.services.review import Review
 from bot.services.roles import Roles
 from bot.services.rounds import Rounds
-from bot.services.stats import StatsService
 from bot.services.sites import Sites
+from bot.services.stats import StatsService
 from bot.services.submissions import Submissions
 from bot.settings import Settings
 from bot.ui import Message

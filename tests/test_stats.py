@@ -25,9 +25,17 @@ from bot.outbox import Dispatcher
 from bot.services.stats import figures_csv, safe_cell
 from bot.settings import Settings
 from bot.ui import File, Image
-from domain import MemberView, Platform, StatsView, WeekCount, quantile
+from domain import MemberView, Platform, Role, StatsView, WeekCount, quantile
 from relais.cli import app
-from tests.support import FakeClock, RecordingPort, ambassador, member, photo, text_of
+from tests.support import (
+    FakeClock,
+    RecordingPort,
+    ambassador,
+    member,
+    photo,
+    site_named,
+    text_of,
+)
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 runner = CliRunner()
@@ -189,6 +197,26 @@ async def test_a_site_view_counts_only_that_site(core: Core, clock: FakeClock) -
     assert s.decision.median_hours == pytest.approx(30.0)
 
 
+async def test_a_referent_sees_their_sites_numbers(core: Core, clock: FakeClock) -> None:
+    p = await seed(core, clock)
+    await core.roles.grant(p.people["cm"], "cleo", Role.REFERENT, "Paris")
+    await core.roles.grant(p.people["cm"], "cleo", Role.REFERENT, "Lyon")
+    cleo = await member(core, "cleo", "Cleo")
+    assert len(cleo.referent_sites) == 2
+    first = await handle_command(core, cleo, "/relais", "stats")
+    assert first.message is not None
+    text = text_of(first.message)
+    assert "Numbers of Lyon" in text  # the first by name, when none is named
+    paris = await handle_command(core, cleo, "/relais", "stats  paris ")
+    assert paris.message is not None
+    text = text_of(paris.message)
+    assert "Numbers of Paris" in text and "Your numbers" not in text
+    assert "median 30.0 h, 90th percentile 30.0 h (1 decision)" in text  # S4, Paris only
+    # Not a referent of Nantes: her first site instead, never another site's numbers.
+    nantes = await handle_command(core, cleo, "/relais", "stats Nantes")
+    assert nantes.message is not None and "Numbers of Lyon" in text_of(nantes.message)
+
+
 def test_quantiles_interpolate_between_ranks() -> None:
     assert quantile([], 0.5) is None
     assert quantile([3.0], 0.9) == 3.0
@@ -310,9 +338,8 @@ async def test_another_workspace_never_counts(core: Core, clock: FakeClock) -> N
         Platform.CONSOLE, "T-other", "olaf", display_name="Olaf", locale="en"
     )
     charter = await core.onboarding.charter(stranger)
-    stranger = await core.onboarding.join(
-        stranger, charter_version=charter.version, site_name="Lyon"
-    )
+    lyon = await site_named(core, stranger.workspace_id, "Lyon")
+    stranger = await core.onboarding.join(stranger, charter_version=charter.version, site_id=lyon)
     clock.now = utc(11, 18, 9)
     await core.submissions.create(stranger, photos=[await photo(core, (1, 2, 3))], caption="x")
     clock.now = NOW

@@ -54,7 +54,6 @@ from bot.ui import (
     DateInput,
     Fields,
     File,
-    FileInput,
     Form,
     FormInput,
     Heading,

@@ -30,8 +30,8 @@ __all__ = [
     "programme",
     "render_error",
     "reviewing",
-    "stats",
     "running",
+    "stats",
     "submit_entry",
     "submitting",
 ]

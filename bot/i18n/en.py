@@ -497,6 +497,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     # the CM's numbers (/relais stats, /relais export)
     "stats.title": "Programme numbers",
     "stats.title_own": "Your numbers",
+    "stats.title_site": "Numbers of {site}",
     "stats.window": "Last {weeks} weeks, from {start} to {end} (weeks start on Monday, {tz} time)",
     "stats.ambassadors": "Ambassadors",
     "stats.active": "Active in the last 30 days",

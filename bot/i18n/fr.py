@@ -582,6 +582,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     # the CM's numbers (/relais stats, /relais export)
     "stats.title": "Les chiffres du programme",
     "stats.title_own": "Vos chiffres",
+    "stats.title_site": "Chiffres de {site}",
     "stats.window": (
         "{weeks} dernières semaines, du {start} au {end} (semaines commençant le "
         "lundi, heure de {tz})"
