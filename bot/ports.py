@@ -52,6 +52,22 @@ class RetryLater(Exception):
         self.retry_after = retry_after
 
 
+class NotYet(Exception):
+    """The recipient's pace (a channel's or conversation's rate) allows no send now.
+
+    Nothing was sent and nothing failed: the outbox puts the message back for
+    ``retry_after`` seconds, without counting a try, and sends other recipients' messages
+    meanwhile. ``interval`` is the recipient's steady spacing (seconds between two sends),
+    so messages queued behind this one for the same recipient are put back that much
+    later each, in order.
+    """
+
+    def __init__(self, retry_after: float, interval: float) -> None:
+        super().__init__(f"paced: next send in {retry_after:.3f}s")
+        self.retry_after = retry_after
+        self.interval = interval
+
+
 def retry_after_seconds(value: object) -> float | None:
     """A ``Retry-After`` header in seconds (None when absent or not a number)."""
     try:
