@@ -78,15 +78,6 @@ WORKSPACE_RATE = 20.0
 WORKSPACE_429_STREAK = 3
 
 
-def _channel_of(target: Target) -> str:
-    """The channel a post to ``target`` is paced as (see ``SlackPort._paced``'s callers)."""
-    if target.kind == "home":
-        return f"home:{target.id}"
-    if target.kind == "ephemeral":
-        return f"{target.id}/{target.user}"
-    return target.id
-
-
 def api_base_url(url: str) -> str:
     """``SLACK_API_URL`` with the trailing slash the SDK expects."""
     return url if url.endswith("/") else url + "/"
@@ -250,7 +241,6 @@ class SlackPort:
 
     async def post(self, workspace: str, target: Target, message: Message) -> dict[str, Any]:
         """Post ``message``; the reference is the channel and ``ts`` (for ``chat.update``)."""
-        self._ready(workspace, _channel_of(target))
         try:
             client = await self.clients.client(workspace)
             images = await self._images(client, workspace, message)
@@ -287,7 +277,6 @@ class SlackPort:
         """Rewrite a posted message in place (a decided review card)."""
         if "channel" not in ref or "ts" not in ref:
             raise PermanentFailure(f"cannot update a message posted as {ref}")
-        self._ready(workspace, ref["channel"])
         try:
             client = await self.clients.client(workspace)
             images = await self._images(client, workspace, message)
@@ -362,7 +351,9 @@ class SlackPort:
 
     def _ready(self, team: str, channel: str) -> str:
         """The pacing key of ``channel``; raises ``NotYet`` when the channel has no token
-        for longer than ``max_wait`` (so nothing is waited on, nor uploaded, for it)."""
+        for longer than ``max_wait``. Checked just before the call, after the message's
+        photos are uploaded: a card given back for pacing has its photo up when its turn
+        comes, so only the post itself is left then."""
         key = f"{team}:{self._aliases.get((team, channel), channel)}"
         if self._holds:
             now = self.clock()
