@@ -81,7 +81,13 @@ class PermanentFailure(Exception):
 
 
 class PlatformPort(Protocol):
-    """What an adapter offers the outbox dispatcher."""
+    """What an adapter offers the outbox dispatcher.
+
+    A port may also offer ``async def prepare(workspace, message) -> None``: work a send
+    needs that no recipient's pace limits (uploading a card's photos). The dispatcher
+    calls it for the rows of one recipient side by side before sending them one by one;
+    a failure there is ignored (the send does the work again and reports it).
+    """
 
     platform: str
 

@@ -15,18 +15,21 @@ import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from adapters.slack.port import SlackClients, SlackPort
 from bot import notify
+from bot.core import Core
 from bot.outbox import Dispatcher, utcnow
 from bot.services.relay import Uploads
-from bot.ui import Message, Paragraph
+from bot.ui import Image, Message, Paragraph
 from domain import Platform
 from storage.db import Database
 from storage.media_store import LocalMediaStore
 from tests.slack_api import FakeSlack
+from tests.support import photo
 
 # The review channel's pace in these tests: 5 a second after a burst of 2 (Slack's is
 # about 1 a second; faster keeps the tests short, the shape is the same). The fake Slack
@@ -49,14 +52,19 @@ async def fake() -> AsyncIterator[FakeSlack]:
 
 @contextlib.asynccontextmanager
 async def dispatching(
-    fake: FakeSlack, db: Database, tmp_path: Path, *, burst: int = BURST
+    fake: FakeSlack,
+    db: Database,
+    tmp_path: Path,
+    *,
+    burst: int = BURST,
+    store: LocalMediaStore | None = None,
 ) -> AsyncIterator[Dispatcher]:
     """A dispatcher running as in ``relais serve`` (real clock), sending to ``fake``."""
     clients = SlackClients(fake.api_url, bot_token=fake.token)
     port = SlackPort(
         clients,
         Uploads(db, utcnow),
-        LocalMediaStore(tmp_path / "media"),
+        store or LocalMediaStore(tmp_path / "media"),
         utcnow,
         channel_rate=RATE,
         channel_burst=burst,
@@ -210,3 +218,42 @@ async def test_a_429_holds_the_channel_for_retry_after_and_the_dm_still_goes(
     assert after and after[0] >= refused[0].at + 1.0 - 0.05  # Retry-After was honoured
     [dm_at] = [at for channel, _, at in accepted(fake) if channel == "UAUTHOR"]
     assert dm_at < refused[0].at + 0.5
+
+
+async def test_a_channels_cards_have_their_photos_uploaded_side_by_side_before_posting(
+    fake: FakeSlack, core: Core, tmp_path: Path
+) -> None:
+    # Each upload is held until all three have begun: one after another (the lane's sends)
+    # they could not all begin, and the cards would not be posted.
+    begun: list[str] = []
+    everyone = asyncio.Event()
+    reserve = fake._files_get_upload_url
+
+    async def held(params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        begun.append(str(params.get("filename")))
+        if len(begun) >= 3:
+            everyone.set()
+        await asyncio.wait_for(everyone.wait(), timeout=10)
+        return reserve(params, token)
+
+    fake.set_handler("files.getUploadURLExternal", held)
+    images = [await photo(core, (40 * n, 90, 200)) for n in range(3)]
+    async with core.db.transaction() as r:
+        ws = await r.workspaces.get_or_create(
+            Platform.SLACK, fake.team_id, locale="en", timezone="UTC", now=utcnow()
+        )
+        for n, image in enumerate(images):
+            message = Message(f"card {n}", (Paragraph(f"card {n}"), Image(image.storage_key, "")))
+            await notify.channel_post(
+                r,
+                workspace_id=ws.id,
+                platform="slack",
+                channel="CREVIEW",
+                message=message,
+                now=utcnow(),
+            )
+    async with dispatching(fake, core.db, tmp_path, store=core.store) as dispatcher:
+        dispatcher.wake()
+        await fake.wait_for(lambda: len(accepted(fake)) == 3, timeout=15)
+    assert len(begun) == 3
+    assert [text for _, text, _ in accepted(fake)] == ["card 0", "card 1", "card 2"]

@@ -273,6 +273,13 @@ class SlackPort:
         except Exception as exc:
             raise self._classify(exc, message) from exc
 
+    async def prepare(self, workspace: str, message: Message) -> None:
+        """Upload ``message``'s photos now (the outbox does this for a channel's cards side
+        by side, before posting them one by one under the channel's pace)."""
+        if any(isinstance(b, Image) for b in message.blocks):
+            client = await self.clients.client(workspace)
+            await self._images(client, workspace, message)
+
     async def update(self, workspace: str, ref: dict[str, Any], message: Message) -> None:
         """Rewrite a posted message in place (a decided review card)."""
         if "channel" not in ref or "ts" not in ref:
