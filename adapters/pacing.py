@@ -11,10 +11,18 @@ missed in the last 100 ms may go at once, so short pauses do not lower the rate.
 ``hold(key, seconds)`` pushes a key back after the platform answered 429 with
 ``Retry-After``, so the sends queued behind it wait instead of all hitting the limit too.
 
+A ``TokenBucket`` allows a short burst instead: up to ``burst`` events at once per key,
+then ``rate`` per second as the bucket refills (Slack's per-channel limit is about one
+message a second with short bursts allowed). After the platform answers 429 the key is
+held for ``Retry-After``, its bucket starts empty, and it gets no burst for a while
+(``cool_down``): it slows down only when told to.
+
 Pacing is per key: waiting on one key never delays another. ``pace()`` waits on
 several limiters at once (a channel and its workspace) and records the event in all of
 them at the same moment, so a send held back by one limiter does not use up a slot of
-the other while it waits.
+the other while it waits. ``delay(key)`` tells, without counting anything, how long a
+key would have to wait: the outbox uses it to put a paced message back for later instead
+of keeping a sender waiting on it.
 """
 
 from __future__ import annotations
@@ -24,8 +32,9 @@ import collections
 import math
 import time
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
-__all__ = ["RateLimiter", "pace"]
+__all__ = ["Limiter", "RateLimiter", "TokenBucket", "pace"]
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -35,6 +44,21 @@ _MIN_SLEEP = 1e-6
 _PRUNE_AT = 4096
 # How late an event may be and still keep the schedule (seconds).
 _CATCH_UP = 0.1
+
+
+class Limiter(Protocol):
+    """What ``pace()`` needs of a limiter."""
+
+    interval: float
+    sleep: Sleep
+
+    def delay(self, key: str) -> float:
+        """Seconds until one more event for ``key`` is allowed (0: now)."""
+        ...
+
+    def record(self, key: str) -> None:
+        """Count one event for ``key`` now."""
+        ...
 
 
 class RateLimiter:
@@ -124,7 +148,116 @@ class RateLimiter:
             del self._held[key]
 
 
-async def pace(*limits: tuple[RateLimiter, str]) -> None:
+class TokenBucket:
+    """Per key, a bucket of ``burst`` tokens refilled at ``rate`` per second; an event
+    takes one. A key idle long enough may send ``burst`` events at once, then ``rate``
+    per second.
+
+    ``hold(key, seconds)`` (a 429's Retry-After) lets nothing through for that long, then
+    one event, and no burst (at most one token) for ``cool_down`` seconds after the hold:
+    a key that was refused slows to the steady rate and only gets its burst back once it
+    has been quiet.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        burst: int = 1,
+        *,
+        cool_down: float = 60.0,
+        margin: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if not rate > 0 or math.isinf(rate) or burst < 1 or margin < 0:
+            raise ValueError("rate must be positive and finite, burst at least 1")
+        self.rate = rate
+        self.burst = burst
+        # Refill starts ``margin`` seconds after each event: sends in a steady stream are
+        # ``1 / rate + margin`` apart, so a request the network delays a little more than
+        # the one before it still reaches the server after its token came back there.
+        self.margin = margin
+        self.interval = 1.0 / rate + margin
+        self.cool_down = cool_down
+        self.clock = clock
+        self.sleep = sleep
+        # Per key: (tokens, when they were counted); holds; when the burst comes back.
+        self._tokens: dict[str, tuple[float, float]] = {}
+        self._held: dict[str, float] = {}
+        self._no_burst: dict[str, float] = {}
+
+    def capacity(self, key: str) -> int:
+        """How many events ``key`` may send at once now."""
+        until = self._no_burst.get(key)
+        if until is not None:
+            if self.clock() < until:
+                return 1
+            del self._no_burst[key]
+        return self.burst
+
+    def _level(self, key: str, now: float) -> float:
+        held = self._held.get(key)
+        if held is not None and now < held:
+            return 0.0
+        tokens, at = self._tokens.get(key, (float(self.burst), now))
+        if held is not None and at < held:
+            tokens, at = 1.0, held  # after a hold: one send (what Retry-After allows), then refill
+        return min(float(self.capacity(key)), tokens + max(0.0, now - at) * self.rate)
+
+    def delay(self, key: str) -> float:
+        """Seconds until ``key`` has a token (0: now)."""
+        now = self.clock()
+        held = self._held.get(key)
+        if held is not None and now < held:
+            return max(held - now, _MIN_SLEEP)
+        level = self._level(key, now)
+        missing = 1.0 - level
+        # A hair of float error must not make a full token look missing.
+        if missing <= 1e-9:
+            return 0.0
+        start = self._tokens.get(key, (0.0, now))[1]
+        return max(missing / self.rate + max(0.0, start - now), _MIN_SLEEP)
+
+    def record(self, key: str) -> None:
+        """Take a token for ``key`` (call only when ``delay(key)`` is 0)."""
+        now = self.clock()
+        if len(self._tokens) >= _PRUNE_AT and key not in self._tokens:
+            self._prune(now)
+        self._tokens[key] = (max(0.0, self._level(key, now) - 1.0), now + self.margin)
+        held = self._held.get(key)
+        if held is not None and held <= now:
+            del self._held[key]
+
+    def hold(self, key: str, seconds: float) -> None:
+        """Let nothing through for ``seconds`` (Retry-After); then slowly (no burst)."""
+        if seconds > 0:
+            now = self.clock()
+            until = max(self._held.get(key, now), now + seconds)
+            self._held[key] = until
+            self._tokens[key] = (1.0, until)
+            self._no_burst[key] = until + self.cool_down
+
+    def release(self, key: str) -> None:
+        """End a ``hold`` on ``key`` early (its bucket stays empty, refilling from now)."""
+        if self._held.pop(key, None) is not None:
+            self._tokens[key] = (0.0, self.clock())
+
+    async def wait(self, key: str) -> None:
+        """Return when ``key`` has a token, and take it."""
+        await pace((self, key))
+
+    def _prune(self, now: float) -> None:
+        full = self.burst / self.rate  # time for an empty bucket to fill up
+        for key in [k for k, (_, at) in self._tokens.items() if now - at >= full]:
+            if key not in self._held:
+                del self._tokens[key]
+        for key in [k for k, until in self._held.items() if until <= now]:
+            del self._held[key]
+        for key in [k for k, until in self._no_burst.items() if until <= now]:
+            del self._no_burst[key]
+
+
+async def pace(*limits: tuple[Limiter, str]) -> None:
     """Wait until every ``(limiter, key)`` allows one more event, then count it in all.
 
     The check and the counting happen with no ``await`` in between, so concurrent callers

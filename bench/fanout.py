@@ -244,6 +244,7 @@ async def run(
     dispatcher.wake()
     with contextlib.suppress(asyncio.CancelledError):
         await asyncio.wait_for(task, timeout=30)
+    await clients.close()
     await core.db.dispose()
 
     conn.send("stop")

@@ -8,6 +8,16 @@ finish while a record is being written are recorded together in the next transac
 that goes away, can only re-send the messages whose send had returned but whose record
 was not yet committed: one message per send in flight.
 
+Rows go out in lanes, one per recipient (a channel, a person's DMs, a conversation):
+a lane sends its rows one after another in id order (so a review card goes before its
+update), lanes run side by side, and a send slot (``concurrency``) is held only for the
+call itself. When a recipient's pace has no room (the port raises ``NotYet``, e.g. a
+channel that used its burst), its lane gives its rows back to the table with a next-send
+time each, one interval apart, instead of waiting on them: the batch ends as soon as the
+other lanes' sends return, and those rows come back (the dispatcher wakes itself then)
+while unrelated messages go out. A row queued later for a lane with rows given back is
+given back behind them, so the order within a lane holds across claims.
+
 A transient failure puts a row back with exponential backoff and jitter (never sooner than
 the port's retry-after). What a person is owed (DMs, channel posts such as review cards,
 and card updates) keeps trying for a day, at most ``KEEP_TRYING_MAX_DELAY`` apart; only
@@ -20,16 +30,18 @@ review card the CMs are told by DM. What cannot be sent becomes a dead letter.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import random
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot import metrics, notify
 from bot.i18n import translator
-from bot.ports import PermanentFailure, PlatformPort, RetryLater, Target
+from bot.ports import NotYet, PermanentFailure, PlatformPort, RetryLater, Target
 from bot.ui import Context, Message, Paragraph
 from bot.worker import LEASE, Clock, Worker, utcnow
 from domain import Role
@@ -38,7 +50,7 @@ from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Clock", "Dispatcher", "keeps_trying", "stuck_count", "utcnow"]
+__all__ = ["Clock", "Dispatcher", "keeps_trying", "lane_of", "stuck_count", "utcnow"]
 
 # How long a message a person is owed keeps being retried, and the longest wait between
 # two tries (the backoff grows to it, with jitter).
@@ -47,6 +59,38 @@ KEEP_TRYING_MAX_DELAY = 900.0
 # A message still not sent this long after it was queued is stuck (as is one that failed
 # max_attempts times).
 STUCK_AFTER = timedelta(minutes=15)
+# A lane whose recipient has room again within this many seconds waits for it in place
+# (holding no send slot) rather than giving its rows back to the table.
+SHORT_WAIT = 0.25
+# A wake-up set for rows given back comes this much after their next-send time, so that
+# they are due when the claim reads the clock.
+WAKE_MARGIN = 0.005
+
+# How many of a lane's rows are prepared (photos uploaded) side by side before its sends.
+PREPARE_AHEAD = 8
+
+Lane = tuple[str, int, str, str, str]
+
+
+def lane_of(row: OutboxMessage) -> Lane:
+    """The recipient a row goes to: (platform, workspace, target kind, id, user). An update
+    carries the target of the post it rewrites, so it is in that post's lane."""
+    target = row.target or {}
+    return (
+        row.platform,
+        row.workspace_id,
+        str(target.get("kind", "")),
+        str(target.get("id", "")),
+        str(target.get("user", "")),
+    )
+
+
+@dataclass
+class _GivenBack:
+    """A lane's rows given back for pacing: row id -> next-send time."""
+
+    interval: float
+    due: dict[int, datetime] = field(default_factory=dict)
 
 
 def keeps_trying(row: OutboxMessage) -> bool:
@@ -101,6 +145,10 @@ class Dispatcher(Worker):
         self.batch_size = batch_size
         self._limit = asyncio.Semaphore(concurrency)
         self._workspaces: dict[int, str] = {}
+        self._given_back: dict[Lane, _GivenBack] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: datetime | None = None
+        self._wakes: list[datetime] = []
 
     async def claim(self) -> list[OutboxMessage]:
         """Claim up to ``batch_size`` due rows of the platforms this dispatcher sends to."""
@@ -117,19 +165,140 @@ class Dispatcher(Worker):
             )
 
     async def work(self, batch: list[OutboxMessage]) -> None:
-        """Deliver a claimed batch, recording each row as soon as its send returns."""
+        """Deliver a claimed batch lane by lane, recording each row as soon as its send
+        returns; rows whose recipient is paced are given back with a next-send time."""
         sent = _SentRecorder(self)
+        lanes: dict[Lane, list[OutboxMessage]] = {}
+        for row in sorted(batch, key=lambda r: r.id):
+            lanes.setdefault(lane_of(row), []).append(row)
         async with self.holding(row.id for row in batch):
             await self._load_workspaces({row.workspace_id for row in batch})
-            outcomes = await asyncio.gather(
-                *(self._deliver(row, sent) for row in batch), return_exceptions=True
-            )
+            await asyncio.gather(*(self._lane(lane, rows, sent) for lane, rows in lanes.items()))
             await sent.flushed()
-        for row, outcome in zip(batch, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
-                # Recording a failure failed (the database went away): the lease runs out
-                # and the row is tried again.
-                log.error("outbox row %s: %s", row.id, outcome)
+        self._wake_for_given_back()
+
+    async def _lane(self, lane: Lane, rows: list[OutboxMessage], sent: _SentRecorder) -> None:
+        """Send one recipient's rows in order; give the rest back when its pace is full."""
+        prepare = getattr(self.ports[lane[0]], "prepare", None)
+        if prepare is not None and len(rows) > 1:
+            # What the sends need and no pace limits (photo uploads), side by side, so that
+            # one recipient's burst is not spent waiting on one upload after another; only
+            # for the first few (those past a burst wait for their turn anyway).
+            ahead = rows[:PREPARE_AHEAD]
+            await asyncio.gather(*(self._prepare(prepare, row) for row in ahead))
+        for index, row in enumerate(rows):
+            behind = self._behind(lane, row)
+            if behind is not None:
+                await self._give_back(lane, rows[index:], *behind)
+                return
+            while True:
+                try:
+                    await self._deliver(row, sent)
+                except NotYet as exc:
+                    if exc.retry_after <= SHORT_WAIT:
+                        await asyncio.sleep(exc.retry_after)
+                        continue
+                    at = self.clock() + timedelta(seconds=exc.retry_after)
+                    await self._give_back(lane, rows[index:], at, exc.interval)
+                    return
+                except Exception as exc:
+                    # Recording a failure failed (the database went away): the lease runs
+                    # out and the row is tried again.
+                    log.error("outbox row %s: %s", row.id, exc)
+                break
+
+    async def _prepare(self, prepare: Any, row: OutboxMessage) -> None:
+        async with self._limit:
+            try:
+                workspace = await self._workspace_external_id(row.workspace_id)
+                await prepare(workspace, Message.from_json(row.payload))
+            except Exception as exc:  # the send does it again, and reports what fails
+                log.debug("outbox row %s: preparing it failed: %s", row.id, exc)
+
+    def _behind(self, lane: Lane, row: OutboxMessage) -> tuple[datetime, float] | None:
+        """When ``row`` may go if rows of its lane queued before it were given back and
+        are not sent yet (their last next-send time plus an interval), else None."""
+        given = self._given_back.get(lane)
+        if given is None:
+            return None
+        given.due.pop(row.id, None)
+        now = self.clock()
+        # A row not back a lease after its time went elsewhere (another replica sent it).
+        for row_id in [i for i, at in given.due.items() if at < now - self.lease]:
+            del given.due[row_id]
+        ahead = [at for row_id, at in given.due.items() if row_id < row.id]
+        if not given.due:
+            del self._given_back[lane]
+        if not ahead:
+            return None
+        return max(max(ahead), now) + timedelta(seconds=given.interval), given.interval
+
+    async def _give_back(
+        self, lane: Lane, rows: list[OutboxMessage], first: datetime, interval: float
+    ) -> None:
+        """Put ``rows`` (one lane's, in order) back unsent, ``interval`` seconds apart from
+        ``first``, without counting a try (``work`` then sets a wake-up for the first)."""
+        times = [first + timedelta(seconds=k * interval) for k in range(len(rows))]
+        try:
+            async with self.db.transaction() as repos:
+                for row, at in zip(rows, times, strict=True):
+                    await repos.outbox.put_back(row.id, self.worker_id, at=at)
+        except Exception as exc:  # the database went away: the leases run out instead
+            log.error("outbox rows %s: giving them back failed: %s", [r.id for r in rows], exc)
+            return
+        log.debug(
+            "outbox rows %s paced: given back from %s, %.3fs apart",
+            [r.id for r in rows],
+            first.isoformat(),
+            interval,
+        )
+        given = self._given_back.setdefault(lane, _GivenBack(interval))
+        given.interval = interval
+        for row, at in zip(rows, times, strict=True):
+            given.due[row.id] = at
+            self.release(row.id)
+
+    def _wake_for_given_back(self) -> None:
+        """Wake up when the next row given back is due (rows of a lane come back one
+        interval apart, each in a claim of its own)."""
+        now = self.clock()
+        upcoming = [
+            at for given in self._given_back.values() for at in given.due.values() if at > now
+        ]
+        if upcoming:
+            self._wake_at(min(upcoming))
+
+    def _wake_at(self, at: datetime) -> None:
+        """Wake the loop when ``at`` comes (rather than at its next poll)."""
+        heapq.heappush(self._wakes, at)
+        if len(self._wakes) > 1024:  # many retries: keep the soonest
+            self._wakes = heapq.nsmallest(256, self._wakes)
+        self._arm()
+
+    def _arm(self) -> None:
+        """Set the timer for the soonest wake-up still to come."""
+        now = self.clock()
+        while self._wakes and self._wakes[0] <= now:
+            heapq.heappop(self._wakes)
+        if not self._wakes:
+            return
+        soonest = self._wakes[0]
+        if self._timer is not None:
+            if self._timer_at is not None and self._timer_at <= soonest:
+                return
+            self._timer.cancel()
+        delay = (soonest - now).total_seconds() + WAKE_MARGIN
+
+        def ring() -> None:
+            # Done with what it was set for, even on a clock that did not move (tests).
+            while self._wakes and self._wakes[0] <= soonest:
+                heapq.heappop(self._wakes)
+            self._timer = self._timer_at = None
+            self.wake()
+            self._arm()
+
+        self._timer = asyncio.get_running_loop().call_later(delay, ring)
+        self._timer_at = soonest
 
     async def renew(self, ids: list[int], until: datetime) -> int:
         async with self.db.transaction() as repos:
@@ -159,13 +328,15 @@ class Dispatcher(Worker):
                 workspace = await self._workspace_external_id(row.workspace_id)
                 message = Message.from_json(row.payload)
                 if row.kind == "update":
-                    ref = await self._posted_ref(row)
+                    ref = await self._posted_ref(row, sent)
                     if ref is None:
                         return
                     await port.update(workspace, ref, message)
                     result: dict[str, Any] | None = ref
                 else:
                     result = await port.post(workspace, Target.from_json(row.target), message)
+            except NotYet:
+                raise
             except RetryLater as exc:
                 reason = "rate_limited" if exc.retry_after is not None else "transient"
                 metrics.SEND_FAILURES.labels(row.platform, reason).inc()
@@ -183,8 +354,10 @@ class Dispatcher(Worker):
             metrics.SENDS.labels(row.platform, row.kind).inc()
             sent.add(row.id, result)
 
-    async def _posted_ref(self, row: OutboxMessage) -> dict[str, Any] | None:
+    async def _posted_ref(self, row: OutboxMessage, sent: _SentRecorder) -> dict[str, Any] | None:
         """The platform reference of the post this update rewrites, or None to wait for it."""
+        if row.replaces_id in sent.delivered:  # posted earlier in this lane, being recorded
+            return sent.delivered[row.replaces_id]
         async with self.db.transaction() as repos:
             original = await repos.outbox.get(row.replaces_id) if row.replaces_id else None
             if original is None or original.status == "dead":
@@ -194,11 +367,15 @@ class Dispatcher(Worker):
                 self.release(row.id)
                 return None
             if original.status != "sent" or not original.result:
-                # The card is still on its way; look again shortly without using up a try.
+                # The card is still on its way; look again shortly (not before its own
+                # next try) without using up a try.
+                at = self.clock() + timedelta(seconds=1)
+                if original.status == "pending" and original.next_attempt_at > at:
+                    at = original.next_attempt_at
                 await repos.outbox.mark_retry(
                     row.id,
                     self.worker_id,
-                    at=self.clock() + timedelta(seconds=1),
+                    at=at,
                     error="waiting for the original message",
                     count_attempt=False,
                 )
@@ -219,11 +396,11 @@ class Dispatcher(Worker):
         else:
             delay = self.backoff(row.attempts, retry_after)
         log.warning("outbox row %s: %s; retry in %.1fs", row.id, error, delay)
+        at = self.clock() + timedelta(seconds=delay)
         async with self.db.transaction() as repos:
-            await repos.outbox.mark_retry(
-                row.id, self.worker_id, at=self.clock() + timedelta(seconds=delay), error=error
-            )
+            await repos.outbox.mark_retry(row.id, self.worker_id, at=at, error=error)
         self.release(row.id)
+        self._wake_at(at)
         if row.attempts == self.max_attempts:
             log.error("outbox row %s is stuck after %d tries: %s", row.id, row.attempts, error)
             await self._tell_cms(row, error)
@@ -277,9 +454,14 @@ class _SentRecorder:
         self.dispatcher = dispatcher
         self._queue: list[tuple[int, dict[str, Any] | None, datetime]] = []
         self._writer: asyncio.Task[None] | None = None
+        # What each row delivered in this batch posted (an update later in its lane
+        # rewrites it without waiting for the record).
+        self.delivered: dict[int, dict[str, Any]] = {}
 
     def add(self, row_id: int, result: dict[str, Any] | None) -> None:
         """``row_id`` was delivered (the platform answered ``result``)."""
+        if result:
+            self.delivered[row_id] = result
         self._queue.append((row_id, result, self.dispatcher.clock()))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write())

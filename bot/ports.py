@@ -52,6 +52,22 @@ class RetryLater(Exception):
         self.retry_after = retry_after
 
 
+class NotYet(Exception):
+    """The recipient's pace (a channel's or conversation's rate) allows no send now.
+
+    Nothing was sent and nothing failed: the outbox puts the message back for
+    ``retry_after`` seconds, without counting a try, and sends other recipients' messages
+    meanwhile. ``interval`` is the recipient's steady spacing (seconds between two sends),
+    so messages queued behind this one for the same recipient are put back that much
+    later each, in order.
+    """
+
+    def __init__(self, retry_after: float, interval: float) -> None:
+        super().__init__(f"paced: next send in {retry_after:.3f}s")
+        self.retry_after = retry_after
+        self.interval = interval
+
+
 def retry_after_seconds(value: object) -> float | None:
     """A ``Retry-After`` header in seconds (None when absent or not a number)."""
     try:
@@ -65,7 +81,13 @@ class PermanentFailure(Exception):
 
 
 class PlatformPort(Protocol):
-    """What an adapter offers the outbox dispatcher."""
+    """What an adapter offers the outbox dispatcher.
+
+    A port may also offer ``async def prepare(workspace, message) -> None``: work a send
+    needs that no recipient's pace limits (uploading a card's photos). The dispatcher
+    calls it for the rows of one recipient side by side before sending them one by one;
+    a failure there is ignored (the send does the work again and reports it).
+    """
 
     platform: str
 

@@ -155,9 +155,11 @@ def build_server(core: Core, *, teams_overrides: dict[str, str] | None = None) -
     ports = {adapter.name: adapter.port for adapter in adapters}
     handlers = {kind: h for adapter in adapters for kind, h in adapter.job_handlers.items()}
     app = build_app(core, ports, handlers)
-    for adapter in adapters:
+    for index, adapter in enumerate(adapters):
         adapter.mount(app)
-        app.cleanup_ctx.append(_running(adapter))
+        # Started before the dispatcher and the job runner, so closed after them: their
+        # last sends still have the adapter's connections.
+        app.cleanup_ctx.insert(index, _running(adapter))
         for line in adapter.describe():
             if line.startswith("WARNING "):
                 log.warning(line.removeprefix("WARNING "))

@@ -121,14 +121,25 @@ class _RateLimit:
     scope: RateScope
     retry_after: int
     clock: Callable[[], float]
+    burst: int | None = None
     accepted: dict[tuple[str, str], collections.deque[float]] = field(default_factory=dict)
+    tokens: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
 
     def admit(self, key: tuple[str, str], now: float) -> bool:
         """Whether one more call for ``key`` at ``now`` stays within the rate; counts it if so."""
+        if self.burst is not None:
+            # A token bucket: ``burst`` calls at once, refilled at ``per_second``.
+            level, at = self.tokens.get(key, (float(self.burst), now))
+            level = min(float(self.burst), level + (now - at) * self.per_second)
+            if level < 1.0 - 1e-9:
+                self.tokens[key] = (level, now)
+                return False
+            self.tokens[key] = (level - 1.0, now)
+            return True
         # A sliding window of one second (longer under 1/s: one call per 1/per_second s).
         window = max(1.0, 1.0 / self.per_second)
         calls = self.accepted.setdefault(key, collections.deque())
-        while calls and now - calls[0] >= window:
+        while calls and now - calls[0] >= window - 1e-9:  # float noise of a computed time
             calls.popleft()
         if len(calls) + 1 > self.per_second * window + 1e-9:
             return False
@@ -137,6 +148,10 @@ class _RateLimit:
 
     def refund(self, key: tuple[str, str], now: float) -> None:
         """Uncount a call admitted at ``now`` that was not accepted after all."""
+        if self.burst is not None:
+            level, at = self.tokens.get(key, (float(self.burst), now))
+            self.tokens[key] = (min(float(self.burst), level + 1.0), at)
+            return
         calls = self.accepted.get(key)
         if calls is not None and now in calls:
             calls.remove(now)
@@ -543,8 +558,13 @@ class FakeSlack:
         retry_after: int = 1,
         *,
         clock: Callable[[], float] = time.monotonic,
+        burst: int | None = None,
     ) -> None:
         """Answer 429 (``Retry-After: retry_after``) to calls of ``method`` over the rate.
+
+        With ``burst``, the limit is a token bucket instead of a window: up to ``burst``
+        calls at once per key, refilled at ``per_second`` (Slack's per-channel limit of
+        about one message a second, "short bursts allowed").
 
         Calls are counted in a sliding window of one second (of ``1 / per_second`` seconds
         under one per second) per ``scope``: ``channel`` (per workspace and channel; a DM
@@ -561,7 +581,9 @@ class FakeSlack:
         if per_second == 0:
             self._rate_limits.pop(method, None)
             return
-        self._rate_limits[method] = _RateLimit(per_second, scope, retry_after, clock)
+        if burst is not None and burst < 1:
+            raise ValueError("burst must be at least 1")
+        self._rate_limits[method] = _RateLimit(per_second, scope, retry_after, clock, burst)
 
     def _over_rate(
         self, method: str, params: dict[str, Any], token: str | None

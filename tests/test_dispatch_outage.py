@@ -130,6 +130,7 @@ async def test_what_slack_accepted_during_a_database_outage_is_sent_once(
             stop.set()
             dispatcher.wake()
             await asyncio.wait_for(running, timeout=15)
+            await port.clients.close()
             await db.dispose()
         delivered = Counter(c.params["text"] for c in fake.calls_to("chat.postMessage") if c.ok)
         assert delivered == Counter(f"hello {i}" for i in range(5)), "each message once"

@@ -432,6 +432,7 @@ async def test_double_click_and_two_reviewers_decide_once(rig: SlackRig, db: Dat
     notes = [texts(e["blocks"]) for e in rig.fake.ephemerals]
     assert sum("already" in n.lower() for n in notes) == 2
     await rig.fake.wait_for(lambda: len(rig.posts_to("UAMB")) >= 2)
+    await rig.fake.wait_for(lambda: len(rig.fake.message_history(channel, ts)) >= 2)
     await asyncio.sleep(0.2)
     assert len(rig.fake.message_history(channel, ts)) == 2  # posted once, updated once
     outcomes = [p for p in rig.posts_to("UAMB") if "approved" in texts(p["blocks"]).lower()]
@@ -744,6 +745,7 @@ async def test_a_submission_that_cannot_be_recorded_does_not_blame_the_photos(
     await job.gave_up(payload, "gave up after 6 tries: RetryLater: HTTP 503")
     await rig.fake.wait_for(lambda: len(rig.posts_to("UAMB")) >= 2)
     assert "could not fetch your photos" in texts(rig.posts_to("UAMB")[-1]["blocks"])
+    await clients.close()
 
 
 # -- sites and roles from chat -------------------------------------------------------------

@@ -56,3 +56,4 @@ async def test_every_dm_arrives_once_through_429s_and_500s(
     assert {m.external_id for m in members} == set(delivered)  # nobody lost
     assert set(delivered.values()) == {1}  # nobody twice
     assert counts == {"sent": PEOPLE}
+    await port.clients.close()

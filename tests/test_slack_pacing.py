@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from adapters.pacing import RateLimiter, pace
+from adapters.pacing import RateLimiter, TokenBucket, pace
 from adapters.slack.port import SlackClients, SlackPort
-from bot.ports import RetryLater, Target
+from bot.ports import NotYet, RetryLater, Target
 from bot.services.relay import Uploads
 from bot.ui import Message, Paragraph
 from storage.db import Database
@@ -85,13 +85,36 @@ async def fake() -> AsyncIterator[FakeSlack]:
         yield slack
 
 
+_CLIENTS: list[SlackClients] = []
+
+
+@pytest.fixture(autouse=True)
+async def close_clients() -> AsyncIterator[None]:
+    yield
+    while _CLIENTS:
+        await _CLIENTS.pop().close()
+
+
 def make_port(
     fake: FakeSlack, db: Database, tmp_path: Path, time: SteppedTime, **options: Any
 ) -> SlackPort:
     clients = SlackClients(fake.api_url, bot_token=fake.token)
+    _CLIENTS.append(clients)
     store = LocalMediaStore(tmp_path / "media")
     uploads = Uploads(db, time.wall)
+    options.setdefault("channel_margin", 0.0)  # virtual time has no network jitter
     return SlackPort(clients, uploads, store, time.wall, timer=time, sleep=time.sleep, **options)
+
+
+async def paced(time: SteppedTime, send: Callable[[], Awaitable[Any]]) -> Any:
+    """``send()`` as the outbox makes it: when the port says ``NotYet`` (the channel has
+    no token), wait that long and try again."""
+    while True:
+        try:
+            return await send()
+        except NotYet as exc:
+            assert exc.retry_after > 0 and exc.interval > 0
+            await time.sleep(exc.retry_after)
 
 
 def note(n: int) -> Message:
@@ -197,6 +220,23 @@ async def test_pace_counts_an_event_in_every_limiter_only_when_all_allow_it() ->
     assert clock() == pytest.approx(1.5)
 
 
+async def test_token_bucket_bursts_then_refills_and_a_hold_takes_the_burst_away() -> None:
+    clock, sleep = sequential_clock()
+    bucket = TokenBucket(1.0, 3, cool_down=60, clock=clock, sleep=sleep)
+    assert await stamps_of(bucket, "k", 5) == pytest.approx([0, 0, 0, 1, 2])
+    assert bucket.delay("other") == 0.0  # keys are independent
+    await sleep(10)  # quiet: the burst is back, never more than its size
+    assert await stamps_of(bucket, "k", 4) == pytest.approx([12, 12, 12, 13])
+    bucket.hold("k", 5.0)  # a 429 with Retry-After: 5
+    assert bucket.delay("k") == pytest.approx(5.0)
+    # After the hold: an empty bucket, and no burst while it cools down...
+    assert await stamps_of(bucket, "k", 3) == pytest.approx([18, 19, 20])
+    await sleep(10)
+    assert await stamps_of(bucket, "k", 2) == pytest.approx([30, 31])
+    await sleep(60)  # ...then the burst again
+    assert await stamps_of(bucket, "k", 4) == pytest.approx([91, 91, 91, 92])
+
+
 # -- the fake's rate limit ---------------------------------------------------------------
 
 
@@ -231,35 +271,82 @@ async def test_fake_slack_rate_limit_counts_only_accepted_calls(
 # -- the port against a rate-limited Slack -----------------------------------------------
 
 
-async def test_one_channel_gets_a_message_a_second_and_never_a_429(
+async def test_one_channel_gets_its_burst_then_a_message_a_second_and_never_a_429(
     fake: FakeSlack, db: Database, tmp_path: Path, time: SteppedTime
 ) -> None:
-    fake.rate_limit("chat.postMessage", 1, scope="channel", clock=time)
-    # Unpaced, the second message within the second is refused: the limit bites.
+    fake.rate_limit("chat.postMessage", 1, scope="channel", clock=time, burst=5)
+    # Unpaced, the sixth message within the second is refused: the limit bites.
     client = SlackClients(fake.api_url, bot_token=fake.token).new_client(fake.token)
-    await client.chat_postMessage(channel="CPROBE", text="one")
+    for n in range(5):
+        await client.chat_postMessage(channel="CPROBE", text=f"{n}")
     with pytest.raises(Exception, match="ratelimited"):
-        await client.chat_postMessage(channel="CPROBE", text="two")
+        await client.chat_postMessage(channel="CPROBE", text="six")
     fake.calls.clear()
 
     port = make_port(fake, db, tmp_path, time)
     target = Target("channel", "CGENERAL")
-    results = await time.run(*(port.post(TEAM, target, note(n)) for n in range(6)))
+    results = await time.run(
+        *(paced(time, lambda n=n: port.post(TEAM, target, note(n))) for n in range(8))
+    )
     assert all(isinstance(r, dict) and r["channel"] == "CGENERAL" for r in results)
-    assert [c.status for c in posts(fake)] == [200] * 6  # no 429 at all
+    assert [c.status for c in posts(fake)] == [200] * 8  # no 429 at all
     stamps = by_channel(posts(fake))["CGENERAL"]
-    assert len(stamps) == 6
-    assert list(gaps(stamps)) == pytest.approx([1.0] * 5, abs=1e-3)  # spaced, no slower
+    # The burst at once (the workspace budget spreads it 1/20 s apart), then one a second.
+    assert stamps[:5] == pytest.approx([0.0, 0.05, 0.1, 0.15, 0.2], abs=1e-3)
+    assert list(gaps(stamps[4:])) == pytest.approx([0.8, 1.0, 1.0], abs=1e-3)
+
+
+async def test_a_channel_without_room_raises_not_yet_and_sends_nothing(
+    fake: FakeSlack, db: Database, tmp_path: Path, time: SteppedTime
+) -> None:
+    port = make_port(fake, db, tmp_path, time, channel_burst=2)
+    target = Target("channel", "CGENERAL")
+    await time.run(port.post(TEAM, target, note(1)), port.post(TEAM, target, note(2)))
+    start = time.now  # the workspace budget spread the two 1/20 s apart
+    [not_yet] = await time.run(port.post(TEAM, target, note(3)))
+    assert isinstance(not_yet, NotYet)
+    assert not_yet.retry_after == pytest.approx(1.0 - start)
+    assert not_yet.interval == pytest.approx(1.0)
+    assert len(posts(fake)) == 2  # nothing was sent for it
+    [other] = await time.run(port.post(TEAM, Target("user", "U1"), note(4)))
+    assert isinstance(other, dict)  # another channel goes at once
+    time.now = 1.0
+    [sent] = await time.run(port.post(TEAM, target, note(3)))
+    assert isinstance(sent, dict)
+
+
+async def test_a_429_takes_the_burst_away_and_the_channel_slows_to_a_message_a_second(
+    fake: FakeSlack, db: Database, tmp_path: Path, time: SteppedTime
+) -> None:
+    # Slack allows less of a burst than the port assumed: one 429, then no more.
+    fake.rate_limit("chat.postMessage", 1, scope="channel", clock=time, burst=2)
+    port = make_port(fake, db, tmp_path, time, channel_burst=4)
+    target = Target("channel", "CGENERAL")
+    results = await time.run(
+        *(paced(time, lambda n=n: port.post(TEAM, target, note(n))) for n in range(6))
+    )
+    refused = [r for r in results if isinstance(r, RetryLater)]
+    assert len(refused) == 1 and refused[0].retry_after == 1.0  # the outbox retries it
+    assert [c.status for c in posts(fake)].count(429) == 1
+    stamps = by_channel(posts(fake))["CGENERAL"]
+    assert len(stamps) == 5
+    assert stamps[2] >= stamps[1] + 1.0  # held for Retry-After...
+    assert all(g >= 1.0 - 1e-6 for g in gaps(stamps[2:]))  # ...then no burst: 1 a second
 
 
 async def test_channels_are_paced_independently(
     fake: FakeSlack, db: Database, tmp_path: Path, time: SteppedTime
 ) -> None:
     fake.rate_limit("chat.postMessage", 1, scope="channel", clock=time)
-    port = make_port(fake, db, tmp_path, time)
+    port = make_port(fake, db, tmp_path, time, channel_burst=1)
     channels = ["CA", "CB", "CC", "UDM"]  # a DM is paced as the person's channel
     sends = [
-        port.post(TEAM, Target("user" if ch.startswith("U") else "channel", ch), note(n))
+        paced(
+            time,
+            lambda ch=ch, n=n: port.post(  # type: ignore[misc]
+                TEAM, Target("user" if ch.startswith("U") else "channel", ch), note(n)
+            ),
+        )
         for n in range(3)
         for ch in channels
     ]
@@ -269,7 +356,7 @@ async def test_channels_are_paced_independently(
     times = by_channel(posts(fake))
     assert sorted(times) == ["CA", "CB", "CC", "UDM"]
     for stamps in times.values():
-        assert all(g >= 1.0 for g in gaps(stamps))
+        assert all(g >= 1.0 - 1e-9 for g in gaps(stamps))
         # Each channel's first message went at once (workspace spacing of 1/20 s aside),
         # not behind the other channels' messages...
         assert stamps[0] < 0.2
@@ -301,7 +388,7 @@ async def test_a_429_holds_its_channel_back_for_retry_after(
     general, other = Target("channel", "CGENERAL"), Target("channel", "COTHER")
     first, second, elsewhere = await time.run(
         port.post(TEAM, general, note(1)),
-        port.post(TEAM, general, note(2)),
+        paced(time, lambda: port.post(TEAM, general, note(2))),
         port.post(TEAM, other, note(3)),
     )
     assert isinstance(first, RetryLater) and first.retry_after == 5.0  # the outbox retries it
@@ -337,10 +424,10 @@ async def test_a_dm_and_its_update_are_paced_as_one_channel(
 ) -> None:
     fake.rate_limit("chat.postMessage", 1, scope="channel", clock=time)
     fake.rate_limit("chat.update", 1, scope="channel", clock=time)
-    port = make_port(fake, db, tmp_path, time)
+    port = make_port(fake, db, tmp_path, time, channel_burst=1)
     [ref] = await time.run(port.post(TEAM, Target("user", "UCM1"), note(1)))
     assert ref["channel"] == "DUCM1"  # Slack answers a DM with its D... channel
-    await time.run(port.update(TEAM, ref, note(2)))
+    await time.run(paced(time, lambda: port.update(TEAM, ref, note(2))))
     [update] = fake.calls_to("chat.update")
     assert update.ok and update.rated_at is not None and update.rated_at >= 1.0
 
@@ -352,11 +439,13 @@ async def test_a_hold_ends_when_retry_after_passed_on_the_outbox_clock(
     # (tests move that clock forward): the port must not then wait out the hold again.
     outbox_clock = FakeClock()
     clients = SlackClients(fake.api_url, bot_token=fake.token)
+    _CLIENTS.append(clients)
     port = SlackPort(
         clients,
         Uploads(db, outbox_clock),
         LocalMediaStore(tmp_path / "media"),
         outbox_clock,
+        channel_margin=0.0,
         timer=time,
         sleep=time.sleep,
     )
@@ -366,6 +455,6 @@ async def test_a_hold_ends_when_retry_after_passed_on_the_outbox_clock(
     [refused] = await time.run(port.post(TEAM, general, note(1)))
     assert isinstance(refused, RetryLater) and refused.retry_after == 30.0
     outbox_clock.advance(seconds=31)
-    [sent] = await time.run(port.post(TEAM, general, note(1)))
+    [sent] = await time.run(paced(time, lambda: port.post(TEAM, general, note(1))))
     assert isinstance(sent, dict)
     assert time.now == pytest.approx(1.0)  # the channel's second, not the 30 s hold

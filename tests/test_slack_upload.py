@@ -22,17 +22,22 @@ from tests.support import FakeClock, photo
 TEAM = "T1"
 
 
+_CLIENTS: list[SlackClients] = []
+
+
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeSlack]:
     async with FakeSlack() as slack:
         yield slack
+    while _CLIENTS:
+        await _CLIENTS.pop().close()
 
 
 def new_port(fake: FakeSlack, core: Core, clock: FakeClock) -> SlackPort:
     """A port as a (re)started process builds it: nothing in memory from an earlier one."""
-    return SlackPort(
-        SlackClients(fake.api_url, bot_token=fake.token), core.relay.uploads, core.store, clock
-    )
+    clients = SlackClients(fake.api_url, bot_token=fake.token)
+    _CLIENTS.append(clients)
+    return SlackPort(clients, core.relay.uploads, core.store, clock)
 
 
 async def card(core: Core, color: tuple[int, int, int] = (10, 120, 200)) -> Message:

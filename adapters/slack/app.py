@@ -205,6 +205,9 @@ class SlackAdapter:
     async def running(self) -> AsyncIterator[None]:
         """While inside: connected over Socket Mode (when ``SLACK_APP_TOKEN`` is set)."""
         handler: AsyncSocketModeHandler | None = None
+        # One connection pool for every Web API call (Bolt's client and the outbox's),
+        # opened now that the event loop runs.
+        self.clients.session()
         if self.socket_mode:
             handler = CheckedSocketMode(
                 self,
@@ -221,6 +224,7 @@ class SlackAdapter:
                 await handler.close_async()
             self.identity.close()
             await self.fetcher.close()
+            await self.clients.close()
 
 
 class CheckedSocketMode(AsyncSocketModeHandler):

@@ -5,14 +5,22 @@ card updates) is an outbox row sent from here, so a 429 or a 5xx only delays it:
 error is turned into ``RetryLater`` (with Slack's ``Retry-After``) or, when retrying
 cannot help (``channel_not_found``, a revoked token), ``PermanentFailure``.
 
-Sends are paced under Slack's limits, in each process: about one message per second per
-channel (a DM's channel is the person; an ephemeral reply is paced per person in its
-channel, an App Home per person) and a per-workspace budget (``RELAIS_SLACK_RATE``
-requests per second, 20 by default) for every call that posts or rewrites a message
-(``chat.postMessage``, ``chat.update``, ``chat.postEphemeral``, ``views.publish``). A 429
-holds that channel back for its ``Retry-After``; several 429s in a row from one workspace
-(whatever the channel) hold the whole workspace back, so queued sends wait instead of
-all hitting the limit.
+Sends are paced under Slack's limits, in each process: per channel, a token bucket of
+about one message per second with a short burst (``CHANNEL_BURST`` messages at once
+after a quiet spell; a DM's channel is the person, an ephemeral reply is paced per person
+in its channel, an App Home per person), and a per-workspace budget
+(``RELAIS_SLACK_RATE`` requests per second, 20 by default, spread evenly) for every call
+that posts or rewrites a message (``chat.postMessage``, ``chat.update``,
+``chat.postEphemeral``, ``views.publish``). A channel with no token left is not waited
+on: the port raises ``NotYet`` and the outbox puts the message back until the channel's
+next token, sending other people's messages meanwhile. A 429 holds that channel back for
+its ``Retry-After`` and takes its burst away for a minute; several 429s in a row from one
+workspace (whatever the channel) hold the whole workspace back, so queued sends wait
+instead of all hitting the limit.
+
+Every client shares one aiohttp session (one connection pool) per ``SlackClients``,
+opened on first use inside the event loop: without it slack_sdk opens a new session,
+so a new TCP (and TLS) connection, for every Web API call.
 """
 
 from __future__ import annotations
@@ -32,10 +40,10 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.pacing import RateLimiter, pace
+from adapters.pacing import Limiter, RateLimiter, TokenBucket, pace
 from adapters.slack import render
 from bot.media import PhotoBudget, decoded_bytes
-from bot.ports import PermanentFailure, RetryLater, Target, retry_after_seconds
+from bot.ports import NotYet, PermanentFailure, RetryLater, Target, retry_after_seconds
 from bot.services.relay import Uploads
 from bot.ui import File, Image, Message
 from bot.worker import Clock
@@ -56,8 +64,15 @@ TRANSIENT_ERRORS = frozenset(
         "team_added_to_org",
     }
 )
-# chat.postMessage: "about one message per second per channel" (Slack's published limit).
+# chat.postMessage: "about one message per second per channel" (Slack's published limit),
+# "short bursts allowed" (no number published: a handful, and a 429 takes it away).
 PER_CHANNEL = 1.0
+CHANNEL_BURST = 5
+# Extra seconds between two sends to a channel beyond its burst, so that the network's
+# jitter (one request delayed more than the one before it) does not turn into a 429.
+CHANNEL_MARGIN = 0.02
+# Timeout of every Web API call (the shared session's).
+TIMEOUT = 15
 # Requests per second per workspace for the calls that post or rewrite messages
 # (RELAIS_SLACK_RATE).
 WORKSPACE_RATE = 20.0
@@ -124,6 +139,9 @@ class SlackClients:
         self.bot_token = bot_token
         self.installation_store = installation_store
         self._clients: dict[str, AsyncWebClient] = {}
+        # Every client made here, and the one aiohttp session they all share once open.
+        self._made: list[AsyncWebClient] = []
+        self._session: aiohttp.ClientSession | None = None
 
     async def token(self, team_id: str) -> str:
         """The bot token for ``team_id``; ``PermanentFailure`` when Relais is not installed."""
@@ -139,13 +157,46 @@ class SlackClients:
     async def client(self, team_id: str) -> AsyncWebClient:
         """A Web API client authorised for ``team_id`` (failures surface to the caller)."""
         token = await self.token(team_id)
+        self.session()
         if token not in self._clients:
             self._clients[token] = self.new_client(token)
         return self._clients[token]
 
     def new_client(self, token: str | None = None) -> AsyncWebClient:
-        """A client on ``SLACK_API_URL`` that does not retry by itself (the outbox does)."""
-        return AsyncWebClient(token=token, base_url=self.base_url, timeout=15, retry_handlers=[])
+        """A client on ``SLACK_API_URL`` that does not retry by itself (the outbox does).
+
+        It uses the shared session once one is open (``session()``); a client made before
+        that (Bolt's, built with the app outside the event loop) is given it then. Bolt
+        copies its client's session into the client of each request.
+        """
+        client = AsyncWebClient(
+            token=token,
+            base_url=self.base_url,
+            timeout=TIMEOUT,
+            retry_handlers=[],
+            session=self._session if self._session is not None else None,
+        )
+        self._made.append(client)
+        return client
+
+    def session(self) -> aiohttp.ClientSession:
+        """The one aiohttp session (connection pool) of every client; call in the loop."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=TIMEOUT),
+                connector=aiohttp.TCPConnector(limit=64, keepalive_timeout=60),
+            )
+            for client in self._made:
+                client.session = self._session
+        return self._session
+
+    async def close(self) -> None:
+        """Close the shared session (its connections)."""
+        if self._session is not None:
+            session, self._session = self._session, None
+            for client in self._made:
+                client.session = None
+            await session.close()
 
 
 class SlackPort:
@@ -162,6 +213,9 @@ class SlackPort:
         *,
         workspace_rate: float = WORKSPACE_RATE,
         channel_rate: float = PER_CHANNEL,
+        channel_burst: int = CHANNEL_BURST,
+        channel_margin: float = CHANNEL_MARGIN,
+        max_wait: float = 0.0,
         timer: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         budget: PhotoBudget | None = None,
@@ -175,12 +229,17 @@ class SlackPort:
         self.budget = budget or PhotoBudget()
         # Keys: "<team>:<channel>" (a DM: the person's id; an App Home: "home:<user>"; an
         # ephemeral message: "<channel>/<user>"), and "<team>" for the workspace budget.
-        self.per_channel = RateLimiter(channel_rate, clock=timer, sleep=sleep)
+        self.per_channel = TokenBucket(
+            channel_rate, channel_burst, margin=channel_margin, clock=timer, sleep=sleep
+        )
         self.per_workspace = RateLimiter(workspace_rate, clock=timer, sleep=sleep)
+        # A channel that has no token for longer than this raises ``NotYet`` rather than
+        # wait (0: never wait; the outbox decides). The workspace budget is always waited on.
+        self.max_wait = max_wait
         self._streaks: dict[str, int] = {}
         # When each hold ends on the outbox's clock: the dispatcher retries the row that got
         # the 429 once Retry-After has passed on that clock, and the hold must not outlast it.
-        self._holds: dict[tuple[RateLimiter, str], datetime] = {}
+        self._holds: dict[tuple[Limiter, str], datetime] = {}
         # A DM is posted to the person's id and Slack answers with the D... channel that
         # ``chat.update`` then names: both are paced as one channel.
         self._aliases: dict[tuple[str, str], str] = {}
@@ -218,10 +277,17 @@ class SlackPort:
                 unfurl_media=False,
             )
             return {"channel": response["channel"], "ts": response["ts"]}
-        except (RetryLater, PermanentFailure):
+        except (RetryLater, PermanentFailure, NotYet):
             raise
         except Exception as exc:
             raise self._classify(exc, message) from exc
+
+    async def prepare(self, workspace: str, message: Message) -> None:
+        """Upload ``message``'s photos now (the outbox does this for a channel's cards side
+        by side, before posting them one by one under the channel's pace)."""
+        if any(isinstance(b, Image) for b in message.blocks):
+            client = await self.clients.client(workspace)
+            await self._images(client, workspace, message)
 
     async def update(self, workspace: str, ref: dict[str, Any], message: Message) -> None:
         """Rewrite a posted message in place (a decided review card)."""
@@ -239,7 +305,7 @@ class SlackPort:
                 text=render.fallback_text(message),
                 blocks=render.message_blocks(message, images),
             )
-        except (RetryLater, PermanentFailure):
+        except (RetryLater, PermanentFailure, NotYet):
             raise
         except Exception as exc:
             raise self._classify(exc, message) from exc
@@ -331,16 +397,8 @@ class SlackPort:
         self, team: str, channel: str, call: Callable[..., Awaitable[Any]], /, **kwargs: Any
     ) -> Any:
         """``call(**kwargs)`` once ``channel`` and the workspace ``team`` have room for it."""
-        key = f"{team}:{self._aliases.get((team, channel), channel)}"
-        limits = ((self.per_channel, key), (self.per_workspace, team))
-        if self._holds:
-            now = self.clock()
-            for limit in limits:
-                until = self._holds.get(limit)
-                if until is not None and until <= now:
-                    del self._holds[limit]
-                    limit[0].release(limit[1])
-        await pace(*limits)
+        key = self._ready(team, channel)
+        await pace((self.per_channel, key), (self.per_workspace, team))
         try:
             response = await call(**kwargs)
         except SlackApiError as exc:
@@ -351,6 +409,24 @@ class SlackPort:
         if isinstance(answered, str) and answered != channel:
             self._aliases[(team, answered)] = channel
         return response
+
+    def _ready(self, team: str, channel: str) -> str:
+        """The pacing key of ``channel``; raises ``NotYet`` when the channel has no token
+        for longer than ``max_wait``. Checked just before the call, after the message's
+        photos are uploaded: a card given back for pacing has its photo up when its turn
+        comes, so only the post itself is left then."""
+        key = f"{team}:{self._aliases.get((team, channel), channel)}"
+        if self._holds:
+            now = self.clock()
+            for limit in ((self.per_channel, key), (self.per_workspace, team)):
+                until = self._holds.get(limit)
+                if until is not None and until <= now:
+                    del self._holds[limit]
+                    limit[0].release(limit[1])
+        wait = self.per_channel.delay(key)
+        if wait > self.max_wait:
+            raise NotYet(wait, self.per_channel.interval)
+        return key
 
     def _answered(self, team: str, key: str, retry_after: float | None) -> None:
         """Push the channel (and, after a streak of 429s, the workspace) back on a 429."""
@@ -365,7 +441,7 @@ class SlackPort:
             log.warning("slack: workspace %s rate limited; holding it %.1fs", team, retry_after)
             self._hold(self.per_workspace, team, retry_after)
 
-    def _hold(self, limiter: RateLimiter, key: str, seconds: float) -> None:
+    def _hold(self, limiter: TokenBucket | RateLimiter, key: str, seconds: float) -> None:
         limiter.hold(key, seconds)
         now = self.clock()
         if len(self._holds) > 1024:
@@ -465,15 +541,16 @@ class SlackPort:
         """Step two: the bytes, to the URL step one gave (no token: the URL is the grant),
         streamed from disk (aiohttp reads the open file in chunks, in a thread)."""
         timeout = aiohttp.ClientTimeout(total=60)
+        http = self.clients.session()
         try:
             fh = await asyncio.to_thread(path.open, "rb")
             try:
-                async with (
-                    aiohttp.ClientSession(timeout=timeout) as http,
-                    http.post(
-                        url, data=fh, headers={"Content-Type": "application/octet-stream"}
-                    ) as resp,
-                ):
+                async with http.post(
+                    url,
+                    data=fh,
+                    headers={"Content-Type": "application/octet-stream"},
+                    timeout=timeout,
+                ) as resp:
                     status = resp.status
                     await resp.read()
             finally:

@@ -4,7 +4,9 @@ Every outbound Teams message (review cards, DMs, card updates, forms) is an outb
 sent from here with ``CloudAdapter.continue_conversation``. The reference comes from
 the ``conversation_refs`` table, saved on install and on every message, so any replica
 can reach anyone who has the app after a restart. Sends are paced under Teams' limits
-(7 messages per second per conversation, 50 per second per tenant, in each process);
+(7 messages per second per conversation, 50 per second per tenant, in each process): a
+conversation with no room now raises ``NotYet`` (the outbox puts the message back and
+sends other conversations' meanwhile), the tenant's budget is waited on;
 429 (with ``Retry-After``), 412 and 5xx become ``RetryLater``; 403 and 404 (the person
 removed the app, the channel is gone) become a ``PermanentFailure`` naming them.
 """
@@ -34,7 +36,7 @@ from msrest.exceptions import ClientRequestError, DeserializationError, HttpOper
 from adapters.pacing import RateLimiter, pace
 from adapters.teams import render
 from bot.i18n import translator
-from bot.ports import PermanentFailure, RetryLater, Target, retry_after_seconds
+from bot.ports import NotYet, PermanentFailure, RetryLater, Target, retry_after_seconds
 from bot.services.relay import Relay
 from bot.ui import Message
 from domain import Platform
@@ -94,6 +96,9 @@ class TeamsPort:
         self.image_url = image_url
         self.per_conversation = RateLimiter(PER_CONVERSATION)
         self.per_tenant = RateLimiter(PER_TENANT)
+        # A conversation without room for longer than this raises ``NotYet`` (0: never
+        # wait on one; the outbox decides).
+        self.max_wait = 0.0
 
     async def post(self, workspace: str, target: Target, message: Message) -> dict[str, Any]:
         """Send ``message`` to a person's 1:1 chat or as a new thread in a channel."""
@@ -186,10 +191,11 @@ class TeamsPort:
         return found.reference, found.locale, found.name
 
     async def _pace(self, tenant: str, conversation: str) -> None:
-        await pace(
-            (self.per_tenant, f"tenant:{tenant}"),
-            (self.per_conversation, f"conversation:{conversation}"),
-        )
+        key = f"conversation:{conversation}"
+        wait = self.per_conversation.delay(key)
+        if wait > self.max_wait:
+            raise NotYet(wait, self.per_conversation.interval)
+        await pace((self.per_tenant, f"tenant:{tenant}"), (self.per_conversation, key))
 
     def _no_hidden_retries(self, ctx: TurnContext) -> None:
         # msrest retries PUT/GET by itself, sleeping in a thread; the outbox retries instead

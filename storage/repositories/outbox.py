@@ -113,6 +113,18 @@ class OutboxRepository:
             values["attempts"] = OutboxMessage.attempts - 1
         return await self._finish(row_id, worker, **values)
 
+    async def put_back(self, row_id: int, worker: str, *, at: datetime) -> bool:
+        """Give back a claimed row unsent, due again at ``at``, without counting a try (its
+        recipient's pace had no room for it); its last error is kept."""
+        return await self._finish(
+            row_id,
+            worker,
+            status=OutboxStatus.PENDING.value,
+            next_attempt_at=at,
+            claimed_until=None,
+            attempts=OutboxMessage.attempts - 1,
+        )
+
     async def mark_dead(self, row_id: int, worker: str, *, error: str) -> bool:
         """Park a row as a dead letter for ``relais doctor``."""
         return await self._finish(
