@@ -145,6 +145,7 @@ async def test_a_photo_already_submitted_asks_for_other_photos(core: Core, tmp_p
     answers = ["", "", "y", "n", "y"]  # caption kept, site, consent, sensitive, confirm
     term = Terminal(
         [
+            *("/as cm1", "/relais site add Lyon", "/as alice"),
             *("/relais join", "Lyon", "y"),
             *("/submit First", str(first), *answers),
             *("/submit Again", str(first), *answers, str(other), "y"),
