@@ -135,14 +135,22 @@ class JobRunner(Worker):
     async def _failed(
         self, job: Job, handler: JobHandler, error: str, retry_after: float | None
     ) -> None:
-        if job.attempts >= self.max_attempts:
+        # A rate limit (the platform said when: Retry-After) is waited out as told and does
+        # not count towards giving up: under a platform's sustained 429s a person's photos
+        # are late, never lost. Other failures back off and count.
+        limited = retry_after is not None
+        if not limited and job.attempts >= self.max_attempts:
             await self._dead(job, handler, f"gave up after {job.attempts} tries: {error}")
             return
-        delay = self.backoff(job.attempts, retry_after)
+        delay = retry_after if retry_after is not None else self.backoff(job.attempts, None)
         log.warning("job %s (%s): %s; retry in %.1fs", job.id, job.kind, error, delay)
         async with self.db.transaction() as repos:
             await repos.jobs.mark_retry(
-                job.id, self.worker_id, at=self.clock() + timedelta(seconds=delay), error=error
+                job.id,
+                self.worker_id,
+                at=self.clock() + timedelta(seconds=delay),
+                error=error,
+                counted=not limited,
             )
         self.release(job.id)
 

@@ -214,6 +214,61 @@ async def test_a_dead_runners_job_is_resumed_within_seconds(db: Database, clock:
     assert await _job_status(db) == "done"
 
 
+class RateLimitedJob:
+    """Answered 429 (Retry-After) ``limited`` times, then done; ``failures`` 500s first."""
+
+    def __init__(self, limited: int, failures: int = 0) -> None:
+        self.limited = limited
+        self.failures = failures
+        self.runs = 0
+        self.gave_up_with: str | None = None
+
+    async def run(self, payload: dict[str, Any]) -> None:
+        self.runs += 1
+        if self.failures:
+            self.failures -= 1
+            raise RetryLater("slack file download: HTTP 500")
+        if self.limited:
+            self.limited -= 1
+            raise RetryLater("slack: rate limited (429)", retry_after=3)
+
+    async def gave_up(self, payload: dict[str, Any], error: str) -> None:
+        self.gave_up_with = error
+
+
+async def test_a_rate_limited_job_waits_as_told_and_is_never_given_up(
+    db: Database, clock: FakeClock
+) -> None:
+    # More 429s than the tries a job has: each is waited out (Retry-After, not a backoff
+    # that grows with the count) and none counts towards giving up; a 500 still counts.
+    await _add_job(db, clock)
+    handler = RateLimitedJob(limited=10, failures=2)
+    runner = JobRunner(db, {"slow": handler}, clock=clock, max_attempts=3)
+    for _ in range(2):  # the 500s: backed off
+        assert await runner.run_once() == 1
+        clock.advance(minutes=5)
+    for _ in range(10):
+        assert await runner.run_once() == 1
+        assert await runner.run_once() == 0, "not before Retry-After"
+        clock.advance(seconds=3)
+    assert await runner.run_once() == 1
+    assert handler.gave_up_with is None
+    assert (handler.runs, await _job_status(db)) == (13, "done")
+
+
+async def test_failures_that_are_not_rate_limits_still_give_up(
+    db: Database, clock: FakeClock
+) -> None:
+    await _add_job(db, clock)
+    handler = RateLimitedJob(limited=0, failures=5)
+    runner = JobRunner(db, {"slow": handler}, clock=clock, max_attempts=3)
+    for _ in range(3):
+        assert await runner.run_once() == 1
+        clock.advance(minutes=30)
+    assert await _job_status(db) == "dead"
+    assert handler.gave_up_with is not None and "3 tries" in handler.gave_up_with
+
+
 # -- important messages keep trying ------------------------------------------------------
 
 

@@ -518,7 +518,7 @@ class SlackPort:
                         return step.file_id
                 if step.state == RESERVED:
                     await self._send_file(
-                        team, key, step.file_id, step.upload_url or "", path, filename
+                        team, key, step.file_id, step.upload_url or "", path, length, filename
                     )
                     await self._advance(team, key, step.file_id, UPLOADED)
         file_id = step.file_id
@@ -536,25 +536,26 @@ class SlackPort:
         return file_id
 
     async def _send_file(
-        self, team: str, key: str, file_id: str, url: str, path: Path, filename: str
+        self,
+        team: str,
+        key: str,
+        file_id: str,
+        url: str,
+        path: Path,
+        length: int,
+        filename: str,
     ) -> None:
         """Step two: the bytes, to the URL step one gave (no token: the URL is the grant),
-        streamed from disk (aiohttp reads the open file in chunks, in a thread)."""
+        streamed from disk. The body is a generator that owns the open file: the shared
+        session's writer may still be reading when a server answers early (a 429 or a 5xx
+        before the body), so the file must not be closed under it."""
         timeout = aiohttp.ClientTimeout(total=60)
         http = self.clients.session()
+        headers = {"Content-Type": "application/octet-stream", "Content-Length": str(length)}
         try:
-            fh = await asyncio.to_thread(path.open, "rb")
-            try:
-                async with http.post(
-                    url,
-                    data=fh,
-                    headers={"Content-Type": "application/octet-stream"},
-                    timeout=timeout,
-                ) as resp:
-                    status = resp.status
-                    await resp.read()
-            finally:
-                await asyncio.to_thread(fh.close)
+            async with http.post(url, data=_chunks(path), headers=headers, timeout=timeout) as resp:
+                status = resp.status
+                await resp.read()
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise RetryLater(f"slack: upload of {filename}: {type(exc).__name__}: {exc}") from exc
         if status == 200:
@@ -605,6 +606,21 @@ class SlackPort:
             yield png, size
         finally:
             png.unlink(missing_ok=True)
+
+
+#: Bytes read from disk at a time for an upload (in a thread).
+UPLOAD_CHUNK = 256 * 1024
+
+
+async def _chunks(path: Path) -> AsyncIterator[bytes]:
+    """The file's bytes, ``UPLOAD_CHUNK`` at a time, read in a thread; the file is closed
+    when the generator ends or is closed."""
+    fh = await asyncio.to_thread(path.open, "rb")
+    try:
+        while chunk := await asyncio.to_thread(fh.read, UPLOAD_CHUNK):
+            yield chunk
+    finally:
+        fh.close()
 
 
 def _upload_name(path: Path) -> str:

@@ -81,8 +81,12 @@ class JobRepository:
             job_id, worker, status=JobStatus.DONE.value, finished_at=now, claimed_until=None
         )
 
-    async def mark_retry(self, job_id: int, worker: str, *, at: datetime, error: str) -> bool:
-        """Try again at ``at``."""
+    async def mark_retry(
+        self, job_id: int, worker: str, *, at: datetime, error: str, counted: bool = True
+    ) -> bool:
+        """Try again at ``at``; with ``counted=False`` this try does not count towards
+        giving up (the platform only asked to wait: a rate limit)."""
+        extra: dict[str, Any] = {} if counted else {"attempts": Job.attempts - 1}
         return await self._finish(
             job_id,
             worker,
@@ -90,6 +94,7 @@ class JobRepository:
             next_attempt_at=at,
             claimed_until=None,
             last_error=error[:2000],
+            **extra,
         )
 
     async def mark_dead(self, job_id: int, worker: str, *, error: str, now: datetime) -> bool:
