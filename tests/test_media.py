@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageCms, ImageOps
 
 from bot.media import (
@@ -300,7 +302,7 @@ def phone_jpeg(
 ) -> bytes:
     """A JPEG made with Pillow (and ``save`` options), then given what phones and
     editors add after SOI: Exif with a thumbnail, XMP, IPTC, a comment, a JFXX
-    thumbnail, MPF and vendor segments."""
+    thumbnail, FlashPix and vendor segments."""
     plain = image_bytes("JPEG", size, mode=mode, **save)
     extra = (
         segment(0xE1, exif_with_thumbnail(orientation))
@@ -308,7 +310,7 @@ def phone_jpeg(
         + segment(0xED, IPTC)
         + segment(0xFE, b"vendor-secret comment")
         + segment(0xE0, b"JFXX\x00\x10" + image_bytes("JPEG", (8, 8), comment=b"thumb-secret"))
-        + segment(0xE2, b"MPF\x00vendor-secret")
+        + segment(0xE2, b"FPXR\x00vendor-secret")  # FlashPix, not ICC
         + segment(0xE9, b"vendor-secret APP9")
         + segment(0xEF, b"vendor-secret APP15")
     )
@@ -480,6 +482,51 @@ def test_strip_jpeg_streams_across_chunk_edges() -> None:
     out = io.BytesIO()
     strip_jpeg(io.BytesIO(source), out, orientation=2)
     assert_clean(source, out.getvalue(), 2)
+
+
+FUZZ_SOURCE = phone_jpeg((48, 40), orientation=5, progressive=True, restart_marker_blocks=2)
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(0, len(FUZZ_SOURCE) - 1), st.integers(0, 255), st.booleans()),
+        min_size=1,
+        max_size=6,
+    ),
+    cut=st.integers(0, len(FUZZ_SOURCE)),
+)
+def test_damaged_jpegs_are_refused_or_clean(
+    tmp_path: Path, edits: list[tuple[int, int, bool]], cut: int
+) -> None:
+    """Bytes changed, inserted or cut anywhere: a photo is refused with a MediaRejected,
+    or stored as a JPEG that decodes and holds no metadata; never another error."""
+    data = bytearray(FUZZ_SOURCE)
+    for at, value, insert in edits:
+        if insert:
+            data.insert(at, value)
+        else:
+            data[at] = value
+    store = LocalMediaStore(tmp_path / "fuzz")
+    intake = MediaIntake(store, max_bytes=MIB, max_pixels=40_000_000)
+    try:
+        clean = asyncio.run(intake.intake_bytes(bytes(data[:cut] if cut else data)))
+    except MediaRejected:
+        pass
+    else:
+        stored = store.path(clean.storage_key).read_bytes()
+        for secret in SECRETS:
+            assert secret not in stored
+        if clean.mime == "image/jpeg":
+            with Image.open(io.BytesIO(stored)) as img:
+                img.load()
+                assert set(img.getexif()) <= {0x0112}
+    assert tmp_files(store) == []
 
 
 def test_jpeg_check_cost_from_the_header() -> None:
