@@ -2,15 +2,24 @@
 
 Adapters download a photo as an async stream of chunks; :class:`MediaIntake` writes it
 to a temp file while counting and hashing (memory never grows with the file), then,
-in a worker thread, checks it with Pillow and re-encodes it without metadata (EXIF,
-GPS, XMP, comments) before storing it by content hash.
+in a worker thread, removes its metadata (EXIF, GPS, XMP, IPTC, comments, thumbnails)
+and stores it by content hash.
+
+A JPEG (what phones send) is cleaned losslessly at the byte level, never decoded at
+full resolution: :func:`strip_jpeg` copies the segments that decoding needs and the
+entropy-coded data as they are, drops every metadata segment, and writes back an Exif
+segment holding only the orientation, so the photo displays upright without being
+turned. The copy is then decoded at 1/8 scale (Pillow's ``draft``: libjpeg still reads
+the whole entropy-coded stream, a 40 MP photo gives 0.6 MP) to check that it is whole.
+PNG and WebP are decoded and re-encoded without metadata.
 
 Memory follows pixels, not bytes: a decoded photo takes about four bytes per pixel (a
-40 MP photo, 160 MB). The photo is stored at full resolution, so it must be decoded in
-full; what bounds the process is :class:`PhotoBudget`, the decoded bytes that all photo
-work in the process (every intake, and the Slack port's conversions) may hold at once.
-Each piece of work estimates its cost from the header, before decoding, and waits for
-its share; one piece larger than the whole budget runs alone.
+40 MP photo, 160 MB). What bounds the process is :class:`PhotoBudget`, the decoded
+bytes that all photo work in the process (every intake, and the Slack port's
+conversions) may hold at once. Each piece of work estimates its cost from the header,
+before decoding, and waits for its share; one piece larger than the whole budget runs
+alone. A baseline JPEG's check costs its 1/8-scale pixels; a progressive JPEG's also
+libjpeg's coefficient buffer for the whole image (two bytes a sample at any scale).
 
 Refusals raise :class:`MediaRejected` with a stable ``code``; the core turns codes
 into translated messages, so no user-facing text lives here.
@@ -22,6 +31,8 @@ import asyncio
 import functools
 import hashlib
 import os
+import re
+import struct
 import threading
 import warnings
 from collections import deque
@@ -30,9 +41,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal, TypeVar
+from typing import BinaryIO, Literal, TypeVar
 
-from PIL import Image, ImageOps, UnidentifiedImageError, _imaging
+from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError, _imaging
 
 from bot import metrics
 from storage.media_store import LocalMediaStore
@@ -46,6 +57,8 @@ __all__ = [
     "PhotoBudget",
     "RejectCode",
     "decoded_bytes",
+    "jpeg_check_bytes",
+    "strip_jpeg",
 ]
 
 RejectCode = Literal[
@@ -69,7 +82,9 @@ ACCEPTED_FORMATS: Mapping[str, tuple[str, str]] = MappingProxyType(
     }
 )
 ACCEPTED_LABEL = "JPEG, PNG, WebP"
-_JPEG_QUALITY = 88
+# Pillow names a JPEG "MPO" when an MPF segment lists more images after the first
+# (phones add depth maps, gain maps or previews that way): only the first is kept.
+_JPEG_FORMATS = frozenset(("JPEG", "MPO"))
 _WEBP_QUALITY = 88
 _CHUNK = 64 * 1024
 # Small chunks (some HTTP clients yield a few KiB) are gathered before each write so
@@ -87,6 +102,9 @@ _WARNINGS_LOCK = threading.Lock()
 DEFAULT_PHOTO_MEMORY = 100 * 2**20
 # EXIF orientations that turn the pixels: ImageOps.exif_transpose makes a second copy.
 _TURNING = frozenset(range(2, 9))
+# Orientations whose upright picture is the stored one turned a quarter: width and
+# height swap for display.
+_QUARTER_TURNS = frozenset(range(5, 9))
 _ORIENTATION = 0x0112
 
 T = TypeVar("T")
@@ -256,23 +274,65 @@ def _wake(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-def decoded_bytes(img: Image.Image, *, converts: bool = False) -> int:
+def decoded_bytes(img: Image.Image) -> int:
     """What decoding and re-encoding ``img`` may hold at once, from its header alone.
 
     Pillow keeps one byte per pixel for single-band 8-bit modes and four for the others
     (RGB too). Counted on top of the decoded pixels: a second copy when the EXIF
-    orientation turns the image, or when the mode must change for the encoder
-    (``converts``); for WebP, libwebp's own decoded buffer and the encoder's copy.
+    orientation turns the image; for WebP, libwebp's own decoded buffer and the
+    encoder's copy.
     """
     per_pixel = 1 if img.mode in ("1", "L", "P") else 4
     copies = 1
     if img.format == "WEBP":
         copies += 3
-    if converts:
-        copies += 1
     if _may_turn(img):
         copies += 1
     return img.width * img.height * per_pixel * copies
+
+
+def jpeg_check_bytes(img: Image.Image) -> int:
+    """What checking an opened JPEG at 1/8 scale may hold at once, from its header.
+
+    The pixels of the reduced decode (four bytes a pixel, one for greyscale) and, for a
+    progressive JPEG, libjpeg's coefficient buffer: it keeps every DCT coefficient of
+    the whole image (64 of two bytes per 8 x 8 block of each component) whatever the
+    output scale (a 40 MP photo in 4:2:0, about 115 MB).
+    """
+    width, height = _draft_size(img.size)
+    total = width * height * (1 if img.mode == "L" else 4)
+    if isinstance(img, JpegImagePlugin.JpegImageFile) and img.info.get("progressive"):
+        h_max = max((h for _, h, _, _ in img.layer), default=1) or 1
+        v_max = max((v for _, _, v, _ in img.layer), default=1) or 1
+        for _, h, v, _ in img.layer:
+            columns = -(-img.width * h // h_max)
+            rows = -(-img.height * v // v_max)
+            total += -(-columns // 8) * -(-rows // 8) * 64 * 2
+    return total
+
+
+def _draft_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The size Pillow's JPEG ``draft`` gives for :func:`_draft_target` (scale 1/8 for
+    any photo of 8 x 8 pixels or more)."""
+    width, height = size
+    target_w, target_h = _draft_target(size)
+    wanted = min(width // target_w, height // target_h)
+    scale = next(s for s in (8, 4, 2, 1) if wanted >= s or s == 1)
+    return -(-width // scale), -(-height // scale)
+
+
+def _draft_target(size: tuple[int, int]) -> tuple[int, int]:
+    return max(1, size[0] // 8), max(1, size[1] // 8)
+
+
+def _orientation(img: Image.Image) -> int:
+    """The EXIF orientation of an opened image (1 when absent, unreadable or invalid)."""
+    try:
+        value = img.getexif().get(_ORIENTATION, 1)
+    except Exception:
+        # Unreadable EXIF says nothing reliable about orientation.
+        return 1
+    return value if isinstance(value, int) and value in _TURNING else 1
 
 
 def _may_turn(img: Image.Image) -> bool:
@@ -320,11 +380,16 @@ class MediaIntake:
                 raise MediaRejected("empty")
             img = await asyncio.to_thread(self._open, temp)
             try:
-                cost = decoded_bytes(img, converts=_converts(img))
+                if img.format in _JPEG_FORMATS:
+                    cost = jpeg_check_bytes(img)
+                else:
+                    cost = decoded_bytes(img)
             except BaseException:
                 img.close()
                 raise
             # The worker thread closes the image (and the open temp file) when done.
+            if img.format in _JPEG_FORMATS:
+                return await self.budget.run(cost, self._clean_jpeg, img, temp, source_sha256)
             return await self.budget.run(cost, self._clean, img, source_sha256)
         except MediaRejected as exc:
             metrics.PHOTO_REJECTIONS.labels(exc.code).inc()
@@ -375,9 +440,36 @@ class MediaIntake:
                 await aclose()
         return digest.hexdigest(), size
 
+    def _clean_jpeg(self, img: Image.Image, source: Path, source_sha256: str) -> CleanImage:
+        """Copy a JPEG without its metadata, check that the copy decodes (at 1/8 scale),
+        store it; runs in a worker thread, within the budget. Closes ``img``."""
+        with img:
+            orientation = _orientation(img)
+            width, height = img.size
+        if orientation in _QUARTER_TURNS:
+            width, height = height, width
+        out = self._store.new_temp_path()
+        try:
+            with source.open("rb") as src, out.open("xb") as dst:
+                strip_jpeg(src, dst, orientation=orientation)
+            _check_jpeg(out)
+            sha256, size = _hash_file(out)
+            key = self._store.commit(out, sha256, "jpg")
+        finally:
+            out.unlink(missing_ok=True)
+        return CleanImage(
+            sha256=sha256,
+            source_sha256=source_sha256,
+            mime=ACCEPTED_FORMATS["JPEG"][0],
+            size=size,
+            width=width,
+            height=height,
+            storage_key=key,
+        )
+
     def _clean(self, img: Image.Image, source_sha256: str) -> CleanImage:
-        """Decode, turn upright and re-encode an opened photo, then close it; runs in a
-        worker thread, within the budget (the pixels are released before it returns)."""
+        """Decode, turn upright and re-encode an opened PNG or WebP, then close it; runs in
+        a worker thread, within the budget (the pixels are released before it returns)."""
         with img:
             return self._clean_open(img, source_sha256)
 
@@ -430,7 +522,7 @@ class MediaIntake:
                 raise MediaRejected("unsupported_type", {"accepted": ACCEPTED_LABEL}) from exc
             except Exception as exc:
                 raise MediaRejected("corrupt") from exc
-        if img.format not in ACCEPTED_FORMATS:
+        if img.format not in ACCEPTED_FORMATS and img.format not in _JPEG_FORMATS:
             img.close()
             raise MediaRejected("unsupported_type", {"accepted": ACCEPTED_LABEL})
         if img.width * img.height > self._max_pixels:
@@ -444,33 +536,190 @@ class MediaIntake:
         )
 
 
-def _converts(img: Image.Image) -> bool:
-    """Whether :func:`_encode` changes the mode (a second copy of the pixels)."""
-    return img.format == "JPEG" and img.mode not in ("RGB", "L")
-
-
 def _encode(img: Image.Image, fmt: str, out: Path) -> None:
-    """Write pixels only: no EXIF, XMP, comments, text chunks, GPS; ICC kept."""
-    source_mode = img.mode
+    """Write a PNG or WebP's pixels only: no EXIF, XMP, text chunks, GPS; ICC kept."""
     icc = img.info.get("icc_profile")
     transparency = img.info.get("transparency")
-    # Savers also read some metadata from img.info (JPEG comment, PNG ICC): empty it so
-    # only what is passed explicitly below is written.
+    # Savers also read some metadata from img.info (PNG ICC, EXIF): empty it so only
+    # what is passed explicitly below is written.
     img.info = {}
     params: dict[str, object] = {}
-    if fmt == "JPEG":
-        if img.mode not in ("RGB", "L"):
-            img = img.convert("RGB")
-        params = {"quality": _JPEG_QUALITY}
-    elif fmt == "PNG":
+    if fmt == "PNG":
         if transparency is not None:
             params["transparency"] = transparency
     else:
         params = {"quality": _WEBP_QUALITY, "method": 4}
-    # A profile describes the original colour space; after a mode change it would lie.
-    if icc and img.mode == source_mode:
+    if icc:
         params["icc_profile"] = icc
     img.save(out, format=fmt, **params)
+
+
+# -- JPEG without decoding it ---------------------------------------------------------
+#
+# A JPEG is a sequence of marker segments (ITU-T T.81 annex B): 0xFF, a marker code, and
+# for most markers a two-byte big-endian length that counts itself, then the payload.
+# SOI, EOI, RST0-7 and TEM stand alone. Each SOS header is followed by entropy-coded
+# data, which runs up to the next 0xFF that is not followed by 0x00 (a stuffed 0xFF) or
+# by RST0-7; several scans (a progressive JPEG) each have their own SOS. Any number of
+# 0xFF fill bytes may precede a marker.
+
+_SOI, _EOI, _SOS, _COM = 0xD8, 0xD9, 0xDA, 0xFE
+_APP0, _APP1, _APP2, _APP14, _APP15 = 0xE0, 0xE1, 0xE2, 0xEE, 0xEF
+_STANDALONE = frozenset((0x01, *range(0xD0, 0xD8)))
+# Where an entropy-coded segment ends: 0xFF then a byte that is not a stuffed 0x00, a
+# restart marker or another 0xFF (fill bytes before the marker, copied with the data).
+_SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+_JFIF = b"JFIF\x00"
+_JFIF_HEADER = 14  # identifier, version, units, densities, thumbnail width and height
+_ICC = b"ICC_PROFILE\x00"
+_ADOBE = b"Adobe"
+
+
+class _Truncated(Exception):
+    """The JPEG ended before its EOI marker."""
+
+
+class _Bytes:
+    """Reads a file in chunks, keeping at most one chunk and a partial marker in memory."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self._fh = fh
+        self._buf = b""
+        self._pos = 0
+
+    def _fill(self) -> bool:
+        chunk = self._fh.read(_CHUNK)
+        if not chunk:
+            return False
+        self._buf = self._buf[self._pos :] + chunk
+        self._pos = 0
+        return True
+
+    def take(self, count: int) -> bytes:
+        while len(self._buf) - self._pos < count:
+            if not self._fill():
+                raise _Truncated
+        data = self._buf[self._pos : self._pos + count]
+        self._pos += count
+        return data
+
+    def copy_scan(self, out: BinaryIO) -> int:
+        """Copy entropy-coded data to ``out``; return the marker code that ends it."""
+        while True:
+            found = _SCAN_END.search(self._buf, self._pos)
+            if found is not None:
+                out.write(self._buf[self._pos : found.start()])
+                self._pos = found.end()
+                return self._buf[found.end() - 1]
+            # Keep a trailing 0xFF: its marker code may be in the next chunk.
+            end = len(self._buf) - 1 if self._buf.endswith(b"\xff") else len(self._buf)
+            out.write(self._buf[self._pos : end])
+            self._pos = end
+            if not self._fill():
+                raise _Truncated
+
+
+def strip_jpeg(src: BinaryIO, out: BinaryIO, *, orientation: int = 1) -> None:
+    """Copy the JPEG in ``src`` to ``out`` without its metadata, losslessly.
+
+    Kept as they are: the frame, tables, restart interval and scans with their
+    entropy-coded data (so every pixel decodes as before), the JFIF segment (without
+    its thumbnail), the ICC profile and Adobe's colour transform. Dropped: Exif (with
+    GPS and its thumbnail) and XMP (APP1), IPTC and Photoshop data (APP13), the other
+    application segments (APP2 other than ICC, such as MPF; APP3-APP12, APP15; APP0
+    other than JFIF, such as a JFXX thumbnail), comments, and anything after EOI.
+    An ``orientation`` other than 1 is written back as an Exif segment holding only
+    that tag, right after SOI (after JFIF when the file starts with it).
+    Raises MediaRejected("corrupt") when the file is not a well-formed JPEG.
+    """
+    reader = _Bytes(src)
+    try:
+        if reader.take(2) != b"\xff\xd8":
+            raise MediaRejected("corrupt")
+        out.write(b"\xff\xd8")
+        exif = _orientation_segment(orientation)
+        first = True
+        marker = _next_marker(reader)
+        while True:
+            if marker == _EOI:
+                if exif:
+                    out.write(exif)
+                out.write(b"\xff\xd9")
+                return
+            if marker == _SOI:
+                raise MediaRejected("corrupt")
+            if marker in _STANDALONE:
+                segment = bytes((0xFF, marker))
+            else:
+                (length,) = struct.unpack(">H", reader.take(2))
+                if length < 2:
+                    raise MediaRejected("corrupt")
+                segment = _kept(marker, reader.take(length - 2))
+            if exif and segment and not (first and segment[:2] == b"\xff\xe0"):
+                out.write(exif)  # after SOI, or after a JFIF segment that comes first
+                exif = b""
+            first = first and not segment
+            out.write(segment)
+            if marker == _SOS:
+                marker = reader.copy_scan(out)
+            else:
+                marker = _next_marker(reader)
+    except _Truncated as exc:
+        raise MediaRejected("corrupt") from exc
+
+
+def _next_marker(reader: _Bytes) -> int:
+    """Read a marker (after any fill bytes) where a segment must start."""
+    if reader.take(1) != b"\xff":
+        raise MediaRejected("corrupt")
+    code = 0xFF
+    while code == 0xFF:
+        code = reader.take(1)[0]
+    if code == 0x00:
+        raise MediaRejected("corrupt")
+    return code
+
+
+def _kept(marker: int, payload: bytes) -> bytes:
+    """The segment to write for ``marker`` and its payload: as it is, trimmed, or none."""
+    if marker == _APP0:
+        if not payload.startswith(_JFIF) or len(payload) < _JFIF_HEADER:
+            return b""
+        # Thumbnail width and height set to zero, and its pixels dropped.
+        payload = payload[: _JFIF_HEADER - 2] + b"\x00\x00"
+    elif marker == _APP2:
+        if not payload.startswith(_ICC):
+            return b""
+    elif marker == _APP14:
+        if not payload.startswith(_ADOBE):
+            return b""
+    elif _APP1 <= marker <= _APP15 or marker == _COM:
+        return b""
+    return struct.pack(">BBH", 0xFF, marker, len(payload) + 2) + payload
+
+
+def _orientation_segment(orientation: int) -> bytes:
+    """An Exif APP1 segment holding only ``orientation`` (none for 1, the default)."""
+    if orientation not in _TURNING:
+        return b""
+    exif = Image.Exif()
+    exif[_ORIENTATION] = orientation
+    data = exif.tobytes()  # starts with the "Exif\0\0" identifier
+    return struct.pack(">BBH", 0xFF, _APP1, len(data) + 2) + data
+
+
+def _check_jpeg(path: Path) -> None:
+    """Decode a JPEG at 1/8 scale: libjpeg reads every scan's entropy-coded data, so a
+    damaged or truncated stream fails here, for a fraction of a full decode's memory."""
+    try:
+        with Image.open(path, formats=("JPEG",)) as img:
+            if img.draft("RGB", _draft_target(img.size)) is None:
+                raise MediaRejected("corrupt")
+            img.load()
+    except MediaRejected:
+        raise
+    except Exception as exc:
+        raise MediaRejected("corrupt") from exc
 
 
 def _hash_file(path: Path) -> tuple[str, int]:

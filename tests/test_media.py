@@ -12,9 +12,19 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image, ImageCms, ImageOps
 
-from bot.media import ACCEPTED_FORMATS, MediaIntake, MediaRejected, PhotoBudget, decoded_bytes
+from bot.media import (
+    ACCEPTED_FORMATS,
+    MediaIntake,
+    MediaRejected,
+    PhotoBudget,
+    decoded_bytes,
+    jpeg_check_bytes,
+    strip_jpeg,
+)
 from storage.media_store import LocalMediaStore
 
 MIB = 1024 * 1024
@@ -205,18 +215,331 @@ def jpeg_with_gps(size: tuple[int, int]) -> bytes:
 async def test_exif_and_gps_removed_orientation_kept(
     intake: MediaIntake, store: LocalMediaStore
 ) -> None:
-    clean = await intake.intake_bytes(jpeg_with_gps((40, 20)))
+    source = jpeg_with_gps((40, 20))
+    clean = await intake.intake_bytes(source)
+    # Upright size for whoever shows it; the stored pixels are not turned, the
+    # orientation tag turns them when displayed.
     assert (clean.width, clean.height) == (20, 40)
     with Image.open(store.path(clean.storage_key)) as img:
-        assert img.size == (20, 40)
-        assert dict(img.getexif()) == {}
+        assert img.size == (40, 20)
+        assert dict(img.getexif()) == {0x0112: 6}
         assert not img.getexif().get_ifd(0x8825)
-        assert "exif" not in img.info
         assert "comment" not in img.info
         assert "xmp" not in img.info
+        assert ImageOps.exif_transpose(img).size == (20, 40)
     raw = store.path(clean.storage_key).read_bytes()
-    assert b"Exif" not in raw
     assert b"PhoneMaker" not in raw
+    assert b"secret comment" not in raw
+    assert same_pixels(source, raw)
+
+
+# --- JPEG: cleaned at the byte level, never decoded at full size ----------------------
+
+XMP = (
+    b"http://ns.adobe.com/xap/1.0/\x00"
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description '
+    b'exif:GPSLatitude="48,51.49N" xmp:CreatorTool="xmp-secret"/></rdf:RDF></x:xmpmeta>'
+)
+# Photoshop resource block 0x0404 (IPTC-NAA) with an IPTC by-line record (2:80).
+IPTC = b"Photoshop 3.0\x008BIM\x04\x04\x00\x00\x00\x00\x00\x0f\x1c\x02P\x00\x0biptc-secret\x00"
+SECRETS = (b"xmp-secret", b"iptc-secret", b"vendor-secret", b"thumb-secret", b"PhoneMaker")
+
+
+def segment(marker: int, payload: bytes) -> bytes:
+    return struct.pack(">BBH", 0xFF, marker, len(payload) + 2) + payload
+
+
+def segments(data: bytes) -> list[tuple[int, bytes]]:
+    """The marker segments of a JPEG up to its first scan (marker, payload)."""
+    return _walk(data)[0]
+
+
+def from_first_scan(data: bytes) -> bytes:
+    """A JPEG from its first SOS marker on (the scans and what lies between them)."""
+    return data[_walk(data)[1] :]
+
+
+def _walk(data: bytes) -> tuple[list[tuple[int, bytes]], int]:
+    assert data[:2] == b"\xff\xd8"
+    found, pos = [], 2
+    while data[pos + 1] != 0xDA:
+        marker = data[pos + 1]
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        found.append((marker, data[pos + 4 : pos + 2 + length]))
+        pos += 2 + length
+    return found, pos
+
+
+def same_pixels(a: bytes, b: bytes) -> bool:
+    with Image.open(io.BytesIO(a)) as one, Image.open(io.BytesIO(b)) as two:
+        return one.mode == two.mode and one.size == two.size and one.tobytes() == two.tobytes()
+
+
+def exif_with_thumbnail(orientation: int) -> bytes:
+    """An Exif APP1 payload by hand: IFD0 (Make, Orientation), IFD1 with a JPEG thumbnail."""
+    thumb = image_bytes("JPEG", (16, 12), comment=b"thumb-secret")
+    make = b"PhoneMaker\x00"
+    ifd0 = 8
+    ifd0_size = 2 + 2 * 12 + 4
+    make_at = ifd0 + ifd0_size
+    ifd1 = make_at + len(make)
+    ifd1_size = 2 + 2 * 12 + 4
+    thumb_at = ifd1 + ifd1_size
+    tiff = b"II*\x00" + struct.pack("<I", ifd0)
+    tiff += struct.pack("<H", 2)
+    tiff += struct.pack("<HHII", 0x010F, 2, len(make), make_at)
+    tiff += struct.pack("<HHIHH", 0x0112, 3, 1, orientation, 0)
+    tiff += struct.pack("<I", ifd1) + make
+    tiff += struct.pack("<H", 2)
+    tiff += struct.pack("<HHII", 0x0201, 4, 1, thumb_at)
+    tiff += struct.pack("<HHII", 0x0202, 4, 1, len(thumb))
+    tiff += struct.pack("<I", 0) + thumb
+    return b"Exif\x00\x00" + tiff
+
+
+def phone_jpeg(
+    size: tuple[int, int] = (200, 150), *, orientation: int = 6, mode: str = "RGB", **save
+) -> bytes:
+    """A JPEG made with Pillow (and ``save`` options), then given what phones and
+    editors add after SOI: Exif with a thumbnail, XMP, IPTC, a comment, a JFXX
+    thumbnail, FlashPix and vendor segments."""
+    plain = image_bytes("JPEG", size, mode=mode, **save)
+    extra = (
+        segment(0xE1, exif_with_thumbnail(orientation))
+        + segment(0xE1, XMP)
+        + segment(0xED, IPTC)
+        + segment(0xFE, b"vendor-secret comment")
+        + segment(0xE0, b"JFXX\x00\x10" + image_bytes("JPEG", (8, 8), comment=b"thumb-secret"))
+        + segment(0xE2, b"FPXR\x00vendor-secret")  # FlashPix, not ICC
+        + segment(0xE9, b"vendor-secret APP9")
+        + segment(0xEF, b"vendor-secret APP15")
+    )
+    data = plain[:2] + extra + plain[2:]
+    with Image.open(io.BytesIO(data)) as check:  # the fixture carries what it says
+        assert check.getexif()[0x0112] == orientation
+        assert "xmp" in check.info
+    return data
+
+
+def assert_clean(source: bytes, stored: bytes, orientation: int) -> None:
+    for secret in SECRETS:
+        assert secret not in stored, secret
+    markers = [m for m, _ in segments(stored)]
+    assert 0xFE not in markers and 0xED not in markers
+    assert not [m for m in markers if 0xE3 <= m <= 0xEF and m != 0xEE]
+    app1 = [p for m, p in segments(stored) if m == 0xE1]
+    with Image.open(io.BytesIO(stored)) as img:
+        assert "xmp" not in img.info and "comment" not in img.info
+        assert "photoshop" not in img.info
+        if orientation == 1:
+            assert app1 == [] and "exif" not in img.info
+        else:
+            assert len(app1) == 1
+            exif = img.getexif()
+            assert dict(exif) == {0x0112: orientation}
+            assert not exif.get_ifd(0x8825) and not exif.get_ifd(0x8769)
+            # No IFD1: the Exif thumbnail went with the rest.
+            assert b"\x02\x01" not in app1[0] and b"\x01\x02" not in app1[0][14:]
+    assert same_pixels(source, stored)
+    assert stored.endswith(b"\xff\xd9")
+
+
+async def test_jpeg_metadata_gone_pixels_identical(
+    intake: MediaIntake, store: LocalMediaStore
+) -> None:
+    source = phone_jpeg(orientation=6)
+    clean = await intake.intake_bytes(source)
+    stored = store.path(clean.storage_key).read_bytes()
+    assert_clean(source, stored, 6)
+    assert (clean.width, clean.height) == (150, 200)
+    assert clean.size == len(stored) < len(source)
+    # The scan is copied byte for byte.
+    assert from_first_scan(source) == from_first_scan(stored)
+    markers = [m for m, _ in segments(stored)]
+    # JFIF first, then the orientation, then the tables and frame as they were.
+    assert markers[:2] == [0xE0, 0xE1]
+    jfif = dict(segments(stored))[0xE0]
+    assert jfif.startswith(b"JFIF\x00") and len(jfif) == 14 and jfif[12:] == b"\x00\x00"
+
+
+@pytest.mark.parametrize(
+    "save",
+    [
+        {"progressive": True},
+        {"restart_marker_rows": 1},
+        {"progressive": True, "restart_marker_blocks": 3},
+        {"subsampling": 0, "quality": 95},
+    ],
+    ids=["progressive", "restart-markers", "progressive-restart", "444"],
+)
+async def test_jpeg_kinds_stay_lossless(
+    intake: MediaIntake, store: LocalMediaStore, save: dict[str, object]
+) -> None:
+    source = phone_jpeg((333, 217), orientation=3, **save)
+    if "restart_marker_rows" in save or "restart_marker_blocks" in save:
+        assert b"\xff\xdd" in source and b"\xff\xd0" in source
+    if save.get("progressive"):
+        assert source.count(b"\xff\xda") > 1
+    clean = await intake.intake_bytes(source)
+    stored = store.path(clean.storage_key).read_bytes()
+    assert_clean(source, stored, 3)
+    assert (clean.width, clean.height) == (333, 217)
+
+
+async def test_jpeg_icc_profile_and_adobe_transform_kept(
+    intake: MediaIntake, store: LocalMediaStore
+) -> None:
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    source = phone_jpeg((120, 90), orientation=1, icc_profile=icc)
+    stored = store.path((await intake.intake_bytes(source)).storage_key).read_bytes()
+    assert_clean(source, stored, 1)
+    with Image.open(io.BytesIO(stored)) as img:
+        assert img.info["icc_profile"] == icc
+    # A CMYK JPEG needs Adobe's APP14 to decode to the same colours.
+    cmyk = phone_jpeg((64, 48), orientation=1, mode="CMYK")
+    assert b"Adobe" in cmyk
+    stored = store.path((await intake.intake_bytes(cmyk)).storage_key).read_bytes()
+    assert 0xEE in dict(segments(stored))
+    assert_clean(cmyk, stored, 1)
+
+
+async def test_jpeg_garbage_after_eoi_dropped(intake: MediaIntake, store: LocalMediaStore) -> None:
+    source = phone_jpeg((64, 48), orientation=8)
+    tail = b"vendor-secret trailer" + image_bytes("JPEG", (8, 8))  # like an MPF image
+    clean = await intake.intake_bytes(source + tail)
+    stored = store.path(clean.storage_key).read_bytes()
+    assert_clean(source, stored, 8)
+    assert stored.count(b"\xff\xd9") == 1
+
+
+async def test_jpeg_with_more_images_keeps_the_first(
+    intake: MediaIntake, store: LocalMediaStore
+) -> None:
+    # A multi-picture JPEG (MPF), as phones write with a depth or gain map after EOI.
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x010F] = "PhoneMaker"
+    first = Image.open(io.BytesIO(image_bytes("JPEG", (64, 48))))
+    buf = io.BytesIO()
+    first.save(buf, "MPO", save_all=True, append_images=[Image.new("RGB", (32, 24))], exif=exif)
+    source = buf.getvalue()
+    with Image.open(io.BytesIO(source)) as check:
+        assert check.format == "MPO" and getattr(check, "n_frames", 1) == 2
+        first_pixels = check.tobytes()
+    clean = await intake.intake_bytes(source)
+    assert clean.mime == "image/jpeg" and (clean.width, clean.height) == (48, 64)
+    stored = store.path(clean.storage_key).read_bytes()
+    assert stored.count(b"\xff\xd8") == 1 and stored.count(b"\xff\xd9") == 1
+    assert b"MPF" not in stored
+    with Image.open(io.BytesIO(stored)) as img:
+        assert img.format == "JPEG" and img.size == (64, 48)
+        assert dict(img.getexif()) == {0x0112: 6}
+        assert img.tobytes() == first_pixels
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [
+        lambda d: d[: d.index(b"\xff\xed") + 20],  # inside the IPTC segment
+        lambda d: d[: d.index(b"\xff\xda") + 3],  # inside the scan header
+        lambda d: d[: len(d) - 200],  # in the entropy-coded data
+        lambda d: d[:-2],  # only EOI missing
+    ],
+    ids=["metadata", "scan-header", "entropy-data", "eoi"],
+)
+async def test_truncated_jpeg_kinds_are_corrupt(
+    intake: MediaIntake, store: LocalMediaStore, cut: Callable[[bytes], bytes]
+) -> None:
+    for save in ({}, {"progressive": True}):
+        with pytest.raises(MediaRejected) as info:
+            await intake.intake_bytes(cut(phone_jpeg((200, 150), **save)))
+        assert info.value.code == "corrupt"
+    assert tmp_files(store) == []
+    assert stored_files(store) == []
+
+
+async def test_jpeg_that_copies_but_does_not_decode_is_corrupt(
+    intake: MediaIntake, store: LocalMediaStore
+) -> None:
+    # Well-formed segments, but without its quantisation tables the scan cannot decode:
+    # only the 1/8-scale decode of the copy can tell.
+    source = image_bytes("JPEG", (200, 150))
+    no_dqt = source
+    while (at := no_dqt.find(b"\xff\xdb")) >= 0:
+        (length,) = struct.unpack(">H", no_dqt[at + 2 : at + 4])
+        no_dqt = no_dqt[:at] + no_dqt[at + 2 + length :]
+    with pytest.raises(MediaRejected) as info:
+        await intake.intake_bytes(no_dqt)
+    assert info.value.code == "corrupt"
+    assert stored_files(store) == [] and tmp_files(store) == []
+
+
+def test_strip_jpeg_streams_across_chunk_edges() -> None:
+    # 0xFF bytes of the entropy-coded data land on every chunk edge: the copy must not
+    # take a stuffed 0xFF00 or a restart marker split across two reads for a marker.
+    source = phone_jpeg((900, 700), orientation=2, restart_marker_blocks=1, quality=100)
+    assert len(source) > 4 * 64 * 1024
+    out = io.BytesIO()
+    strip_jpeg(io.BytesIO(source), out, orientation=2)
+    assert_clean(source, out.getvalue(), 2)
+
+
+FUZZ_SOURCE = phone_jpeg((48, 40), orientation=5, progressive=True, restart_marker_blocks=2)
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(0, len(FUZZ_SOURCE) - 1), st.integers(0, 255), st.booleans()),
+        min_size=1,
+        max_size=6,
+    ),
+    cut=st.integers(0, len(FUZZ_SOURCE)),
+)
+def test_damaged_jpegs_are_refused_or_clean(
+    tmp_path: Path, edits: list[tuple[int, int, bool]], cut: int
+) -> None:
+    """Bytes changed, inserted or cut anywhere: a photo is refused with a MediaRejected,
+    or stored as a JPEG that decodes and holds no metadata; never another error."""
+    data = bytearray(FUZZ_SOURCE)
+    for at, value, insert in edits:
+        if insert:
+            data.insert(at, value)
+        else:
+            data[at] = value
+    store = LocalMediaStore(tmp_path / "fuzz")
+    intake = MediaIntake(store, max_bytes=MIB, max_pixels=40_000_000)
+    try:
+        clean = asyncio.run(intake.intake_bytes(bytes(data[:cut] if cut else data)))
+    except MediaRejected:
+        pass
+    else:
+        stored = store.path(clean.storage_key).read_bytes()
+        for secret in SECRETS:
+            assert secret not in stored
+        if clean.mime == "image/jpeg":
+            with Image.open(io.BytesIO(stored)) as img:
+                img.load()
+                assert set(img.getexif()) <= {0x0112}
+    assert tmp_files(store) == []
+
+
+def test_jpeg_check_cost_from_the_header() -> None:
+    with Image.open(io.BytesIO(image_bytes("JPEG", (64, 48)))) as small:
+        assert jpeg_check_bytes(small) == 8 * 6 * 4  # 1/8 scale, four bytes a pixel
+    with Image.open(io.BytesIO(image_bytes("JPEG", (333, 217)))) as odd:
+        assert jpeg_check_bytes(odd) == 42 * 28 * 4
+        odd.draft("RGB", (333 // 8, 217 // 8))
+        assert odd.size == (42, 28)  # what Pillow's draft really gives
+    progressive = image_bytes("JPEG", (320, 240), progressive=True)  # 4:2:0
+    with Image.open(io.BytesIO(progressive)) as img:
+        coefficients = (40 * 30 + 2 * 20 * 15) * 64 * 2  # Y blocks, then Cb and Cr
+        assert jpeg_check_bytes(img) == 40 * 30 * 4 + coefficients
 
 
 async def test_same_photo_twice_is_stored_once(
@@ -361,7 +684,7 @@ def test_decoded_bytes_from_the_header() -> None:
 
 async def test_intake_waits_for_its_share_before_decoding(store: LocalMediaStore) -> None:
     data = image_bytes("JPEG", (400, 300))
-    cost = 400 * 300 * 4
+    cost = 50 * 38 * 4  # a JPEG's check: its pixels at 1/8 scale
     budget = PhotoBudget(cost * 3 // 2)
     intake = MediaIntake(store, max_bytes=MIB, max_pixels=40_000_000, budget=budget)
     async with budget.hold(cost):  # other photo work holds two thirds of the budget
@@ -377,7 +700,8 @@ async def test_intake_waits_for_its_share_before_decoding(store: LocalMediaStore
 
 async def test_parallel_intakes_over_the_budget_take_turns(store: LocalMediaStore) -> None:
     sizes = [(400, 300), (300, 400), (380, 320), (320, 380)]
-    budget = PhotoBudget(400 * 300 * 4 * 3 // 2)  # room for one of these photos, not two
+    # Room for one of these photos' 1/8-scale check (50 x 38 pixels at most), not two.
+    budget = PhotoBudget(50 * 40 * 4 * 3 // 2)
     intake = MediaIntake(store, max_bytes=MIB, max_pixels=40_000_000, budget=budget)
     waited = 0
 
@@ -396,7 +720,7 @@ async def test_parallel_intakes_over_the_budget_take_turns(store: LocalMediaStor
         watcher.cancel()
     assert sorted((c.width, c.height) for c in cleaned) == sorted(sizes)
     # Never two decoded at once: the most held is the largest photo's cost.
-    assert budget.peak == max(w * h * 4 for w, h in sizes)
+    assert budget.peak == max(-(-w // 8) * -(-h // 8) * 4 for w, h in sizes)
     assert waited >= 1
     assert budget.in_use == 0 and tmp_files(store) == []
 
