@@ -100,6 +100,14 @@ def test_what_counts_as_an_unreachable_database() -> None:
     assert not unreachable(IntegrityError("INSERT", {}, Exception("duplicate key")))
 
 
+async def other_work(db: Database, stop: asyncio.Event) -> None:
+    """Reads answered one after another until ``stop``: the database is busy, not away."""
+    while not stop.is_set():
+        async with db.read() as r:
+            await r.session.scalar(select(Job.id).limit(1))
+        await asyncio.sleep(0.02)
+
+
 async def test_patient_work_waits_on_after_its_budget_while_the_database_answers_others(
     db: Database, clock: FakeClock
 ) -> None:
@@ -108,19 +116,13 @@ async def test_patient_work_waits_on_after_its_budget_while_the_database_answers
     attempt = Attempt(0.2, db, patience=2.0)
     others = asyncio.Event()
 
-    async def other_work() -> None:
-        while not others.is_set():
-            async with db.read() as r:
-                await r.session.scalar(select(Job.id).limit(1))
-            await asyncio.sleep(0.02)
-
     async def slow() -> str:
         with attempt.action():
             await asyncio.sleep(0.5)  # waiting for its turn, past two budgets
             await add_job(db, clock, "patient")
         return "done"
 
-    busy = asyncio.create_task(other_work())
+    busy = asyncio.create_task(other_work(db, others))
     try:
         assert await attempt.run(slow()) == "done"
     finally:
@@ -154,18 +156,12 @@ async def test_patience_runs_out(db: Database, clock: FakeClock) -> None:
     attempt = Attempt(0.1, db, patience=0.2)
     others = asyncio.Event()
 
-    async def other_work() -> None:
-        while not others.is_set():
-            async with db.read() as r:
-                await r.session.scalar(select(Job.id).limit(1))
-            await asyncio.sleep(0.02)
-
     async def slower() -> None:
         with attempt.action():
             await asyncio.sleep(1.0)
             await add_job(db, clock, "too-late")
 
-    busy = asyncio.create_task(other_work())
+    busy = asyncio.create_task(other_work(db, others))
     try:
         with pytest.raises(Unavailable) as refused:
             await attempt.run(slower())
