@@ -93,6 +93,8 @@ async def test_metrics_count_requests_sends_photos_and_failures(rig: SlackRig) -
     approve = buttons(card["blocks"])["review.approve"]
     assert (await rig.click("UCM1", approve)).status == 200
     await rig.fake.wait_for(lambda: len(rig.posts_to("UAMB")) >= 2)  # receipt and decision
+    # The card's update goes in the card's lane, the DMs in the author's: either may be first.
+    await rig.fake.wait_for(lambda: any(c.ok for c in rig.fake.calls_to("chat.update")))
     # A photo the intake refuses: a GIF declared as a JPEG.
     await submit_refused_photo(rig)
     # Slack answers the next post with 429, then a post to a channel that does not exist.
