@@ -36,28 +36,18 @@ from bot.worker import utcnow
 from domain import Platform
 from storage.db import Database, upgrade_async
 from storage.models import ReviewEvent, Submission
-from tests.pg_cluster import Cluster, postgres_bin
+from tests.pg_cluster import Cluster
 from tests.serve_support import RemoteRig, Serve
 from tests.slack_api import FakeSlack
 from tests.slack_support import REVIEW, buttons, texts
 from tests.support import count_rows, jpeg_bytes
+from tests.test_outage import FORM_AGAIN, PEOPLE, PG_BIN, SLACK_DEADLINE, TRY_AGAIN
 from tests.waiting import poll
 
-PG_BIN = postgres_bin()
 pytestmark = [
     pytest.mark.timeout_sensitive,
     pytest.mark.skipif(PG_BIN is None, reason="needs PostgreSQL server binaries (initdb)"),
 ]
-
-SLACK_DEADLINE = 3.0
-PEOPLE = {
-    "UAMB": ("ana", "Ana Field", "en-US"),
-    "UFR": ("luc", "Luc Terrain", "fr-FR"),
-    "UCM1": ("carla", "Carla CM", "en-GB"),
-    "UNEW": ("nora", "Nora New", "en-US"),
-}
-TRY_AGAIN = {"en": "try again in a minute", "fr": "réessayez dans une minute"}
-FORM_AGAIN = {"en": "submit this form again in a minute", "fr": "renvoyez ce formulaire"}
 
 
 @pytest.fixture

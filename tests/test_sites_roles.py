@@ -380,81 +380,84 @@ async def test_migration_folds_near_duplicate_sites_and_says_so(
         url = db.engine.url.set(database=database).render_as_string(hide_password=False)
     else:
         url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
-    await asyncio.to_thread(upgrade, url, "0006")
-    old = Database(url)
-    # As storage writes them: naive UTC text on SQLite, timestamptz on PostgreSQL.
-    now: object = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
-    if db.engine.dialect.name == "sqlite":
-        now = "2026-11-01 10:00:00.000000"
-    async with old.engine.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO workspaces (id, platform, external_id, name, locale, timezone,"
-                " approved_total, created_at) VALUES (1, 'slack', 'T1', '', 'en', 'UTC', 0, :now)"
-            ),
-            {"now": now},
-        )
-        for site_id, name in (
-            (1, "Lyon"),
-            (2, " lyon "),
-            (3, "LYON"),
-            (4, "Saint-Étienne"),
-            (5, "saint etienne"),
-            (6, "Saint-Etienne"),
-        ):
+    try:
+        await asyncio.to_thread(upgrade, url, "0006")
+        old = Database(url)
+        # As storage writes them: naive UTC text on SQLite, timestamptz on PostgreSQL.
+        now: object = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
+        if db.engine.dialect.name == "sqlite":
+            now = "2026-11-01 10:00:00.000000"
+        async with old.engine.begin() as conn:
             await conn.execute(
                 text(
-                    "INSERT INTO sites (id, workspace_id, name, created_at)"
-                    " VALUES (:id, 1, :name, :now)"
+                    "INSERT INTO workspaces (id, platform, external_id, name, locale, timezone,"
+                    " approved_total, created_at)"
+                    " VALUES (1, 'slack', 'T1', '', 'en', 'UTC', 0, :now)"
                 ),
-                {"id": site_id, "name": name, "now": now},
+                {"now": now},
             )
-        for member_id, site_id in ((1, 2), (2, 3), (3, 6)):
+            for site_id, name in (
+                (1, "Lyon"),
+                (2, " lyon "),
+                (3, "LYON"),
+                (4, "Saint-Étienne"),
+                (5, "saint etienne"),
+                (6, "Saint-Etienne"),
+            ):
+                await conn.execute(
+                    text(
+                        "INSERT INTO sites (id, workspace_id, name, created_at)"
+                        " VALUES (:id, 1, :name, :now)"
+                    ),
+                    {"id": site_id, "name": name, "now": now},
+                )
+            for member_id, site_id in ((1, 2), (2, 3), (3, 6)):
+                await conn.execute(
+                    text(
+                        "INSERT INTO members (id, workspace_id, external_id, display_name,"
+                        " site_id, nudges_opt_out, created_at)"
+                        " VALUES (:id, 1, :ext, 'x', :site, false, :now)"
+                    ),
+                    {"id": member_id, "ext": f"U{member_id}", "site": site_id, "now": now},
+                )
             await conn.execute(
                 text(
-                    "INSERT INTO members (id, workspace_id, external_id, display_name,"
-                    " site_id, nudges_opt_out, created_at)"
-                    " VALUES (:id, 1, :ext, 'x', :site, false, :now)"
+                    "INSERT INTO submissions (id, workspace_id, author_id, caption, site_id,"
+                    " status, people_consented, sensitive, revision, created_at, updated_at)"
+                    " VALUES (1, 1, 1, 'c', 3, 'pending', false, false, 1, :now, :now)"
                 ),
-                {"id": member_id, "ext": f"U{member_id}", "site": site_id, "now": now},
+                {"now": now},
             )
-        await conn.execute(
-            text(
-                "INSERT INTO submissions (id, workspace_id, author_id, caption, site_id, status,"
-                " people_consented, sensitive, revision, created_at, updated_at)"
-                " VALUES (1, 1, 1, 'c', 3, 'pending', false, false, 1, :now, :now)"
-            ),
-            {"now": now},
-        )
-    await old.dispose()
-    await asyncio.to_thread(upgrade, url, "head")
-    printed = capsys.readouterr().out  # type: ignore[attr-defined]
-    assert "site ' lyon ' (#2) merged into 'Lyon' (#1)" in printed
-    assert "site 'LYON' (#3) merged into 'Lyon' (#1)" in printed
-    assert "site 'Saint-Etienne' (#6) merged into 'Saint-Étienne' (#4)" in printed
-    new = Database(url)
-    async with new.read() as r:
-        sites = [(s.id, s.name, s.key) for s in await r.sites.list(1)]
-        members = dict((await r.session.execute(select(Member.id, Member.site_id))).all())
-        sub_site = await r.session.scalar(select(Submission.site_id))
-    await new.dispose()
-    # Down to 0006 and up again: nothing pointing at a site or a campaign is lost.
-    from alembic import command
+        await old.dispose()
+        await asyncio.to_thread(upgrade, url, "head")
+        printed = capsys.readouterr().out  # type: ignore[attr-defined]
+        assert "site ' lyon ' (#2) merged into 'Lyon' (#1)" in printed
+        assert "site 'LYON' (#3) merged into 'Lyon' (#1)" in printed
+        assert "site 'Saint-Etienne' (#6) merged into 'Saint-Étienne' (#4)" in printed
+        new = Database(url)
+        async with new.read() as r:
+            sites = [(s.id, s.name, s.key) for s in await r.sites.list(1)]
+            members = dict((await r.session.execute(select(Member.id, Member.site_id))).all())
+            sub_site = await r.session.scalar(select(Submission.site_id))
+        await new.dispose()
+        # Down to 0006 and up again: nothing pointing at a site or a campaign is lost.
+        from alembic import command
 
-    from storage.db import alembic_config
+        from storage.db import alembic_config
 
-    await asyncio.to_thread(command.downgrade, alembic_config(url), "0006")
-    await asyncio.to_thread(upgrade, url, "head")
-    again = Database(url)
-    async with again.read() as r:
-        rows = (await r.session.execute(select(Member.id, Member.site_id))).all()
-        assert dict(rows) == {1: 1, 2: 1, 3: 4}
-        assert await r.session.scalar(select(Submission.site_id)) == 1
-    await again.dispose()
-    if db.engine.dialect.name == "postgresql":
-        admin = db.engine.execution_options(isolation_level="AUTOCOMMIT")
-        async with admin.connect() as conn:
-            await conn.execute(text(f"DROP DATABASE {database}"))
+        await asyncio.to_thread(command.downgrade, alembic_config(url), "0006")
+        await asyncio.to_thread(upgrade, url, "head")
+        again = Database(url)
+        async with again.read() as r:
+            rows = (await r.session.execute(select(Member.id, Member.site_id))).all()
+            assert dict(rows) == {1: 1, 2: 1, 3: 4}
+            assert await r.session.scalar(select(Submission.site_id)) == 1
+        await again.dispose()
+    finally:  # a failing run leaves no database behind
+        if db.engine.dialect.name == "postgresql":
+            admin = db.engine.execution_options(isolation_level="AUTOCOMMIT")
+            async with admin.connect() as conn:
+                await conn.execute(text(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
     # "Saint-Étienne" and "saint etienne" differ by more than case, accents and spaces.
     assert sorted(sites) == [
         (1, "Lyon", "lyon"),
