@@ -491,6 +491,7 @@ def help_message(t: Translator, roles: frozenset[Role]) -> Message:
         t("help.join"),
         t("help.me"),
         t("help.snooze"),
+        t("help.prefs"),
         t("help.leave"),
         t("help.help"),
     ]
@@ -570,6 +571,15 @@ def home_message(t: Translator, p: Profile, tz: str, note: str = "") -> Message:
             buttons.append(Button(t("button.snooze_off"), "relais.command", "snooze off"))
         else:
             buttons.append(Button(t("button.snooze"), "relais.command", "snooze 2w"))
+        if member.leaderboard_hidden:
+            shown = Button(
+                t("button.leaderboard_show"), "relais.command", "config me leaderboard on"
+            )
+        else:
+            shown = Button(
+                t("button.leaderboard_hide"), "relais.command", "config me leaderboard off"
+            )
+        buttons.append(shown)
         buttons.append(Button(t("button.leave"), "relais.command", "leave", ButtonStyle.DANGER))
     blocks: list[Block] = [Context(note)] if note else []
     blocks += [*profile.blocks, Context(t("home.hint")), Actions(tuple(buttons))]
@@ -701,6 +711,18 @@ def config_message(t: Translator, shown: Sequence[tuple[str, str]]) -> Message:
     return Message(
         text=t("config.title"),
         blocks=(Heading(t("config.title")), Fields(fields), Context(t("config.usage"))),
+    )
+
+
+def preferences_message(t: Translator, member: MemberView) -> Message:
+    """``/relais config me``: the member's own preferences and how to change them."""
+    fields = (
+        (t("me.prefs.leaderboard"), t("config.off" if member.leaderboard_hidden else "config.on")),
+        (t("me.prefs.share_badges"), t("config.on" if member.badges_public else "config.off")),
+    )
+    return Message(
+        text=t("me.prefs.title"),
+        blocks=(Heading(t("me.prefs.title")), Fields(fields), Context(t("me.prefs_usage"))),
     )
 
 

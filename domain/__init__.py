@@ -143,6 +143,9 @@ class MemberView:
     roles: frozenset[Role]
     # The sites this member is the referent of (Role.REFERENT is held while non-empty).
     referent_sites: frozenset[int] = field(default=frozenset())
+    # Personal preferences (``/relais config me``).
+    leaderboard_hidden: bool = False
+    badges_public: bool = False
 
     def has(self, *roles: Role) -> bool:
         """True when the member holds any of ``roles`` (admin holds them all)."""

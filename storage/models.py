@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -134,6 +135,10 @@ class Member(Base):
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"))
     snoozed_until: Mapped[datetime | None]
     nudges_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    # ``/relais config me``: off the leaderboard by name (still counted); badges
+    # announced in the ambassadors' channel (off until the member agrees).
+    leaderboard_hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    badges_public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime]
 
 

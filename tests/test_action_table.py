@@ -30,6 +30,8 @@ OPEN_TO_EVERYONE = {
     ActionName.LEAVE,
     ActionName.ME,
     ActionName.SNOOZE,
+    # ``config me``: a member's own preferences (``config`` itself is the CMs').
+    ActionName.CONFIG_ME,
     ActionName.CHARTER_ACCEPT,
     ActionName.RELAIS_COMMAND,
     # Everyone reads the charter; who accepted it is shown to CMs only (the service's

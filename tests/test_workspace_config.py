@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.actions import handle_command
+from bot.actions import handle_action, handle_command
 from bot.core import Core
 from bot.outbox import Dispatcher
 from tests.conftest import REVIEW_CHANNEL
@@ -40,3 +40,43 @@ async def test_config_says_on_and_off_in_the_readers_language(core: Core) -> Non
     carl = await member(core, "cm2", "Carl", locale="en")
     english = await handle_command(core, carl, "/relais", "config")
     assert english.message is not None and "off" in text_of(english.message).split("\n")
+
+
+async def test_config_me_is_each_members_own_and_open_to_everyone(core: Core) -> None:
+    """``config me``: anyone changes their own preferences (``config`` stays the CMs');
+    the choice is stored, shown back, and bad keys or values change nothing."""
+    ana = await ambassador(core, "amb", "Ana")
+    shown = await handle_command(core, ana, "/relais", "config me")
+    assert shown.message is not None and not shown.failed
+    lines = text_of(shown.message).split("\n")
+    # Defaults: on the leaderboard by name; badges told by DM only.
+    assert lines[lines.index("Your name on the leaderboard") + 1] == "on"
+    assert lines[lines.index("Your badges announced in the channel") + 1] == "off"
+
+    hidden = await handle_command(core, ana, "/relais", "config me leaderboard off")
+    assert hidden.message is not None and not hidden.failed
+    assert "no longer appears" in text_of(hidden.message)
+    shared = await handle_command(core, ana, "/relais", "CONFIG ME badges oui")
+    assert shared.message is not None and "announced" in text_of(shared.message)
+    async with core.db.read() as r:
+        view = await r.members.view(ana.id)
+    assert view.leaderboard_hidden and view.badges_public
+
+    # A workspace setting is still refused to her; typos are refused, nothing written.
+    refused = await handle_command(core, ana, "/relais", "config nudges off")
+    assert refused.failed
+    for line, word in (("config me colour on", "colour"), ("config me leaderboard maybe", "maybe")):
+        bad = await handle_command(core, ana, "/relais", line)
+        assert bad.failed and bad.message is not None and word in text_of(bad.message)
+    async with core.db.read() as r:
+        again = await r.members.view(ana.id)
+    assert again.leaderboard_hidden and again.badges_public
+
+    # In French, and the App Home button puts her name back.
+    claire = await member(core, "amb2", "Claire", locale="fr")
+    fr = await handle_command(core, claire, "/relais", "config moi classement non")
+    assert fr.message is not None and "n’apparaît plus" in text_of(fr.message)
+    back = await handle_action(core, ana, "relais.command", "config me leaderboard on")
+    assert not back.failed
+    async with core.db.read() as r:
+        assert not (await r.members.view(ana.id)).leaderboard_hidden

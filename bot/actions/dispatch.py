@@ -36,8 +36,14 @@ def parse_command(command: str, text: str) -> tuple[ActionName | None, str, str]
     """(action or None when unknown, the rest of the line, the word typed)."""
     if command.lstrip("/").lower() == "submit":
         return ActionName.SUBMIT, text.strip(), "submit"
+    words = command_words()
+    parts = text.split(maxsplit=2)
+    # Two-word commands first (``config me``: a member's own settings, open to everyone,
+    # while ``config`` is the CMs').
+    if len(parts) >= 2 and (pair := f"{parts[0]} {parts[1]}".lower()) in words:
+        return words[pair], parts[2].strip() if len(parts) > 2 else "", pair
     word, _, rest = text.strip().partition(" ")
-    return command_words().get(word.lower()), rest.strip(), word
+    return words.get(word.lower()), rest.strip(), word
 
 
 def changes_member(action: str, text: str = "") -> bool:

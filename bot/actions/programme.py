@@ -115,6 +115,26 @@ async def config(request: Request) -> Reply:
     return Reply(message=cards.config_message(t, request.config.shown()))
 
 
+@action(
+    ActionName.CONFIG_ME,
+    EVERYONE,
+    words=("config me", "config moi", "settings me", "réglages moi", "reglages moi"),
+    changes_member=True,
+)
+async def config_me(request: Request) -> Reply:
+    """``config me`` lists the member's own preferences; ``config me <key> on|off``
+    changes one (whether they appear by name on the leaderboard, whether their badges
+    are announced in the channel)."""
+    t = request.t
+    key, _, value = request.value.strip().partition(" ")
+    if key and value.strip():
+        name, state = await request.core.onboarding.set_preference(request.member, key, value)
+        return Reply(message=cards.notice(t(f"me.prefs.{name}.{state}")))
+    if key:
+        return Reply(message=cards.notice(t("me.prefs_usage")))
+    return Reply(message=cards.preferences_message(t, request.member))
+
+
 # A button that runs a /relais subcommand (App Home: join, snooze, leave; a nudge's
 # snooze): the subcommand's own entry decides who may run it.
 @action(ActionName.RELAIS_COMMAND, EVERYONE, changes_member=True)

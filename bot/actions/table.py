@@ -40,6 +40,8 @@ class ActionName(enum.StrEnum):
     SNOOZE = "snooze"
     DIGEST = "digest"
     CONFIG = "config"
+    # ``config me [key on|off]``: a member's own preferences (leaderboard, badges).
+    CONFIG_ME = "config.me"
     STATS = "stats"
     EXPORT = "export"
     CHARTER = "charter"

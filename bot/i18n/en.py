@@ -702,4 +702,27 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "campaign.not_found": "No campaign called {title}. See /relais campaign list.",
     "campaign.already_closed": "Campaign {title} is already closed.",
     "error.campaign_over": "Campaign {title} is over or not for your site. Pick another one.",
+    # personal preferences (/relais config me)
+    "help.prefs": (
+        "/relais config me — your preferences: your name on the leaderboard, "
+        "your badges in the channel"
+    ),
+    "me.prefs.title": "Your preferences",
+    "me.prefs.leaderboard": "Your name on the leaderboard",
+    "me.prefs.share_badges": "Your badges announced in the channel",
+    "me.prefs.leaderboard.on": "You appear by name on the leaderboard again.",
+    "me.prefs.leaderboard.off": (
+        "Your name no longer appears on the leaderboard. Your photos still count for your site."
+    ),
+    "me.prefs.share_badges.on": (
+        "Your next badges will be announced in the ambassadors' channel too."
+    ),
+    "me.prefs.share_badges.off": "Your badges will be told to you only, by direct message.",
+    "me.prefs_usage": (
+        "Change one with /relais config me leaderboard on|off "
+        "or /relais config me share_badges on|off."
+    ),
+    "me.prefs_unknown": "Unknown preference '{key}'. Preferences: {keys}.",
+    "button.leaderboard_hide": "Hide my name from the leaderboard",
+    "button.leaderboard_show": "Show my name on the leaderboard",
 }

@@ -822,4 +822,28 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "error.campaign_over": (
         "La campagne {title} est terminée ou ne concerne pas votre site. Choisissez-en une autre."
     ),
+    # personal preferences (/relais config me)
+    "help.prefs": (
+        "/relais config me — vos préférences : votre nom dans le classement, "
+        "vos badges dans le canal"
+    ),
+    "me.prefs.title": "Vos préférences",
+    "me.prefs.leaderboard": "Votre nom dans le classement",
+    "me.prefs.share_badges": "Vos badges annoncés dans le canal",
+    "me.prefs.leaderboard.on": "Votre nom apparaît de nouveau dans le classement.",
+    "me.prefs.leaderboard.off": (
+        "Votre nom n’apparaît plus dans le classement. "
+        "Vos photos comptent toujours pour votre site."
+    ),
+    "me.prefs.share_badges.on": (
+        "Vos prochains badges seront aussi annoncés dans le canal des ambassadeurs."
+    ),
+    "me.prefs.share_badges.off": "Vos badges ne seront annoncés qu’à vous, en message privé.",
+    "me.prefs_usage": (
+        "Pour en changer une : /relais config me leaderboard on|off "
+        "ou /relais config me share_badges on|off."
+    ),
+    "me.prefs_unknown": "Préférence « {key} » inconnue. Préférences : {keys}.",
+    "button.leaderboard_hide": "Retirer mon nom du classement",
+    "button.leaderboard_show": "Afficher mon nom dans le classement",
 }

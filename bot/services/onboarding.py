@@ -10,9 +10,29 @@ from typing import TYPE_CHECKING
 from bot import cards, notify
 from bot.errors import CharterChanged, InvalidInput, NotAllowed, NotFound
 from bot.i18n import normalise_locale, translate, translator
-from domain import Charter, MemberView, Platform, Profile, Role, Status, SubmissionLine
+from bot.services.config import parse_onoff
+from domain import (
+    Charter,
+    MemberView,
+    Platform,
+    Profile,
+    Role,
+    Status,
+    SubmissionLine,
+    site_key,
+)
 from storage.models import Submission
 from storage.repositories import Repos
+
+#: ``/relais config me`` keys (English names, shown in lists) and the words for them.
+PREFERENCES = ("leaderboard", "share_badges")
+PREFERENCE_WORDS = {
+    "leaderboard": "leaderboard",
+    "classement": "leaderboard",
+    "share_badges": "share_badges",
+    "badges": "share_badges",
+    "partage_badges": "share_badges",
+}
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -270,6 +290,29 @@ class Onboarding:
         """Silence nudges until ``until`` (None: nudges back on); ``opt_out``: for good."""
         async with self.core.db.transaction() as r:
             await r.members.set_snooze(member.id, until, opt_out=opt_out)
+
+    async def set_preference(self, member: MemberView, key: str, value: str) -> tuple[str, str]:
+        """``/relais config me <key> on|off``: (the key's English name, "on" or "off").
+
+        ``leaderboard``: shown by name on ``/relais leaderboard`` (on by default; off still
+        counts the member, without the name). ``share_badges``: badges announced in the
+        ambassadors' channel too (off until the member turns it on).
+        """
+        name = PREFERENCE_WORDS.get(site_key(key).replace(" ", "_"))
+        if name is None:
+            raise InvalidInput(
+                "me.prefs_unknown", field="key", key=key[:40], keys=", ".join(PREFERENCES)
+            )
+        state = parse_onoff(value)
+        if state is None:
+            raise InvalidInput("config.bad_value", field="value", key=name, value=value[:40])
+        on = state == "on"
+        async with self.core.db.transaction() as r:
+            if name == "leaderboard":
+                await r.members.set_preferences(member.id, leaderboard_hidden=not on)
+            else:
+                await r.members.set_preferences(member.id, badges_public=on)
+        return name, state
 
     async def profile(self, member: MemberView) -> Profile:
         """Everything ``/relais me`` shows about a member."""

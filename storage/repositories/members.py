@@ -155,6 +155,8 @@ class MemberRepository:
             site_id=row.site_id,
             roles=roles | {Role.REFERENT} if sites else roles,
             referent_sites=sites,
+            leaderboard_hidden=row.leaderboard_hidden,
+            badges_public=row.badges_public,
         )
 
     async def views(self, member_ids: list[int]) -> dict[int, MemberView]:
@@ -193,6 +195,8 @@ class MemberRepository:
                 site_id=row.site_id,
                 roles=frozenset(roles.get(row.id, ())),
                 referent_sites=frozenset(referent.get(row.id, ())),
+                leaderboard_hidden=row.leaderboard_hidden,
+                badges_public=row.badges_public,
             )
             for row, ws in rows.all()
         }
@@ -346,6 +350,25 @@ class MemberRepository:
             .where(Member.id == member_id)
             .values(snoozed_until=until, nudges_opt_out=opt_out)
         )
+
+    async def set_preferences(
+        self,
+        member_id: int,
+        *,
+        leaderboard_hidden: bool | None = None,
+        badges_public: bool | None = None,
+    ) -> None:
+        """Change the member's personal preferences (None leaves one as it is)."""
+        values = {
+            key: value
+            for key, value in (
+                ("leaderboard_hidden", leaderboard_hidden),
+                ("badges_public", badges_public),
+            )
+            if value is not None
+        }
+        if values:
+            await self.s.execute(update(Member).where(Member.id == member_id).values(**values))
 
     async def set_site(self, member_id: int, site_id: int | None) -> None:
         """Attach the member to a site (or none)."""
