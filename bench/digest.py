@@ -40,18 +40,17 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import asyncpg
 from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
 
+from bench.machine import machine_cpu, reset_schema, throwaway_database
 from bot.core import Core
 from bot.services.digest import HIGHLIGHTS, Digests
 from bot.services.submissions import load_view
@@ -77,35 +76,6 @@ LOADED_TABLES = ("members", "member_roles", "submissions", "media", "submission_
 
 
 # -- the database -------------------------------------------------------------------------
-
-
-@asynccontextmanager
-async def throwaway_database(admin_url: str) -> AsyncIterator[str]:
-    """A new empty database on the server of ``admin_url``; dropped on the way out."""
-    name = f"relais_digest_bench_{os.getpid()}"
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        admin = await asyncpg.connect(admin_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-
-async def reset_schema(url: str) -> None:
-    db = Database(url)
-    try:
-        async with db.engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-    finally:
-        await db.dispose()
 
 
 async def maintenance(db: Database, *statements: str) -> None:
@@ -291,8 +261,9 @@ async def load_base(db: Database, members: int) -> Layout:
             (
                 await conn.execute(
                     text(
-                        "INSERT INTO sites (workspace_id, name, created_at) "
-                        "SELECT CAST(:ws AS integer), 'Site ' || g, CAST(:t0 AS timestamptz) "
+                        "INSERT INTO sites (workspace_id, name, key, created_at) "
+                        "SELECT CAST(:ws AS integer), 'Site ' || g, 'site ' || g, "
+                        "CAST(:t0 AS timestamptz) "
                         "FROM generate_series(1, CAST(:sites AS integer)) AS g "
                         "RETURNING id"
                     ),
@@ -491,15 +462,6 @@ async def round_trips(db: Database, count: int) -> float:
         for _ in range(count):
             await r.session.execute(text("SELECT 1"))
     return time.perf_counter() - begin
-
-
-def machine_cpu() -> float:
-    """Busy CPU seconds of the whole machine since boot (Linux /proc/stat)."""
-    try:
-        ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    except OSError:
-        return math.nan
-    return (sum(ticks[:8]) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
 
 
 async def time_steps(core: Core, ws: int, steps: Steps) -> None:
@@ -740,7 +702,9 @@ def main() -> None:
             await reset_schema(url)
             await run(url, args)
             return
-        async with throwaway_database(args.admin_url) as plain:
+        async with throwaway_database(
+            args.admin_url, f"relais_digest_bench_{os.getpid()}"
+        ) as plain:
             await run(async_database_url(plain), args)
 
     asyncio.run(go())

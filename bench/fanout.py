@@ -48,9 +48,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from adapters.slack.port import SlackClients, SlackPort
+from bench.machine import reset_schema
 from bot import notify
 from bot.core import Core
 from bot.i18n import translator
@@ -141,14 +142,6 @@ def nudge(name: str) -> Message:
     return Message(
         text=body, blocks=(Paragraph(body), Context(t("nudge.snooze_hint")), Actions((button,)))
     )
-
-
-async def reset_postgresql(url: str) -> None:
-    db = Database(url)
-    async with db.engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
-    await db.dispose()
 
 
 async def queue(core: Core, messages: int) -> None:
@@ -296,7 +289,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if args.database_url:
             url = async_database_url(args.database_url)
-            asyncio.run(reset_postgresql(url))
+            asyncio.run(reset_schema(url))
         else:
             url = f"sqlite+aiosqlite:///{tmp}/fanout.db"
         upgrade(url)

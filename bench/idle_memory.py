@@ -44,6 +44,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import base_revision, machine_cpu, process_cpu  # noqa: E402
 from tests.slack_api import FakeSlack  # noqa: E402
 
 SECRET = "idle-bench-secret"
@@ -55,16 +56,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def process_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_cpu() -> float:
-    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(ticks[:8]) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def status_mb(pid: int | str, field: str) -> float:
@@ -295,19 +286,7 @@ def main() -> None:
     if args.child_rss:
         print(json.dumps(rss_after_build(args.child_rss)))
         return
-    rev = (
-        args.base
-        or subprocess.run(
-            ["git", "merge-base", "HEAD", "main"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    )
-    rev = subprocess.run(
-        ["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.strip()
+    rev = base_revision(args.base)
     print(f"before: {rev} (temporary worktree); after: {ROOT}; {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory(prefix="relais-idle-bench-") as name:
         tmp = Path(name)

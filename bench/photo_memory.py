@@ -32,7 +32,6 @@ import argparse
 import asyncio
 import gc
 import json
-import math
 import os
 import statistics
 import subprocess
@@ -43,6 +42,10 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(HERE))
+
+from bench.machine import base_revision, machine_cpu, process_cpu  # noqa: E402
+
 TEAM = "T1"
 MB = 2**20
 CASES: dict[str, tuple[int, tuple[int, int], int, bool]] = {
@@ -68,22 +71,6 @@ def status_kb(field: str) -> int:
 def reset_peak() -> None:
     """Make VmHWM the current resident set (Linux: clear_refs 5)."""
     Path("/proc/self/clear_refs").write_text("5")
-
-
-def process_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process (Linux /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return math.nan
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_cpu() -> float:
-    """Busy CPU seconds of the whole machine since boot (Linux /proc/stat)."""
-    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = ticks[3] + ticks[4]  # idle + iowait
-    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 # -- the measured process -------------------------------------------------------------------
@@ -197,22 +184,6 @@ def photos_for(cache: Path, case: str) -> list[Path]:
             make_photo(path, size, orientation, seed=n, progressive=progressive)
         paths.append(path)
     return paths
-
-
-def base_revision(arg: str | None) -> str:
-    rev = (
-        arg
-        or subprocess.run(
-            ["git", "merge-base", "HEAD", "main"],
-            cwd=HERE,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    )
-    return subprocess.run(
-        ["git", "rev-parse", "--short", rev], cwd=HERE, capture_output=True, text=True, check=True
-    ).stdout.strip()
 
 
 SCRIPT = str(Path(__file__).resolve())

@@ -79,6 +79,8 @@ sys.path.insert(0, str(ROOT))
 if CODE_ROOT != ROOT:
     sys.path.insert(0, str(CODE_ROOT))
 
+from bench.machine import machine_cpu, process_cpu  # noqa: E402
+
 if TYPE_CHECKING:
     from tests.slack_api import FakeSlack
 
@@ -310,25 +312,6 @@ class Phase:
         self.requests += other.requests
         self.acked.update(other.acked)
         self.spans += other.spans
-
-
-def process_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process (Linux /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return math.nan
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_cpu() -> float:
-    """Busy CPU seconds of the whole machine since boot (Linux /proc/stat)."""
-    try:
-        ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    except OSError:
-        return math.nan
-    idle = ticks[3] + ticks[4]  # idle + iowait
-    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 async def fire(

@@ -36,18 +36,16 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import asyncpg
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
+from bench.machine import throwaway_database
 from bot.actions import handle_command
 from bot.core import Core
 from bot.settings import Settings, async_database_url
@@ -63,24 +61,6 @@ SITES, CAMPAIGNS, CMS = 8, 24, 5
 LOADED = ("members", "member_roles", "submissions", "review_events", "campaigns", "sites")
 
 
-@asynccontextmanager
-async def throwaway_database(admin_url: str, suffix: str) -> AsyncIterator[str]:
-    name = f"relais_stats_bench_{os.getpid()}_{suffix}"
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        admin = await asyncpg.connect(admin_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-
 async def maintenance(db: Database, *statements: str) -> None:
     async with db.engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -92,8 +72,8 @@ BASE_SQL = (
     """INSERT INTO workspaces (platform, external_id, name, locale, timezone, approved_total,
                                created_at)
        VALUES ('slack', 'TBENCH', 'Bench', 'en', 'Europe/Paris', 0, :t0)""",
-    """INSERT INTO sites (workspace_id, name, created_at)
-       SELECT 1, 'Site ' || g, :t0 FROM generate_series(1, :sites) AS g""",
+    """INSERT INTO sites (workspace_id, name, key, created_at)
+       SELECT 1, 'Site ' || g, 'site ' || g, :t0 FROM generate_series(1, :sites) AS g""",
     """INSERT INTO members (workspace_id, external_id, display_name, locale, timezone,
                             site_id, snoozed_until, nudges_opt_out, created_at)
        SELECT 1, 'U' || lpad(g::text, 9, '0'), 'Member ' || g, NULL, NULL,
@@ -344,8 +324,8 @@ def main() -> None:
 
     async def go() -> None:
         async with (
-            throwaway_database(args.admin_url, "small") as small,
-            throwaway_database(args.admin_url, "large") as large,
+            throwaway_database(args.admin_url, f"relais_stats_bench_{os.getpid()}_small") as small,
+            throwaway_database(args.admin_url, f"relais_stats_bench_{os.getpid()}_large") as large,
         ):
             await run(args, small, large)
 
