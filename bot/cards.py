@@ -492,6 +492,7 @@ def help_message(t: Translator, roles: frozenset[Role]) -> Message:
         t("help.me"),
         t("help.snooze"),
         t("help.prefs"),
+        t("help.mydata"),
         t("help.leave"),
         t("help.help"),
     ]
@@ -930,6 +931,16 @@ def stats_chart_message(t: Translator, s: Stats, media_key: str) -> Message:
     title = t("stats.chart.title")
     caption = t("stats.chart.caption", weeks=len(s.weeks), tz=s.timezone)
     return Message(text=title, blocks=(Image(media_key, title), Context(caption)))
+
+
+def mydata_message(t: Translator, media_key: str, filename: str, photos: int) -> Message:
+    """``/relais mydata``: the JSON file of everything stored about the person."""
+    title = t("mydata.title")
+    note = t("mydata.photos_follow", count=photos) if photos else t("mydata.no_photos")
+    return Message(
+        text=f"{title} {note}",
+        blocks=(File(media_key, filename, title), Context(note), Context(t("mydata.forget"))),
+    )
 
 
 def export_message(t: Translator, media_key: str, filename: str, title: str) -> Message:

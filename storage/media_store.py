@@ -29,10 +29,11 @@ from urllib.parse import urlparse
 __all__ = ["LocalMediaStore", "S3MediaStore", "media_store"]
 
 # fullmatch, not "^...$": "$" would also accept a trailing newline.
-_KEY_RE = re.compile(r"([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})\.(jpg|png|webp|csv)")
+_KEY_RE = re.compile(r"([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})\.(jpg|png|webp|csv|json|zip)")
 _SHA_RE = re.compile(r"[0-9a-f]{64}")
-# csv: exports a CM asked for (``/relais export``), delivered like a photo.
-_EXTENSIONS = frozenset({"jpg", "png", "webp", "csv"})
+# csv: exports a CM asked for (``/relais export``); json and zip: a person's own data
+# (``/relais mydata``); delivered like a photo.
+_EXTENSIONS = frozenset({"jpg", "png", "webp", "csv", "json", "zip"})
 
 
 class LocalMediaStore:
@@ -198,7 +199,14 @@ class S3MediaStore(LocalMediaStore):
         return True
 
 
-_CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+_CONTENT_TYPES = {
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "zip": "application/zip",
+}
 
 
 def _not_found(exc: Exception) -> bool:

@@ -32,6 +32,9 @@ OPEN_TO_EVERYONE = {
     ActionName.SNOOZE,
     # ``config me``: a member's own preferences (``config`` itself is the CMs').
     ActionName.CONFIG_ME,
+    # ``mydata``: a person's own data, to anyone (the action takes no argument: it can
+    # only ever be the caller's).
+    ActionName.MYDATA,
     ActionName.CHARTER_ACCEPT,
     ActionName.RELAIS_COMMAND,
     # Everyone reads the charter; who accepted it is shown to CMs only (the service's

@@ -366,17 +366,17 @@ class SlackPort:
             channel = str(opened["channel"]["id"])
         if not self.store.exists(block.media_key):
             raise PermanentFailure(f"file {block.media_key} is missing from MEDIA_DIR")
-        data = await asyncio.to_thread(self.store.path(block.media_key).read_bytes)
-        answer = await client.files_getUploadURLExternal(filename=block.filename, length=len(data))
+        path = await asyncio.to_thread(self.store.path, block.media_key)
+        length = (await asyncio.to_thread(path.stat)).st_size
+        answer = await client.files_getUploadURLExternal(filename=block.filename, length=length)
         file_id, url = str(answer["file_id"]), str(answer["upload_url"])
-        timeout = aiohttp.ClientTimeout(total=60)
+        # Streamed from disk on the shared session (a zip of someone's photos can be large).
+        headers = {"Content-Type": "application/octet-stream", "Content-Length": str(length)}
+        timeout = aiohttp.ClientTimeout(total=300)
         try:
-            async with (
-                aiohttp.ClientSession(timeout=timeout) as http,
-                http.post(
-                    url, data=data, headers={"Content-Type": "application/octet-stream"}
-                ) as resp,
-            ):
+            async with self.clients.session().post(
+                url, data=_chunks(path), headers=headers, timeout=timeout
+            ) as resp:
                 status = resp.status
                 await resp.read()
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:

@@ -30,7 +30,11 @@ _TYPES = {
     ".png": "image/png",
     ".webp": "image/webp",
     ".csv": "text/csv; charset=utf-8",
+    ".json": "application/json",
+    ".zip": "application/zip",
 }
+#: Files handed to a person (exports, their own data): saved, never shown in the browser.
+_ATTACHMENTS = (".csv", ".json", ".zip")
 
 
 def _b64(data: bytes) -> str:
@@ -110,10 +114,10 @@ class MediaLinks:
                 "Cache-Control": "private, max-age=3600",
                 "X-Content-Type-Options": "nosniff",
             }
-            if path.suffix.lower() == ".csv":
-                # An export (/relais export): saved as a file, never shown in the browser.
+            suffix = path.suffix.lower()
+            if suffix in _ATTACHMENTS:
                 headers["Content-Disposition"] = (
-                    f'attachment; filename="relais-{path.stem[:12]}.csv"'
+                    f'attachment; filename="relais-{path.stem[:12]}{suffix}"'
                 )
             return web.FileResponse(path, headers=headers)
 

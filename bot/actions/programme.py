@@ -82,6 +82,15 @@ async def snooze(request: Request) -> Reply:
     return Reply(message=cards.notice(t("snooze.on", until=cards.when(until, request.tz, t))))
 
 
+@action(ActionName.MYDATA, EVERYONE, words=("mydata", "mesdonnees", "mes-donnees", "données"))
+async def mydata(request: Request) -> Reply:
+    """Everything Relais stores about the member, by direct message: a JSON file, and
+    their photos as a zip. Only their own data: the action takes no argument."""
+    done = await request.core.privacy.export(request.member)
+    key = "mydata.sent_photos" if done.photos else "mydata.sent"
+    return Reply(message=cards.notice(request.t(key, count=done.photos)))
+
+
 @action(ActionName.DIGEST, CM_ONLY, words=("digest", "recap"))
 async def digest(request: Request) -> Reply:
     """``digest preview`` shows the next digest to the CM only; ``digest send`` posts it."""

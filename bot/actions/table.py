@@ -42,6 +42,8 @@ class ActionName(enum.StrEnum):
     CONFIG = "config"
     # ``config me [key on|off]``: a member's own preferences (leaderboard, badges).
     CONFIG_ME = "config.me"
+    # ``mydata``: everything stored about the member, by DM (JSON file and photos zip).
+    MYDATA = "mydata"
     STATS = "stats"
     EXPORT = "export"
     CHARTER = "charter"

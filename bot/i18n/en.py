@@ -725,4 +725,21 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "me.prefs_unknown": "Unknown preference '{key}'. Preferences: {keys}.",
     "button.leaderboard_hide": "Hide my name from the leaderboard",
     "button.leaderboard_show": "Show my name on the leaderboard",
+    # personal data (/relais mydata)
+    "help.mydata": "/relais mydata — everything Relais stores about you, sent to you by DM",
+    "mydata.title": "Everything Relais stores about you",
+    "mydata.photos_follow": {
+        "one": "Your photo follows in a zip file.",
+        "other": "Your {count} photos follow in a zip file.",
+    },
+    "mydata.no_photos": "Relais stores no photo of yours.",
+    "mydata.photos": "Your photos ({count})",
+    "mydata.forget": "Questions about your data? Ask your community manager.",
+    "mydata.sent": "Everything Relais stores about you is on its way by direct message.",
+    "mydata.sent_photos": {
+        "one": "Everything Relais stores about you, and your photo, are on their way by DM.",
+        "other": (
+            "Everything Relais stores about you, and your {count} photos, are on their way by DM."
+        ),
+    },
 }

@@ -846,4 +846,22 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "me.prefs_unknown": "Préférence « {key} » inconnue. Préférences : {keys}.",
     "button.leaderboard_hide": "Retirer mon nom du classement",
     "button.leaderboard_show": "Afficher mon nom dans le classement",
+    # personal data (/relais mydata)
+    "help.mydata": "/relais mydata — tout ce que Relais conserve sur vous, en message privé",
+    "mydata.title": "Tout ce que Relais conserve sur vous",
+    "mydata.photos_follow": {
+        "one": "Votre photo suit dans un fichier zip.",
+        "other": "Vos {count} photos suivent dans un fichier zip.",
+    },
+    "mydata.no_photos": "Relais ne conserve aucune photo de vous.",
+    "mydata.photos": "Vos photos ({count})",
+    "mydata.forget": "Une question sur vos données ? Demandez à votre community manager.",
+    "mydata.sent": "Tout ce que Relais conserve sur vous arrive en message privé.",
+    "mydata.sent_photos": {
+        "one": "Tout ce que Relais conserve sur vous, et votre photo, arrivent en message privé.",
+        "other": (
+            "Tout ce que Relais conserve sur vous, et vos {count} photos, arrivent en message "
+            "privé."
+        ),
+    },
 }

@@ -13,6 +13,7 @@ from storage.repositories.members import (
     WorkspaceRepository,
 )
 from storage.repositories.outbox import OutboxRepository
+from storage.repositories.personal import PersonalDataRepository
 from storage.repositories.rounds import RoundRepository
 from storage.repositories.settings import SettingsRepository
 from storage.repositories.slack import SlackUploadRepository
@@ -50,6 +51,7 @@ class Repos:
         self.stats = StatsRepository(session)
         self.conversations = ConversationRefRepository(session)
         self.drafts = DraftRepository(session)
+        self.personal = PersonalDataRepository(session)
 
 
 __all__ = ["Repos"]

@@ -1,0 +1,243 @@
+"""Everything stored about one person, read for ``/relais mydata``.
+
+Each method returns plain values (dicts of str, int, bool and ISO dates), never rows:
+the export is a JSON file the person reads. Nothing about anyone else goes in: who
+reviewed a submission is not named (the decision and its reason are the person's), and
+other people's submissions never appear.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    AuditEvent,
+    Campaign,
+    CharterAcceptance,
+    CharterVersion,
+    ConversationRef,
+    Draft,
+    Media,
+    Member,
+    MemberRole,
+    OutboxMessage,
+    PointsEntry,
+    ReviewEvent,
+    Site,
+    SiteReferent,
+    Submission,
+    SubmissionMedia,
+)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+class PersonalDataRepository:
+    """Reads across the tables that hold a member's data."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def profile(self, member_id: int) -> dict[str, Any]:
+        row = await self.s.get_one(Member, member_id, populate_existing=True)
+        site = await self.s.get(Site, row.site_id) if row.site_id else None
+        return {
+            "platform_user_id": row.external_id,
+            "display_name": row.display_name,
+            "locale": row.locale,
+            "timezone": row.timezone,
+            "site": site.name if site else None,
+            "joined_at": _iso(row.created_at),
+            "reminders_paused_until": _iso(row.snoozed_until),
+            "reminders_off": row.nudges_opt_out,
+            "leaderboard_hidden": row.leaderboard_hidden,
+            "badges_public": row.badges_public,
+        }
+
+    async def roles(self, member_id: int) -> list[dict[str, Any]]:
+        rows = await self.s.execute(
+            select(MemberRole.role, MemberRole.granted_at)
+            .where(MemberRole.member_id == member_id)
+            .order_by(MemberRole.granted_at)
+        )
+        roles = [{"role": role, "since": _iso(at)} for role, at in rows]
+        sites = await self.s.execute(
+            select(Site.name, SiteReferent.granted_at)
+            .join(Site, Site.id == SiteReferent.site_id)
+            .where(SiteReferent.member_id == member_id)
+            .order_by(SiteReferent.granted_at)
+        )
+        roles += [{"role": "referent", "site": name, "since": _iso(at)} for name, at in sites]
+        return roles
+
+    async def charter_acceptances(self, member_id: int) -> list[dict[str, Any]]:
+        rows = await self.s.execute(
+            select(CharterVersion.version, CharterAcceptance.accepted_at)
+            .join(CharterVersion, CharterVersion.id == CharterAcceptance.charter_version_id)
+            .where(CharterAcceptance.member_id == member_id)
+            .order_by(CharterAcceptance.accepted_at)
+        )
+        return [{"version": version, "accepted_at": _iso(at)} for version, at in rows]
+
+    async def submissions(self, member_id: int) -> list[dict[str, Any]]:
+        """The person's submissions with their history (what happened, when, why; not
+        who) and the storage keys of their photos (``photos``: for the zip)."""
+        rows = (
+            await self.s.execute(
+                select(Submission, Site.name, Campaign.title)
+                .outerjoin(Site, Site.id == Submission.site_id)
+                .outerjoin(Campaign, Campaign.id == Submission.campaign_id)
+                .where(Submission.author_id == member_id)
+                .order_by(Submission.id)
+            )
+        ).all()
+        ids = [sub.id for sub, _, _ in rows]
+        history: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+        photos: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+        if ids:
+            events = await self.s.execute(
+                select(ReviewEvent)
+                .where(ReviewEvent.submission_id.in_(ids))
+                .order_by(ReviewEvent.at, ReviewEvent.id)
+            )
+            for event in events.scalars():
+                history[event.submission_id].append(
+                    {
+                        "action": event.action,
+                        "status": event.to_status,
+                        "reason": event.reason,
+                        "at": _iso(event.at),
+                    }
+                )
+            media = await self.s.execute(
+                select(SubmissionMedia.submission_id, SubmissionMedia.position, Media)
+                .join(Media, Media.id == SubmissionMedia.media_id)
+                .where(SubmissionMedia.submission_id.in_(ids))
+                .order_by(SubmissionMedia.submission_id, SubmissionMedia.position)
+            )
+            for submission_id, position, row in media:
+                photos[submission_id].append(
+                    {
+                        "position": position,
+                        "type": row.mime,
+                        "width": row.width,
+                        "height": row.height,
+                        "bytes": row.size,
+                        "storage_key": row.storage_key,
+                    }
+                )
+        return [
+            {
+                "id": sub.id,
+                "created_at": _iso(sub.created_at),
+                "caption": sub.caption,
+                "site": site,
+                "campaign": campaign,
+                "status": sub.status,
+                "people_in_photos_agreed": sub.people_consented,
+                "sensitive": sub.sensitive,
+                "decided_at": _iso(sub.decided_at),
+                "decision_reason": sub.decision_reason,
+                "history": history[sub.id],
+                "photos": photos[sub.id],
+            }
+            for sub, site, campaign in rows
+        ]
+
+    async def points(self, member_id: int) -> list[dict[str, Any]]:
+        rows = await self.s.execute(
+            select(PointsEntry)
+            .where(PointsEntry.member_id == member_id)
+            .order_by(PointsEntry.at, PointsEntry.id)
+        )
+        return [
+            {
+                "points": e.points,
+                "reason": e.reason,
+                "submission_id": e.submission_id,
+                "at": _iso(e.at),
+            }
+            for e in rows.scalars()
+        ]
+
+    async def messages_to(self, workspace_id: int, external_id: str) -> list[dict[str, Any]]:
+        """What Relais sent or queued to the person (DMs, nudges, their home view), with
+        the text as they read it."""
+        rows = await self.s.execute(
+            select(OutboxMessage)
+            .where(OutboxMessage.workspace_id == workspace_id)
+            .order_by(OutboxMessage.created_at, OutboxMessage.id)
+        )
+        found = []
+        for row in rows.scalars():
+            target = row.target or {}
+            to_them = (
+                target.get("kind") in ("user", "home") and target.get("id") == external_id
+            ) or (target.get("kind") == "ephemeral" and target.get("user") == external_id)
+            if not to_them:
+                continue
+            found.append(
+                {
+                    "kind": str(target.get("kind")),
+                    "what": (row.dedupe_key or "").split(":", 1)[0] or None,
+                    "text": (row.payload or {}).get("text", ""),
+                    "queued_at": _iso(row.created_at),
+                    "sent_at": _iso(row.sent_at),
+                    "status": row.status,
+                }
+            )
+        return found
+
+    async def audit(
+        self, workspace_id: int, member_id: int, external_id: str
+    ) -> list[dict[str, Any]]:
+        """Audit entries about the person (roles given or taken, and what they did)."""
+        rows = await self.s.execute(
+            select(AuditEvent)
+            .where(
+                AuditEvent.workspace_id == workspace_id,
+                or_(
+                    AuditEvent.actor_id == member_id,
+                    AuditEvent.subject == external_id,
+                ),
+            )
+            .order_by(AuditEvent.at, AuditEvent.id)
+        )
+        return [
+            {
+                "action": e.action,
+                "by_them": e.actor_id == member_id,
+                "about_them": e.subject == external_id,
+                "detail": {k: v for k, v in (e.detail or {}).items() if k != "member_id"},
+                "at": _iso(e.at),
+            }
+            for e in rows.scalars()
+        ]
+
+    async def kept_for_delivery(
+        self, workspace_id: int, member_id: int, external_id: str
+    ) -> dict[str, Any]:
+        """Technical records: photos waiting in a draft, and whether a Teams conversation
+        reference is kept to reach them."""
+        drafts = await self.s.execute(
+            select(Draft.created_at, Draft.caption).where(Draft.member_id == member_id)
+        )
+        ref = await self.s.scalar(
+            select(ConversationRef.updated_at).where(
+                and_(
+                    ConversationRef.workspace_id == workspace_id,
+                    ConversationRef.kind == "user",
+                    ConversationRef.key == external_id,
+                )
+            )
+        )
+        return {
+            "drafts": [{"created_at": _iso(at), "caption": caption} for at, caption in drafts],
+            "teams_conversation_reference_updated_at": _iso(ref),
+        }
