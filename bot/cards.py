@@ -72,15 +72,34 @@ def yes_no(t: Translator, value: bool) -> str:
     return t("common.yes") if value else t("common.no")
 
 
+def author_name(t: Translator, sub: SubmissionView) -> str:
+    """Who sent ``sub``: their name, or "a colleague from Lyon" once they asked to be
+    forgotten (``/relais forget`` with approved submissions kept anonymised)."""
+    if sub.author.forgotten:
+        if sub.site_name:
+            return t("person.forgotten_site", site=sub.site_name)
+        return t("person.forgotten")
+    return sub.author.display_name
+
+
+def removed_card(t: Translator, submission_id: int) -> Message:
+    """A review card whose submission was deleted at its author's request."""
+    text = t("card.removed", id=submission_id)
+    return Message(
+        text=text, blocks=(Heading(t("card.review.title", id=submission_id)), Context(text))
+    )
+
+
 def _submission_body(t: Translator, sub: SubmissionView, tz: str) -> list[Block]:
+    author = author_name(t, sub)
     blocks: list[Block] = [
-        Image(key, t("card.photo_alt", n=i + 1, author=sub.author.display_name))
+        Image(key, t("card.photo_alt", n=i + 1, author=author))
         for i, key in enumerate(sub.media_keys)
     ]
     if sub.caption:
         blocks.append(Paragraph(sub.caption))
     fields = [
-        (t("field.author"), sub.author.display_name),
+        (t("field.author"), author),
         (t("field.site"), sub.site_name or t("common.none")),
     ]
     # No campaign line rather than a word for "none" (which, in French, would have to
@@ -134,7 +153,7 @@ def review_card(t: Translator, sub: SubmissionView, tz: str) -> Message:
     else:
         blocks.append(Paragraph(decision_line(t, sub, tz)))
     return Message(
-        text=t("card.review.text", id=sub.id, author=sub.author.display_name), blocks=tuple(blocks)
+        text=t("card.review.text", id=sub.id, author=author_name(t, sub)), blocks=tuple(blocks)
     )
 
 
@@ -493,6 +512,7 @@ def help_message(t: Translator, roles: frozenset[Role]) -> Message:
         t("help.snooze"),
         t("help.prefs"),
         t("help.mydata"),
+        t("help.forget"),
         t("help.leave"),
         t("help.help"),
     ]
@@ -598,24 +618,31 @@ def digest_message(t: Translator, d: Digest, tz: str) -> Message:
         blocks.append(Paragraph(t("digest.approved", count=d.approved)))
         for sub in d.highlights:
             if sub.media_keys:
-                alt = t("card.photo_alt", n=1, author=sub.author.display_name)
+                alt = t("card.photo_alt", n=1, author=author_name(t, sub))
                 blocks.append(Image(sub.media_keys[0], alt))
-            where = f" · {sub.site_name}" if sub.site_name else ""
-            line = f"{sub.author.display_name}{where}"
+            if sub.author.forgotten:
+                line = author_name(t, sub)
+            else:
+                where = f" · {sub.site_name}" if sub.site_name else ""
+                line = f"{sub.author.display_name}{where}"
             if sub.caption:
                 line += f" — {_short(sub.caption, 120)}"
             blocks.append(Context(line))
         if d.approved > len(d.highlights):
             blocks.append(Context(t("digest.more", count=d.approved - len(d.highlights))))
-        people = tuple((m.external_id, m.display_name) for m, _ in d.contributors)
-        blocks.append(Mentions(t("digest.thanks"), people))
+        # Nobody forgotten is thanked by name (or mentioned: their platform id is gone).
+        people = tuple(
+            (m.external_id, m.display_name) for m, _ in d.contributors if not m.forgotten
+        )
+        if people:
+            blocks.append(Mentions(t("digest.thanks"), people))
         if d.sites:
             pairs = tuple((name or t("common.none"), str(n)) for name, n in d.sites)
             blocks += [Heading(t("digest.by_site")), Fields(pairs)]
         for milestone in d.milestones:
             blocks.append(Paragraph(t("digest.milestone", count=milestone)))
-    if d.newcomers:
-        welcome = tuple((m.external_id, m.display_name) for m in d.newcomers)
+    welcome = tuple((m.external_id, m.display_name) for m in d.newcomers if not m.forgotten)
+    if welcome:
         blocks.append(Mentions(t("digest.welcome"), welcome))
     if d.campaign:
         ends = day(d.campaign.ends_on, t)
@@ -931,6 +958,22 @@ def stats_chart_message(t: Translator, s: Stats, media_key: str) -> Message:
     title = t("stats.chart.title")
     caption = t("stats.chart.caption", weeks=len(s.weeks), tz=s.timezone)
     return Message(text=title, blocks=(Image(media_key, title), Context(caption)))
+
+
+def forget_prompt(t: Translator, member: MemberView, *, keep_approved: bool) -> Message:
+    """``/relais forget``: what will be deleted, and one button to confirm."""
+    approved = t("forget.approved_kept" if keep_approved else "forget.approved_deleted")
+    button = Button(t("button.forget"), "forget.confirm", str(member.id), ButtonStyle.DANGER)
+    return Message(
+        text=t("forget.title"),
+        blocks=(
+            Heading(t("forget.title")),
+            Paragraph(t("forget.what")),
+            Paragraph(approved),
+            Context(t("forget.mydata_first")),
+            Actions((button,)),
+        ),
+    )
 
 
 def mydata_message(t: Translator, media_key: str, filename: str, photos: int) -> Message:

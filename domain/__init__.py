@@ -146,6 +146,8 @@ class MemberView:
     # Personal preferences (``/relais config me``).
     leaderboard_hidden: bool = False
     badges_public: bool = False
+    # Forgotten at their request: shown as "a colleague from <site>", never named.
+    forgotten: bool = False
 
     def has(self, *roles: Role) -> bool:
         """True when the member holds any of ``roles`` (admin holds them all)."""

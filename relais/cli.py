@@ -413,6 +413,64 @@ def _site_names(file: Path) -> list[str]:
 
 
 @app.command()
+def forget(
+    user: Annotated[
+        str,
+        typer.Argument(help="The person's platform user id (Slack U…, Teams Entra object id)."),
+    ],
+    workspace: Annotated[
+        str | None,
+        typer.Option(help="Workspace id on its platform (needed when there are several)."),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Forget someone who left the company: as /relais forget, run by an administrator.
+    Their profile and personal data are deleted; approved submissions are deleted or
+    kept anonymised as the workspace's forget_approved setting says."""
+    settings = _settings()
+
+    async def main() -> int:
+        core, db = _digest_core(settings)
+        try:
+            found = await _workspaces(core, workspace)
+            targets = []
+            for ws_id, external, platform, _ in found:
+                async with core.db.read() as r:
+                    row = await r.members.find(ws_id, user)
+                    if row is not None:
+                        targets.append(((platform, external), await r.members.view(row.id)))
+            if not targets:
+                typer.echo(
+                    f"No member {user!r} in {'that workspace' if workspace else 'any workspace'}.",
+                    err=True,
+                )
+                return 2
+            if len(targets) > 1:
+                ids = ", ".join(f"{p} {e}" for (p, e), _ in targets)
+                typer.echo(
+                    f"{user!r} is in several workspaces ({ids}): choose one with --workspace.",
+                    err=True,
+                )
+                return 2
+            (platform, external), member = targets[0]
+            who = f"{member.display_name or user} ({platform} {external})"
+            if not yes and not typer.confirm(f"Forget {who}? This cannot be undone."):
+                typer.echo("Nothing done.")
+                return 1
+            done = await core.forgetting.forget(member, by="admin")
+        finally:
+            await db.dispose()
+        typer.echo(
+            f"{platform} {external}: {user} forgotten (now {done.pseudonym} in the audit trail): "
+            f"{done.deleted} submission(s) deleted, {done.kept} kept anonymised, "
+            f"{done.files_removed} photo file(s) removed."
+        )
+        return 0
+
+    raise typer.Exit(asyncio.run(main()))
+
+
+@app.command()
 def doctor(
     requeue_dead: Annotated[
         bool, typer.Option(help="Give dead letters a fresh set of tries.")

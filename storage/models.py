@@ -139,6 +139,9 @@ class Member(Base):
     # announced in the ambassadors' channel (off until the member agrees).
     leaderboard_hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     badges_public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # ``/relais forget``: the row stays as a pseudonym (``external_id`` is then
+    # ``forgotten:<random>``, the name empty) so the trail keeps who decided what.
+    forgotten_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
 

@@ -35,6 +35,10 @@ OPEN_TO_EVERYONE = {
     # ``mydata``: a person's own data, to anyone (the action takes no argument: it can
     # only ever be the caller's).
     ActionName.MYDATA,
+    # ``forget``: the caller's own data; ``forget.confirm`` refuses a prompt that was not
+    # the clicker's (tests/test_forget.py).
+    ActionName.FORGET,
+    ActionName.FORGET_CONFIRM,
     ActionName.CHARTER_ACCEPT,
     ActionName.RELAIS_COMMAND,
     # Everyone reads the charter; who accepted it is shown to CMs only (the service's

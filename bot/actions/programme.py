@@ -91,6 +91,24 @@ async def mydata(request: Request) -> Reply:
     return Reply(message=cards.notice(request.t(key, count=done.photos)))
 
 
+@action(ActionName.FORGET, EVERYONE, words=("forget", "oublier", "oubliez-moi"))
+async def forget(request: Request) -> Reply:
+    """What forgetting deletes, and the button that does it."""
+    keep = request.config.forget_approved == "anonymise"
+    return Reply(message=cards.forget_prompt(request.t, request.member, keep_approved=keep))
+
+
+@action(ActionName.FORGET_CONFIRM, EVERYONE, changes_member=True)
+async def forget_confirm(request: Request) -> Reply:
+    """Forget the member who clicked, if the prompt was theirs (a forwarded or shared
+    prompt cannot forget anyone else)."""
+    if request.value != str(request.member.id):
+        raise InvalidInput("forget.not_yours", field="forget")
+    done = await request.core.forgetting.forget(request.member)
+    key = "forget.done" if done.kept else "forget.done_none"
+    return Reply(message=cards.notice(request.t(key, count=done.kept)))
+
+
 @action(ActionName.DIGEST, CM_ONLY, words=("digest", "recap"))
 async def digest(request: Request) -> Reply:
     """``digest preview`` shows the next digest to the CM only; ``digest send`` posts it."""

@@ -44,6 +44,10 @@ class ActionName(enum.StrEnum):
     CONFIG_ME = "config.me"
     # ``mydata``: everything stored about the member, by DM (JSON file and photos zip).
     MYDATA = "mydata"
+    # ``forget``: what it deletes and a button; ``forget.confirm``: the button (it can
+    # only ever forget whoever clicks it, and only if the prompt was theirs).
+    FORGET = "forget"
+    FORGET_CONFIRM = "forget.confirm"
     STATS = "stats"
     EXPORT = "export"
     CHARTER = "charter"

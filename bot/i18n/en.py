@@ -734,7 +734,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     },
     "mydata.no_photos": "Relais stores no photo of yours.",
     "mydata.photos": "Your photos ({count})",
-    "mydata.forget": "Questions about your data? Ask your community manager.",
+    "mydata.forget": "To have it deleted: /relais forget.",
     "mydata.sent": "Everything Relais stores about you is on its way by direct message.",
     "mydata.sent_photos": {
         "one": "Everything Relais stores about you, and your photo, are on their way by DM.",
@@ -742,4 +742,32 @@ MESSAGES: dict[str, str | dict[str, str]] = {
             "Everything Relais stores about you, and your {count} photos, are on their way by DM."
         ),
     },
+    # forgetting (/relais forget)
+    "help.forget": "/relais forget — delete everything Relais stores about you",
+    "forget.title": "Forget me",
+    "forget.what": (
+        "This deletes your profile, your roles, your charter acceptances, your points, the "
+        "messages Relais sent you, and your submissions that are not approved, with their "
+        "photos. It cannot be undone."
+    ),
+    "forget.approved_kept": (
+        "Your approved submissions stay in the programme without your name: they will be "
+        "shown as sent by a colleague from your site."
+    ),
+    "forget.approved_deleted": "Your approved submissions are deleted too, with their photos.",
+    "forget.mydata_first": "Want a copy first? /relais mydata sends you everything.",
+    "button.forget": "Forget me",
+    "forget.not_yours": "This button was for someone else. Type /relais forget yourself.",
+    "forget.done_none": "Done: Relais has forgotten you.",
+    "forget.done": {
+        "one": (
+            "Done: Relais has forgotten you. One approved submission stays, without your name."
+        ),
+        "other": (
+            "Done: Relais has forgotten you. {count} approved submissions stay, without your name."
+        ),
+    },
+    "person.forgotten": "a colleague",
+    "person.forgotten_site": "a colleague from {site}",
+    "card.removed": "Submission #{id} was deleted at its author's request.",
 }

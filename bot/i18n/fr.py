@@ -855,7 +855,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     },
     "mydata.no_photos": "Relais ne conserve aucune photo de vous.",
     "mydata.photos": "Vos photos ({count})",
-    "mydata.forget": "Une question sur vos données ? Demandez à votre community manager.",
+    "mydata.forget": "Pour les faire effacer : /relais forget.",
     "mydata.sent": "Tout ce que Relais conserve sur vous arrive en message privé.",
     "mydata.sent_photos": {
         "one": "Tout ce que Relais conserve sur vous, et votre photo, arrivent en message privé.",
@@ -864,4 +864,32 @@ MESSAGES: dict[str, str | dict[str, str]] = {
             "privé."
         ),
     },
+    # forgetting (/relais forget)
+    "help.forget": "/relais forget — effacer tout ce que Relais conserve sur vous",
+    "forget.title": "M’oublier",
+    "forget.what": (
+        "Cela efface votre profil, vos rôles, vos acceptations de la charte, vos points, les "
+        "messages que Relais vous a envoyés, et vos envois non approuvés avec leurs photos. "
+        "C’est définitif."
+    ),
+    "forget.approved_kept": (
+        "Vos envois approuvés restent dans le programme sans votre nom : ils seront "
+        "présentés comme envoyés par une personne de votre site."
+    ),
+    "forget.approved_deleted": "Vos envois approuvés sont effacés aussi, avec leurs photos.",
+    "forget.mydata_first": "Une copie d’abord ? /relais mydata vous envoie tout.",
+    "button.forget": "M’oublier",
+    "forget.not_yours": (
+        "Ce bouton était destiné à quelqu’un d’autre. Tapez vous-même /relais forget."
+    ),
+    "forget.done_none": "C’est fait : Relais vous a oublié.",
+    "forget.done": {
+        "one": "C’est fait : Relais vous a oublié. Un envoi approuvé reste, sans votre nom.",
+        "other": (
+            "C’est fait : Relais vous a oublié. {count} envois approuvés restent, sans votre nom."
+        ),
+    },
+    "person.forgotten": "une personne de l’équipe",
+    "person.forgotten_site": "une personne de {site}",
+    "card.removed": "L’envoi n° {id} a été effacé à la demande de son auteur.",
 }

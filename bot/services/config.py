@@ -34,10 +34,12 @@ KEYS: dict[str, tuple[str, int, int]] = {
     "nudges": ("onoff", 0, 0),
     "self_review": ("onoff", 0, 0),
     "referents_review": ("onoff", 0, 0),
+    # What ``/relais forget`` does with the person's approved submissions.
+    "forget_approved": ("choice", 0, 0),
 }
 #: Seconds a workspace's settings are reused on the request path (``Config.recent``).
 RECENT_TTL = 5.0
-CHOICES = {"digest_when_empty": ("send", "skip")}
+CHOICES = {"digest_when_empty": ("send", "skip"), "forget_approved": ("anonymise", "delete")}
 # Words for on and off, in English and French, compared without accents; stored as on/off.
 ON_WORDS = frozenset(
     "on yes y true 1 enable enabled oui o vrai actif active activee activer".split()
@@ -77,6 +79,9 @@ class WorkspaceConfig:
     # Site referents may approve or request changes on their site's non-sensitive
     # submissions (the short circuit close to the field).
     referents_review: bool = False
+    # ``/relais forget``: approved submissions kept with the author anonymised
+    # ("a colleague from Lyon"), or deleted like the rest.
+    forget_approved: str = "anonymise"
 
     def shown(self) -> list[tuple[str, str]]:
         """(key, value) pairs as people read them."""
@@ -92,6 +97,7 @@ class WorkspaceConfig:
             ("nudges", "on" if self.nudges else "off"),
             ("self_review", "on" if self.self_review else "off"),
             ("referents_review", "on" if self.referents_review else "off"),
+            ("forget_approved", self.forget_approved),
         ]
 
 
@@ -121,6 +127,7 @@ class Config:
             nudges=stored.get("nudges", "on") == "on",
             self_review=stored.get("self_review", "off") == "on",
             referents_review=stored.get("referents_review", "off") == "on",
+            forget_approved=stored.get("forget_approved", "anonymise"),
         )
 
     async def get(self, workspace_id: int) -> WorkspaceConfig:

@@ -1,23 +1,30 @@
 """A person's rights over their data: ``/relais mydata`` (everything Relais stores about
-them, as a JSON file, and their photos as a zip, both by direct message)."""
+them, as a JSON file, and their photos as a zip, both by direct message) and ``/relais
+forget`` (their data deleted; approved submissions deleted or kept anonymised as the
+workspace configures; the audit trail keeps a pseudonym)."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import json
+import logging
+import secrets
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot import cards
+from bot import cards, notify
 from bot.i18n import translator
-from domain import MemberView
+from bot.services.submissions import load_view
+from domain import MemberView, Status
 
 if TYPE_CHECKING:
     from bot.core import Core
     from storage.media_store import LocalMediaStore
+
+log = logging.getLogger(__name__)
 
 #: The version of the JSON layout (a reader can tell which fields to expect).
 FORMAT = 1
@@ -91,6 +98,75 @@ class PersonalData:
                 ),
             )
         return PersonalExport(data_key, photos_key, len(photos))
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """What ``forget`` did: submissions deleted and kept (anonymised), photo files removed,
+    and the pseudonym the audit trail now shows."""
+
+    deleted: int
+    kept: int
+    files_removed: int
+    pseudonym: str
+
+
+class Forgetting:
+    """``/relais forget`` and ``relais forget <platform user id>``."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    async def forget(self, member: MemberView, *, by: str = "self") -> Forgotten:
+        """Delete ``member``'s personal data in one transaction; ``by`` ("self" or
+        "admin") is recorded. Their review cards say the submission was removed, or show
+        "a colleague from <site>" where approved ones are kept anonymised."""
+        now = self.core.clock()
+        config = await self.core.config.get(member.workspace_id)
+        keep_approved = config.forget_approved == "anonymise"
+        pseudonym = f"forgotten:{secrets.token_hex(8)}"
+        async with self.core.db.transaction() as r:
+            ws = await r.workspaces.get(member.workspace_id)
+            t = translator(ws.locale)
+            mine = await r.personal.submissions_to_forget(member.id)
+            kept = [i for i, status, _ in mine if keep_approved and status == Status.APPROVED]
+            deleted = [i for i, _, _ in mine if i not in kept]
+            for submission_id, _, card_ids in mine:
+                if submission_id in deleted:
+                    for post_id in card_ids:
+                        if await r.outbox.get(post_id) is not None:
+                            card = cards.removed_card(t, submission_id)
+                            await notify.replace(r, post_id, card, now=now)
+            keys = await r.personal.forget(
+                member.id, delete_submissions=deleted, pseudonym=pseudonym, now=now
+            )
+            await r.audit.add(
+                member.workspace_id,
+                actor_id=member.id,
+                action="member.forget",
+                subject=pseudonym,
+                detail={"by": by, "deleted": len(deleted), "kept": len(kept)},
+                now=now,
+            )
+            for submission_id in kept:
+                await self.core.submissions.update_cards(r, await load_view(r, submission_id))
+            unreferenced = await r.personal.unreferenced(keys)
+        self.core.outbox_changed()
+        # After the commit: a crash here leaves files no row names, which the retention
+        # round collects as orphans.
+        removed = await asyncio.to_thread(_delete_files, self.core.store, unreferenced)
+        return Forgotten(len(deleted), len(kept), removed, pseudonym)
+
+
+def _delete_files(store: LocalMediaStore, keys: list[str]) -> int:
+    done = 0
+    for key in keys:
+        try:
+            store.delete(key)
+            done += 1
+        except Exception:
+            log.exception("forget: could not delete media file %s", key)
+    return done
 
 
 def _zip_photos(store: LocalMediaStore, photos: list[tuple[str, str]]) -> str:

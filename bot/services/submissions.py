@@ -327,6 +327,9 @@ class Submissions:
         tz = (await self.core.config.load(r, ws.id)).timezone
         for post_id in (row.card_outbox_ids or []) if row else []:
             original = await r.outbox.get(post_id)
+            if original is None:
+                # A card sent by DM to someone since forgotten (their messages are gone).
+                continue
             locale = ws.locale
             if original is not None and original.target.get("kind") == "user":
                 member = await r.members.find(ws.id, original.target["id"])

@@ -157,6 +157,7 @@ class MemberRepository:
             referent_sites=sites,
             leaderboard_hidden=row.leaderboard_hidden,
             badges_public=row.badges_public,
+            forgotten=row.forgotten_at is not None,
         )
 
     async def views(self, member_ids: list[int]) -> dict[int, MemberView]:
@@ -197,6 +198,7 @@ class MemberRepository:
                 referent_sites=frozenset(referent.get(row.id, ())),
                 leaderboard_hidden=row.leaderboard_hidden,
                 badges_public=row.badges_public,
+                forgotten=row.forgotten_at is not None,
             )
             for row, ws in rows.all()
         }

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -36,6 +36,15 @@ from storage.models import (
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def _to_person(target: dict[str, Any] | None, external_id: str) -> bool:
+    """Whether an outbox row's target is the person (their DMs, home view, or a message
+    only they see in a channel)."""
+    target = target or {}
+    if target.get("kind") in ("user", "home"):
+        return target.get("id") == external_id
+    return target.get("kind") == "ephemeral" and target.get("user") == external_id
 
 
 class PersonalDataRepository:
@@ -176,12 +185,9 @@ class PersonalDataRepository:
         )
         found = []
         for row in rows.scalars():
-            target = row.target or {}
-            to_them = (
-                target.get("kind") in ("user", "home") and target.get("id") == external_id
-            ) or (target.get("kind") == "ephemeral" and target.get("user") == external_id)
-            if not to_them:
+            if not _to_person(row.target, external_id):
                 continue
+            target = row.target
             found.append(
                 {
                     "kind": str(target.get("kind")),
@@ -241,3 +247,104 @@ class PersonalDataRepository:
             "drafts": [{"created_at": _iso(at), "caption": caption} for at, caption in drafts],
             "teams_conversation_reference_updated_at": _iso(ref),
         }
+
+    # -- forgetting -----------------------------------------------------------------------
+
+    async def submissions_to_forget(self, member_id: int) -> list[tuple[int, str, list[int]]]:
+        """(id, status, review card outbox ids) of each of the person's submissions."""
+        rows = await self.s.execute(
+            select(Submission.id, Submission.status, Submission.card_outbox_ids)
+            .where(Submission.author_id == member_id)
+            .order_by(Submission.id)
+        )
+        return [(i, status, list(cards or [])) for i, status, cards in rows]
+
+    async def forget(
+        self,
+        member_id: int,
+        *,
+        delete_submissions: list[int],
+        pseudonym: str,
+        now: datetime,
+    ) -> list[str]:
+        """Delete the person's data and keep their row as ``pseudonym``; returns the
+        storage keys of the photos whose rows were deleted (their files go once no other
+        row names them: ``unreferenced``).
+
+        Deleted: ``delete_submissions`` (with their photos, history and cards' links),
+        every photo of theirs no kept submission shows, roles, referent sites, charter
+        acceptances, points, drafts, the Teams conversation reference, and every message
+        queued to them. Kept: the submissions not listed (anonymised: the author is the
+        pseudonym) and the audit trail, where their platform id becomes the pseudonym.
+        """
+        row = await self.s.get_one(Member, member_id, populate_existing=True)
+        workspace_id, external_id = row.workspace_id, row.external_id
+        if delete_submissions:
+            await self.s.execute(delete(Submission).where(Submission.id.in_(delete_submissions)))
+        kept_media = select(SubmissionMedia.media_id).join(
+            Submission, Submission.id == SubmissionMedia.submission_id
+        )
+        gone = (
+            await self.s.execute(
+                select(Media.id, Media.storage_key).where(
+                    Media.owner_id == member_id, Media.id.not_in(kept_media)
+                )
+            )
+        ).all()
+        if gone:
+            await self.s.execute(delete(Media).where(Media.id.in_([i for i, _ in gone])))
+        for model in (MemberRole, SiteReferent, CharterAcceptance, PointsEntry, Draft):
+            await self.s.execute(delete(model).where(model.member_id == member_id))
+        await self.s.execute(
+            delete(ConversationRef).where(
+                ConversationRef.workspace_id == workspace_id,
+                ConversationRef.kind == "user",
+                ConversationRef.key == external_id,
+            )
+        )
+        await self._forget_messages(workspace_id, external_id)
+        await self.s.execute(
+            update(AuditEvent)
+            .where(AuditEvent.workspace_id == workspace_id, AuditEvent.subject == external_id)
+            .values(subject=pseudonym)
+        )
+        await self.s.execute(
+            update(Member)
+            .where(Member.id == member_id)
+            .values(
+                external_id=pseudonym,
+                display_name="",
+                locale=None,
+                timezone=None,
+                snoozed_until=None,
+                nudges_opt_out=True,
+                leaderboard_hidden=True,
+                badges_public=False,
+                forgotten_at=now,
+            )
+        )
+        return [key for _, key in gone]
+
+    async def _forget_messages(self, workspace_id: int, external_id: str) -> None:
+        """Delete the outbox rows addressed to the person (sent or not: a message to
+        someone forgotten is neither delivered nor kept)."""
+        rows = await self.s.execute(
+            select(OutboxMessage.id, OutboxMessage.target).where(
+                OutboxMessage.workspace_id == workspace_id
+            )
+        )
+        ids = [i for i, target in rows if _to_person(target, external_id)]
+        for start in range(0, len(ids), 500):
+            await self.s.execute(
+                delete(OutboxMessage).where(OutboxMessage.id.in_(ids[start : start + 500]))
+            )
+
+    async def unreferenced(self, keys: list[str]) -> list[str]:
+        """The storage keys among ``keys`` that no photo row names any more (a file is
+        shared by identical photos, possibly someone else's)."""
+        if not keys:
+            return []
+        still = set(
+            await self.s.scalars(select(Media.storage_key).where(Media.storage_key.in_(keys)))
+        )
+        return sorted(set(keys) - still)
