@@ -13,6 +13,7 @@ from storage.repositories.members import (
     WorkspaceRepository,
 )
 from storage.repositories.outbox import OutboxRepository
+from storage.repositories.retention import RetentionRepository
 from storage.repositories.rounds import RoundRepository
 from storage.repositories.settings import SettingsRepository
 from storage.repositories.slack import SlackUploadRepository
@@ -47,6 +48,7 @@ class Repos:
         self.slack_uploads = SlackUploadRepository(session)
         self.settings = SettingsRepository(session)
         self.rounds = RoundRepository(session)
+        self.retention = RetentionRepository(session)
         self.stats = StatsRepository(session)
         self.conversations = ConversationRefRepository(session)
         self.drafts = DraftRepository(session)
