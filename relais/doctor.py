@@ -142,8 +142,9 @@ async def _retention_report(settings: Settings, db: Database, echo: Callable[[st
     )
     echo(f"retention: daily round, last run {last}, {when}")
     echo(
-        f"  - {due.photos} photo file(s) of {due.submissions} rejected or withdrawn "
-        f"submission(s) older than {days} days (RELAIS_RETENTION_DAYS) to delete"
+        f"  - {due.photos} photo file(s) to delete: of {due.submissions} submission(s) "
+        f"rejected or withdrawn, or replaced by a resubmission, over {days} days ago "
+        "(RELAIS_RETENTION_DAYS)"
     )
     if due.wrong_database:
         echo(

@@ -40,6 +40,7 @@ PRIVACY: tuple[tuple[str | None, tuple[str, ...]], ...] = (
         "legal.privacy.how_long.heading",
         (
             "legal.privacy.how_long.rejected",
+            "legal.privacy.how_long.replaced",
             "legal.privacy.how_long.approved",
             "legal.privacy.how_long.rest",
         ),

@@ -260,7 +260,8 @@ class SubmissionMedia(Base):
     submission_id: Mapped[int] = mapped_column(
         ForeignKey("submissions.id", ondelete="CASCADE"), index=True
     )
-    media_id: Mapped[int] = mapped_column(ForeignKey("media.id", ondelete="CASCADE"))
+    # index: the retention round asks which submissions hold a photo.
+    media_id: Mapped[int] = mapped_column(ForeignKey("media.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
 
 

@@ -91,6 +91,28 @@ async def test_rejected_and_withdrawn_photos_go_after_the_retention_days(
     assert core.store.exists(kept[0]) and core.store.exists(kept[1])
 
 
+async def test_photos_replaced_by_a_resubmission_go_too(core: Core, clock: FakeClock) -> None:
+    ana = await ambassador(core, "ana", "Ana")
+    cm = await member(core, "cm1", "Carla")
+    sub = await send(core, ana, 90)
+    first = await file_of(core, sub.id)
+    await core.review.request_changes(cm, sub.id, "another angle")
+    clock.advance(days=1)
+    again = await core.submissions.resubmit(
+        ana, sub.id, caption="better", photos=[await photo(core, (90, 10, 200))]
+    )
+    (second,) = again.media_keys
+    clock.advance(days=89, hours=23)  # the first photo stored 90 days ago and an hour
+    assert await core.retention.tick() == 1
+    assert not core.store.exists(first)
+    assert core.store.exists(second)
+    # A pending (then approved) submission keeps its photo, however old.
+    await core.review.approve(cm, sub.id)
+    clock.advance(days=400)
+    assert await core.retention.tick() == 0
+    assert (await stored(core, sub.id)).media_keys == (second,)
+
+
 async def test_a_file_another_photo_still_uses_is_kept(core: Core, clock: FakeClock) -> None:
     ana = await ambassador(core, "ana", "Ana")
     cm = await member(core, "cm1", "Carla")
@@ -211,15 +233,15 @@ async def test_doctor_says_what_is_due_and_when(
     before = await report()
     assert "retention: daily round, last run never, due now" in before
     assert (
-        "2 photo file(s) of 2 rejected or withdrawn submission(s) older than 90 days "
-        "(RELAIS_RETENTION_DAYS) to delete" in before
+        "2 photo file(s) to delete: of 2 submission(s) rejected or withdrawn, or replaced "
+        "by a resubmission, over 90 days ago (RELAIS_RETENTION_DAYS)" in before
     )
     assert "1 orphan file(s)" in before
 
     clock.now = real_now
     assert await core.retention.tick() == 3
     after = await report()
-    assert "0 photo file(s) of 0 rejected or withdrawn submission(s)" in after
+    assert "0 photo file(s) to delete: of 0 submission(s)" in after
     assert "0 orphan file(s)" in after
     next_day = period_of(real_now) + DAY
     assert f"next run {next_day.isoformat()} 03:00 UTC" in after

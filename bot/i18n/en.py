@@ -758,6 +758,12 @@ MESSAGES: dict[str, str | dict[str, str]] = {
             "audit trail) stays, so the decision can still be explained."
         ),
     },
+    "legal.privacy.how_long.replaced": {
+        "one": "Photos you replace when you resend a submission are deleted {count} day later.",
+        "other": (
+            "Photos you replace when you resend a submission are deleted {count} days later."
+        ),
+    },
     "legal.privacy.how_long.approved": (
         "Approved submissions and their photos are kept for as long as the programme runs: "
         "they are what the programme shares."

@@ -881,6 +881,16 @@ MESSAGES: dict[str, str | dict[str, str]] = {
             "pour que la décision puisse encore être expliquée."
         ),
     },
+    "legal.privacy.how_long.replaced": {
+        "one": (
+            "Les photos que vous remplacez en renvoyant un envoi sont supprimées {count} jour "
+            "après."
+        ),
+        "other": (
+            "Les photos que vous remplacez en renvoyant un envoi sont supprimées {count} jours "
+            "après."
+        ),
+    },
     "legal.privacy.how_long.approved": (
         "Les envois approuvés et leurs photos sont gardés tant que le programme existe : "
         "c’est ce que le programme partage."

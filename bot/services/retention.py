@@ -10,11 +10,12 @@ so that N replicas do it once:
   ``purged_at``, so the submission, its review events and audit trail stay whole; views
   and cards stop showing the photo. A "changes requested" submission is not final (its
   author may resubmit at any time), so its photos are kept; one whose author withdraws it
-  is purged as withdrawn. Claimed per workspace and day (``retention`` / day /
-  ``submissions``); the rows are marked in batches by a conditional UPDATE, so even two
-  runs at once mark each row once, and a file is deleted only after its row is committed
-  purged and only when no other photo row (the same picture sent again: files are
-  content-addressed) or Teams draft still uses it.
+  is purged as withdrawn. Photos replaced by a resubmission (linked to no submission any
+  more) go ``RELAIS_RETENTION_DAYS`` after they were stored. Claimed per workspace and
+  day (``retention`` / day / ``submissions``); the rows are marked in batches by a
+  conditional UPDATE, so even two runs at once mark each row once, and a file is deleted
+  only after its row is committed purged and only when no other photo row (the same
+  picture sent again: files are content-addressed) or Teams draft still uses it.
 - **Orphan files**: stored files that no photo row and no draft references, last stored
   more than ``ORPHAN_AFTER`` ago. That is a photo stored before a transaction that failed,
   a file whose deletion a crash interrupted, the photos of a person whose member row was
