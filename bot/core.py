@@ -17,6 +17,7 @@ from bot.services.config import Config
 from bot.services.onboarding import Onboarding
 from bot.services.privacy import Forgetting, PersonalData
 from bot.services.relay import Relay
+from bot.services.retention import Retention
 from bot.services.review import Review
 from bot.services.roles import Roles
 from bot.services.rounds import Rounds
@@ -63,6 +64,7 @@ class Core:
         self.review = Review(self)
         self.config = Config(self)
         self.rounds = Rounds(self)
+        self.retention = Retention(db, self.store, settings.relais_retention_days, clock)
         self.relay = Relay(self)
         self.stats = StatsService(self)
         self.sites = Sites(self)

@@ -60,6 +60,14 @@ ROUNDS = Counter(
     ["kind"],
     registry=REGISTRY,
 )
+RETENTION_FILES = Counter(
+    "relais_retention_files_deleted",
+    "Media files deleted by the retention round in this process, by reason (submission: "
+    "photos of rejected or withdrawn submissions past RELAIS_RETENTION_DAYS; orphan: files "
+    "nothing references).",
+    ["reason"],
+    registry=REGISTRY,
+)
 PHOTO_BYTES = Counter(
     "relais_photo_intake_bytes",
     "Bytes of photos read by the intake (what people sent, before cleaning).",

@@ -116,6 +116,13 @@ class Settings(BaseSettings):
     relais_points_per_approval: int = Field(
         default=10, description="Points credited to the author of an approved submission."
     )
+    relais_retention_days: int = Field(
+        default=90,
+        ge=1,
+        description="Days after which the photos of rejected and withdrawn submissions are "
+        "deleted by the daily retention round (the submission's record and its audit trail "
+        "stay); said on the `/privacy` page.",
+    )
     relais_outbox_max_attempts: int = Field(
         default=8,
         description="Tries before an ephemeral reply or home view becomes a dead letter, and "

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from bot.outbox import STUCK_AFTER
 from bot.settings import Settings
 from storage.db import Database, head_revision
-from storage.media_store import S3MediaStore
+from storage.media_store import S3MediaStore, media_store
 
 
 async def run_doctor(
@@ -44,6 +44,7 @@ async def run_doctor(
             max_attempts = settings.relais_outbox_max_attempts
             ok = await _outbox_report(db, requeue_dead, max_attempts, echo) and ok
             ok = await _jobs_report(db, echo) and ok
+            ok = await _retention_report(settings, db, echo) and ok
     finally:
         await db.dispose()
     ok = _platform_report(settings, echo) and ok
@@ -116,6 +117,46 @@ async def _jobs_report(db: Database, echo: Callable[[str], None]) -> bool:
         echo(f"  ✗ {len(dead)} job(s) failed for good (the person was told)")
         return False
     echo("  ✓ no failed jobs")
+    return True
+
+
+async def _retention_report(settings: Settings, db: Database, echo: Callable[[str], None]) -> bool:
+    """What the next retention round would delete, and when it runs; False when the
+    database knows none of the stored files (the round then collects nothing)."""
+    from bot.services.retention import ORPHAN_AFTER, Retention
+
+    store = media_store(settings.media_dir, settings.media_url)
+    days = settings.relais_retention_days
+    retention = Retention(db, store, days, lambda: datetime.now(UTC))
+    try:
+        due = await retention.due()
+    except Exception as exc:
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        echo(f"retention: could not list the media store ({detail})")
+        return True  # the media checks below say what is wrong with it
+    last = due.last_run.strftime("%Y-%m-%d %H:%M UTC") if due.last_run else "never"
+    when = (
+        f"next run {due.next_run:%Y-%m-%d %H:%M} UTC"
+        if due.next_run
+        else "due now (the next minute's tick of `relais serve`)"
+    )
+    echo(f"retention: daily round, last run {last}, {when}")
+    echo(
+        f"  - {due.photos} photo file(s) to delete: of {due.submissions} submission(s) "
+        f"rejected or withdrawn, or replaced by a resubmission, over {days} days ago "
+        "(RELAIS_RETENTION_DAYS)"
+    )
+    if due.wrong_database:
+        echo(
+            f"  ✗ none of the {due.orphans} files stored over {ORPHAN_AFTER.days} days ago is "
+            "known to this database, so none is deleted: check that DATABASE_URL is the "
+            "database of this MEDIA_DIR or MEDIA_URL"
+        )
+        return False
+    echo(
+        f"  - {due.orphans} orphan file(s) (referenced by nothing, stored over "
+        f"{ORPHAN_AFTER.days} days ago) to delete"
+    )
     return True
 
 

@@ -18,6 +18,7 @@ from bot.jobs import JobHandler, JobRunner
 from bot.outbox import Dispatcher, stuck_count
 from bot.ports import PlatformPort
 from bot.worker import Worker
+from relais import legal
 from storage.db import head_revision
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ def build_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_route)
+    legal.mount(app, core.settings.relais_retention_days)
     app.on_startup.append(_sync_charter)
     app.on_startup.append(_roles_from_settings)
     app.on_startup.append(_settle_memory)

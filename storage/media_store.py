@@ -22,6 +22,8 @@ import os
 import re
 import threading
 import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -70,6 +72,8 @@ class LocalMediaStore:
         target = self.local_path(key)
         if target.exists():
             Path(temp).unlink(missing_ok=True)
+            # Stored again: its age (what the orphan collection goes by) starts again.
+            _touch(target)
             return key
         target.parent.mkdir(parents=True, exist_ok=True)
         # os.replace is atomic: readers see either no file or the whole file, and two
@@ -109,6 +113,49 @@ class LocalMediaStore:
         """Remove the file stored under ``key``; a missing file is not an error."""
         self.local_path(key).unlink(missing_ok=True)
 
+    def stored_before(self, before: datetime) -> Iterator[str]:
+        """The keys of the files last stored before ``before`` (the retention round's
+        orphan collection; anything else under the root is not a media file)."""
+        return self.cached_before(before)
+
+    def cached_before(self, before: datetime) -> Iterator[str]:
+        """The keys of the files on this machine last written before ``before``."""
+        limit = before.timestamp()
+        for path in self._root.glob("[0-9a-f][0-9a-f]/[0-9a-f][0-9a-f]/*"):
+            key = path.relative_to(self._root).as_posix()
+            if not _KEY_RE.fullmatch(key):
+                continue
+            try:
+                if path.stat().st_mtime < limit:
+                    yield key
+            except FileNotFoundError:
+                continue
+
+    def stored_at(self, key: str) -> datetime | None:
+        """When the file under ``key`` was last stored; None when there is none."""
+        try:
+            return datetime.fromtimestamp(self.local_path(key).stat().st_mtime, UTC)
+        except FileNotFoundError:
+            return None
+
+    def uncache(self, key: str) -> None:
+        """Remove this machine's copy of ``key`` (for a local store: the file itself)."""
+        self.local_path(key).unlink(missing_ok=True)
+
+    def remove_stale_temps(self, before: datetime) -> int:
+        """Delete temporary files (an intake that crashed) last written before ``before``."""
+        removed = 0
+        if not self._tmp.is_dir():
+            return 0
+        for path in self._tmp.iterdir():
+            try:
+                if path.is_file() and path.stat().st_mtime < before.timestamp():
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
+
 
 class S3MediaStore(LocalMediaStore):
     """Photos in an S3-compatible bucket under ``prefix``, cached under ``cache``."""
@@ -146,12 +193,23 @@ class S3MediaStore(LocalMediaStore):
     def commit(self, temp: Path, sha256: str, ext: str) -> str:
         """Store locally (the cache), then in the bucket unless it is already there."""
         key = super().commit(temp, sha256, ext)
+        content_type = _CONTENT_TYPES[key.rsplit(".", 1)[1]]
         if not self._in_bucket(key):
             self.client.upload_file(
                 str(self.local_path(key)),
                 self.bucket,
                 self.object_key(key),
-                ExtraArgs={"ContentType": _CONTENT_TYPES[key.rsplit(".", 1)[1]]},
+                ExtraArgs={"ContentType": content_type},
+            )
+        else:
+            # Stored again: copying the object onto itself renews its LastModified, the
+            # age the orphan collection goes by.
+            self.client.copy_object(
+                Bucket=self.bucket,
+                Key=self.object_key(key),
+                CopySource={"Bucket": self.bucket, "Key": self.object_key(key)},
+                MetadataDirective="REPLACE",
+                ContentType=content_type,
             )
         return key
 
@@ -175,6 +233,32 @@ class S3MediaStore(LocalMediaStore):
 
     def exists(self, key: str) -> bool:
         return self.local_path(key).is_file() or self._in_bucket(key)
+
+    def stored_before(self, before: datetime) -> Iterator[str]:
+        """The keys of the bucket's objects last stored before ``before``."""
+        start = f"{self.prefix}/" if self.prefix else ""
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=start
+        )
+        for page in pages:
+            for obj in page.get("Contents", ()):
+                key = obj["Key"][len(start) :]
+                if _KEY_RE.fullmatch(key) and obj["LastModified"] < before:
+                    yield key
+
+    def stored_at(self, key: str) -> datetime | None:
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self.object_key(key))
+        except Exception as exc:
+            if _not_found(exc):
+                return None
+            raise
+        modified: datetime = head["LastModified"]
+        return modified
+
+    def uncache(self, key: str) -> None:
+        """Remove this replica's cached copy only (the bucket keeps the object)."""
+        super().delete(key)
 
     def delete(self, key: str) -> None:
         super().delete(key)
@@ -207,6 +291,13 @@ _CONTENT_TYPES = {
     "json": "application/json",
     "zip": "application/zip",
 }
+
+
+def _touch(path: Path) -> None:
+    try:
+        os.utime(path)
+    except FileNotFoundError:
+        pass
 
 
 def _not_found(exc: Exception) -> bool:

@@ -239,7 +239,11 @@ class Submission(Base):
 
 class Media(Base):
     __tablename__ = "media"
-    __table_args__ = (Index(None, "owner_id", "source_sha256"),)
+    __table_args__ = (
+        Index(None, "owner_id", "source_sha256"),
+        # The retention round asks whether a stored file is still some photo's.
+        Index(None, "storage_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
@@ -251,6 +255,9 @@ class Media(Base):
     height: Mapped[int] = mapped_column(Integer)
     storage_key: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime]
+    # Set by the retention round (``bot/services/retention.py``) when the photo's file was
+    # deleted; the row stays so the submission's history stays whole.
+    purged_at: Mapped[datetime | None]
 
 
 class SubmissionMedia(Base):
@@ -261,7 +268,8 @@ class SubmissionMedia(Base):
     submission_id: Mapped[int] = mapped_column(
         ForeignKey("submissions.id", ondelete="CASCADE"), index=True
     )
-    media_id: Mapped[int] = mapped_column(ForeignKey("media.id", ondelete="CASCADE"))
+    # index: the retention round asks which submissions hold a photo.
+    media_id: Mapped[int] = mapped_column(ForeignKey("media.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
 
 

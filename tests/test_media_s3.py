@@ -132,3 +132,52 @@ async def test_doctor_checks_the_bucket(
     bad = settings.model_copy(update={"media_url": "s3://no-such-bucket/x"})
     assert not await run_doctor(bad, requeue_dead=False, echo=lines.append)
     assert any("✗ media bucket s3://no-such-bucket/x" in line for line in lines)
+
+
+async def test_retention_deletes_from_the_bucket_and_every_replica_cache(
+    s3: object, settings: Settings, db: Database, clock: FakeClock, tmp_path: Path
+) -> None:
+    from tests.support import ambassador, member
+
+    # moto keeps its buckets for the whole process: start from an empty one.
+    for obj in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []):  # type: ignore[attr-defined]
+        s3.delete_object(Bucket=BUCKET, Key=obj["Key"])  # type: ignore[attr-defined]
+    url = f"s3://{BUCKET}/{PREFIX}"
+    one = Core(
+        settings.model_copy(update={"media_url": url, "media_dir": tmp_path / "r1"}),
+        db,
+        clock=clock,
+    )
+    two = Core(
+        settings.model_copy(update={"media_url": url, "media_dir": tmp_path / "r2"}),
+        db,
+        clock=clock,
+    )
+    ana = await ambassador(one, "ana", "Ana")
+    cm = await member(one, "cm1")
+    rejected = await one.submissions.create(
+        ana, photos=[await one.media.intake_bytes(jpeg_bytes((200, 10, 10)))], caption="no"
+    )
+    await one.review.reject(cm, rejected.id, "blurry")
+    approved = await one.submissions.create(
+        ana, photos=[await one.media.intake_bytes(jpeg_bytes((10, 10, 200)))], caption="yes"
+    )
+    await one.review.approve(cm, approved.id)
+    (gone,), (kept,) = rejected.media_keys, approved.media_keys
+    orphan = (await one.media.intake_bytes(jpeg_bytes((10, 200, 10)))).storage_key
+    for key in (gone, kept, orphan):
+        two.store.path(key)  # the other replica shows them: now in its cache
+        assert two.store.local_path(key).is_file()
+
+    clock.advance(days=91)
+    assert await one.retention.tick() == 2  # the rejected photo and the orphan
+    assert await two.retention.tick() == 0  # already done, but its cache is trimmed
+    in_bucket = [
+        o["Key"].removeprefix(f"{PREFIX}/")
+        for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=PREFIX).get("Contents", [])  # type: ignore[attr-defined]
+    ]
+    assert in_bucket == [kept]
+    for store in (one.store, two.store):
+        assert not store.local_path(gone).exists()
+        assert not store.local_path(orphan).exists()
+    assert two.store.local_path(kept).is_file()

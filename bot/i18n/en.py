@@ -770,4 +770,109 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "person.forgotten": "a colleague",
     "person.forgotten_site": "a colleague from {site}",
     "card.removed": "Submission #{id} was deleted at its author's request.",
+    # /privacy and /terms (relais/legal.py): plain pages, one paragraph per entry
+    "legal.language_link": "Version française",
+    "legal.privacy.title": "Relais: privacy",
+    "legal.privacy.intro": (
+        "Relais is the bot that runs your company's ambassador programme in Slack and "
+        "Microsoft Teams. This page says what it stores about you, why, for how long, and "
+        "how to get it or have it deleted."
+    ),
+    "legal.privacy.stores.heading": "What Relais stores",
+    "legal.privacy.stores.profile": (
+        "Your profile: your Slack or Teams user id, the display name, language and timezone "
+        "the platform gives, your site, and your roles in the programme (ambassador, "
+        "referent, community manager, approver)."
+    ),
+    "legal.privacy.stores.charter": "Which versions of the charter you accepted, and when.",
+    "legal.privacy.stores.submissions": (
+        "What you send: captions, photos, the site and campaign, and the boxes you tick "
+        "(people in the photos agreed, sensitive content). Location, camera details and "
+        "other metadata are removed from each photo when it arrives: only the picture is "
+        "kept."
+    ),
+    "legal.privacy.stores.reviews": (
+        "The review of each submission: who decided, when, and the reason given."
+    ),
+    "legal.privacy.stores.points": "The points credited for your approved submissions.",
+    "legal.privacy.stores.nudges": (
+        "Which reminders (nudges) were sent to you and when, and whether you snoozed them."
+    ),
+    "legal.privacy.stores.audit": (
+        "An audit trail of what was done (submissions, decisions, role and site changes), "
+        "so every decision can be explained."
+    ),
+    "legal.privacy.stores.not": (
+        "Relais does not read your other messages, does not know where you are, and shares "
+        "nothing outside your company's chat tool."
+    ),
+    "legal.privacy.why.heading": "Why",
+    "legal.privacy.why.body": (
+        "To run the programme you volunteered for under its charter: show your submissions "
+        "to the people who review them, celebrate approved ones in the weekly digest, thank "
+        "contributors, send a few polite reminders, and give the community managers the "
+        "programme's figures."
+    ),
+    "legal.privacy.how_long.heading": "For how long",
+    "legal.privacy.how_long.rejected": {
+        "one": (
+            "The photos of a rejected or withdrawn submission are deleted {count} day after "
+            "the decision or the withdrawal. The record of the submission (caption, decision, "
+            "audit trail) stays, so the decision can still be explained."
+        ),
+        "other": (
+            "The photos of a rejected or withdrawn submission are deleted {count} days after "
+            "the decision or the withdrawal. The record of the submission (caption, decision, "
+            "audit trail) stays, so the decision can still be explained."
+        ),
+    },
+    "legal.privacy.how_long.replaced": {
+        "one": "Photos you replace when you resend a submission are deleted {count} day later.",
+        "other": (
+            "Photos you replace when you resend a submission are deleted {count} days later."
+        ),
+    },
+    "legal.privacy.how_long.approved": (
+        "Approved submissions and their photos are kept for as long as the programme runs: "
+        "they are what the programme shares."
+    ),
+    "legal.privacy.how_long.rest": (
+        "Your profile, points and the rest are kept while you take part. Leaving the "
+        "programme (/relais leave) stops submissions and reminders; it does not delete what "
+        "you sent before."
+    ),
+    "legal.privacy.rights.heading": "Getting your data, or having it deleted",
+    "legal.privacy.rights.body": (
+        "Type /relais mydata: Relais sends you, by direct message, everything it stores about "
+        "you as a file, and your photos as a zip. Type /relais forget to have it deleted: "
+        "your profile, roles, points and submissions that are not approved go at once; "
+        'approved ones are kept without your name ("a colleague from Lyon") or deleted, '
+        "as your company chose. Someone who left the company is forgotten by an "
+        "administrator. Photo files nobody uses any more are removed by the daily retention "
+        "round within eight days."
+    ),
+    "legal.terms.title": "Relais: terms of use",
+    "legal.terms.intro": (
+        "Relais is provided by your company for its internal ambassador programme. Taking "
+        "part is voluntary."
+    ),
+    "legal.terms.charter": (
+        "Joining means accepting the programme's charter (/relais charter shows it): what "
+        "you may say and share, and the image rights of the people in your photos. Send "
+        "only photos whose people agreed to appear in them."
+    ),
+    "legal.terms.review": (
+        "A community manager reviews each submission before it is shared. They may approve "
+        "it, reject it, ask for changes, or pass it to an approver."
+    ),
+    "legal.terms.reuse": (
+        "Approved submissions are shown in the programme's weekly digest and may be reused "
+        "by the programme's community managers."
+    ),
+    "legal.terms.leave": (
+        "You may leave at any time with /relais leave, and withdraw a submission that has "
+        "not been decided yet."
+    ),
+    "legal.terms.privacy": "What Relais stores about you, and for how long:",
+    "legal.terms.privacy_link": "privacy",
 }

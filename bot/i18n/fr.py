@@ -892,4 +892,118 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "person.forgotten": "une personne de l’équipe",
     "person.forgotten_site": "une personne de {site}",
     "card.removed": "L’envoi n° {id} a été effacé à la demande de son auteur.",
+    # /privacy et /terms (relais/legal.py) : pages simples, un paragraphe par entrée
+    "legal.language_link": "English version",
+    "legal.privacy.title": "Relais : confidentialité",
+    "legal.privacy.intro": (
+        "Relais est le bot qui anime le programme ambassadeurs de votre entreprise dans "
+        "Slack et Microsoft Teams. Cette page dit ce qu’il conserve sur vous, pourquoi, "
+        "combien de temps, et comment l’obtenir ou le faire supprimer."
+    ),
+    "legal.privacy.stores.heading": "Ce que Relais conserve",
+    "legal.privacy.stores.profile": (
+        "Votre profil : votre identifiant Slack ou Teams, le nom affiché, la langue et le "
+        "fuseau horaire fournis par la plateforme, votre site, et vos rôles dans le "
+        "programme (ambassadeur, référent, community manager, approbateur)."
+    ),
+    "legal.privacy.stores.charter": (
+        "Les versions de la charte que vous avez acceptées, et quand."
+    ),
+    "legal.privacy.stores.submissions": (
+        "Ce que vous envoyez : légendes, photos, site et campagne, et les cases que vous "
+        "cochez (accord des personnes photographiées, contenu sensible). La localisation, "
+        "les détails de l’appareil et les autres métadonnées sont retirés de chaque photo à "
+        "son arrivée : seule l’image est gardée."
+    ),
+    "legal.privacy.stores.reviews": (
+        "La validation de chaque envoi : qui a décidé, quand, et le motif donné."
+    ),
+    "legal.privacy.stores.points": "Les points crédités pour vos envois approuvés.",
+    "legal.privacy.stores.nudges": (
+        "Les relances qui vous ont été envoyées et quand, et si vous les avez mises en pause."
+    ),
+    "legal.privacy.stores.audit": (
+        "Un journal de ce qui a été fait (envois, décisions, changements de rôle et de "
+        "site), pour que chaque décision puisse être expliquée."
+    ),
+    "legal.privacy.stores.not": (
+        "Relais ne lit pas vos autres messages, ne sait pas où vous êtes, et ne partage rien "
+        "en dehors de l’outil de discussion de votre entreprise."
+    ),
+    "legal.privacy.why.heading": "Pourquoi",
+    "legal.privacy.why.body": (
+        "Pour faire vivre le programme auquel vous participez volontairement, selon sa "
+        "charte : montrer vos envois aux personnes qui les valident, mettre en avant ceux "
+        "qui sont approuvés dans le récapitulatif de la semaine, remercier les "
+        "contributeurs, envoyer quelques relances polies, et donner aux community managers "
+        "les chiffres du programme."
+    ),
+    "legal.privacy.how_long.heading": "Combien de temps",
+    "legal.privacy.how_long.rejected": {
+        "one": (
+            "Les photos d’un envoi refusé ou retiré sont supprimées {count} jour après la "
+            "décision ou le retrait. La trace de l’envoi (légende, décision, journal) reste, "
+            "pour que la décision puisse encore être expliquée."
+        ),
+        "other": (
+            "Les photos d’un envoi refusé ou retiré sont supprimées {count} jours après la "
+            "décision ou le retrait. La trace de l’envoi (légende, décision, journal) reste, "
+            "pour que la décision puisse encore être expliquée."
+        ),
+    },
+    "legal.privacy.how_long.replaced": {
+        "one": (
+            "Les photos que vous remplacez en renvoyant un envoi sont supprimées {count} jour "
+            "après."
+        ),
+        "other": (
+            "Les photos que vous remplacez en renvoyant un envoi sont supprimées {count} jours "
+            "après."
+        ),
+    },
+    "legal.privacy.how_long.approved": (
+        "Les envois approuvés et leurs photos sont gardés tant que le programme existe : "
+        "c’est ce que le programme partage."
+    ),
+    "legal.privacy.how_long.rest": (
+        "Votre profil, vos points et le reste sont gardés tant que vous participez. Quitter "
+        "le programme (/relais leave) arrête les envois et les relances ; cela ne supprime "
+        "pas ce que vous avez envoyé avant."
+    ),
+    "legal.privacy.rights.heading": "Obtenir vos données, ou les faire supprimer",
+    "legal.privacy.rights.body": (
+        "Tapez /relais mydata : Relais vous envoie en message privé tout ce qu’il conserve "
+        "sur vous dans un fichier, et vos photos dans un zip. Tapez /relais forget pour tout "
+        "faire effacer : votre profil, vos rôles, vos points et vos envois non approuvés "
+        "disparaissent aussitôt ; les envois approuvés sont gardés sans votre nom (« une "
+        "personne de Lyon ») ou effacés, selon le choix de votre entreprise. Une personne "
+        "partie de l’entreprise est oubliée par un administrateur. Les fichiers de photos "
+        "devenus inutiles sont effacés par la tournée quotidienne de conservation sous huit "
+        "jours."
+    ),
+    "legal.terms.title": "Relais : conditions d’utilisation",
+    "legal.terms.intro": (
+        "Relais est fourni par votre entreprise pour son programme ambassadeurs interne. "
+        "Participer est volontaire."
+    ),
+    "legal.terms.charter": (
+        "Rejoindre le programme, c’est accepter sa charte (/relais charter l’affiche) : ce "
+        "que vous pouvez dire et partager, et le droit à l’image des personnes sur vos "
+        "photos. N’envoyez que des photos dont les personnes ont accepté d’y figurer."
+    ),
+    "legal.terms.review": (
+        "Un community manager valide chaque envoi avant qu’il soit partagé. Il peut "
+        "l’approuver, le refuser, demander des modifications, ou le confier à un "
+        "approbateur."
+    ),
+    "legal.terms.reuse": (
+        "Les envois approuvés sont montrés dans le récapitulatif de la semaine du programme "
+        "et peuvent être réutilisés par ses community managers."
+    ),
+    "legal.terms.leave": (
+        "Vous pouvez quitter le programme à tout moment avec /relais leave, et retirer un "
+        "envoi qui n’a pas encore été décidé."
+    ),
+    "legal.terms.privacy": "Ce que Relais conserve sur vous, et combien de temps :",
+    "legal.terms.privacy_link": "confidentialité",
 }

@@ -1,4 +1,5 @@
-"""Scheduled rounds: the weekly digest and the nudges, each sent exactly once.
+"""Scheduled rounds: the weekly digest and the nudges, each sent exactly once (and, from
+the same tick, the daily retention round: ``bot/services/retention.py``).
 
 APScheduler only triggers ``Rounds.tick`` (every minute, in every replica); the
 database decides what is due. Each round (the digest of week W in channel C; nudge K
@@ -72,6 +73,10 @@ class Rounds:
                     sent += _counted("referent", referents)
             except Exception:
                 log.exception("scheduled rounds failed for workspace %s", workspace_id)
+        try:
+            await self.core.retention.tick()
+        except Exception:
+            log.exception("the retention round failed; the next tick tries again")
         if sent:
             self.core.outbox_changed()
         return sent

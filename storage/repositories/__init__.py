@@ -14,6 +14,7 @@ from storage.repositories.members import (
 )
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.personal import PersonalDataRepository
+from storage.repositories.retention import RetentionRepository
 from storage.repositories.rounds import RoundRepository
 from storage.repositories.settings import SettingsRepository
 from storage.repositories.slack import SlackUploadRepository
@@ -48,6 +49,7 @@ class Repos:
         self.slack_uploads = SlackUploadRepository(session)
         self.settings = SettingsRepository(session)
         self.rounds = RoundRepository(session)
+        self.retention = RetentionRepository(session)
         self.stats = StatsRepository(session)
         self.conversations = ConversationRefRepository(session)
         self.drafts = DraftRepository(session)

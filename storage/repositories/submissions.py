@@ -180,11 +180,12 @@ class SubmissionRepository:
         await self.s.flush()
 
     async def media_keys(self, submission_id: int) -> tuple[str, ...]:
-        """Storage keys of the submission's photos, in order."""
+        """Storage keys of the submission's photos, in order (not those the retention round
+        deleted)."""
         rows = await self.s.scalars(
             select(Media.storage_key)
             .join(SubmissionMedia, SubmissionMedia.media_id == Media.id)
-            .where(SubmissionMedia.submission_id == submission_id)
+            .where(SubmissionMedia.submission_id == submission_id, Media.purged_at.is_(None))
             .order_by(SubmissionMedia.position)
         )
         return tuple(rows)
