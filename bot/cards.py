@@ -35,6 +35,7 @@ from bot.ui import (
     Paragraph,
     Select,
     TextInput,
+    link,
 )
 from domain import (
     CAPTION_MAX,
@@ -522,6 +523,7 @@ def help_message(t: Translator, roles: frozenset[Role]) -> Message:
         lines.append(t("help.referent"))
     if Role.CM in roles or Role.ADMIN in roles:
         lines.append(t("help.export"))
+        lines.append(t("help.library"))
         lines.append(t("help.cm"))
     return Message(
         text=t("help.title"), blocks=(Heading(t("help.title")), Paragraph("\n".join(lines)))
@@ -974,6 +976,19 @@ def forget_prompt(t: Translator, member: MemberView, *, keep_approved: bool) -> 
             Actions((button,)),
         ),
     )
+
+
+def library_message(t: Translator, url: str, hours: int, *, public: bool) -> Message:
+    """``/relais library``: the link to the content library, and how long it works."""
+    blocks: list[Block] = [
+        Heading(t("library.title")),
+        Paragraph(t("library.intro")),
+        Actions((link(t("library.open"), url),)),
+        Context(t("library.expires", count=hours)),
+    ]
+    if not public:
+        blocks.append(Context(t("library.not_public")))
+    return Message(text=t("library.title"), blocks=tuple(blocks))
 
 
 def mydata_message(t: Translator, media_key: str, filename: str, photos: int) -> Message:

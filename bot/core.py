@@ -5,12 +5,14 @@ Adapters hold one ``Core`` and call its services; nothing here knows about a pla
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
 from bot import notify
+from bot.links import LibraryLinks, link_secret
 from bot.media import MediaIntake, PhotoBudget
 from bot.services.campaigns import Campaigns
 from bot.services.config import Config
@@ -86,6 +88,12 @@ class Core:
         """Signal that new outbox rows were committed."""
         for listener in self._outbox_listeners:
             listener()
+
+    @functools.cached_property
+    def library_links(self) -> LibraryLinks:
+        """Signed links to the content library page (made on first use: without
+        RELAIS_SECRET_KEY or platform secrets the key is random, and says so once)."""
+        return LibraryLinks(link_secret(self.settings))
 
     async def send_dm(
         self, member: MemberView, message: Message, *, dedupe_key: str | None = None

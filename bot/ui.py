@@ -80,12 +80,23 @@ class Mentions:
 
 @dataclass(frozen=True)
 class Button:
-    """A button that sends ``action`` with ``value`` back to the core when pressed."""
+    """A button that sends ``action`` with ``value`` back to the core when pressed; with
+    ``url``, a link that opens that page instead (action ``LINK``: nothing comes back)."""
 
     label: str
     action: str
     value: str
     style: ButtonStyle = ButtonStyle.DEFAULT
+    url: str = ""
+
+
+#: The action of a link button: adapters open its URL and send nothing to the core.
+LINK = "link"
+
+
+def link(label: str, url: str, style: ButtonStyle = ButtonStyle.PRIMARY) -> Button:
+    """A button that opens ``url`` (a page ``relais serve`` shows, like the library)."""
+    return Button(label, LINK, "", style, url)
 
 
 @dataclass(frozen=True)
@@ -145,7 +156,13 @@ class Message:
                 blocks.append(
                     Actions(
                         tuple(
-                            Button(b["label"], b["action"], b["value"], ButtonStyle(b["style"]))
+                            Button(
+                                b["label"],
+                                b["action"],
+                                b["value"],
+                                ButtonStyle(b["style"]),
+                                b.get("url", ""),
+                            )
                             for b in raw["buttons"]
                         )
                     )

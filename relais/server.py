@@ -18,7 +18,7 @@ from bot.jobs import JobHandler, JobRunner
 from bot.outbox import Dispatcher, stuck_count
 from bot.ports import PlatformPort
 from bot.worker import Worker
-from relais import legal
+from relais import legal, library
 from storage.db import head_revision
 
 log = logging.getLogger(__name__)
@@ -110,6 +110,7 @@ def build_app(
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_route)
     legal.mount(app, core.settings.relais_retention_days)
+    library.mount(app, core)
     app.on_startup.append(_sync_charter)
     app.on_startup.append(_roles_from_settings)
     app.on_startup.append(_settle_memory)

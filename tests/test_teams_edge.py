@@ -13,8 +13,9 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from adapters.teams.media_links import MediaLinks, link_secret
+from adapters.teams.media_links import MediaLinks
 from bot.core import Core
+from bot.links import link_secret
 from bot.settings import Settings
 from storage.db import Database
 from storage.models import Member, Workspace

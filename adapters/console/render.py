@@ -46,9 +46,14 @@ def render(
                 lines.append(f"{plain(block.label)} {names}")
             case Actions():
                 labels = [
-                    f"[{number_button(b.action, b.value)}] {plain(b.label)}" for b in block.buttons
+                    f"[{number_button(b.action, b.value)}] {plain(b.label)}"
+                    for b in block.buttons
+                    if not b.url
                 ]
-                lines.append("  " + "   ".join(labels))
+                if labels:
+                    lines.append("  " + "   ".join(labels))
+                # A link is printed: the terminal makes it clickable.
+                lines += [f"  {plain(b.label)}: {b.url}" for b in block.buttons if b.url]
             case _:
                 assert_never(block)
     if not message.blocks:

@@ -51,7 +51,7 @@ from bot.actions import changes_member, handle_action, handle_command, submit_en
 from bot.core import Core
 from bot.i18n import Translator, translator
 from bot.media import ACCEPTED_LABEL
-from bot.ui import Message, Reply
+from bot.ui import LINK, Message, Reply
 from domain import MAX_PHOTOS, MemberView
 
 log = logging.getLogger(__name__)
@@ -289,6 +289,8 @@ class Listeners:
     ) -> None:
         await ack()
         name = render.action_name(str(action.get("action_id", "")))
+        if name == LINK:
+            return  # a link button: Slack opened its page; nothing to do here
         try:
             # The budget starts with the work: waiting for a turn (WORK_LIMIT) under load
             # is not the database failing.

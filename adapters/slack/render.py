@@ -121,7 +121,7 @@ def message_blocks(
                 blocks.append({"type": "section", "text": _mentions(block)})
             case Actions():
                 elements = [
-                    _button(b.label, _action_id(b.action, i, block), b.value, b.style)
+                    _button(b.label, _action_id(b.action, i, block), b.value, b.style, b.url)
                     for i, b in enumerate(block.buttons)
                 ]
                 for i in range(0, len(elements), BUTTONS_PER_BLOCK):
@@ -153,13 +153,18 @@ def action_name(action_id: str) -> str:
     return action_id.split(ACTION_SUFFIX, 1)[0]
 
 
-def _button(label: str, action: str, value: str, style: ButtonStyle) -> dict[str, Any]:
+def _button(
+    label: str, action: str, value: str, style: ButtonStyle, url: str = ""
+) -> dict[str, Any]:
     button: dict[str, Any] = {
         "type": "button",
         "text": plain(label, BUTTON_TEXT_MAX),
         "action_id": action,
         "value": value[:BUTTON_VALUE_MAX],
     }
+    if url:
+        # Slack opens it in the browser (and still sends block_actions, acked and ignored).
+        button["url"] = url[:3000]
     if style in _STYLES:
         button["style"] = _STYLES[style]
     return button

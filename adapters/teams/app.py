@@ -61,7 +61,7 @@ from adapters.teams.files import (
     load_draft,
     sort_attachments,
 )
-from adapters.teams.media_links import MediaLinks, link_secret
+from adapters.teams.media_links import MediaLinks
 from adapters.teams.port import TeamsPort, classify
 from adapters.text import clean, may_need_cleaning
 from bot import cards, logcontext, metrics
@@ -70,6 +70,7 @@ from bot.core import Core
 from bot.errors import RelaisError
 from bot.i18n import supported_locale, translator
 from bot.jobs import JobHandler
+from bot.links import link_secret
 from bot.media import ACCEPTED_LABEL
 from bot.ports import RetryLater
 from bot.services.relay import ConversationSeen

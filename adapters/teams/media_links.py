@@ -9,17 +9,15 @@ stops working after ``ttl``. Only cleaned copies (no EXIF, no GPS) are ever serv
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import hmac
 import logging
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from bot.settings import Settings
+from bot.links import b64, unb64
 from storage.media_store import LocalMediaStore
 
 log = logging.getLogger(__name__)
@@ -35,26 +33,6 @@ _TYPES = {
 }
 #: Files handed to a person (exports, their own data): saved, never shown in the browser.
 _ATTACHMENTS = (".csv", ".json", ".zip")
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def link_secret(settings: Settings) -> bytes:
-    """The signing key: RELAIS_SECRET_KEY, else derived from the platform secrets (the same
-    on every replica), else random for this process (links die with it; a warning says so)."""
-    if settings.relais_secret_key:
-        return settings.relais_secret_key.encode()
-    material = settings.microsoft_app_password + settings.slack_signing_secret
-    if material:
-        return hashlib.sha256(b"relais-media-links:" + material.encode()).digest()
-    log.warning("RELAIS_SECRET_KEY is not set: photo links will not survive a restart")
-    return secrets.token_bytes(32)
 
 
 class MediaLinks:
@@ -77,7 +55,7 @@ class MediaLinks:
         """``<key>.<expiry>.<signature>``, URL-safe."""
         body = f"{media_key}|{int(self._clock()) + self.ttl}".encode()
         signature = hmac.new(self._secret, body, hashlib.sha256).digest()[:18]
-        return f"{_b64(body)}.{_b64(signature)}"
+        return f"{b64(body)}.{b64(signature)}"
 
     def url(self, media_key: str) -> str | None:
         """The public URL of a photo, or None when PUBLIC_URL is not set."""
@@ -89,7 +67,7 @@ class MediaLinks:
         """The media key a valid, unexpired token names; None otherwise."""
         try:
             body_text, signature_text = token.split(".", 1)
-            body, signature = _unb64(body_text), _unb64(signature_text)
+            body, signature = unb64(body_text), unb64(signature_text)
             key, expiry = body.decode().rsplit("|", 1)
             expected = hmac.new(self._secret, body, hashlib.sha256).digest()[:18]
             if not hmac.compare_digest(signature, expected) or int(expiry) < self._clock():

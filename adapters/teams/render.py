@@ -202,6 +202,11 @@ def _execute(title: str, action: str, value: str, style: str | None) -> dict[str
 
 def _button(button: Button, labels: Mapping[str, str], ids: _Ids) -> dict[str, Any]:
     style = _STYLES.get(button.style)
+    if button.url:
+        link: dict[str, Any] = {"type": "Action.OpenUrl", "title": button.label, "url": button.url}
+        if style:
+            link["style"] = style
+        return link
     if button.action not in REASON_ACTIONS:
         return _execute(button.label, button.action, button.value, style)
     # The reason is typed in the card: a ShowCard with the input and its own submit.

@@ -1,4 +1,5 @@
-"""The CM's numbers: ``/relais stats`` and ``/relais export``.
+"""The CM's numbers and content: ``/relais stats``, ``/relais export`` and
+``/relais library``.
 
 Who sees what is declared here: the workspace's numbers for CMs (and admins), a
 referent's site (the one named after ``stats`` when they relay several, else the first
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from bot import cards
 from bot.actions.table import ActionName, Permission, Request, action
+from bot.links import public_base
 from bot.ui import Reply
 from domain import Role, StatsView, site_key
 
@@ -50,3 +52,19 @@ async def export(request: Request) -> Reply:
     """Two CSV files by direct message: the figures and every submission."""
     await request.core.stats.export(request.member)
     return Reply(message=cards.notice(request.t("export.sent")))
+
+
+@action(
+    ActionName.LIBRARY,
+    Permission.of(Role.CM),
+    words=("library", "bibliotheque", "bibliothèque", "phototheque", "photothèque"),
+)
+async def library(request: Request) -> Reply:
+    """A link, valid two hours, to the library of approved photos (``GET /library/...``)."""
+    core, member, t = request.core, request.member, request.t
+    token = core.library_links.token(member.workspace_id, member.id, member.locale)
+    url = f"{public_base(core.settings)}/library/{token}"
+    hours = core.library_links.ttl // 3600
+    return Reply(
+        message=cards.library_message(t, url, hours, public=bool(core.settings.public_url))
+    )

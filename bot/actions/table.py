@@ -48,6 +48,8 @@ class ActionName(enum.StrEnum):
     # only ever forget whoever clicks it, and only if the prompt was theirs).
     FORGET = "forget"
     FORGET_CONFIRM = "forget.confirm"
+    # ``library``: a short-lived signed link to the content library page (CMs).
+    LIBRARY = "library"
     STATS = "stats"
     EXPORT = "export"
     CHARTER = "charter"

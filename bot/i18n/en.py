@@ -875,4 +875,45 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     ),
     "legal.terms.privacy": "What Relais stores about you, and for how long:",
     "legal.terms.privacy_link": "privacy",
+    # the content library (/relais library, GET /library/{token})
+    "help.library": "/relais library — the library of approved photos, to browse and download",
+    "library.title": "Content library",
+    "library.intro": (
+        "Every approved photo, with its caption and credit, by site, campaign and week. "
+        "Download the cleaned images (no location, no camera data)."
+    ),
+    "library.open": "Open the library",
+    "library.expires": {
+        "one": "The link works for {count} hour; ask again for a new one.",
+        "other": "The link works for {count} hours; ask again for a new one.",
+    },
+    "library.not_public": (
+        "PUBLIC_URL is not set: the link only works on the machine running Relais."
+    ),
+    "library.page.heading": "Approved photos",
+    "library.page.count": {
+        "one": "{count} approved submission",
+        "other": "{count} approved submissions",
+    },
+    "library.page.site": "Site",
+    "library.page.campaign": "Campaign",
+    "library.page.week": "Week",
+    "library.page.any": "All",
+    "library.page.week_of": "Week of {day}",
+    "library.page.filter": "Show",
+    "library.page.empty": "No approved photo matches.",
+    "library.page.credit": "Photo: {author}",
+    "library.page.approved_on": "Approved {day}",
+    "library.page.download": "Download",
+    "library.page.consent_yes": "People in the photo agreed",
+    "library.page.consent_no": "Consent of the people in the photo not recorded",
+    "library.page.newer": "Newer",
+    "library.page.older": "Older",
+    "library.page.valid_until": "This page's link works until {at}.",
+    "library.page.invalid": (
+        "This library link is not valid. Ask Relais for a new one: /relais library."
+    ),
+    "library.page.expired": (
+        "This library link has expired. Ask Relais for a new one: /relais library."
+    ),
 }

@@ -1006,4 +1006,48 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     ),
     "legal.terms.privacy": "Ce que Relais conserve sur vous, et combien de temps :",
     "legal.terms.privacy_link": "confidentialité",
+    # the content library (/relais library, GET /library/{token})
+    "help.library": (
+        "/relais library — la photothèque des envois approuvés, à parcourir et télécharger"
+    ),
+    "library.title": "Photothèque",
+    "library.intro": (
+        "Toutes les photos approuvées, avec leur légende et leur crédit, par site, campagne "
+        "et semaine. Téléchargez les images nettoyées (sans lieu ni données de l’appareil)."
+    ),
+    "library.open": "Ouvrir la photothèque",
+    "library.expires": {
+        "one": "Le lien fonctionne {count} heure ; redemandez-en un ensuite.",
+        "other": "Le lien fonctionne {count} heures ; redemandez-en un ensuite.",
+    },
+    "library.not_public": (
+        "PUBLIC_URL n’est pas réglé : le lien ne marche que sur la machine qui fait tourner Relais."
+    ),
+    "library.page.heading": "Photos approuvées",
+    "library.page.count": {
+        "one": "{count} envoi approuvé",
+        "other": "{count} envois approuvés",
+    },
+    "library.page.site": "Site",
+    "library.page.campaign": "Campagne",
+    "library.page.week": "Semaine",
+    "library.page.any": "Tous",
+    "library.page.week_of": "Semaine du {day}",
+    "library.page.filter": "Afficher",
+    "library.page.empty": "Aucune photo approuvée ne correspond.",
+    "library.page.credit": "Photo : {author}",
+    "library.page.approved_on": "Approuvé le {day}",
+    "library.page.download": "Télécharger",
+    "library.page.consent_yes": "Les personnes photographiées ont donné leur accord",
+    "library.page.consent_no": "Accord des personnes photographiées non enregistré",
+    "library.page.newer": "Plus récentes",
+    "library.page.older": "Plus anciennes",
+    "library.page.valid_until": "Le lien de cette page fonctionne jusqu’au {at}.",
+    "library.page.invalid": (
+        "Ce lien de photothèque n’est pas valide. Demandez-en un nouveau à Relais : "
+        "/relais library."
+    ),
+    "library.page.expired": (
+        "Ce lien de photothèque a expiré. Demandez-en un nouveau à Relais : /relais library."
+    ),
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.repositories.jobs import JobRepository
+from storage.repositories.library import LibraryRepository
 from storage.repositories.members import (
     AuditRepository,
     CharterRepository,
@@ -54,6 +55,7 @@ class Repos:
         self.conversations = ConversationRefRepository(session)
         self.drafts = DraftRepository(session)
         self.personal = PersonalDataRepository(session)
+        self.library = LibraryRepository(session)
 
 
 __all__ = ["Repos"]

@@ -70,6 +70,10 @@ class WorkspaceRepository:
         """The workspace with this id (it must exist)."""
         return await self.s.get_one(Workspace, workspace_id)
 
+    async def get_or_none(self, workspace_id: int) -> Workspace | None:
+        """The workspace with this id, None when there is none (a link naming one)."""
+        return await self.s.get(Workspace, workspace_id)
+
 
 class MemberRepository:
     """Rows of ``members`` and ``member_roles``."""

@@ -1,0 +1,157 @@
+"""The content library's reads: approved submissions with their photos, filtered, a page
+at a time, and the filters' choices. Plain values out (``LibraryItem``), no rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain import Status
+from storage.models import Campaign, Media, Member, Site, Submission, SubmissionMedia
+
+
+@dataclass(frozen=True)
+class LibraryPhoto:
+    media_id: int
+    storage_key: str
+    mime: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class LibraryItem:
+    """One approved submission as the library shows it."""
+
+    submission_id: int
+    decided_at: datetime
+    caption: str
+    author: str
+    author_forgotten: bool
+    site: str | None
+    campaign: str | None
+    people_consented: bool
+    photos: tuple[LibraryPhoto, ...]
+
+
+@dataclass(frozen=True)
+class LibraryFilter:
+    """What the page asks for; None means "any"."""
+
+    site_id: int | None = None
+    campaign_id: int | None = None
+    # [start, end) in UTC: a local week (Monday 00:00 to Monday 00:00).
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+class LibraryRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    def _where(self, workspace_id: int, f: LibraryFilter) -> list[ColumnElement[bool]]:
+        clauses: list[ColumnElement[bool]] = [
+            Submission.workspace_id == workspace_id,
+            Submission.status == Status.APPROVED.value,
+        ]
+        if f.site_id is not None:
+            clauses.append(Submission.site_id == f.site_id)
+        if f.campaign_id is not None:
+            clauses.append(Submission.campaign_id == f.campaign_id)
+        if f.start is not None:
+            clauses.append(Submission.decided_at >= f.start)
+        if f.end is not None:
+            clauses.append(Submission.decided_at < f.end)
+        return clauses
+
+    async def count(self, workspace_id: int, f: LibraryFilter) -> int:
+        total = await self.s.scalar(
+            select(func.count()).select_from(Submission).where(*self._where(workspace_id, f))
+        )
+        return int(total or 0)
+
+    async def page(
+        self, workspace_id: int, f: LibraryFilter, *, limit: int, offset: int
+    ) -> list[LibraryItem]:
+        """Newest decisions first; photos the retention round deleted are left out."""
+        rows = (
+            await self.s.execute(
+                select(Submission, Member, Site.name, Campaign.title)
+                .join(Member, Member.id == Submission.author_id)
+                .outerjoin(Site, Site.id == Submission.site_id)
+                .outerjoin(Campaign, Campaign.id == Submission.campaign_id)
+                .where(*self._where(workspace_id, f))
+                .order_by(Submission.decided_at.desc(), Submission.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+        ).all()
+        ids = [sub.id for sub, _, _, _ in rows]
+        photos: dict[int, list[LibraryPhoto]] = {i: [] for i in ids}
+        if ids:
+            found = await self.s.execute(
+                select(SubmissionMedia.submission_id, Media)
+                .join(Media, Media.id == SubmissionMedia.media_id)
+                .where(SubmissionMedia.submission_id.in_(ids), Media.purged_at.is_(None))
+                .order_by(SubmissionMedia.submission_id, SubmissionMedia.position)
+            )
+            for submission_id, media in found:
+                photos[submission_id].append(
+                    LibraryPhoto(media.id, media.storage_key, media.mime, media.width, media.height)
+                )
+        return [
+            LibraryItem(
+                submission_id=sub.id,
+                decided_at=sub.decided_at or sub.updated_at,
+                caption=sub.caption,
+                author=author.display_name,
+                author_forgotten=author.forgotten_at is not None,
+                site=site,
+                campaign=campaign,
+                people_consented=sub.people_consented,
+                photos=tuple(photos[sub.id]),
+            )
+            for sub, author, site, campaign in rows
+        ]
+
+    async def photo(self, workspace_id: int, media_id: int) -> tuple[int, int, LibraryPhoto] | None:
+        """(submission id, position, photo) of a photo of an approved submission of this
+        workspace; None for anything else (another workspace's, a pending one's, purged)."""
+        row = (
+            await self.s.execute(
+                select(Submission.id, SubmissionMedia.position, Media)
+                .join(SubmissionMedia, SubmissionMedia.submission_id == Submission.id)
+                .join(Media, Media.id == SubmissionMedia.media_id)
+                .where(
+                    Media.id == media_id,
+                    Media.purged_at.is_(None),
+                    *self._where(workspace_id, LibraryFilter()),
+                )
+                .limit(1)
+            )
+        ).first()
+        if row is None:
+            return None
+        submission_id, position, media = row
+        photo = LibraryPhoto(media.id, media.storage_key, media.mime, media.width, media.height)
+        return submission_id, position, photo
+
+    async def choices(
+        self, workspace_id: int
+    ) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+        """(sites, campaigns) that have approved submissions, by name."""
+        approved = self._where(workspace_id, LibraryFilter())
+        sites = await self.s.execute(
+            select(Site.id, Site.name)
+            .where(Site.id.in_(select(Submission.site_id).where(*approved)))
+            .order_by(Site.name)
+        )
+        campaigns = await self.s.execute(
+            select(Campaign.id, Campaign.title)
+            .where(Campaign.id.in_(select(Submission.campaign_id).where(*approved)))
+            .order_by(Campaign.title)
+        )
+        return [(i, n) for i, n in sites], [(i, n) for i, n in campaigns]
