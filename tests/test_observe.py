@@ -26,9 +26,10 @@ from relais import logs
 from relais.server import build_app
 from storage.db import Database, alembic_config, head_revision
 from tests.slack_api import FakeSlack
-from tests.slack_support import REVIEW, SECRET, SlackRig, buttons, slack_settings
+from tests.slack_support import REVIEW, SECRET, SlackRig, buttons, command_payload, slack_settings
 from tests.support import FakeClock, jpeg_bytes, member
 from tests.test_slack import PEOPLE, join, submit_photo
+from tests.test_slack_edge import socket_cases
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -300,3 +301,29 @@ async def test_not_ready_while_migrations_are_pending(core: Core, db_url: str) -
         finally:
             await asyncio.to_thread(command.stamp, alembic_config(db_url), head)
         assert (await http.get("/readyz")).status == 200
+
+
+async def test_socket_mode_requests_are_counted_and_timed_too(
+    settings: Settings, db: Database, clock: FakeClock, fake: FakeSlack
+) -> None:
+    """Requests over the websocket show in /metrics as HTTP ones do: by kind, with the
+    status the HTTP route would have answered (a payload that is not a request: refused)."""
+    socket = slack_settings(settings, fake, slack_app_token="xapp-1-test", slack_signing_secret="")
+    core = Core(socket, db, clock=clock)
+    async with SlackRig(core, fake, clock) as rig:
+        await fake.wait_socket_connected()
+        before = await scrape(rig.http)
+        answer = await fake.socket_send(
+            "slash_commands", command_payload(fake.url, "UAMB", "/relais", "help", "CGENERAL")
+        )
+        assert answer is not None
+        kind, nonsense = sorted(socket_cases().items())[0][1]
+        assert await fake.socket_send(kind, nonsense) is not None
+        after = await scrape(rig.http)
+
+    def grew(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert grew("relais_requests_total", platform="slack", kind="command", status="200") == 1
+    assert grew("relais_ack_seconds_count", platform="slack", kind="command") == 1
+    assert grew("relais_requests_total", platform="slack", kind="refused", status="400") == 1

@@ -239,13 +239,32 @@ class CheckedSocketMode(AsyncSocketModeHandler):
         self.adapter = adapter
 
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        """One request over the websocket, timed and counted like one over HTTP
+        (``relais_requests_total``, ``relais_ack_seconds``: the status is what the HTTP
+        route would have answered) and logged with its id."""
+        timer = metrics.RequestTimer("slack")
+        status = 500
+        logcontext.start_request(logcontext.new_request_id())
+        try:
+            status = await self._handle(client, req, timer)
+        finally:
+            timer.done(status)
+
+    async def _handle(
+        self, client: SocketModeClient, req: SocketModeRequest, timer: metrics.RequestTimer
+    ) -> int:
         start = time.time()
         try:
             request = edge.socket_request(req.payload, build_headers(req))
         except edge.Refused as refused:
+            timer.kind = "refused"
             log.warning("Slack Socket Mode request refused: %s", refused.reason)
             await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
-            return
+            return 400
+        timer.kind = request_kind(request.body)
+        logcontext.bind_workspace(team_of(request.body))
+        if request.body.get("event_id"):
+            logcontext.REQUEST_ID.set(str(request.body["event_id"])[:64])
         if request.body.get("type") == "event_callback" and not (
             await self.adapter.database_answers()
         ):
@@ -253,9 +272,10 @@ class CheckedSocketMode(AsyncSocketModeHandler):
                 "Slack event %s deferred: the database does not answer",
                 request.body.get("event_id"),
             )
-            return
+            return 503
         response = await self.app.async_dispatch(request)
         await send_async_response(client, req, response, start)
+        return response.status
 
 
 # Request kinds as counted in the metrics: a fixed list, whatever a request claims to be.
