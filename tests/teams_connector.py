@@ -256,6 +256,8 @@ class Call:
     query: dict[str, str] = field(default_factory=dict)
     bot_app_id: str | None = None
     response: Any = field(default=None, repr=False)
+    #: The client's (host, port): one per TCP connection, to see connections reused.
+    peer: tuple[str, int] | None = None
     at: float = field(default_factory=time.monotonic, repr=False)
 
     @property
@@ -1540,6 +1542,7 @@ class FakeConnector:
             dict(request.query),
             bot_app_id,
             answer,
+            _peer(request),
         )
         self.calls.append(call)
         return response
@@ -1684,3 +1687,8 @@ def _aad_error(status: int, error: str, description: str) -> web.Response:
         },
         status=status,
     )
+
+
+def _peer(request: web.Request) -> tuple[str, int] | None:
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    return (str(peer[0]), int(peer[1])) if peer else None

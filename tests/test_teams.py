@@ -12,6 +12,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
+from bot.cards import notice as notice_message
 from bot.core import Core
 from bot.settings import Settings
 from domain import Platform
@@ -811,3 +812,25 @@ async def test_cm_starts_a_campaign_from_a_teams_card_with_date_inputs(rig: Team
     )
     assert (await rig.send(listed)).status in (200, 201)
     assert "Été" in runs(await rig.wait_card(carla, before + 2))
+
+
+async def test_one_connection_is_reused_for_many_sends(rig: TeamsRig) -> None:
+    """Bot Framework makes a connector client (an HTTP session) per send; Relais keeps one
+    per service URL, so sends one after the other share one TCP connection."""
+    await install(rig)
+    await join(rig)
+    alice = rig.bf.personal_conversation_id("29:alice")
+    async with rig.core.db.read() as r:
+        ws = await r.workspaces.find(Platform.TEAMS, rig.bf.tenant)
+        assert ws is not None
+        row = await r.members.find(ws.id, "aad-alice")
+        assert row is not None
+        view = await r.members.view(row.id)
+    before = len(rig.cards_to(alice))
+    first = len(rig.bf.calls)
+    for i in range(5):
+        await rig.core.send_dm(view, notice_message(f"note {i}"))
+        await rig.wait_card(alice, before + i + 1)
+    sends = [c for c in rig.bf.calls[first:] if c.method == "POST" and "/activities" in c.path]
+    assert len(sends) == 5
+    assert len({c.peer for c in sends}) == 1, [c.peer for c in sends]

@@ -42,7 +42,6 @@ from botbuilder.core import InvokeResponse, TurnContext, serializer_helper
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
-    ConfigurationBotFrameworkAuthentication,
 )
 from botbuilder.schema import Activity, ActivityTypes, ConversationAccount
 from botframework.connector.auth import (
@@ -54,6 +53,7 @@ from msrest.serialization import Model
 
 from adapters.deadline import TEAMS_BUDGET, Attempt, Unavailable, describe
 from adapters.teams import edge, render
+from adapters.teams.connectors import ReusedConnectors
 from adapters.teams.files import (
     HTML_COPY,
     JOB_KIND,
@@ -152,9 +152,9 @@ class TeamsAdapter:
             "APP_TENANTID": settings.microsoft_app_tenant_id,
             **(sdk_overrides or {}),
         }
-        self.cloud = CloudAdapter(
-            ConfigurationBotFrameworkAuthentication(SimpleNamespace(**self._sdk))
-        )
+        # One connector client (and HTTP connection pool) per service URL, reused.
+        self.connectors = ReusedConnectors(SimpleNamespace(**self._sdk))
+        self.cloud = CloudAdapter(self.connectors)
         self.cloud.on_turn_error = self._on_turn_error
         self.links = MediaLinks(link_secret(settings), settings.public_url)
         self.port = TeamsPort(self.cloud, self.app_id, core.relay, self.links.url)
@@ -254,6 +254,7 @@ class TeamsAdapter:
     async def close(self) -> None:
         """Release HTTP clients."""
         await self.photos.close()
+        await self.connectors.close()
 
     # -- turns -----------------------------------------------------------------------------
 

@@ -391,8 +391,9 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     ),
     "teams.help_words": (
         "In this chat, type: help, join, me, stats, snooze 2w, snooze off, leave, or submit "
-        "(or just send photos). Community managers also: digest, config, export, charter, "
-        "site, role, campaign."
+        "(or just send photos); config me for your preferences, mydata for a copy of your "
+        "data, forget to have it deleted. Community managers also: digest, config, export, "
+        "library, charter, site, role, campaign."
     ),
     "teams.html_copy": "the formatted (HTML) copy of your message",
     "digest.title": "This week in the ambassador programme ({start} to {end})",

@@ -454,8 +454,9 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     ),
     "teams.help_words": (
         "Dans cette conversation, tapez : help, join, me, stats, snooze 2w, snooze off, leave "
-        "ou submit (ou envoyez simplement des photos). Community managers : aussi digest, "
-        "config, export, charter, site, role, campaign."
+        "ou submit (ou envoyez simplement des photos) ; config me pour vos préférences, "
+        "mydata pour une copie de vos données, forget pour les faire effacer. Community "
+        "managers : aussi digest, config, export, library, charter, site, role, campaign."
     ),
     "teams.html_copy": "la copie mise en forme (HTML) de votre message",
     "digest.title": "Cette semaine dans le programme ambassadeurs (du {start} au {end})",
