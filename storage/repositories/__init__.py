@@ -13,6 +13,7 @@ from storage.repositories.members import (
     WorkspaceRepository,
 )
 from storage.repositories.outbox import OutboxRepository
+from storage.repositories.recognition import BadgeRepository
 from storage.repositories.rounds import RoundRepository
 from storage.repositories.settings import SettingsRepository
 from storage.repositories.slack import SlackUploadRepository
@@ -42,6 +43,7 @@ class Repos:
         self.media = MediaRepository(session)
         self.reviews = ReviewEventRepository(session)
         self.points = PointsRepository(session)
+        self.badges = BadgeRepository(session)
         self.outbox = OutboxRepository(session)
         self.jobs = JobRepository(session)
         self.slack_uploads = SlackUploadRepository(session)
