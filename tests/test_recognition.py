@@ -4,29 +4,55 @@ awarded in the approval's transaction from the facts in the database."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
+from adapters.console.app import ConsoleApp
 from adapters.slack import render as slack_render
 from bot.actions import handle_command
 from bot.core import Core
 from bot.errors import AlreadyDecided
 from bot.outbox import Dispatcher
+from bot.settings import Settings
 from bot.ui import Mentions
 from domain import MemberView, Platform, Role, Status
+from storage.db import Database
 from storage.models import Badge, Member, PointsEntry, Submission
+from tests.slack_api import FakeSlack
+from tests.slack_support import SlackRig, buttons, texts
 from tests.support import (
     FakeClock,
     RecordingPort,
     ambassador,
     count_rows,
+    jpeg_bytes,
     member,
     photo,
     site_named,
     text_of,
 )
+from tests.teams_connector import FakeConnector
+from tests.test_console import Terminal, console_core
 from tests.test_review import two_cores
+from tests.test_slack import card_ref, fake, join, rig, submit_photo
+from tests.test_teams import REVIEW as TEAMS_REVIEW
+from tests.test_teams import (
+    TEAM,
+    TeamsRig,
+    bf,
+    executes,
+    install,
+    runs,
+    send_photo,
+    teams_settings,
+)
+from tests.test_teams import join as teams_join
+
+__all__ = ["bf", "fake", "rig"]
 
 DIGEST = "C-digest"
 
@@ -503,3 +529,117 @@ async def test_the_100th_approved_photo_is_celebrated_once(
     assert len(said) == 2, said
     assert sum(t.count("Milestone: 100 photos") for t in said) == 1
     assert "Milestone: 100 photos" in said[0] and "Milestone" not in said[1]
+
+
+# -- through the wire ---------------------------------------------------------------------
+
+
+async def test_slack_badge_dm_and_consented_post_arrive(rig: SlackRig, fake: FakeSlack) -> None:
+    assert (await rig.command("UCM1", "/relais", "config digest_channel CDIGEST")).status == 200
+    await join(rig, "UAMB")
+    assert (await rig.command("UAMB", "/relais", "config me share_badges on")).status == 200
+    card = await submit_photo(rig, "UAMB", "Night shift", "FB1")
+    _, ts = card_ref(rig)
+    approve = buttons(card["blocks"])["review.approve"]
+    assert (await rig.click("UCM1", approve, message_ts=ts)).status == 200
+    await fake.wait_for(lambda: rig.posts_to("CDIGEST"))
+    await fake.wait_for(
+        lambda: any("New badge" in texts(p["blocks"]) for p in rig.posts_to("UAMB"))
+    )
+    [dm] = [p for p in rig.posts_to("UAMB") if "New badge" in texts(p["blocks"])]
+    assert "First approved photo" in texts(dm["blocks"])
+    [post] = rig.posts_to("CDIGEST")
+    [section] = [b for b in post["blocks"] if b["type"] == "section"]
+    # A real mention of the person, the label escaped: the only markup Relais sends.
+    assert section["text"] == {
+        "type": "mrkdwn",
+        "text": "New badge, First approved photo, for <@UAMB>",
+    }
+    assert post["text"] == "Ana Field earned the badge First approved photo"
+    me = await (await rig.command("UAMB", "/relais", "me")).json()
+    assert "First approved photo" in texts(me["blocks"])
+
+
+@pytest.fixture
+async def teams_rig(
+    settings: Settings, db: Database, clock: FakeClock, bf: FakeConnector
+) -> AsyncIterator[TeamsRig]:
+    core = Core(teams_settings(settings, bf), db, clock=clock)
+    async with TeamsRig(core, bf) as running:
+        yield running
+
+
+async def test_teams_badge_dm_and_consented_post_arrive(teams_rig: TeamsRig) -> None:
+    rig = teams_rig
+    await install(rig)
+    await teams_join(rig)
+    carla = rig.bf.personal_conversation_id("29:carla")
+    alice = rig.bf.personal_conversation_id("29:alice")
+    before = len(rig.cards_to(carla))
+    await rig.send(
+        rig.bf.personal_message(
+            f"config digest_channel {TEAM}", user_id="29:carla", aad="aad-carla"
+        )
+    )
+    await rig.wait_card(carla, before + 1)
+    before = len(rig.cards_to(alice))
+    await rig.send(rig.bf.personal_message("config me share_badges on", user_id="29:alice"))
+    await rig.wait_card(alice, before + 1)
+    form = await send_photo(rig, "Morning delivery", "imgb1")
+    submit = executes(form)["submission.create"]
+    invoke = rig.bf.invoke_adaptive_card_action(
+        "submission.create", {**submit["data"], "caption": "Morning delivery"}
+    )
+    assert (await rig.send(invoke)).status == 200
+    card = await rig.review_card()
+    decision = rig.bf.invoke_adaptive_card_action(
+        "review.approve",
+        executes(card)["review.approve"]["data"],
+        user_id="29:carla",
+        aad="aad-carla",
+        name="Carla CM",
+        conversation_id=TEAMS_REVIEW,
+    )
+    assert (await rig.send(decision)).status == 200
+    await rig.bf.wait_for(lambda: any("New badge" in runs(c) for c in rig.cards_to(alice)))
+    [dm] = [c for c in rig.cards_to(alice) if "New badge" in runs(c)]
+    assert "First approved photo" in runs(dm)
+    await rig.bf.wait_for(lambda: any("New badge" in runs(c) for c in rig.cards_to(TEAM)))
+    [post] = [c for c in rig.cards_to(TEAM) if "New badge" in runs(c)]
+    assert "New badge, First approved photo, for" in runs(post)
+    assert post["msteams"]["entities"][0]["mentioned"]["name"] == "Alice"
+
+
+async def test_the_console_shows_the_badge_and_the_profile_lists_it(
+    core: Core, tmp_path: Path
+) -> None:
+    picture = tmp_path / "team photo.jpg"
+    picture.write_bytes(jpeg_bytes())
+    term = Terminal(
+        [
+            "/as cm1",
+            "/relais site add Lyon",
+            "/as alice",
+            "/submit Shop window",  # the charter first: a site, accept
+            "Lyon",
+            "y",
+            f"'{picture}'",
+            "",
+            "",
+            "y",
+            "n",
+            "y",  # photos, caption kept, site, consent, sensitive
+            "/as cm1",
+            "1",  # Approve on the review card
+            "/as alice",
+            "/relais me",
+        ]
+    )
+    await ConsoleApp(console_core(core), term.ask, term.say).run()
+    out = term.text
+    assert "(Points earned: +30)" in out
+    # The badge's DM after the decision's, its heading drawn as the console draws them.
+    decision = out.index("Good news: your submission #1 was approved by Cm1.")
+    badge = out.index("─── DM to alice ───\nNEW BADGE: FIRST APPROVED PHOTO\nYour first photo")
+    assert decision < badge
+    assert "Points  : 30\n  Badges  : First approved photo\n" in out
