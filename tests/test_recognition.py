@@ -343,6 +343,26 @@ async def test_a_double_click_or_retry_credits_and_tells_once(
     assert len(port.in_channel(DIGEST)) == 1
 
 
+async def test_the_9th_and_10th_approved_at_once_give_the_badge_once(
+    core: Core, port: RecordingPort, dispatcher: Dispatcher
+) -> None:
+    cm = await member(core, "cm1", "Carla")
+    chris = await member(core, "cm2", "Chris")
+    ana = await ambassador(core, "amb", "Ana")
+    await seed(core, ana, 8, status=Status.APPROVED)
+    ninth, tenth = await seed(core, ana, 2)
+    async with two_cores(core) as (one, two):
+        await asyncio.gather(one.review.approve(cm, ninth), two.review.approve(chris, tenth))
+    # The seeded history held no badge: the 9th brings the first, the 10th the second.
+    assert await badges(core, ana) == ["first_approved", "approved_10"]
+    assert await count_rows(core.db, Badge, Badge.badge == "approved_10") == 1
+    await dispatcher.drain()
+    assert sorted(badge_dms(port, "amb")) == [
+        "New badge: 10 approved photos",
+        "New badge: First approved photo",
+    ]
+
+
 async def test_the_channel_hears_of_a_badge_only_with_consent(
     core: Core, port: RecordingPort, dispatcher: Dispatcher
 ) -> None:

@@ -29,10 +29,13 @@ class BadgeRepository:
         self.s = session
 
     async def lock_member(self, member_id: int) -> None:
-        """Hold the member's row until the transaction ends (``FOR UPDATE`` on PostgreSQL;
-        SQLite's write lock already serialises), so two approvals of the same author's
-        submissions count one after the other: each sees the other's once committed."""
-        await self.s.execute(select(Member.id).where(Member.id == member_id).with_for_update())
+        """Hold the member's row until the transaction ends (``FOR NO KEY UPDATE`` on
+        PostgreSQL, which rows pointing at the member do not wait for; SQLite's write lock
+        already serialises), so two approvals of the same author's submissions count one
+        after the other: each sees the other's once committed."""
+        await self.s.execute(
+            select(Member.id).where(Member.id == member_id).with_for_update(key_share=True)
+        )
 
     async def approved_facts(self, member_id: int) -> ApprovedFacts:
         """Approved submissions of the member: how many, from how many different sites
