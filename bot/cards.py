@@ -41,6 +41,7 @@ from domain import (
     CAPTION_MAX,
     CHARTER_MAX,
     REASON_MAX,
+    BadgeCode,
     CampaignView,
     Charter,
     Digest,
@@ -216,6 +217,33 @@ def outcome_dm(t: Translator, sub: SubmissionView, tz: str, points: int = 0) -> 
             )
         )
     return Message(text=t(key, id=sub.id, by=sub.decided_by_name or "?"), blocks=tuple(blocks))
+
+
+def badge_names(t: Translator, badges: Sequence[BadgeCode]) -> str:
+    """Badges as a person reads them, in the order given."""
+    return ", ".join(t(f"badge.{code.value}") for code in badges)
+
+
+def badge_dm(t: Translator, code: BadgeCode, *, public: bool) -> Message:
+    """The person's notice of a new badge, with a friendly line; when their badges are
+    not announced in the channel, how to ask for it."""
+    title = t("badge.dm.title", badge=t(f"badge.{code.value}"))
+    blocks: list[Block] = [Heading(title), Paragraph(t(f"badge.dm.{code.value}"))]
+    if not public:
+        blocks.append(Context(t("badge.dm.share_hint")))
+    return Message(text=title, blocks=tuple(blocks))
+
+
+def badge_post(t: Translator, member: MemberView, code: BadgeCode) -> Message:
+    """The channel's short note of a member's new badge (only with their agreement): the
+    name is a mention the adapter draws, never text put into markup."""
+    badge = t(f"badge.{code.value}")
+    return Message(
+        text=t("badge.post_text", name=member.display_name, badge=badge),
+        blocks=(
+            Mentions(t("badge.post", badge=badge), ((member.external_id, member.display_name),)),
+        ),
+    )
 
 
 def approver_dm(t: Translator, sub: SubmissionView, tz: str) -> Message:
@@ -545,6 +573,7 @@ def profile_message(t: Translator, p: Profile, tz: str) -> Message:
                 (t("field.roles"), roles),
                 (t("field.site"), p.site_name or t("common.none")),
                 (t("field.points"), str(p.points)),
+                (t("field.badges"), badge_names(t, p.badges) or t("common.none")),
                 (t("field.charter"), charter),
             )
         ),

@@ -114,7 +114,32 @@ class Settings(BaseSettings):
         "at once (a photo larger than this is worked on alone).",
     )
     relais_points_per_approval: int = Field(
-        default=10, description="Points credited to the author of an approved submission."
+        default=10,
+        ge=0,
+        le=1000,
+        description="Points credited to the author of an approved submission (default of "
+        "the chat setting points_approved).",
+    )
+    relais_points_first: int = Field(
+        default=20,
+        ge=0,
+        le=1000,
+        description="Bonus points for a member's first approved submission (default of the "
+        "chat setting points_first).",
+    )
+    relais_points_campaign: int = Field(
+        default=5,
+        ge=0,
+        le=1000,
+        description="Bonus points when an approved submission belongs to a campaign (default "
+        "of the chat setting points_campaign).",
+    )
+    relais_points_referent: int = Field(
+        default=2,
+        ge=0,
+        le=1000,
+        description="Points for a site referent who approves or requests changes on a "
+        "submission of their site (default of the chat setting points_referent).",
     )
     relais_retention_days: int = Field(
         default=90,

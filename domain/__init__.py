@@ -128,6 +128,17 @@ class JobStatus(enum.StrEnum):
     DEAD = "dead"
 
 
+class BadgeCode(enum.StrEnum):
+    """A personal milestone, awarded once per member when an approval reaches it."""
+
+    FIRST_APPROVED = "first_approved"
+    APPROVED_10 = "approved_10"
+    APPROVED_50 = "approved_50"
+    FIRST_CAMPAIGN = "first_campaign"
+    # Approved submissions from three different sites (the submissions' sites).
+    THREE_SITES = "three_sites"
+
+
 @dataclass(frozen=True)
 class MemberView:
     """A member as the core sees it (no ORM object escapes storage)."""
@@ -174,6 +185,7 @@ class SubmissionView:
     decision_reason: str | None
     revision: int
     site_id: int | None = None
+    campaign_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -212,6 +224,8 @@ class Profile:
     recent: tuple[SubmissionLine, ...]
     awaiting_review: tuple[SubmissionLine, ...]
     awaiting_count: int = 0
+    # Badges in the order they were earned.
+    badges: tuple[BadgeCode, ...] = ()
 
 
 @dataclass(frozen=True)

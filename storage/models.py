@@ -306,6 +306,22 @@ class PointsEntry(Base):
     at: Mapped[datetime]
 
 
+class Badge(Base):
+    """A personal milestone a member reached (``domain.BadgeCode``), once per member;
+    ``submission_id`` is the approval that earned it."""
+
+    __tablename__ = "badges"
+    __table_args__ = (UniqueConstraint("member_id", "badge"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    badge: Mapped[str] = mapped_column(String(32))
+    awarded_at: Mapped[datetime]
+    submission_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submissions.id", ondelete="SET NULL")
+    )
+
+
 class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (

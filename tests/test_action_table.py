@@ -177,7 +177,8 @@ async def test_cm_cannot_approve_their_own_submission_unless_allowed(core: Core)
     done = await handle_action(core, carla, "review.approve", f"{other.id}:{other.revision}")
     assert not done.failed, done
     profile = await core.onboarding.profile(carla)
-    assert profile.points == core.settings.relais_points_per_approval
+    settings = core.settings
+    assert profile.points == settings.relais_points_per_approval + settings.relais_points_first
 
 
 async def test_non_reviewer_is_refused_before_any_reason_form(core: Core) -> None:

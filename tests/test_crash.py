@@ -125,7 +125,8 @@ async def test_kill_9_mid_dispatch_loses_nothing_and_sends_nothing_twice(
             if len(fake.calls_to("chat.update")) < APPROVED:
                 return False
             dms = sum(1 for (channel, _), _n in posted(fake).items() if channel in AMBASSADORS)
-            if dms < len(AMBASSADORS) + APPROVED:  # receipts and decisions
+            # Receipts, and for the approved their decision and first badge.
+            if dms < len(AMBASSADORS) + 2 * APPROVED:
                 return False
             async with db.read() as r:
                 unsent = list(
@@ -160,12 +161,12 @@ async def test_kill_9_mid_dispatch_loses_nothing_and_sends_nothing_twice(
         [(channel, _)] = list(after - before)
         assert channel == REVIEW, "only the card that was in flight was sent after the restart"
         assert resumed_in <= 15, f"the dead process's card went out {resumed_in:.1f}s after"
-        # Nothing lost: each card, receipt, decision and card update exactly once.
+        # Nothing lost: each card, receipt, decision, badge and card update exactly once.
         assert len(cards(fake)) == len(AMBASSADORS)
         for user in AMBASSADORS:
-            assert sum(n for (c, _), n in after.items() if c == user) in (1, 2)
+            assert sum(n for (c, _), n in after.items() if c == user) in (1, 3)
         assert sum(n for (c, _), n in after.items() if c in AMBASSADORS) == (
-            len(AMBASSADORS) + APPROVED
+            len(AMBASSADORS) + 2 * APPROVED
         )
         updates = Counter(
             (c.params["channel"], c.params["ts"]) for c in fake.calls_to("chat.update") if c.ok

@@ -20,6 +20,7 @@ from bot.settings import Settings
 from relais.cli import app
 from storage.models import (
     AuditEvent,
+    Badge,
     CharterAcceptance,
     Media,
     Member,
@@ -93,7 +94,7 @@ async def test_forget_deletes_the_persons_data_and_keeps_approved_work_anonymise
         )
         kept = await r.members.view(ana.id)
     assert remaining == {ids["approved"]} and kept.forgotten
-    for model in (MemberRole, SiteReferent, CharterAcceptance, PointsEntry):
+    for model in (MemberRole, SiteReferent, CharterAcceptance, PointsEntry, Badge):
         assert await count_rows(core.db, model, model.member_id == ana.id) == 0
     # Nothing is addressed to her any more; the audit trail names the pseudonym only.
     async with core.db.read() as r:

@@ -214,7 +214,8 @@ async def test_profile_points_charter_recent_and_review_queue(core: Core, clock:
     await core.review.approve(cm, ids[1])
 
     mine = await core.onboarding.profile(amb)
-    assert mine.points == core.settings.relais_points_per_approval == 10
+    # The approval and the bonus of a first approved submission.
+    assert mine.points == core.settings.relais_points_per_approval + 20 == 30
     assert (mine.charter.version, mine.charter.accepted) == (1, True)
     assert mine.site_name == "Lyon"
     assert [(s.id, s.caption, s.status) for s in mine.recent] == [

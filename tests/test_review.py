@@ -51,8 +51,12 @@ async def audit(
 
 
 def outcomes(port: RecordingPort, user: str) -> list[Message]:
-    """DMs to ``user`` other than submission receipts."""
-    return [m for m in port.dms_to(user) if not m.text.startswith("Thanks! Your submission")]
+    """DMs to ``user`` other than submission receipts and badges."""
+    return [
+        m
+        for m in port.dms_to(user)
+        if not m.text.startswith(("Thanks! Your submission", "New badge:"))
+    ]
 
 
 @asynccontextmanager
@@ -77,11 +81,15 @@ async def test_approve_credits_points_and_tells_the_author(
     await dispatcher.drain()
     done = await core.review.approve(carla, sub.id)
     assert (done.status, done.decided_by_name) == (Status.APPROVED, "Carla")
-    assert (await core.onboarding.profile(amb)).points == core.settings.relais_points_per_approval
+    # Her first approved submission: the approval's points and the first one's bonus.
+    settings = core.settings
+    assert settings.relais_points_per_approval + settings.relais_points_first == 30
+    assert (await core.onboarding.profile(amb)).points == 30
     await dispatcher.drain()
     [dm] = outcomes(port, "amb")
     assert dm.text == f"Good news: your submission #{sub.id} was approved by Carla. Thank you!"
-    assert "Points earned: +10" in text_of(dm)
+    assert "Points earned: +30" in text_of(dm)
+    assert port.dms_to("amb")[-1].text == "New badge: First approved photo"
     [update] = port.updates
     assert update.ref == port.posts[0].ref and update.message.buttons() == []
     assert "Approved by Carla on Nov 20, 2026 at 10:00\u202fAM" in text_of(update.message)
@@ -212,7 +220,7 @@ async def test_deciding_twice_says_who_decided_first(core: Core, clock: FakeCloc
         assert err.value.params["by"] == "Carla"
         assert err.value.params["status"] is Status.APPROVED
     assert len(await audit(core, sub.id)) == 2
-    assert (await core.onboarding.profile(amb)).points == 10, "credited once"
+    assert (await core.onboarding.profile(amb)).points == 10 + 20, "credited once (+ first)"
 
 
 async def test_request_changes_on_escalated_is_invalid(core: Core) -> None:
@@ -298,7 +306,8 @@ async def test_two_cms_decide_at_once_exactly_one_wins(
             await race_once(core, cores, port, dispatcher, (amb, carla, chris), n) for n in range(5)
         ]
     approved = sum(w.status is Status.APPROVED for w in winners)
-    assert (await core.onboarding.profile(amb)).points == 10 * approved
+    first_bonus = 20 if approved else 0
+    assert (await core.onboarding.profile(amb)).points == 10 * approved + first_bonus
 
 
 async def test_the_loser_of_a_button_race_is_told_who_won(core: Core) -> None:

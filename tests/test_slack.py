@@ -431,12 +431,15 @@ async def test_double_click_and_two_reviewers_decide_once(rig: SlackRig, db: Dat
     assert await _status(db) == ["approved"]
     notes = [texts(e["blocks"]) for e in rig.fake.ephemerals]
     assert sum("already" in n.lower() for n in notes) == 2
-    await rig.fake.wait_for(lambda: len(rig.posts_to("UAMB")) >= 2)
+    # The receipt, the decision, and the badge of a first approved photo.
+    await rig.fake.wait_for(lambda: len(rig.posts_to("UAMB")) >= 3)
     await rig.fake.wait_for(lambda: len(rig.fake.message_history(channel, ts)) >= 2)
     await asyncio.sleep(0.2)
     assert len(rig.fake.message_history(channel, ts)) == 2  # posted once, updated once
-    outcomes = [p for p in rig.posts_to("UAMB") if "approved" in texts(p["blocks"]).lower()]
+    outcomes = [p for p in rig.posts_to("UAMB") if "was approved by" in texts(p["blocks"])]
     assert len(outcomes) == 1
+    badges = [p for p in rig.posts_to("UAMB") if "New badge" in texts(p["blocks"])]
+    assert len(badges) == 1 and "First approved photo" in texts(badges[0]["blocks"])
 
 
 # -- photos dropped in the bot's DM, and Slack's retries --------------------------------

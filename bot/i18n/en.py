@@ -412,6 +412,31 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "digest.welcome": "Welcome to our new ambassadors:",
     "digest.campaign": "Current campaign: {title} (until {ends})",
     "digest.footer": "Send your photos with /submit. Pause reminders with /relais snooze 2w.",
+    # Recognition: badges (bot/services/recognition.py) and the profile's list of them.
+    "badge.first_approved": "First approved photo",
+    "badge.approved_10": "10 approved photos",
+    "badge.approved_50": "50 approved photos",
+    "badge.first_campaign": "First campaign",
+    "badge.three_sites": "Three sites",
+    "badge.dm.title": "New badge: {badge}",
+    "badge.dm.first_approved": (
+        "Your first photo was approved. Welcome among the people who tell our story!"
+    ),
+    "badge.dm.approved_10": "Ten of your photos have been approved. Thank you for keeping at it!",
+    "badge.dm.approved_50": "Fifty approved photos: you are a pillar of the programme.",
+    "badge.dm.first_campaign": (
+        "Your first photo for a campaign was approved. Thanks for joining in!"
+    ),
+    "badge.dm.three_sites": (
+        "Your approved photos now come from three different sites. A true roving reporter!"
+    ),
+    "badge.dm.share_hint": (
+        "Only you were told. To have your badges announced in the ambassadors' channel: "
+        "/relais config me share_badges on"
+    ),
+    "badge.post": "New badge, {badge}, for",
+    "badge.post_text": "{name} earned the badge {badge}",
+    "field.badges": "Badges",
     "digest.preview_title": "Preview of the next digest (only you can see this)",
     "digest.sent": "Digest posted in {channel}.",
     "digest.already_sent": "This week's digest was already posted.",

@@ -479,6 +479,33 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "digest.footer": (
         "Envoyez vos photos avec /submit. Suspendez les rappels avec /relais snooze 2w."
     ),
+    # Reconnaissance : badges (bot/services/recognition.py) et leur liste dans le profil.
+    "badge.first_approved": "Première photo approuvée",
+    "badge.approved_10": "10 photos approuvées",
+    "badge.approved_50": "50 photos approuvées",
+    "badge.first_campaign": "Première campagne",
+    "badge.three_sites": "Trois sites",
+    "badge.dm.title": "Nouveau badge : {badge}",
+    "badge.dm.first_approved": (
+        "Votre première photo a été approuvée. Bienvenue parmi celles et ceux qui racontent "
+        "notre histoire !"
+    ),
+    "badge.dm.approved_10": "Dix de vos photos ont été approuvées. Merci de continuer !",
+    "badge.dm.approved_50": "Cinquante photos approuvées : vous êtes un pilier du programme.",
+    "badge.dm.first_campaign": (
+        "Votre première photo pour une campagne a été approuvée. Merci d’y participer !"
+    ),
+    "badge.dm.three_sites": (
+        "Vos photos approuvées viennent maintenant de trois sites différents. "
+        "Un vrai reporter itinérant !"
+    ),
+    "badge.dm.share_hint": (
+        "Vous seul l’avez appris. Pour que vos badges soient annoncés dans le canal des "
+        "ambassadeurs : /relais config me share_badges on"
+    ),
+    "badge.post": "Nouveau badge, {badge}, pour",
+    "badge.post_text": "{name} a obtenu le badge {badge}",
+    "field.badges": "Badges",
     "digest.preview_title": "Aperçu du prochain récapitulatif (visible par vous seul)",
     "digest.sent": "Récapitulatif publié dans {channel}.",
     "digest.already_sent": "Le récapitulatif de cette semaine a déjà été publié.",

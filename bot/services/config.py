@@ -36,6 +36,11 @@ KEYS: dict[str, tuple[str, int, int]] = {
     "referents_review": ("onoff", 0, 0),
     # What ``/relais forget`` does with the person's approved submissions.
     "forget_approved": ("choice", 0, 0),
+    # Points credited in the ledger (bot/services/recognition.py), one reason each.
+    "points_approved": ("int", 0, 1000),
+    "points_first": ("int", 0, 1000),
+    "points_campaign": ("int", 0, 1000),
+    "points_referent": ("int", 0, 1000),
 }
 #: Seconds a workspace's settings are reused on the request path (``Config.recent``).
 RECENT_TTL = 5.0
@@ -82,6 +87,12 @@ class WorkspaceConfig:
     # ``/relais forget``: approved submissions kept with the author anonymised
     # ("a colleague from Lyon"), or deleted like the rest.
     forget_approved: str = "anonymise"
+    # Points: an approved submission, the bonus for a member's first approved one, the
+    # bonus for one sent to a campaign, a referent's decision on their site's submission.
+    points_approved: int = 10
+    points_first: int = 20
+    points_campaign: int = 5
+    points_referent: int = 2
 
     def shown(self) -> list[tuple[str, str]]:
         """(key, value) pairs as people read them."""
@@ -98,6 +109,10 @@ class WorkspaceConfig:
             ("self_review", "on" if self.self_review else "off"),
             ("referents_review", "on" if self.referents_review else "off"),
             ("forget_approved", self.forget_approved),
+            ("points_approved", str(self.points_approved)),
+            ("points_first", str(self.points_first)),
+            ("points_campaign", str(self.points_campaign)),
+            ("points_referent", str(self.points_referent)),
         ]
 
 
@@ -128,6 +143,10 @@ class Config:
             self_review=stored.get("self_review", "off") == "on",
             referents_review=stored.get("referents_review", "off") == "on",
             forget_approved=stored.get("forget_approved", "anonymise"),
+            points_approved=int(stored.get("points_approved", env.relais_points_per_approval)),
+            points_first=int(stored.get("points_first", env.relais_points_first)),
+            points_campaign=int(stored.get("points_campaign", env.relais_points_campaign)),
+            points_referent=int(stored.get("points_referent", env.relais_points_referent)),
         )
 
     async def get(self, workspace_id: int) -> WorkspaceConfig:

@@ -12,6 +12,7 @@ from bot.errors import CharterChanged, InvalidInput, NotAllowed, NotFound
 from bot.i18n import normalise_locale, translate, translator
 from bot.services.config import parse_onoff
 from domain import (
+    BadgeCode,
     Charter,
     MemberView,
     Platform,
@@ -342,6 +343,7 @@ class Onboarding:
                     if awaiting
                     else 0
                 ),
+                badges=tuple(BadgeCode(code) for code in await r.badges.of(member.id)),
             )
 
 

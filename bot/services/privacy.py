@@ -60,6 +60,7 @@ class PersonalData:
                 "charter_acceptances": await mine.charter_acceptances(member.id),
                 "submissions": await mine.submissions(member.id),
                 "points": await mine.points(member.id),
+                "badges": await mine.badges(member.id),
                 "messages_to_you": await mine.messages_to(member.workspace_id, member.external_id),
                 "audit_trail": await mine.audit(member.workspace_id, member.id, member.external_id),
                 "kept_for_delivery": await mine.kept_for_delivery(

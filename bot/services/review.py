@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from bot import cards, notify
 from bot.errors import InvalidInput, InvalidTransition, NotAllowed, StaleCard
 from bot.i18n import translator
+from bot.services.recognition import announce, recognise
 from bot.services.submissions import load_view, raise_already_decided
 from domain import (
     REASON_MAX,
@@ -87,7 +88,7 @@ class Review:
     async def approve(
         self, actor: MemberView, submission_id: int, *, revision: int | None = None
     ) -> SubmissionView:
-        """Approve; the author is told and credited with points.
+        """Approve; the author is told and credited with points (and badges).
 
         ``revision`` is the version the reviewer saw (from the card); a newer one is refused.
         """
@@ -194,14 +195,10 @@ class Review:
                 now=now,
             )
             after = await load_view(r, submission_id)
-            points = 0
-            if new is Status.APPROVED and after.author.id != actor.id:
-                # No points for approving one's own submission (self_review on).
-                points = self.core.settings.relais_points_per_approval
-                await r.points.credit(
-                    after.author.id, points, reason="approved", submission_id=submission_id, now=now
-                )
-            await self._notify(r, after, points, config.timezone)
+            # Points and badges, in this transaction (none for approving one's own).
+            earned = await recognise(r, actor, after, config, now=now)
+            await self._notify(r, after, earned.author_points, config.timezone)
+            await announce(r, after.author, earned.badges, config, now=now)
         self.core.outbox_changed()
         return after
 

@@ -53,6 +53,7 @@ async def load_view(r: Repos, submission_id: int) -> SubmissionView:
         site_name=site.name if site else None,
         site_id=row.site_id,
         campaign_title=campaign.title if campaign else None,
+        campaign_id=row.campaign_id,
         people_consented=row.people_consented,
         sensitive=row.sensitive,
         media_keys=await r.submissions.media_keys(row.id),

@@ -5,7 +5,7 @@ The row stays (the submission, its review history and audit trail keep pointing 
 only the file is gone. Cards and views no longer show a purged photo.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-11-30 18:30:00.000000
 """
 
@@ -15,7 +15,7 @@ import storage.models
 
 
 revision = '0012'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

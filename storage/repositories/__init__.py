@@ -15,6 +15,7 @@ from storage.repositories.members import (
 )
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.personal import PersonalDataRepository
+from storage.repositories.recognition import BadgeRepository
 from storage.repositories.retention import RetentionRepository
 from storage.repositories.rounds import RoundRepository
 from storage.repositories.settings import SettingsRepository
@@ -45,6 +46,7 @@ class Repos:
         self.media = MediaRepository(session)
         self.reviews = ReviewEventRepository(session)
         self.points = PointsRepository(session)
+        self.badges = BadgeRepository(session)
         self.outbox = OutboxRepository(session)
         self.jobs = JobRepository(session)
         self.slack_uploads = SlackUploadRepository(session)

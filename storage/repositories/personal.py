@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
     AuditEvent,
+    Badge,
     Campaign,
     CharterAcceptance,
     CharterVersion,
@@ -175,6 +176,17 @@ class PersonalDataRepository:
             for e in rows.scalars()
         ]
 
+    async def badges(self, member_id: int) -> list[dict[str, Any]]:
+        rows = await self.s.execute(
+            select(Badge.badge, Badge.awarded_at, Badge.submission_id)
+            .where(Badge.member_id == member_id)
+            .order_by(Badge.awarded_at, Badge.id)
+        )
+        return [
+            {"badge": badge, "awarded_at": _iso(at), "submission_id": submission_id}
+            for badge, at, submission_id in rows
+        ]
+
     async def messages_to(self, workspace_id: int, external_id: str) -> list[dict[str, Any]]:
         """What Relais sent or queued to the person (DMs, nudges, their home view), with
         the text as they read it."""
@@ -293,7 +305,7 @@ class PersonalDataRepository:
         ).all()
         if gone:
             await self.s.execute(delete(Media).where(Media.id.in_([i for i, _ in gone])))
-        for model in (MemberRole, SiteReferent, CharterAcceptance, PointsEntry, Draft):
+        for model in (MemberRole, SiteReferent, CharterAcceptance, PointsEntry, Badge, Draft):
             await self.s.execute(delete(model).where(model.member_id == member_id))
         await self.s.execute(
             delete(ConversationRef).where(

@@ -19,7 +19,7 @@ from storage.models import (
     SubmissionMedia,
     Workspace,
 )
-from storage.repositories.dml import rowcount
+from storage.repositories.dml import insert_once, rowcount
 
 
 class SubmissionRepository:
@@ -372,18 +372,21 @@ class PointsRepository:
         reason: str,
         submission_id: int | None,
         now: datetime,
-    ) -> None:
-        """Add a ledger row."""
-        self.s.add(
-            PointsEntry(
-                member_id=member_id,
-                submission_id=submission_id,
-                points=points,
-                reason=reason,
-                at=now,
-            )
+    ) -> bool:
+        """Add a ledger row, once per (member, submission, reason): False when that credit
+        is already there (a retried or replayed decision credits nothing more)."""
+        return await insert_once(
+            self.s,
+            PointsEntry,
+            {
+                "member_id": member_id,
+                "submission_id": submission_id,
+                "points": points,
+                "reason": reason,
+                "at": now,
+            },
+            ("member_id", "submission_id", "reason"),
         )
-        await self.s.flush()
 
     async def balance(self, member_id: int) -> int:
         """The member's total points."""
