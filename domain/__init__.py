@@ -227,7 +227,8 @@ class CampaignView:
     brief: str
     starts_on: date
     ends_on: date
-    site_name: str | None
+    # The names of the sites it is for, by name; empty: every site.
+    site_names: tuple[str, ...]
     hashtag: str | None
     closed: bool
     approved: int = 0

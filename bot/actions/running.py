@@ -231,7 +231,8 @@ async def _campaign_form(request: Request) -> Form:
 @action(ActionName.CAMPAIGN_NEW, CM_ONLY, form=_campaign_form)
 async def campaign_new(request: Request) -> Reply:
     """The submitted form: the campaign is created; it is announced in the digest channel
-    when it starts, and offered in the submission form of its site's ambassadors."""
+    when it starts, and offered in the submission form of the ambassadors of its sites
+    (of every site when none was chosen)."""
     v = {k: str(val or "") for k, val in (request.values or {}).items()}
     made = await request.core.campaigns.create(
         request.member,
@@ -239,7 +240,7 @@ async def campaign_new(request: Request) -> Reply:
         brief=v.get("brief", ""),
         starts=v.get("starts_on", ""),
         ends=v.get("ends_on", ""),
-        site=v.get("site", ""),
+        sites=v.get("sites", ""),
         hashtag=v.get("hashtag", ""),
     )
     t = request.t
@@ -248,6 +249,6 @@ async def campaign_new(request: Request) -> Reply:
         title=made.title,
         start=cards.day(made.starts_on, t),
         end=cards.day(made.ends_on, t),
-        where=made.site_name or t("campaign.all_sites"),
+        where=", ".join(made.site_names) or t("campaign.all_sites"),
     )
     return Reply(message=cards.notice(text))

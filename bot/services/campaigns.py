@@ -58,11 +58,13 @@ class Campaigns:
         brief: str,
         starts: str,
         ends: str,
-        site: str,
+        sites: str,
         hashtag: str,
     ) -> CampaignView:
-        """A new campaign; refused with the field to fix (title taken by an open
-        campaign, a date in the past, an end before the start, a site not in the list)."""
+        """A new campaign for the sites in ``sites`` (site ids separated by commas, as a
+        multiple select gives them; empty: every site); refused with the field to fix
+        (title taken by an open campaign, a date in the past, an end before the start, a
+        site not in the list)."""
         title = " ".join(title.split())
         if not title:
             raise InvalidInput("campaign.title_missing", field="title")
@@ -86,12 +88,14 @@ class Campaigns:
         now = self.core.clock()
         async with self.core.db.transaction() as r:
             fresh = await self._cm(r, actor)
-            site_id = None
-            if site.strip():
-                found = await r.sites.get(int(site)) if site.strip().isdigit() else None
+            site_ids: set[int] = set()
+            for part in (p.strip() for p in sites.split(",")):
+                if not part:
+                    continue
+                found = await r.sites.get(int(part)) if part.isdigit() else None
                 if found is None or found.workspace_id != fresh.workspace_id:
-                    raise InvalidInput("error.unknown_site", field="site")
-                site_id = found.id
+                    raise InvalidInput("error.unknown_site", field="sites")
+                site_ids.add(found.id)
             if await self._open_named(r, fresh.workspace_id, title) is not None:
                 raise InvalidInput("campaign.exists", field="title", title=title)
             row = await r.campaigns.create(
@@ -100,7 +104,7 @@ class Campaigns:
                 brief=brief,
                 starts_on=start,
                 ends_on=end,
-                site_id=site_id,
+                site_ids=site_ids,
                 created_by=fresh.id,
                 now=now,
                 hashtag=tag or None,
@@ -110,7 +114,12 @@ class Campaigns:
                 actor_id=fresh.id,
                 action="campaign.new",
                 subject=title,
-                detail={"campaign_id": row.id, "starts": str(start), "ends": str(end)},
+                detail={
+                    "campaign_id": row.id,
+                    "starts": str(start),
+                    "ends": str(end),
+                    "site_ids": sorted(site_ids),
+                },
                 now=now,
             )
             return await self._line(r, row)
@@ -133,7 +142,11 @@ class Campaigns:
         return rows[0]
 
     async def _line(self, r: Repos, row: Campaign, *, results: bool = False) -> CampaignView:
-        site = await r.sites.get(row.site_id) if row.site_id else None
+        names = []
+        for site_id in (await r.campaigns.site_ids([row.id])).get(row.id, ()):
+            site = await r.sites.get(site_id)
+            if site is not None:
+                names.append(site.name)
         approved, sites = 0, 0
         contributors: tuple[tuple[str, int], ...] = ()
         if results:
@@ -146,7 +159,7 @@ class Campaigns:
             brief=row.brief,
             starts_on=row.starts_on,
             ends_on=row.ends_on,
-            site_name=site.name if site else None,
+            site_names=tuple(sorted(names, key=site_key)),
             hashtag=row.hashtag,
             closed=row.closed_at is not None,
             approved=approved,

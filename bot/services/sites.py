@@ -103,7 +103,7 @@ class Sites:
             return before, clean
 
     async def merge(self, actor: MemberView, source: str, into: str) -> tuple[str, str, int, int]:
-        """Fold ``source`` into ``into``: its members, submissions, campaigns and referents
+        """Fold ``source`` into ``into``: its members, submissions, campaign targets and referents
         move, ``source`` is deleted, the audit trail keeps what moved. Returns (source
         name, target name, members moved, submissions moved)."""
         now = self.core.clock()
