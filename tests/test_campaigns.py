@@ -122,6 +122,8 @@ async def test_bad_campaign_input_names_the_field_and_writes_nothing(
         # One site known, the other not: refused whole.
         ({"title": "B", "sites": f"{ana.site_id},999"}, "sites", fr("error.unknown_site")),
         ({"title": "B", "sites": "Lyon"}, "sites", fr("error.unknown_site")),
+        ({"title": "B", "sites": "9" * 30}, "sites", fr("error.unknown_site")),
+        ({"title": "B", "sites": "-1"}, "sites", fr("error.unknown_site")),
         ({"title": "B", "hashtag": "two words"}, "hashtag", "un seul mot"),
     ]
     for values, field, expected in cases:

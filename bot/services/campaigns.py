@@ -4,6 +4,7 @@ campaign that ends today takes submissions until midnight there."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -58,13 +59,12 @@ class Campaigns:
         brief: str,
         starts: str,
         ends: str,
-        sites: str,
+        site_ids: Sequence[int],
         hashtag: str,
     ) -> CampaignView:
-        """A new campaign for the sites in ``sites`` (site ids separated by commas, as a
-        multiple select gives them; empty: every site); refused with the field to fix
-        (title taken by an open campaign, a date in the past, an end before the start, a
-        site not in the list)."""
+        """A new campaign for the sites ``site_ids`` (none: every site); refused with the
+        field to fix (title taken by an open campaign, a date in the past, an end before
+        the start, a site not in the list)."""
         title = " ".join(title.split())
         if not title:
             raise InvalidInput("campaign.title_missing", field="title")
@@ -88,14 +88,10 @@ class Campaigns:
         now = self.core.clock()
         async with self.core.db.transaction() as r:
             fresh = await self._cm(r, actor)
-            site_ids: set[int] = set()
-            for part in (p.strip() for p in sites.split(",")):
-                if not part:
-                    continue
-                found = await r.sites.get(int(part)) if part.isdigit() else None
+            for site_id in set(site_ids):
+                found = await r.sites.get(site_id)
                 if found is None or found.workspace_id != fresh.workspace_id:
                     raise InvalidInput("error.unknown_site", field="sites")
-                site_ids.add(found.id)
             if await self._open_named(r, fresh.workspace_id, title) is not None:
                 raise InvalidInput("campaign.exists", field="title", title=title)
             row = await r.campaigns.create(
@@ -118,7 +114,7 @@ class Campaigns:
                     "campaign_id": row.id,
                     "starts": str(start),
                     "ends": str(end),
-                    "site_ids": sorted(site_ids),
+                    "site_ids": sorted(set(site_ids)),
                 },
                 now=now,
             )
