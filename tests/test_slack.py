@@ -13,11 +13,13 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import select, text, update
 
+from adapters.slack import render
 from adapters.slack.files import FileFetcher, NotRecorded, SubmissionJob
 from adapters.slack.port import SlackClients
 from bot.core import Core
 from bot.i18n import translator
 from bot.settings import Settings
+from bot.ui import Form, Option, Select
 from domain import Platform
 from storage.db import Database
 from storage.models import Job, Submission
@@ -28,6 +30,7 @@ from tests.slack_support import (
     SlackRig,
     buttons,
     command_payload,
+    fill_state,
     slack_settings,
     texts,
 )
@@ -830,6 +833,20 @@ async def test_a_long_site_menu_loads_what_the_person_types(rig: SlackRig) -> No
     assert answer["response_action"] == "update"
     me = await (await rig.command("UAMB", "/relais", "me")).json()
     assert "Agence 012" in texts(me["blocks"])
+
+
+def test_a_multiple_select_keeps_its_initial_options_static_or_loaded() -> None:
+    for count, kind in ((3, "multi_static_select"), (150, "multi_external_select")):
+        options = tuple(Option(str(i), f"Site {i}") for i in range(1, count + 1))
+        several = Select("sites", "Sites", options, initial="3,2", typeahead=True, multiple=True)
+        view = render.form_view(Form("campaign.new", "New", "Create", (several,)), close_label="x")
+        (block,) = view["blocks"]
+        assert block["element"]["type"] == kind and block["optional"] is True
+        chosen = block["element"]["initial_options"]
+        assert [o["value"] for o in chosen] == ["2", "3"]
+        # Sent back unchanged: the core gets the values separated by commas.
+        values, _ = render.form_values(fill_state(view, {}))
+        assert values == {"sites": "2,3"}
 
 
 async def _campaign_sites(rig: SlackRig, title: str) -> list[str]:
