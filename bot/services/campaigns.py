@@ -137,12 +137,17 @@ class Campaigns:
             raise NotFound("campaign.not_found", title=" ".join(title.split())[:TITLE_MAX])
         return rows[0]
 
-    async def _line(self, r: Repos, row: Campaign, *, results: bool = False) -> CampaignView:
-        names = []
-        for site_id in (await r.campaigns.site_ids([row.id])).get(row.id, ()):
-            site = await r.sites.get(site_id)
-            if site is not None:
-                names.append(site.name)
+    async def _line(
+        self,
+        r: Repos,
+        row: Campaign,
+        *,
+        results: bool = False,
+        site_names: dict[int, list[str]] | None = None,
+    ) -> CampaignView:
+        """``site_names``: read for several campaigns at once (``lines``), else here."""
+        if site_names is None:
+            site_names = await r.campaigns.site_names([row.id])
         approved, sites = 0, 0
         contributors: tuple[tuple[str, int], ...] = ()
         if results:
@@ -155,7 +160,7 @@ class Campaigns:
             brief=row.brief,
             starts_on=row.starts_on,
             ends_on=row.ends_on,
-            site_names=tuple(sorted(names, key=site_key)),
+            site_names=tuple(site_names.get(row.id, ())),
             hashtag=row.hashtag,
             closed=row.closed_at is not None,
             approved=approved,
@@ -166,7 +171,9 @@ class Campaigns:
     async def lines(self, workspace_id: int) -> list[CampaignView]:
         """Every campaign, the latest start first."""
         async with self.core.db.read() as r:
-            return [await self._line(r, c) for c in await r.campaigns.all(workspace_id)]
+            rows = await r.campaigns.all(workspace_id)
+            names = await r.campaigns.site_names([c.id for c in rows])
+            return [await self._line(r, c, site_names=names) for c in rows]
 
     async def show(self, workspace_id: int, title: str) -> CampaignView:
         """A campaign with its approved content and contributors."""

@@ -16,6 +16,7 @@ from storage.models import (
     Media,
     PointsEntry,
     ReviewEvent,
+    Site,
     Submission,
     SubmissionMedia,
     Workspace,
@@ -430,6 +431,22 @@ class CampaignRepository:
         self.s.add_all(CampaignSite(campaign_id=row.id, site_id=i) for i in sorted(set(site_ids)))
         await self.s.flush()
         return row
+
+    async def site_names(self, campaign_ids: Collection[int]) -> dict[int, list[str]]:
+        """The names of the sites each of these campaigns is for, in the sites' order
+        (their key); a campaign for every site is absent."""
+        if not campaign_ids:
+            return {}
+        rows = await self.s.execute(
+            select(CampaignSite.campaign_id, Site.name)
+            .join(Site, Site.id == CampaignSite.site_id)
+            .where(CampaignSite.campaign_id.in_(campaign_ids))
+            .order_by(Site.key, Site.id)
+        )
+        found: dict[int, list[str]] = {}
+        for campaign_id, name in rows:
+            found.setdefault(campaign_id, []).append(name)
+        return found
 
     async def site_ids(self, campaign_ids: Collection[int]) -> dict[int, set[int]]:
         """The sites each of these campaigns is for; a campaign for every site is absent."""
