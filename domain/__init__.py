@@ -227,7 +227,7 @@ class CampaignView:
     brief: str
     starts_on: date
     ends_on: date
-    # The names of the sites it is for, by name; empty: every site.
+    # The names of the sites it is for, in the sites' order; empty: every site.
     site_names: tuple[str, ...]
     hashtag: str | None
     closed: bool
