@@ -118,10 +118,10 @@ SELECT id, 'ambassador', created_at + interval '1 hour', CAST(:m0 AS integer) FR
 """
 
 CAMPAIGNS_SQL = """
-INSERT INTO campaigns (workspace_id, title, brief, starts_on, ends_on, site_id, created_by_id,
+INSERT INTO campaigns (workspace_id, title, brief, starts_on, ends_on, created_by_id,
                        created_at)
 SELECT CAST(:ws AS integer), 'Campaign ' || k, 'Show us your best shot, round ' || k,
-       CAST(:today AS date) - 10 - 30 * k, CAST(:today AS date) + 20 - 30 * k, NULL,
+       CAST(:today AS date) - 10 - 30 * k, CAST(:today AS date) + 20 - 30 * k,
        CAST(:m0 AS integer), CAST(CAST(:today AS date) - 17 - 30 * k AS timestamptz)
 FROM generate_series(0, CAST(:campaigns AS integer) - 1) AS k
 """

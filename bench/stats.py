@@ -85,10 +85,10 @@ BASE_SQL = (
        UNION ALL
        SELECT id, 'ambassador', created_at + interval '1 hour', 1 FROM members
         WHERE id > :cms AND id % 10 <> 9""",
-    """INSERT INTO campaigns (workspace_id, title, brief, starts_on, ends_on, site_id,
+    """INSERT INTO campaigns (workspace_id, title, brief, starts_on, ends_on,
                              created_by_id, created_at)
        SELECT 1, 'Campaign ' || k, '', CAST(:now AS date) - 10 - 30 * k,
-              CAST(:now AS date) + 20 - 30 * k, NULL, 1, :t0
+              CAST(:now AS date) + 20 - 30 * k, 1, :t0
        FROM generate_series(0, :campaigns - 1) AS k""",
 )
 

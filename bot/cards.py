@@ -357,8 +357,8 @@ def campaign_form(
     today: date,
     values: dict[str, str] | None = None,
 ) -> Form:
-    """``campaign new``: title, brief, dates (the platform's date pickers), the site it is
-    for (all by default) and an optional hashtag."""
+    """``campaign new``: title, brief, dates (the platform's date pickers), the sites it
+    is for (several can be chosen; none means every site) and an optional hashtag."""
     v = values or {}
     inputs: list[FormInput] = [
         TextInput("title", t("campaign.field.title"), initial=v.get("title", ""), max_length=200),
@@ -384,7 +384,15 @@ def campaign_form(
     if sites:
         options = tuple(Option(str(i), n) for i, n in sites)
         inputs.append(
-            Select("site", t("campaign.field.site"), options, initial=v.get("site"), typeahead=True)
+            Select(
+                "sites",
+                t("campaign.field.sites"),
+                options,
+                initial=v.get("sites", ""),
+                typeahead=True,
+                multiple=True,
+                placeholder=t("campaign.field.sites_hint"),
+            )
         )
     inputs.append(
         TextInput(
@@ -406,7 +414,7 @@ def campaign_form(
 
 
 def _campaign_when(t: Translator, c: CampaignView) -> str:
-    where = c.site_name or t("campaign.all_sites")
+    where = ", ".join(c.site_names) or t("campaign.all_sites")
     tag = f" · #{c.hashtag}" if c.hashtag else ""
     state = t("campaign.closed") if c.closed else ""
     dates = t("campaign.dates", start=day(c.starts_on, t), end=day(c.ends_on, t))

@@ -200,7 +200,8 @@ class TextInput:
 
 @dataclass(frozen=True)
 class Select:
-    """Pick one option."""
+    """Pick one option, or several with ``multiple``: then the value (and ``initial``)
+    is the chosen options' values separated by commas, "" for none."""
 
     name: str
     label: str
@@ -211,6 +212,9 @@ class Select:
     # do so (Slack loads it from Relais past 100 options, Teams filters its ChoiceSet,
     # the console takes part of a name).
     typeahead: bool = False
+    multiple: bool = False
+    # Shown in the empty select (what choosing nothing means).
+    placeholder: str = ""
 
 
 @dataclass(frozen=True)

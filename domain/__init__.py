@@ -246,7 +246,8 @@ class CampaignView:
     brief: str
     starts_on: date
     ends_on: date
-    site_name: str | None
+    # The names of the sites it is for, in the sites' order; empty: every site.
+    site_names: tuple[str, ...]
     hashtag: str | None
     closed: bool
     approved: int = 0

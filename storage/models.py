@@ -192,13 +192,28 @@ class Campaign(Base):
     brief: Mapped[str] = mapped_column(Text, default="")
     starts_on: Mapped[Any] = mapped_column(Date)
     ends_on: Mapped[Any] = mapped_column(Date)
-    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"))
+    # The sites it is for are rows of ``campaign_sites``; none means every site.
     # Optional, shown with the campaign (``#summer``), without its "#".
     hashtag: Mapped[str | None] = mapped_column(String(60))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
     # Set by ``campaign close``: a closed campaign takes no more submissions.
     closed_at: Mapped[datetime | None]
+
+
+class CampaignSite(Base):
+    """A site a campaign is for; a campaign without any row is for every site. Sites are
+    deleted only by ``site merge``, which moves these rows to the site kept first."""
+
+    __tablename__ = "campaign_sites"
+    __table_args__ = (Index(None, "site_id"),)
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
 
 
 class Submission(Base):

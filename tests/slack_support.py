@@ -270,6 +270,19 @@ def fill_state(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
             # Options loaded from Relais as the person typed: ``given`` is the chosen one.
             chosen = given if given is not None else element.get("initial_option")
             entry = {"type": kind, "selected_option": chosen}
+        elif kind == "multi_static_select":
+            # Options given by their values or texts, as for a static_select.
+            options = {o["value"]: o for o in element["options"]}
+            options.update({o["text"]["text"]: o for o in element["options"]})
+            if given is None:
+                picked = element.get("initial_options", [])
+            else:
+                picked = [options.get(g) or {"text": {"text": g}, "value": g} for g in given]
+            entry = {"type": kind, "selected_options": picked}
+        elif kind == "multi_external_select":
+            # Options loaded from Relais as the person typed: ``given`` lists the chosen.
+            chosen = list(given) if given is not None else element.get("initial_options", [])
+            entry = {"type": kind, "selected_options": chosen}
         elif kind == "checkboxes":
             selected = element["options"] if given else []
             if given is None:

@@ -49,6 +49,9 @@ async def test_cm_creates_lists_shows_and_closes_a_campaign(
     assert [(d.name, d.initial) for d in dates] == [("starts_on", "2026-11-30"), ("ends_on", "")]
     site = next(i for i in form.inputs if isinstance(i, Select))
     assert [o.label for o in site.options] == ["Lyon", "Nantes"]
+    assert (
+        site.multiple and site.initial == "" and site.placeholder == en("campaign.field.sites_hint")
+    )
     made = await new_campaign(core, cm, hashtag="#summer26")
     assert not made.failed, made
     assert "Campaign Summer created, Nov 30, 2026 to Dec 4, 2026, for every site" in text_of(
@@ -115,7 +118,12 @@ async def test_bad_campaign_input_names_the_field_and_writes_nothing(
         ({"title": "B", "ends_on": "2026-11-29"}, "ends_on", fr("campaign.end_before_start")),
         ({"title": "B", "ends_on": ""}, "ends_on", fr("campaign.end_missing")),
         ({"title": "B", "ends_on": "someday"}, "ends_on", "someday n’est pas une date"),
-        ({"title": "B", "site": "999"}, "site", fr("error.unknown_site")),
+        ({"title": "B", "sites": "999"}, "sites", fr("error.unknown_site")),
+        # One site known, the other not: refused whole.
+        ({"title": "B", "sites": f"{ana.site_id},999"}, "sites", fr("error.unknown_site")),
+        ({"title": "B", "sites": "Lyon"}, "sites", fr("error.unknown_site")),
+        ({"title": "B", "sites": "9" * 30}, "sites", fr("error.unknown_site")),
+        ({"title": "B", "sites": "-1"}, "sites", fr("error.unknown_site")),
         ({"title": "B", "hashtag": "two words"}, "hashtag", "un seul mot"),
     ]
     for values, field, expected in cases:

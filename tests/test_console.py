@@ -333,3 +333,46 @@ async def test_a_cm_runs_a_campaign_from_the_console(core: Core) -> None:
     assert "yesterday is not a date" in out
     assert "Campaign Summer created" in out
     assert "Campaign Summer closed (0 photos approved, from 0 sites)" in out
+
+
+async def test_a_campaign_for_several_sites_from_the_console(core: Core) -> None:
+    end = (core.clock().date() + timedelta(days=7)).isoformat()
+    term = Terminal(
+        [
+            "/as cm1",
+            "/relais site add Lyon",
+            "/relais site add Nantes",
+            "/relais site add Paris",
+            "/relais campaign new",
+            "Docks",  # title
+            "",  # brief
+            "",  # start: today
+            end,
+            "3, Lond",  # Paris by number, and a name that is not in the list
+            "3, nan",  # asked again: Paris by number, Nantes by part of its name
+            "",  # hashtag
+            "y",
+            "/relais campaign new",
+            "Everyone",
+            "",
+            "",
+            end,
+            "",  # no site chosen: every site
+            "",
+            "y",
+            "/relais campaign list",
+        ]
+    )
+    await ConsoleApp(console_core(core), term.ask, term.say).run()
+    out = term.text
+    assert "(Every site when none is chosen)\n  1. Lyon\n  2. Nantes\n  3. Paris" in out
+    assert "Nothing in the list matches 'Lond'" in out
+    assert "Campaign Docks created" in out and "for Nantes, Paris." in out
+    assert "Campaign Everyone created" in out and "for every site." in out
+    async with core.db.read() as r:
+        ws = await r.workspaces.find(Platform.CONSOLE, "console")
+        assert ws is not None
+        docks = next(c for c in await r.campaigns.all(ws.id) if c.title == "Docks")
+        ids = (await r.campaigns.site_ids([docks.id]))[docks.id]
+        names = sorted(s.name for s in await r.sites.list(ws.id) if s.id in ids)
+    assert names == ["Nantes", "Paris"]

@@ -71,7 +71,7 @@ async def campaign(core: Core, cm: MemberView, title: str = "Winter safety") -> 
             brief="",
             starts_on=date(2026, 11, 1),
             ends_on=date(2026, 12, 31),
-            site_id=None,
+            site_ids=(),
             created_by=cm.id,
             now=core.clock(),
         )

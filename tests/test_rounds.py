@@ -139,7 +139,6 @@ async def test_digest_content_thanks_sites_newcomers_campaign_milestone(
             brief="Show how your team stays safe",
             starts_on=date(2026, 10, 1),
             ends_on=date(2026, 11, 30),
-            site_id=None,
             created_by=cm.id,
             now=clock(),
         )
@@ -397,7 +396,9 @@ async def test_campaign_announced_once_and_two_days_left_prompt(
     clock.now = MONDAY_10_PARIS - timedelta(days=1)
     cm = await setup_digest(core)
     lyon = await ambassador(core, "amb", "Ana", site="Lyon")
+    paris = await ambassador(core, "cleo", "Cleo", site="Paris")
     await ambassador(core, "bo", "Bo", site="Nantes")
+    assert lyon.site_id and paris.site_id
     async with core.db.transaction() as r:
         await r.campaigns.create(
             lyon.workspace_id,
@@ -405,7 +406,7 @@ async def test_campaign_announced_once_and_two_days_left_prompt(
             brief="Show the shop",
             starts_on=date(2026, 11, 23),
             ends_on=date(2026, 11, 27),
-            site_id=lyon.site_id,
+            site_ids={lyon.site_id, paris.site_id},
             created_by=cm.id,
             now=clock(),
         )
@@ -418,8 +419,9 @@ async def test_campaign_announced_once_and_two_days_left_prompt(
     clock.now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # 2 days before the 27th
     await core.rounds.tick()
     await core.rounds.tick()
-    left = [m for m in await _dms(port, dispatcher, "amb") if "2 days left" in m.text]
-    assert len(left) == 1
+    for who in ("amb", "cleo"):  # the campaign's two sites, not Nantes
+        left = [m for m in await _dms(port, dispatcher, who) if "2 days left" in m.text]
+        assert len(left) == 1, who
     assert not [m for m in await _dms(port, dispatcher, "bo") if "2 days left" in m.text]
 
 

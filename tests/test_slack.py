@@ -13,11 +13,13 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import select, text, update
 
+from adapters.slack import render
 from adapters.slack.files import FileFetcher, NotRecorded, SubmissionJob
 from adapters.slack.port import SlackClients
 from bot.core import Core
 from bot.i18n import translator
 from bot.settings import Settings
+from bot.ui import Form, Option, Select
 from domain import Platform
 from storage.db import Database
 from storage.models import Job, Submission
@@ -28,6 +30,7 @@ from tests.slack_support import (
     SlackRig,
     buttons,
     command_payload,
+    fill_state,
     slack_settings,
     texts,
 )
@@ -833,6 +836,114 @@ async def test_a_long_site_menu_loads_what_the_person_types(rig: SlackRig) -> No
     assert answer["response_action"] == "update"
     me = await (await rig.command("UAMB", "/relais", "me")).json()
     assert "Agence 012" in texts(me["blocks"])
+
+
+def test_a_multiple_select_keeps_its_initial_options_static_or_loaded() -> None:
+    for count, kind in ((3, "multi_static_select"), (150, "multi_external_select")):
+        options = tuple(Option(str(i), f"Site {i}") for i in range(1, count + 1))
+        several = Select("sites", "Sites", options, initial="3,2", typeahead=True, multiple=True)
+        view = render.form_view(Form("campaign.new", "New", "Create", (several,)), close_label="x")
+        (block,) = view["blocks"]
+        assert block["element"]["type"] == kind and block["optional"] is True
+        chosen = block["element"]["initial_options"]
+        assert [o["value"] for o in chosen] == ["2", "3"]
+        # Sent back unchanged: the core gets the values separated by commas.
+        values, _ = render.form_values(fill_state(view, {}))
+        assert values == {"sites": "2,3"}
+
+
+async def _campaign_sites(rig: SlackRig, title: str) -> list[str]:
+    """The names of the sites a campaign is for, as stored."""
+    async with rig.core.db.read() as r:
+        ws = await r.workspaces.find(Platform.SLACK, TEAM)
+        assert ws is not None
+        (made,) = [c for c in await r.campaigns.all(ws.id) if c.title == title]
+        ids = (await r.campaigns.site_ids([made.id])).get(made.id, set())
+        return sorted(s.name for s in await r.sites.list(ws.id) if s.id in ids)
+
+
+async def test_a_campaign_for_two_sites_from_a_slack_multi_select(
+    rig: SlackRig, fake: FakeSlack, clock: FakeClock
+) -> None:
+    for name in ("Nantes", "Paris"):
+        assert (await rig.command("UCM1", "/relais", f"site add {name}")).status == 200
+    await join(rig, "UAMB")  # Lyon
+    await join(rig, "UFR", site="Paris")
+    opened = len(fake.calls_to("views.open"))
+    assert (await rig.command("UCM1", "/relais", "campaign new")).status == 200
+    form = await rig.opened_view(opened + 1)
+    sites = next(b for b in form["blocks"] if b.get("block_id") == "sites")
+    assert sites["optional"] is True
+    assert sites["element"]["type"] == "multi_static_select"
+    assert sites["element"]["placeholder"]["text"] == "Every site when none is chosen"
+    assert [o["text"]["text"] for o in sites["element"]["options"]] == [
+        "Lyon",
+        "Nantes",
+        "Paris",
+    ]
+    end = (clock.now + timedelta(days=10)).date().isoformat()
+    # A value that is not one of the sites (a crafted payload): refused on the field.
+    bad = await (
+        await rig.submit("UCM1", form, {"title": "Docks", "ends_on": end, "sites": ["Lyon", "999"]})
+    ).json()
+    assert bad["response_action"] == "errors" and "sites" in bad["errors"]
+    async with rig.core.db.read() as r:
+        ws = await r.workspaces.find(Platform.SLACK, TEAM)
+        assert ws is not None and await r.campaigns.all(ws.id) == []
+    values = {"title": "Docks", "ends_on": end, "sites": ["Lyon", "Nantes"]}
+    done = await (await rig.submit("UCM1", form, values)).json()
+    assert done["response_action"] == "update"
+    assert "for Lyon, Nantes" in texts(done["view"]["blocks"])
+    assert await _campaign_sites(rig, "Docks") == ["Lyon", "Nantes"]
+    # Ana (Lyon) is offered it in her photo form, Luc (Paris) is not.
+    for user, offered in (("UAMB", True), ("UFR", False)):
+        opened = len(fake.calls_to("views.open"))
+        assert (await rig.command(user, "/submit", "")).status == 200
+        photo_form = await rig.opened_view(opened + 1)
+        campaign = [b for b in photo_form["blocks"] if b.get("block_id") == "campaign"]
+        assert bool(campaign) is offered, user
+    # None chosen: every site.
+    opened = len(fake.calls_to("views.open"))
+    assert (await rig.command("UCM1", "/relais", "campaign new")).status == 200
+    form = await rig.opened_view(opened + 1)
+    done = await (await rig.submit("UCM1", form, {"title": "All", "ends_on": end})).json()
+    assert "for every site" in texts(done["view"]["blocks"])
+    assert await _campaign_sites(rig, "All") == []
+
+
+async def test_past_100_sites_the_campaign_form_loads_the_sites_typed(
+    rig: SlackRig, fake: FakeSlack, clock: FakeClock
+) -> None:
+    await rig.command("UCM1", "/relais", "help")
+    async with rig.core.db.read() as r:
+        ws = await r.workspaces.find(Platform.SLACK, TEAM)
+    assert ws is not None
+    await rig.core.sites.ensure(ws.id, [f"Agence {i:03d}" for i in range(1, 151)])
+    opened = len(fake.calls_to("views.open"))
+    assert (await rig.command("UCM1", "/relais", "campaign new")).status == 200
+    form = await rig.opened_view(opened + 1)
+    sites = next(b for b in form["blocks"] if b.get("block_id") == "sites")
+    assert sites["element"]["type"] == "multi_external_select"
+    suggestion = {
+        "type": "block_suggestion",
+        "user": {"id": "UCM1", "team_id": TEAM},
+        "team": {"id": TEAM, "domain": "test"},
+        "api_app_id": "A1",
+        "token": "legacy",
+        "action_id": "sites",
+        "block_id": "sites",
+        "value": "agence 14",
+        "view": form,
+    }
+    options = (await (await rig.interactive(suggestion)).json())["options"]
+    assert [o["text"]["text"] for o in options] == [f"Agence {i}" for i in range(140, 150)]
+    chosen = [o for o in options if o["text"]["text"] in ("Agence 140", "Agence 141")]
+    assert len(chosen) == 2
+    end = (clock.now + timedelta(days=10)).date().isoformat()
+    values = {"title": "Agencies", "ends_on": end, "sites": chosen}
+    done = await (await rig.submit("UCM1", form, values)).json()
+    assert done["response_action"] == "update"
+    assert await _campaign_sites(rig, "Agencies") == ["Agence 140", "Agence 141"]
 
 
 async def test_slack_escaping_is_undone_in_relais_commands(rig: SlackRig) -> None:

@@ -64,11 +64,11 @@ async def seed(core: Core, clock: FakeClock) -> Programme:
     async with core.db.transaction() as r:
         autumn = await r.campaigns.create(
             ws, title="Autumn", brief="", starts_on=date(2026, 10, 1),
-            ends_on=date(2026, 10, 31), site_id=None, created_by=None, now=clock.now,
+            ends_on=date(2026, 10, 31), created_by=None, now=clock.now,
         )  # fmt: skip
         await r.campaigns.create(
             ws, title="Spring", brief="", starts_on=date(2026, 4, 1),
-            ends_on=date(2026, 6, 30), site_id=None, created_by=None, now=clock.now,
+            ends_on=date(2026, 6, 30), created_by=None, now=clock.now,
         )  # fmt: skip
         autumn_id = autumn.id
     # Eve joins this month (November, local): the site Nantes has her and nothing else.

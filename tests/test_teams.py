@@ -834,3 +834,45 @@ async def test_one_connection_is_reused_for_many_sends(rig: TeamsRig) -> None:
     sends = [c for c in rig.bf.calls[first:] if c.method == "POST" and "/activities" in c.path]
     assert len(sends) == 5
     assert len({c.peer for c in sends}) == 1, [c.peer for c in sends]
+
+
+async def test_a_campaign_for_two_sites_from_a_teams_multi_select(rig: TeamsRig) -> None:
+    await install(rig)  # Lyon
+    carla = rig.bf.personal_conversation_id("29:carla")
+    for name in ("Nantes", "Paris"):
+        before = len(rig.cards_to(carla))
+        add = rig.bf.personal_message(f"site add {name}", user_id="29:carla", aad="aad-carla")
+        assert (await rig.send(add)).status in (200, 201)
+        await rig.wait_card(carla, before + 1)
+    before = len(rig.cards_to(carla))
+    typed = rig.bf.personal_message("campaign new", user_id="29:carla", aad="aad-carla")
+    assert (await rig.send(typed)).status in (200, 201)
+    form = await rig.wait_card(carla, before + 1)
+    (menu,) = [n for n in _walk(form) if n.get("id") == "sites"]
+    assert menu["type"] == "Input.ChoiceSet" and menu["isMultiSelect"] is True
+    assert menu["style"] == "compact" and "value" not in menu and "isRequired" not in menu
+    assert "Every site when none is chosen" in runs(form)
+    lyon, nantes = choice(form, "sites", "Lyon"), choice(form, "sites", "Nantes")
+    assert lyon and nantes and choice(form, "sites", "Paris")
+    new = executes(form)["campaign.new"]
+
+    async def send(sites: str) -> str:
+        invoke = rig.bf.invoke_adaptive_card_action(
+            "campaign.new",
+            {**new["data"], "title": "Docks", "ends_on": "2099-07-01", "sites": sites},
+            user_id="29:carla",
+            aad="aad-carla",
+        )
+        answer = await rig.send(invoke)
+        assert answer.status == 200, answer.text
+        return json.dumps(answer.json())
+
+    # Teams sends the chosen values separated by commas; one unknown: refused whole.
+    assert "This site is no longer in the list" in await send(f"{lyon},999")
+    assert "for Lyon, Nantes" in await send(f"{lyon},{nantes}")
+    async with rig.core.db.read() as r:
+        ws = await r.workspaces.find(Platform.TEAMS, "tenant-1")
+        assert ws is not None
+        (made,) = await r.campaigns.all(ws.id)
+        ids = (await r.campaigns.site_ids([made.id]))[made.id]
+    assert ids == {int(lyon), int(nantes)}

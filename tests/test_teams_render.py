@@ -355,6 +355,27 @@ def test_form_inputs() -> None:
     }
 
 
+def test_a_multiple_select_is_a_multi_select_choice_set_with_its_hint_under_it() -> None:
+    sites = (Option("1", "Lyon"), Option("2", "Nantes"), Option("3", "Paris"))
+    several = Select(
+        "sites", "Sites", sites, initial="3,9,1", typeahead=True, multiple=True, placeholder="All"
+    )
+    form = Form("campaign.new", "New", "Create", (several,))
+    # Stored in the outbox inside a message: the flag and the hint come back.
+    assert Form.from_json(form.to_json()) == form
+    card = card_for_form(form, labels=LABELS)
+    (menu,) = of_type(card, "Input.ChoiceSet")
+    assert menu["isMultiSelect"] is True and menu["style"] == "compact"
+    assert menu["value"] == "3,1"  # the known ones, as Teams sends them back
+    assert "placeholder" not in menu  # not drawn by Teams for a multi-select
+    body = card["body"]
+    hint = body[body.index(menu) + 1]
+    assert hint["type"] == "RichTextBlock" and hint["inlines"][0]["text"] == "All"
+    assert read_submission({"action": "campaign.new", "value": "", "sites": "1,2"})[2] == {
+        "sites": "1,2"
+    }
+
+
 def test_attached_photos_replace_the_photo_line() -> None:
     card = card_for_form(submission_form(), labels=LABELS, attached="2 photos received")
     assert "2 photos received" in texts(card)

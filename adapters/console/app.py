@@ -212,6 +212,8 @@ class ConsoleApp:
         """Ask for one input and keep the answer; False when the person cancels."""
         if isinstance(field, FileInput):
             return await self._ask_photos(field, photos)
+        if isinstance(field, Select) and field.multiple:
+            return await self._ask_several(field, values)
         if isinstance(field, Select):
             return await self._ask_select(field, values)
         if isinstance(field, TextInput | DateInput):
@@ -259,6 +261,46 @@ class ConsoleApp:
             for option in found:
                 number = field.options.index(option) + 1
                 self.say(f"  {number}. {plain(option.label)}")
+
+    async def _ask_several(self, field: Select, values: dict[str, Any]) -> bool:
+        """A numbered list; the answer is numbers or (parts of) names separated by commas,
+        each standing for one option; Enter keeps the default (the placeholder says what
+        choosing none means)."""
+        current = str(values.get(field.name, field.initial) or "")
+        chosen = set(current.split(","))
+        self.say(self.t("console.prompt", text=plain(field.label)).rstrip())
+        if field.placeholder:
+            self.say(f"  ({plain(field.placeholder)})")
+        for i, option in enumerate(field.options, 1):
+            mark = " " + self.t("console.default") if option.value in chosen else ""
+            self.say(f"  {i}. {plain(option.label)}{mark}")
+        while True:
+            answer = await self._prompt(self.t("console.choices"))
+            if answer is None:
+                return False
+            if not answer.strip():
+                values[field.name] = current
+                return True
+            picked: list[str] = []
+            for part in (p.strip() for p in answer.split(",")):
+                if not part:
+                    continue
+                if part.isdigit() and 1 <= int(part) <= len(field.options):
+                    found = [field.options[int(part) - 1]]
+                else:
+                    found = _matching(field, part)
+                if len(found) != 1:
+                    key = "console.no_match" if not found else "console.several"
+                    self.say(self.t(key, typed=part))
+                    for option in found:
+                        number = field.options.index(option) + 1
+                        self.say(f"  {number}. {plain(option.label)}")
+                    break
+                if found[0].value not in picked:
+                    picked.append(found[0].value)
+            else:
+                values[field.name] = ",".join(picked)
+                return True
 
     async def _ask_photos(self, field: FileInput, photos: list[CleanImage]) -> bool:
         """Ask for file paths until at least one usable photo is given (when the field is

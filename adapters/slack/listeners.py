@@ -137,7 +137,7 @@ class Listeners:
         async def work() -> list[tuple[int, str]]:
             async with self._work:
                 member = await self.identity.member(context, client)
-                if field != "site":
+                if field not in ("site", "sites"):
                     return []
                 return await self.core.sites.matching(
                     member.workspace_id, typed, render.OPTIONS_MAX

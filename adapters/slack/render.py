@@ -251,19 +251,29 @@ def _input(field: FormInput) -> dict[str, Any] | None:
         if not field.options:
             return None
         options = [menu_option(o.value, o.label) for o in field.options]
-        chosen = [o for o in options if o["value"] == field.initial]
+        initial = (field.initial or "").split(",") if field.multiple else [field.initial]
+        chosen = [o for o in options if o["value"] in initial]
+        kind = "multi_" if field.multiple else ""
         if field.typeahead and len(options) > OPTIONS_MAX:
             # More than a static menu holds: Slack asks Relais for the options matching
             # what the person types (a ``block_suggestion``, see listeners.on_options).
-            element = {"type": "external_select", "action_id": field.name, "min_query_length": 0}
+            element = {
+                "type": f"{kind}external_select",
+                "action_id": field.name,
+                "min_query_length": 0,
+            }
         else:
             element = {
-                "type": "static_select",
+                "type": f"{kind}static_select",
                 "action_id": field.name,
                 "options": options[:OPTIONS_MAX],
             }
-        if chosen:
+        if chosen and field.multiple:
+            element["initial_options"] = chosen
+        elif chosen:
             element["initial_option"] = chosen[0]
+        if field.placeholder:
+            element["placeholder"] = plain(field.placeholder, PLACEHOLDER_MAX)
         optional = not field.required
     elif isinstance(field, DateInput):
         element = {"type": "datepicker", "action_id": field.name}
@@ -307,6 +317,10 @@ def form_values(
             elif kind in ("static_select", "external_select", "radio_buttons"):
                 selected = element.get("selected_option") or {}
                 values[name] = selected.get("value")
+            elif kind in ("multi_static_select", "multi_external_select"):
+                # The core's form of a multiple select: the values separated by commas.
+                chosen = element.get("selected_options") or []
+                values[name] = ",".join(str(o.get("value") or "") for o in chosen)
             elif kind == "checkboxes":
                 values[name] = bool(element.get("selected_options"))
             elif kind == "datepicker":

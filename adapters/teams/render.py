@@ -390,6 +390,8 @@ def card_for_form(
         element = _input(field, labels, attached, ids)
         if element is not None:
             body.append(element)
+            if isinstance(field, Select) and field.multiple and field.placeholder:
+                body.append(rich(run(field.placeholder, isSubtle=True), spacing="Small"))
         if field.name in errors:
             body.append(_error(errors[field.name]))
     submit = _execute(form.submit_label, form.action, form.value, "positive")
@@ -441,12 +443,24 @@ def _input(
             "type": "Input.ChoiceSet",
             "id": ids(field.name),
             "label": field.label,
-            # A long list (sites) filters as the person types.
-            "style": "filtered" if field.typeahead else "compact",
+            # A long list (sites) filters as the person types; the filtered style is
+            # for one choice only, a multiple select is a drop-down of checkable items.
+            "style": "filtered" if field.typeahead and not field.multiple else "compact",
             "choices": [{"title": o.label, "value": o.value} for o in field.options],
         }
-        if field.initial is not None and any(o.value == field.initial for o in field.options):
+        known = {o.value for o in field.options}
+        if field.multiple:
+            # The value, sent back and given initially, is the choices separated by commas.
+            element["isMultiSelect"] = True
+            initial = [v for v in (field.initial or "").split(",") if v in known]
+            if initial:
+                element["value"] = ",".join(initial)
+        elif field.initial is not None and field.initial in known:
             element["value"] = field.initial
+        if field.placeholder and not field.multiple:
+            # Shown by the renderer only in a compact single select (the hint of a
+            # multiple one is a line under it, see ``card_for_form``).
+            element["placeholder"] = field.placeholder
         return _required(element, field.required, field.name, field.label, labels)
     if isinstance(field, DateInput):
         element = {"type": "Input.Date", "id": ids(field.name), "label": field.label}

@@ -8,7 +8,7 @@ import hashlib
 import re
 
 from bot import cards
-from bot.actions.common import flag
+from bot.actions.common import flag, int_or_none
 from bot.actions.dispatch import dispatch
 from bot.actions.table import EVERYONE, ActionName, Permission, Request, action
 from bot.errors import InvalidInput
@@ -228,18 +228,35 @@ async def _campaign_form(request: Request) -> Form:
     return cards.campaign_form(request.t, sites, today)
 
 
+def _site_ids(value: object) -> list[int]:
+    """The sites of a multiple select: ids separated by commas ("" for none); anything
+    that is not an id a database holds is refused on the field."""
+    parts = value if isinstance(value, list | tuple) else str(value or "").split(",")
+    ids = []
+    for part in (str(p).strip() for p in parts):
+        if not part:
+            continue
+        number = int_or_none(part)
+        if number is None or number <= 0:
+            raise InvalidInput("error.unknown_site", field="sites")
+        ids.append(number)
+    return ids
+
+
 @action(ActionName.CAMPAIGN_NEW, CM_ONLY, form=_campaign_form)
 async def campaign_new(request: Request) -> Reply:
     """The submitted form: the campaign is created; it is announced in the digest channel
-    when it starts, and offered in the submission form of its site's ambassadors."""
+    when it starts, and offered in the submission form of the ambassadors of its sites
+    (of every site when none was chosen)."""
     v = {k: str(val or "") for k, val in (request.values or {}).items()}
+    sites = _site_ids((request.values or {}).get("sites"))
     made = await request.core.campaigns.create(
         request.member,
         title=v.get("title", ""),
         brief=v.get("brief", ""),
         starts=v.get("starts_on", ""),
         ends=v.get("ends_on", ""),
-        site=v.get("site", ""),
+        site_ids=sites,
         hashtag=v.get("hashtag", ""),
     )
     t = request.t
@@ -248,6 +265,6 @@ async def campaign_new(request: Request) -> Reply:
         title=made.title,
         start=cards.day(made.starts_on, t),
         end=cards.day(made.ends_on, t),
-        where=made.site_name or t("campaign.all_sites"),
+        where=", ".join(made.site_names) or t("campaign.all_sites"),
     )
     return Reply(message=cards.notice(text))

@@ -243,6 +243,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "console.checkbox_on": "{label} [O/n]",
     "console.photos": "{label} (chemins des fichiers, {max} au plus)",
     "console.choice": "Choix (Entrée : la valeur par défaut, ou aucune)",
+    "console.choices": ("Numéros ou noms séparés par des virgules (Entrée : la valeur par défaut)"),
     "console.default": "(par défaut)",
     "console.no_match": (
         "Rien dans la liste ne correspond à « {typed} ». Tapez un numéro ou une partie du nom."
@@ -803,7 +804,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "campaign.field.brief_hint": "Quoi photographier, avec un exemple ou deux",
     "campaign.field.starts_on": "Date de début",
     "campaign.field.ends_on": "Date de fin",
-    "campaign.field.site": "Site (vide : tous les sites)",
+    "campaign.field.sites": "Sites",
+    "campaign.field.sites_hint": "Tous les sites si aucun n’est choisi",
     "campaign.field.hashtag": "Hashtag (facultatif)",
     "campaign.field.hashtag_hint": "par ex. ete2026",
     "button.create": "Créer",

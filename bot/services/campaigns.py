@@ -4,6 +4,7 @@ campaign that ends today takes submissions until midnight there."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -58,11 +59,12 @@ class Campaigns:
         brief: str,
         starts: str,
         ends: str,
-        site: str,
+        site_ids: Sequence[int],
         hashtag: str,
     ) -> CampaignView:
-        """A new campaign; refused with the field to fix (title taken by an open
-        campaign, a date in the past, an end before the start, a site not in the list)."""
+        """A new campaign for the sites ``site_ids`` (none: every site); refused with the
+        field to fix (title taken by an open campaign, a date in the past, an end before
+        the start, a site not in the list)."""
         title = " ".join(title.split())
         if not title:
             raise InvalidInput("campaign.title_missing", field="title")
@@ -86,12 +88,10 @@ class Campaigns:
         now = self.core.clock()
         async with self.core.db.transaction() as r:
             fresh = await self._cm(r, actor)
-            site_id = None
-            if site.strip():
-                found = await r.sites.get(int(site)) if site.strip().isdigit() else None
+            for site_id in set(site_ids):
+                found = await r.sites.get(site_id)
                 if found is None or found.workspace_id != fresh.workspace_id:
-                    raise InvalidInput("error.unknown_site", field="site")
-                site_id = found.id
+                    raise InvalidInput("error.unknown_site", field="sites")
             if await self._open_named(r, fresh.workspace_id, title) is not None:
                 raise InvalidInput("campaign.exists", field="title", title=title)
             row = await r.campaigns.create(
@@ -100,7 +100,7 @@ class Campaigns:
                 brief=brief,
                 starts_on=start,
                 ends_on=end,
-                site_id=site_id,
+                site_ids=site_ids,
                 created_by=fresh.id,
                 now=now,
                 hashtag=tag or None,
@@ -110,7 +110,12 @@ class Campaigns:
                 actor_id=fresh.id,
                 action="campaign.new",
                 subject=title,
-                detail={"campaign_id": row.id, "starts": str(start), "ends": str(end)},
+                detail={
+                    "campaign_id": row.id,
+                    "starts": str(start),
+                    "ends": str(end),
+                    "site_ids": sorted(set(site_ids)),
+                },
                 now=now,
             )
             return await self._line(r, row)
@@ -132,8 +137,17 @@ class Campaigns:
             raise NotFound("campaign.not_found", title=" ".join(title.split())[:TITLE_MAX])
         return rows[0]
 
-    async def _line(self, r: Repos, row: Campaign, *, results: bool = False) -> CampaignView:
-        site = await r.sites.get(row.site_id) if row.site_id else None
+    async def _line(
+        self,
+        r: Repos,
+        row: Campaign,
+        *,
+        results: bool = False,
+        site_names: dict[int, list[str]] | None = None,
+    ) -> CampaignView:
+        """``site_names``: read for several campaigns at once (``lines``), else here."""
+        if site_names is None:
+            site_names = await r.campaigns.site_names([row.id])
         approved, sites = 0, 0
         contributors: tuple[tuple[str, int], ...] = ()
         if results:
@@ -146,7 +160,7 @@ class Campaigns:
             brief=row.brief,
             starts_on=row.starts_on,
             ends_on=row.ends_on,
-            site_name=site.name if site else None,
+            site_names=tuple(site_names.get(row.id, ())),
             hashtag=row.hashtag,
             closed=row.closed_at is not None,
             approved=approved,
@@ -157,7 +171,9 @@ class Campaigns:
     async def lines(self, workspace_id: int) -> list[CampaignView]:
         """Every campaign, the latest start first."""
         async with self.core.db.read() as r:
-            return [await self._line(r, c) for c in await r.campaigns.all(workspace_id)]
+            rows = await r.campaigns.all(workspace_id)
+            names = await r.campaigns.site_names([c.id for c in rows])
+            return [await self._line(r, c, site_names=names) for c in rows]
 
     async def show(self, workspace_id: int, title: str) -> CampaignView:
         """A campaign with its approved content and contributors."""

@@ -277,9 +277,9 @@ class Rounds:
     async def _campaign_ending(
         self, workspace_id: int, config: WorkspaceConfig, campaign: Campaign, now: datetime
     ) -> int:
-        site_id = campaign.site_id
         period = f"campaign:{campaign.id}"
         async with self.core.db.read() as r:
+            sites = (await r.campaigns.site_ids([campaign.id])).get(campaign.id)
             rows = await r.rounds.ambassadors_to_nudge(workspace_id, now)
             done = await r.rounds.claimed_targets(workspace_id, "campaign_ending", period)
             people = await r.members.views([m for m, *_ in rows])
@@ -287,7 +287,7 @@ class Rounds:
         for person in people.values():
             if person.external_id in done:
                 continue
-            if site_id is not None and person.site_id != site_id:
+            if sites and person.site_id not in sites:
                 continue
             if not working_hours(now, person.timezone or config.timezone):
                 continue

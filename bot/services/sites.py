@@ -103,9 +103,9 @@ class Sites:
             return before, clean
 
     async def merge(self, actor: MemberView, source: str, into: str) -> tuple[str, str, int, int]:
-        """Fold ``source`` into ``into``: its members, submissions, campaigns and referents
-        move, ``source`` is deleted, the audit trail keeps what moved. Returns (source
-        name, target name, members moved, submissions moved)."""
+        """Fold ``source`` into ``into``: its members, submissions, campaign targets and
+        referents move, ``source`` is deleted, the audit trail keeps what moved. Returns
+        (source name, target name, members moved, submissions moved)."""
         now = self.core.clock()
         async with self.core.db.transaction() as r:
             fresh = await self._cm(r, actor)

@@ -365,7 +365,8 @@ class Submissions:
             config = await self.core.config.load(r, member.workspace_id)
             today = local_day(self.core.clock(), config.timezone)
             running = campaign.starts_on <= today <= campaign.ends_on
-            for_site = campaign.site_id is None or campaign.site_id == site_id
+            sites = (await r.campaigns.site_ids([campaign.id])).get(campaign.id)
+            for_site = not sites or site_id in sites
             if campaign.closed_at is not None or not running or not for_site:
                 raise InvalidInput("error.campaign_over", field="campaign", title=campaign.title)
         return site_id, campaign_id

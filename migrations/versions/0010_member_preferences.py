@@ -5,7 +5,7 @@ counted) and choose whether their badges are announced in the ambassadors' chann
 (never without their agreement: off by default).
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-11-30 18:30:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

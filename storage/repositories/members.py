@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain import MemberView, Platform, Role, site_key
 from storage.models import (
     AuditEvent,
-    Campaign,
+    CampaignSite,
     CharterAcceptance,
     CharterVersion,
     Member,
@@ -418,18 +418,22 @@ class SiteRepository:
         return True
 
     async def merge(self, source_id: int, into_id: int) -> dict[str, int]:
-        """Move members, submissions, campaigns and referents of ``source`` to ``into``,
-        then delete ``source``; returns how many rows of each moved."""
+        """Move members, submissions, campaign targets and referents of ``source`` to
+        ``into``, then delete ``source``; returns how many rows of each moved. A campaign
+        for both sites stays for ``into`` once."""
         moved: dict[str, int] = {}
-        for name, model in (
-            ("members", Member),
-            ("submissions", Submission),
-            ("campaigns", Campaign),
-        ):
+        for name, model in (("members", Member), ("submissions", Submission)):
             result = await self.s.execute(
                 update(model).where(model.site_id == source_id).values(site_id=into_id)
             )
             moved[name] = rowcount(result)
+        both = select(CampaignSite.campaign_id).where(CampaignSite.site_id == into_id)
+        result = await self.s.execute(
+            update(CampaignSite)
+            .where(CampaignSite.site_id == source_id, CampaignSite.campaign_id.not_in(both))
+            .values(site_id=into_id)
+        )
+        moved["campaigns"] = rowcount(result)
         already = select(SiteReferent.member_id).where(SiteReferent.site_id == into_id)
         result = await self.s.execute(
             update(SiteReferent)

@@ -26,6 +26,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from domain import Role, Status, quantile
 from storage.models import (
     Campaign,
+    CampaignSite,
     Member,
     MemberRole,
     ReviewEvent,
@@ -66,7 +67,6 @@ class CampaignRow:
     title: str
     starts_on: date
     ends_on: date
-    site_id: int | None
 
 
 @dataclass(frozen=True)
@@ -274,12 +274,14 @@ class StatsRepository:
     async def campaigns_since(
         self, workspace_id: int, start: date, site_id: int | None = None
     ) -> list[CampaignRow]:
-        """Campaigns still running on or after ``start`` (the window), oldest first."""
-        stmt = select(
-            Campaign.id, Campaign.title, Campaign.starts_on, Campaign.ends_on, Campaign.site_id
-        ).where(Campaign.workspace_id == workspace_id, Campaign.ends_on >= start)
+        """Campaigns still running on or after ``start`` (the window), oldest first; with
+        ``site_id``, those whose chosen sites include it."""
+        stmt = select(Campaign.id, Campaign.title, Campaign.starts_on, Campaign.ends_on).where(
+            Campaign.workspace_id == workspace_id, Campaign.ends_on >= start
+        )
         if site_id is not None:
-            stmt = stmt.where(Campaign.site_id == site_id)
+            targets = select(CampaignSite.campaign_id).where(CampaignSite.site_id == site_id)
+            stmt = stmt.where(Campaign.id.in_(targets))
         stmt = stmt.order_by(Campaign.starts_on, Campaign.id)
         return [CampaignRow(*r) for r in (await self.s.execute(stmt)).all()]
 

@@ -12,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain import ReviewAction, Status, transition
 from storage.models import (
     Campaign,
+    CampaignSite,
     Media,
     PointsEntry,
     ReviewEvent,
+    Site,
     Submission,
     SubmissionMedia,
     Workspace,
@@ -412,26 +414,57 @@ class CampaignRepository:
         brief: str,
         starts_on: date,
         ends_on: date,
-        site_id: int | None,
+        site_ids: Collection[int] = (),
         created_by: int | None,
         now: datetime,
         hashtag: str | None = None,
     ) -> Campaign:
-        """Insert a campaign."""
+        """Insert a campaign for these sites (none: every site)."""
         row = Campaign(
             workspace_id=workspace_id,
             title=title,
             brief=brief,
             starts_on=starts_on,
             ends_on=ends_on,
-            site_id=site_id,
             hashtag=hashtag,
             created_by_id=created_by,
             created_at=now,
         )
         self.s.add(row)
         await self.s.flush()
+        self.s.add_all(CampaignSite(campaign_id=row.id, site_id=i) for i in sorted(set(site_ids)))
+        await self.s.flush()
         return row
+
+    async def site_names(self, campaign_ids: Collection[int]) -> dict[int, list[str]]:
+        """The names of the sites each of these campaigns is for, in the sites' order
+        (their key); a campaign for every site is absent."""
+        if not campaign_ids:
+            return {}
+        rows = await self.s.execute(
+            select(CampaignSite.campaign_id, Site.name)
+            .join(Site, Site.id == CampaignSite.site_id)
+            .where(CampaignSite.campaign_id.in_(campaign_ids))
+            .order_by(Site.key, Site.id)
+        )
+        found: dict[int, list[str]] = {}
+        for campaign_id, name in rows:
+            found.setdefault(campaign_id, []).append(name)
+        return found
+
+    async def site_ids(self, campaign_ids: Collection[int]) -> dict[int, set[int]]:
+        """The sites each of these campaigns is for; a campaign for every site is absent."""
+        if not campaign_ids:
+            return {}
+        rows = await self.s.execute(
+            select(CampaignSite.campaign_id, CampaignSite.site_id).where(
+                CampaignSite.campaign_id.in_(campaign_ids)
+            )
+        )
+        found: dict[int, set[int]] = {}
+        for campaign_id, site_id in rows:
+            found.setdefault(campaign_id, set()).add(site_id)
+        return found
 
     async def running(self, workspace_id: int, today: date) -> list[Campaign]:
         """Every campaign running today, whatever its site, by start date."""
@@ -448,12 +481,12 @@ class CampaignRepository:
         return list(rows)
 
     async def active(self, workspace_id: int, today: date, site_id: int | None) -> list[Campaign]:
-        """Campaigns running today for this site (or for every site), ending soonest first."""
-        for_site = (
-            Campaign.site_id.is_(None)
-            if site_id is None
-            else or_(Campaign.site_id.is_(None), Campaign.site_id == site_id)
-        )
+        """Campaigns running today for this site (or for every site), ending soonest first.
+        A member without a site is offered only the campaigns for every site."""
+        targeted = select(CampaignSite.campaign_id).where(CampaignSite.campaign_id == Campaign.id)
+        for_site = ~targeted.exists()
+        if site_id is not None:
+            for_site = or_(for_site, targeted.where(CampaignSite.site_id == site_id).exists())
         rows = await self.s.scalars(
             select(Campaign)
             .where(
