@@ -95,6 +95,13 @@ class Core:
         RELAIS_SECRET_KEY or platform secrets the key is random, and says so once)."""
         return LibraryLinks(link_secret(self.settings))
 
+    async def record_exports(self, member: MemberView, keys: list[str]) -> None:
+        """Remember files generated from people's data for ``member`` (mydata, export):
+        forgetting someone deletes those that hold their name or id."""
+        async with self.db.transaction() as r:
+            for key in keys:
+                await r.personal.record_export(member.workspace_id, member.id, key, self.clock())
+
     async def send_dm(
         self, member: MemberView, message: Message, *, dedupe_key: str | None = None
     ) -> bool:

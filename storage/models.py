@@ -365,6 +365,22 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
 
 
+class DataExport(Base):
+    """A file Relais generated from people's data and handed to someone (``/relais
+    mydata``'s JSON and zip, ``/relais export``'s CSV files): kept so that forgetting a
+    person also deletes the files that hold their name or id."""
+
+    __tablename__ = "data_exports"
+    __table_args__ = (Index(None, "workspace_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    # Who asked for it (a CM for an export, the person for their own data).
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    media_key: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime]
+
+
 class Job(Base):
     """Heavy work done after the ack (downloading and cleaning photos), resumed after a crash."""
 

@@ -6,6 +6,7 @@ fixtures), through the wire on Slack, and the CLI."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from sqlalchemy import func, select, update
@@ -21,12 +22,14 @@ from relais.cli import app
 from storage.models import (
     AuditEvent,
     Badge,
+    Base,
     CharterAcceptance,
     Media,
     Member,
     MemberRole,
     OutboxMessage,
     PointsEntry,
+    ReviewEvent,
     SiteReferent,
     Submission,
 )
@@ -133,6 +136,13 @@ async def test_the_audit_trail_accepts_only_pseudonymisation(core: Core) -> None
         with pytest.raises((DBAPIError, IntegrityError)):
             async with core.db.transaction() as r:
                 await r.session.execute(update(AuditEvent).values(**change))
+    # Review events: only what a reviewer wrote may be rewritten (a forgotten name).
+    async with core.db.transaction() as r:
+        await r.session.execute(update(ReviewEvent).values(reason="a colleague"))
+    for review_change in ({"action": "approved"}, {"to_status": "approved"}):
+        with pytest.raises((DBAPIError, IntegrityError)):
+            async with core.db.transaction() as r:
+                await r.session.execute(update(ReviewEvent).values(**review_change))
 
 
 async def test_forget_with_approved_deleted_and_someone_elses_button(
@@ -203,3 +213,62 @@ async def test_slack_forget_asks_then_forgets_the_one_who_clicks(
     )
     (update,) = fake.calls_to("chat.update")
     assert update.params["channel"] == REVIEW
+
+
+NAME, USER = "Anaïs Zorglub", "UZORG"
+
+
+async def test_after_forget_no_table_nor_stored_file_holds_their_id_or_name(
+    core: Core, dispatcher: Dispatcher, port: RecordingPort
+) -> None:
+    """The issue's check: a search of every table and of the media store for the person's
+    platform id and name finds nothing (but the pseudonym), after a programme that put
+    them everywhere: roles, the audit trail, cards, a digest, others' captions and a
+    DM about them, their own data export, a CM's export, a job."""
+    carla = await member(core, "cm1", "Carla")
+    await handle_command(core, carla, "/relais", "config digest_channel C-digest")
+    anais = await ambassador(core, USER, NAME)
+    bob = await ambassador(core, "UBOB", "Bob", site="Paris")
+    await core.roles.grant(carla, f"<@{USER}>", cards.Role.REFERENT, "Lyon")
+    kept = await core.submissions.create(anais, photos=[await photo(core)], caption="Mine")
+    await core.review.approve(carla, kept.id)
+    await core.submissions.create(anais, photos=[await photo(core, (3, 3, 3))], caption="Wait")
+    about = await core.submissions.create(
+        bob, photos=[await photo(core, (5, 5, 5))], caption=f"With {NAME} at the plant"
+    )
+    await core.review.reject(carla, about.id, reason=f"Ask {NAME} first")
+    async with core.db.transaction() as r:
+        await r.jobs.add(
+            kind="slack.submission", key="j1", payload={"user": USER}, now=core.clock()
+        )
+    await core.rounds.send_now(anais.workspace_id)
+    await handle_command(core, anais, "/relais", "mydata")
+    await handle_command(core, carla, "/relais", "export")
+    await dispatcher.drain()
+    assert any(NAME in text_of(m) for m in port.in_channel("C-digest"))
+
+    await core.forgetting.forget(anais)
+    await dispatcher.drain()
+
+    needles = (USER, NAME, "Zorglub")
+    async with core.db.read() as r:
+        for table in Base.metadata.sorted_tables:
+            for row in (await r.session.execute(select(table))).all():
+                text = json.dumps([_plain(v) for v in row], ensure_ascii=False)
+                for needle in needles:
+                    assert needle not in text, (table.name, text[:300])
+    for path in core.store.root.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            for needle in needles:
+                assert needle.encode() not in data, path
+    # What stays reads as a colleague: Bob's caption, and the approved work.
+    async with core.db.read() as r:
+        caption = (await r.session.get_one(Submission, about.id)).caption
+    assert caption == "With a colleague at the plant"
+
+
+def _plain(value: object) -> object:
+    return (
+        value if isinstance(value, (str, int, float, bool, type(None), dict, list)) else str(value)
+    )

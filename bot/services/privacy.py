@@ -76,6 +76,7 @@ class PersonalData:
         body = json.dumps(data, ensure_ascii=False, indent=2).encode()
         store = self.core.store
         data_key = await asyncio.to_thread(store.put, body, "json")
+        keys = [data_key]
         day = self.core.clock().date().isoformat()
         photos = [
             (f"submission-{sub['id']}-{p['position'] + 1}.{_EXT.get(p['type'], 'bin')}", p)
@@ -87,6 +88,8 @@ class PersonalData:
             photos_key = await asyncio.to_thread(
                 _zip_photos, store, [(name, p["storage_key"]) for name, p in photos]
             )
+            keys.append(photos_key)
+        await self.core.record_exports(member, keys)
         await self.core.send_dm(
             member,
             cards.mydata_message(t, data_key, f"relais-mydata-{day}.json", len(photos)),
@@ -126,6 +129,10 @@ class Forgetting:
         config = await self.core.config.get(member.workspace_id)
         keep_approved = config.forget_approved == "anonymise"
         pseudonym = f"forgotten:{secrets.token_hex(8)}"
+        async with self.core.db.read() as r:
+            exports = await r.personal.exports(member.workspace_id)
+        # Their own data files, and exports that name them (read in a thread).
+        doomed = await asyncio.to_thread(_exports_naming, self.core.store, exports, member)
         async with self.core.db.transaction() as r:
             ws = await r.workspaces.get(member.workspace_id)
             t = translator(ws.locale)
@@ -139,7 +146,12 @@ class Forgetting:
                             card = cards.removed_card(t, submission_id)
                             await notify.replace(r, post_id, card, now=now)
             keys = await r.personal.forget(
-                member.id, delete_submissions=deleted, pseudonym=pseudonym, now=now
+                member.id,
+                delete_submissions=deleted,
+                pseudonym=pseudonym,
+                label=t("person.forgotten"),
+                exports=doomed,
+                now=now,
             )
             await r.audit.add(
                 member.workspace_id,
@@ -156,7 +168,29 @@ class Forgetting:
         # After the commit: a crash here leaves files no row names, which the retention
         # round collects as orphans.
         removed = await asyncio.to_thread(_delete_files, self.core.store, unreferenced)
+        await asyncio.to_thread(_delete_files, self.core.store, doomed)
         return Forgotten(len(deleted), len(kept), removed, pseudonym)
+
+
+def _exports_naming(
+    store: LocalMediaStore, exports: list[tuple[int | None, str]], member: MemberView
+) -> list[str]:
+    """The export files to delete with ``member``: those they asked for (their own data)
+    and the text ones (JSON, CSV) holding their platform id or name."""
+    needles = [member.external_id.encode()]
+    if member.display_name.strip():
+        needles.append(member.display_name.strip().encode())
+    doomed = []
+    for owner, key in exports:
+        if owner == member.id:
+            doomed.append(key)
+            continue
+        if key.endswith(".zip") or not store.exists(key):
+            continue
+        data = store.path(key).read_bytes()
+        if any(needle in data for needle in needles):
+            doomed.append(key)
+    return doomed
 
 
 def _delete_files(store: LocalMediaStore, keys: list[str]) -> int:

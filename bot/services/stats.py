@@ -199,6 +199,7 @@ class StatsService:
         listing = (await self.submissions_csv(member.workspace_id, stats.timezone)).encode()
         figures_key = await asyncio.to_thread(self.core.store.put, figures, "csv")
         listing_key = await asyncio.to_thread(self.core.store.put, listing, "csv")
+        await self.core.record_exports(member, [figures_key, listing_key])
         day = stats.at.astimezone(ZoneInfo(stats.timezone)).date().isoformat()
         for key, name, title in (
             (figures_key, f"relais-stats-{day}.csv", t("export.figures")),

@@ -8,6 +8,7 @@ other people's submissions never appear.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +22,9 @@ from storage.models import (
     CharterAcceptance,
     CharterVersion,
     ConversationRef,
+    DataExport,
     Draft,
+    Job,
     Media,
     Member,
     MemberRole,
@@ -37,6 +40,47 @@ from storage.models import (
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+class Scrubber:
+    """Rewrites a forgotten person out of JSON values and text: their platform id becomes
+    the pseudonym, their name (as a whole word) the label, and a mention of them
+    (``[id, name]`` pairs, as ``Mentions`` blocks store them) is dropped."""
+
+    def __init__(self, external_id: str, name: str, pseudonym: str, label: str) -> None:
+        self.external_id = external_id
+        self.name = name.strip()
+        self.pseudonym = pseudonym
+        self.label = label
+        self._name = re.compile(rf"(?<!\w){re.escape(self.name)}(?!\w)") if self.name else None
+
+    def text(self, value: str) -> str:
+        value = value.replace(self.external_id, self.pseudonym)
+        return self._name.sub(self.label, value) if self._name else value
+
+    def value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [
+                self.value(v)
+                for v in value
+                if not (isinstance(v, list) and len(v) == 2 and v[0] == self.external_id)
+            ]
+        if isinstance(value, dict):
+            return {k: self.value(v) for k, v in value.items()}
+        return value
+
+    @staticmethod
+    def mentions(value: Any, needle: str) -> bool:
+        """Whether any string inside ``value`` contains ``needle``."""
+        if isinstance(value, str):
+            return needle in value
+        if isinstance(value, list):
+            return any(Scrubber.mentions(v, needle) for v in value)
+        if isinstance(value, dict):
+            return any(Scrubber.mentions(v, needle) for v in value.values())
+        return False
 
 
 def _to_person(target: dict[str, Any] | None, external_id: str) -> bool:
@@ -277,6 +321,8 @@ class PersonalDataRepository:
         *,
         delete_submissions: list[int],
         pseudonym: str,
+        label: str,
+        exports: list[str],
         now: datetime,
     ) -> list[str]:
         """Delete the person's data and keep their row as ``pseudonym``; returns the
@@ -286,11 +332,15 @@ class PersonalDataRepository:
         Deleted: ``delete_submissions`` (with their photos, history and cards' links),
         every photo of theirs no kept submission shows, roles, referent sites, charter
         acceptances, points, drafts, the Teams conversation reference, and every message
-        queued to them. Kept: the submissions not listed (anonymised: the author is the
-        pseudonym) and the audit trail, where their platform id becomes the pseudonym.
+        queued to them, the jobs and ``exports`` (data export keys) that hold their id.
+        Rewritten: their platform id (to ``pseudonym``) and their name (to ``label``, "a
+        colleague") in every other message, caption, decision and review reason of the
+        workspace, and in the audit trail's subjects. Kept: the submissions not listed
+        (anonymised: the author is the pseudonym).
         """
         row = await self.s.get_one(Member, member_id, populate_existing=True)
         workspace_id, external_id = row.workspace_id, row.external_id
+        scrub = Scrubber(external_id, row.display_name, pseudonym, label)
         if delete_submissions:
             await self.s.execute(delete(Submission).where(Submission.id.in_(delete_submissions)))
         kept_media = select(SubmissionMedia.media_id).join(
@@ -315,6 +365,15 @@ class PersonalDataRepository:
             )
         )
         await self._forget_messages(workspace_id, external_id)
+        await self._scrub_messages(workspace_id, scrub)
+        await self._scrub_submissions(workspace_id, scrub)
+        await self._forget_jobs(external_id)
+        if exports:
+            await self.s.execute(
+                delete(DataExport).where(
+                    DataExport.workspace_id == workspace_id, DataExport.media_key.in_(exports)
+                )
+            )
         await self.s.execute(
             update(AuditEvent)
             .where(AuditEvent.workspace_id == workspace_id, AuditEvent.subject == external_id)
@@ -336,6 +395,96 @@ class PersonalDataRepository:
             )
         )
         return [key for _, key in gone]
+
+    async def _scrub_messages(self, workspace_id: int, scrub: Scrubber) -> None:
+        """Rewrite every other outbox message of the workspace that names the person
+        (cards, digests, DMs to others), a thousand rows at a time."""
+        last = 0
+        while True:
+            rows = (
+                await self.s.execute(
+                    select(OutboxMessage.id, OutboxMessage.payload)
+                    .where(OutboxMessage.workspace_id == workspace_id, OutboxMessage.id > last)
+                    .order_by(OutboxMessage.id)
+                    .limit(1000)
+                )
+            ).all()
+            if not rows:
+                return
+            last = rows[-1][0]
+            for row_id, payload in rows:
+                cleaned = scrub.value(payload)
+                if cleaned != payload:
+                    await self.s.execute(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.id == row_id)
+                        .values(payload=cleaned)
+                    )
+
+    async def _scrub_submissions(self, workspace_id: int, scrub: Scrubber) -> None:
+        """Their name in the workspace's captions and decision reasons becomes the label."""
+        if not scrub.name:
+            return
+        rows = await self.s.execute(
+            select(Submission.id, Submission.caption, Submission.decision_reason).where(
+                Submission.workspace_id == workspace_id,
+                or_(
+                    Submission.caption.contains(scrub.name),
+                    Submission.decision_reason.contains(scrub.name),
+                ),
+            )
+        )
+        for submission_id, caption, reason in rows.all():
+            await self.s.execute(
+                update(Submission)
+                .where(Submission.id == submission_id)
+                .values(
+                    caption=scrub.text(caption),
+                    decision_reason=scrub.text(reason) if reason is not None else None,
+                )
+            )
+        # What reviewers wrote (review_events is append-only but for its reason).
+        events = await self.s.execute(
+            select(ReviewEvent.id, ReviewEvent.reason)
+            .join(Submission, Submission.id == ReviewEvent.submission_id)
+            .where(
+                Submission.workspace_id == workspace_id,
+                ReviewEvent.reason.contains(scrub.name),
+            )
+        )
+        for event_id, reason in events.all():
+            await self.s.execute(
+                update(ReviewEvent)
+                .where(ReviewEvent.id == event_id)
+                .values(reason=scrub.text(reason or ""))
+            )
+
+    async def _forget_jobs(self, external_id: str) -> None:
+        """Jobs (photo downloads, done or not) started by the person."""
+        rows = await self.s.execute(select(Job.id, Job.payload))
+        ids = [i for i, payload in rows if Scrubber.mentions(payload, external_id)]
+        if ids:
+            await self.s.execute(delete(Job).where(Job.id.in_(ids)))
+
+    async def record_export(
+        self, workspace_id: int, member_id: int | None, media_key: str, now: datetime
+    ) -> None:
+        """Remember a file generated from people's data (so forgetting finds it)."""
+        self.s.add(
+            DataExport(
+                workspace_id=workspace_id, member_id=member_id, media_key=media_key, created_at=now
+            )
+        )
+        await self.s.flush()
+
+    async def exports(self, workspace_id: int) -> list[tuple[int | None, str]]:
+        """(who asked, media key) of the workspace's recorded exports."""
+        rows = await self.s.execute(
+            select(DataExport.member_id, DataExport.media_key).where(
+                DataExport.workspace_id == workspace_id
+            )
+        )
+        return [(member_id, key) for member_id, key in rows]
 
     async def _forget_messages(self, workspace_id: int, external_id: str) -> None:
         """Delete the outbox rows addressed to the person (sent or not: a message to
