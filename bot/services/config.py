@@ -36,10 +36,19 @@ KEYS: dict[str, tuple[str, int, int]] = {
     "referents_review": ("onoff", 0, 0),
     # What ``/relais forget`` does with the person's approved submissions.
     "forget_approved": ("choice", 0, 0),
+    # Approval for use outside the company while someone named in a photo declined or
+    # has not answered: refused (block), or allowed with a warning on the card (warn).
+    "consent_rule": ("choice", 0, 0),
+    # Hours before one reminder goes to someone who has not answered a consent request.
+    "consent_reminder_hours": ("int", 1, 720),
 }
 #: Seconds a workspace's settings are reused on the request path (``Config.recent``).
 RECENT_TTL = 5.0
-CHOICES = {"digest_when_empty": ("send", "skip"), "forget_approved": ("anonymise", "delete")}
+CHOICES = {
+    "digest_when_empty": ("send", "skip"),
+    "forget_approved": ("anonymise", "delete"),
+    "consent_rule": ("block", "warn"),
+}
 # Words for on and off, in English and French, compared without accents; stored as on/off.
 ON_WORDS = frozenset(
     "on yes y true 1 enable enabled oui o vrai actif active activee activer".split()
@@ -82,6 +91,10 @@ class WorkspaceConfig:
     # ``/relais forget``: approved submissions kept with the author anonymised
     # ("a colleague from Lyon"), or deleted like the rest.
     forget_approved: str = "anonymise"
+    # ``block``: no approval for use outside the company while consent is incomplete
+    # ("internal use only" stays possible); ``warn``: allowed, the card says so.
+    consent_rule: str = "block"
+    consent_reminder_hours: int = 48
 
     def shown(self) -> list[tuple[str, str]]:
         """(key, value) pairs as people read them."""
@@ -98,6 +111,8 @@ class WorkspaceConfig:
             ("self_review", "on" if self.self_review else "off"),
             ("referents_review", "on" if self.referents_review else "off"),
             ("forget_approved", self.forget_approved),
+            ("consent_rule", self.consent_rule),
+            ("consent_reminder_hours", str(self.consent_reminder_hours)),
         ]
 
 
@@ -128,6 +143,8 @@ class Config:
             self_review=stored.get("self_review", "off") == "on",
             referents_review=stored.get("referents_review", "off") == "on",
             forget_approved=stored.get("forget_approved", "anonymise"),
+            consent_rule=stored.get("consent_rule", "block"),
+            consent_reminder_hours=int(stored.get("consent_reminder_hours", 48)),
         )
 
     async def get(self, workspace_id: int) -> WorkspaceConfig:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.repositories.consents import ConsentRepository
 from storage.repositories.jobs import JobRepository
 from storage.repositories.members import (
     AuditRepository,
@@ -52,6 +53,7 @@ class Repos:
         self.conversations = ConversationRefRepository(session)
         self.drafts = DraftRepository(session)
         self.personal = PersonalDataRepository(session)
+        self.consents = ConsentRepository(session)
 
 
 __all__ = ["Repos"]
