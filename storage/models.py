@@ -257,6 +257,9 @@ class Consent(Base):
         Index(None, "member_id"),
         # The reminder round: pending requests, oldest first.
         Index(None, "state", "asked_at"),
+        # An id is never reused (SQLite would reuse a deleted one): the request's message
+        # is queued once per id (its outbox dedupe key).
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

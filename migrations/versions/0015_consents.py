@@ -42,7 +42,9 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_consents_member_id_members'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['submission_id'], ['submissions.id'], name=op.f('fk_consents_submission_id_submissions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_consents')),
-    sa.UniqueConstraint('submission_id', 'member_id', name=op.f('uq_consents_submission_id_member_id'))
+    sa.UniqueConstraint('submission_id', 'member_id', name=op.f('uq_consents_submission_id_member_id')),
+    # Ids never reused on SQLite: a request's message is queued once per id.
+    sqlite_autoincrement=True,
     )
     op.create_index(op.f('ix_consents_member_id'), 'consents', ['member_id'], unique=False)
     op.create_index(op.f('ix_consents_state_asked_at'), 'consents', ['state', 'asked_at'], unique=False)
