@@ -61,6 +61,14 @@ async def test_slack_people_picker_dm_and_agree_updates_the_card(
     assert appears["type"] == "static_select" and "initial_option" not in appears
     assert blocks["appears"]["optional"] is False
     photo = fake.add_file("FLUNCH", jpeg_bytes((9, 80, 200)), name="lunch.jpg", user="UAMB")
+    # Colleagues, nobody picked: the modal stays open with the field marked.
+    answer = await (
+        await rig.submit("UAMB", form, {"appears": "colleagues", "photos": [photo]})
+    ).json()
+    assert answer == {
+        "response_action": "errors",
+        "errors": {"people": "Pick the colleagues who appear in the photos (other than you)."},
+    }
     values = {"appears": "colleagues", "people": ["UBEA"], "photos": [photo]}
     answer = await (await rig.submit("UAMB", form, values, view_id="VLUNCH")).json()
     assert answer["response_action"] == "update", answer

@@ -14,7 +14,7 @@ trail written. The author may withdraw their own photo's external use the same w
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -77,6 +77,23 @@ def parse_appears(value: Any) -> Appears:
         return Appears(str(value or "").strip().lower())
     except ValueError:
         raise InvalidInput("error.appears_required", field="appears") from None
+
+
+def declaration_problem(values: Mapping[str, Any]) -> InvalidInput | None:
+    """What is wrong with a form's "who appears" answers that needs no database (no
+    answer; colleagues but nobody picked; outside people without the agreement box),
+    for adapters that check a form before accepting it (Slack's modal); None when
+    nothing is. The service checks it all again, and the people named."""
+    try:
+        appears = parse_appears(values.get("appears"))
+    except InvalidInput as err:
+        return err
+    if appears is Appears.COLLEAGUES and not people_tokens(values.get("people")):
+        return InvalidInput("error.people_required", field="people")
+    agreement = values.get("outside_agreement")
+    if appears is Appears.OUTSIDE and str(agreement).lower() not in ("true", "1", "yes", "on"):
+        return InvalidInput("error.outside_agreement_required", field="outside_agreement")
+    return None
 
 
 @dataclass(frozen=True)
