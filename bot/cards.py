@@ -231,6 +231,8 @@ def outcome_dm(t: Translator, sub: SubmissionView, tz: str, points: int = 0) -> 
         blocks.append(Context(t("dm.outcome.caption", caption=sub.caption)))
     if sub.decision_reason:
         blocks.append(Paragraph(t("card.decision.reason", reason=sub.decision_reason)))
+    if sub.status is Status.APPROVED and sub.internal_only:
+        blocks.append(Context(t("card.internal_only")))
     if points:
         blocks.append(Context(t("dm.outcome.points", points=points)))
     if sub.status is Status.CHANGES_REQUESTED:

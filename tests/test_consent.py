@@ -144,6 +144,7 @@ async def test_named_colleagues_answer_and_the_card_follows(
     )
     await dispatcher.drain()
     assert t("card.internal_only") in text_of(port.updates[-1].message)
+    assert t("card.internal_only") in text_of(port.dms_to("amb")[-1]), "the author is told"
 
     # Cléo declines once it is approved: a withdrawal, told to the CMs and audited.
     await handle_action(core, cleo, "consent.decline", buttons(ask_cleo)["consent.decline"])

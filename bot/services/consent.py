@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 
 #: Most colleagues one submission may name (each gets a message).
 MAX_PEOPLE = 20
+#: Lines of ``/relais consent`` (three blocks each: a message holds 50 on Slack).
+LIST_MAX = 15
 # Platform ids a picker hands over: Slack user ids, Teams (Entra ID) object ids.
 _PLATFORM_ID = {
     Platform.SLACK: re.compile(r"[UW][A-Z0-9]{2,20}"),
@@ -285,7 +287,7 @@ class Consents:
 
     async def entries(self, member: MemberView) -> list[ConsentEntry]:
         """``/relais consent``: the photos ``member`` appears in (newest first), then their
-        own approved photos still cleared for use outside the company."""
+        own approved photos still cleared for use outside the company; ``LIST_MAX`` lines."""
         async with self.core.db.read() as r:
             out: list[ConsentEntry] = []
             for row in await r.consents.of_member(member.id):
@@ -294,10 +296,12 @@ class Consents:
                     continue
                 out.append(ConsentEntry(row.id, view, ConsentState(row.state)))
             for submission_id in await r.submissions.approved_ids_of(member.id):
+                if len(out) >= LIST_MAX:
+                    break
                 view = await load_view(r, submission_id)
                 if view.external_use_ok:
                     out.append(ConsentEntry(None, view, None))
-            return out
+            return out[:LIST_MAX]
 
     async def _own(self, r: Repos, member: MemberView, consent_id: int) -> Any:
         row = await r.consents.get(consent_id)
