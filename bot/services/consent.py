@@ -291,6 +291,8 @@ class Consents:
         async with self.core.db.read() as r:
             out: list[ConsentEntry] = []
             for row in await r.consents.of_member(member.id):
+                if len(out) >= LIST_MAX:
+                    break
                 view = await load_view(r, row.submission_id)
                 if view.status in (Status.REJECTED, Status.WITHDRAWN):
                     continue
@@ -301,7 +303,7 @@ class Consents:
                 view = await load_view(r, submission_id)
                 if view.external_use_ok:
                     out.append(ConsentEntry(None, view, None))
-            return out[:LIST_MAX]
+            return out
 
     async def _own(self, r: Repos, member: MemberView, consent_id: int) -> Any:
         row = await r.consents.get(consent_id)
