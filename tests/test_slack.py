@@ -310,7 +310,8 @@ async def test_form_errors_come_back_on_the_field_at_once(rig: SlackRig, db: Dat
     assert no_photo["response_action"] == "errors"
     assert "photo" in no_photo["errors"]["photos"].lower()
     long = await (await rig.submit("UAMB", form, {"caption": "x" * 2001})).json()
-    assert set(long["errors"]) == {"photos", "caption"}
+    # Who appears was not answered either: every field in error at once.
+    assert set(long["errors"]) == {"photos", "caption", "appears"}
     pdf = rig.fake.add_file("FPDF", b"%PDF-1.4", name="plan.pdf", mimetype="application/pdf")
     wrong = await (await rig.submit("UAMB", form, {"appears": "nobody", "photos": [pdf]})).json()
     assert "JPEG, PNG, WebP" in wrong["errors"]["photos"]
@@ -366,7 +367,7 @@ async def test_someone_elses_file_is_never_downloaded_or_recorded(
     crafted = {"action_id": "slack.submit_dropped", "value": "FTHEIRS", "text": "Submit"}
     await rig.click("UAMB", crafted, channel="DUAMB")
     dropped = await rig.opened_view(3)
-    await rig.submit("UAMB", dropped, {"caption": "mine too"}, view_id="VY")
+    await rig.submit("UAMB", dropped, {"caption": "mine too", "appears": "nobody"}, view_id="VY")
     await rig.fake.wait_for(lambda: len(rig.posts_to("UAMB")) >= 2)
     await _jobs_done(rig)
     assert ("FTHEIRS", rig.fake.token) not in rig.fake.file_downloads
