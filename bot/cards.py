@@ -33,6 +33,7 @@ from bot.ui import (
     Message,
     Option,
     Paragraph,
+    PeopleInput,
     Select,
     TextInput,
     link,
@@ -41,9 +42,12 @@ from domain import (
     CAPTION_MAX,
     CHARTER_MAX,
     REASON_MAX,
+    Appears,
     BadgeCode,
     CampaignView,
     Charter,
+    ConsentEntry,
+    ConsentState,
     Digest,
     Durations,
     MemberView,
@@ -109,15 +113,41 @@ def _submission_body(t: Translator, sub: SubmissionView, tz: str) -> list[Block]
     if sub.campaign_title:
         fields.append((t("field.campaign"), sub.campaign_title))
     fields += [
-        (t("field.people_consented"), yes_no(t, sub.people_consented)),
+        (t("field.appears"), appears_text(t, sub)),
+        *((c.name, t(f"consent.state.{c.state.value}")) for c in sub.consents),
         (t("field.sensitive"), yes_no(t, sub.sensitive)),
         (t("field.status"), t(f"status.{sub.status.value}")),
     ]
     blocks.append(Fields(tuple(fields)))
+    if sub.consent_withdrawn:
+        blocks.append(Context(t("card.consent_withdrawn")))
+    elif sub.status is Status.APPROVED and sub.internal_only:
+        blocks.append(Context(t("card.internal_only")))
+    elif sub.status is Status.APPROVED and sub.consents and not sub.consent_complete:
+        blocks.append(Context(t("card.consent_warning")))
     blocks.append(
         Context(t("card.submitted_at", at=when(sub.created_at, tz, t), revision=sub.revision))
     )
     return blocks
+
+
+def appears_text(t: Translator, sub: SubmissionView) -> str:
+    """Who appears, as the card says it ("Colleagues", "People outside the company
+    (written agreement declared)", "Not asked" for submissions sent before the form asked)."""
+    if sub.appears is None:
+        return t("appears.unknown")
+    if sub.appears is Appears.OUTSIDE:
+        return t("appears.outside_declared")
+    return t(f"appears.{sub.appears.value}")
+
+
+def _approve_buttons(t: Translator, sub: SubmissionView, value: str) -> tuple[Button, ...]:
+    """Approve; with "Approve (internal only)" beside it while consent is incomplete."""
+    approve = Button(t("button.approve"), "review.approve", value, ButtonStyle.PRIMARY)
+    if sub.consent_complete and not sub.consent_withdrawn:
+        return (approve,)
+    internal = Button(t("button.approve_internal"), "review.approve_internal", value)
+    return (internal, approve)
 
 
 def review_card(t: Translator, sub: SubmissionView, tz: str) -> Message:
@@ -129,10 +159,12 @@ def review_card(t: Translator, sub: SubmissionView, tz: str) -> Message:
     if sub.status is Status.PENDING:
         if sub.sensitive:
             blocks.append(Context(t("card.review.sensitive_hint")))
+        if sub.consents and not sub.consent_complete:
+            blocks.append(Context(t("card.review.consent_hint")))
         blocks.append(
             Actions(
                 (
-                    Button(t("button.approve"), "review.approve", value, ButtonStyle.PRIMARY),
+                    *_approve_buttons(t, sub, value),
                     Button(t("button.reject"), "review.reject", value, ButtonStyle.DANGER),
                     Button(t("button.request_changes"), "review.changes", value),
                     Button(t("button.escalate"), "review.escalate", value),
@@ -147,7 +179,7 @@ def review_card(t: Translator, sub: SubmissionView, tz: str) -> Message:
         blocks.append(
             Actions(
                 (
-                    Button(t("button.approve"), "review.approve", value, ButtonStyle.PRIMARY),
+                    *_approve_buttons(t, sub, value),
                     Button(t("button.reject"), "review.reject", value, ButtonStyle.DANGER),
                 )
             )
@@ -201,6 +233,8 @@ def outcome_dm(t: Translator, sub: SubmissionView, tz: str, points: int = 0) -> 
         blocks.append(Context(t("dm.outcome.caption", caption=sub.caption)))
     if sub.decision_reason:
         blocks.append(Paragraph(t("card.decision.reason", reason=sub.decision_reason)))
+    if sub.status is Status.APPROVED and sub.internal_only:
+        blocks.append(Context(t("card.internal_only")))
     if points:
         blocks.append(Context(t("dm.outcome.points", points=points)))
     if sub.status is Status.CHANGES_REQUESTED:
@@ -482,9 +516,13 @@ def submission_form(
     action: str = "submission.create",
     value: str = "",
     sensitive: bool = False,
-    consented: bool = False,
+    appears: Appears | None = None,
+    people: Sequence[str] = (),
+    outside_agreement: bool = False,
 ) -> Form:
-    """The photo form: photos, caption, site, campaign, consent and sensitivity."""
+    """The photo form: photos, caption, site, campaign, who appears (a required choice:
+    nobody, colleagues picked below, people outside the company with the box declaring
+    their written agreement) and sensitivity."""
     inputs: list[FormInput] = [
         # A resubmission may keep the photos already sent.
         FileInput(
@@ -506,7 +544,17 @@ def submission_form(
         inputs.append(
             Select("campaign", t("field.campaign"), tuple(Option(str(i), n) for i, n in campaigns))
         )
-    inputs.append(Checkbox("people_consented", t("field.people_consented_question"), consented))
+    inputs.append(
+        Select(
+            "appears",
+            t("field.appears_question"),
+            tuple(Option(a.value, t(f"appears.{a.value}")) for a in Appears),
+            initial=appears.value if appears else None,
+            required=True,
+        )
+    )
+    inputs.append(PeopleInput("people", t("field.people"), initial=tuple(people)))
+    inputs.append(Checkbox("outside_agreement", t("field.outside_agreement"), outside_agreement))
     inputs.append(Checkbox("sensitive", t("field.sensitive_question"), sensitive))
     return Form(
         action=action,
@@ -550,6 +598,7 @@ def help_message(t: Translator, roles: frozenset[Role]) -> Message:
         t("help.prefs"),
         t("help.mydata"),
         t("help.forget"),
+        t("help.consent"),
         t("help.leave"),
         t("help.help"),
     ]
@@ -666,6 +715,8 @@ def digest_message(t: Translator, d: Digest, tz: str) -> Message:
                 line = f"{sub.author.display_name}{where}"
             if sub.caption:
                 line += f" — {_short(sub.caption, 120)}"
+            if sub.internal_only:
+                line += f" ({t('digest.internal_only')})"
             blocks.append(Context(line))
         if d.approved > len(d.highlights):
             blocks.append(Context(t("digest.more", count=d.approved - len(d.highlights))))
@@ -1041,3 +1092,80 @@ def mydata_message(t: Translator, media_key: str, filename: str, photos: int) ->
 def export_message(t: Translator, media_key: str, filename: str, title: str) -> Message:
     """One CSV file of ``/relais export``, by direct message."""
     return Message(text=title, blocks=(File(media_key, filename, title),))
+
+
+def consent_request(t: Translator, sub: SubmissionView, consent_id: int) -> Message:
+    """The message to a colleague named in a photo: the photo, who sent it, the caption,
+    and Agree / Decline (only they can press them: ``Target.CONSENT``)."""
+    author = author_name(t, sub)
+    text = t("consent.request", author=author, id=sub.id)
+    blocks: list[Block] = [Paragraph(text)]
+    blocks += [
+        Image(key, t("card.photo_alt", n=i + 1, author=author))
+        for i, key in enumerate(sub.media_keys)
+    ]
+    if sub.caption:
+        blocks.append(Context(t("dm.outcome.caption", caption=sub.caption)))
+    blocks.append(Context(t("consent.request_hint")))
+    value = str(consent_id)
+    blocks.append(
+        Actions(
+            (
+                Button(t("button.consent_agree"), "consent.agree", value, ButtonStyle.PRIMARY),
+                Button(t("button.consent_decline"), "consent.decline", value, ButtonStyle.DANGER),
+            )
+        )
+    )
+    return Message(text=text, blocks=tuple(blocks))
+
+
+def consent_reminder(t: Translator, sub: SubmissionView, consent_id: int) -> Message:
+    """The one reminder of an unanswered consent request: the request again, politely."""
+    request = consent_request(t, sub, consent_id)
+    line = t("consent.reminder", author=author_name(t, sub))
+    return Message(text=line, blocks=(Paragraph(line), *request.blocks[1:]))
+
+
+def consent_list(t: Translator, entries: Sequence[ConsentEntry]) -> Message:
+    """``/relais consent``: the photos the person appears in (their answer, Withdraw),
+    then their own photos cleared for use outside the company (Withdraw)."""
+    if not entries:
+        text = t("consent.list_empty")
+        return Message(text=text, blocks=(Paragraph(text),))
+    blocks: list[Block] = [Heading(t("consent.list_title"))]
+    for entry in entries:
+        sub = entry.submission
+        caption = _short(sub.caption, 80) if sub.caption else t("consent.no_caption")
+        if entry.consent_id is None:
+            line = t("consent.list_own", id=sub.id, caption=caption)
+            button = Button(
+                t("button.consent_withdraw"),
+                "consent.withdraw_own",
+                str(sub.id),
+                ButtonStyle.DANGER,
+            )
+        else:
+            assert entry.state is not None
+            line = t(
+                "consent.list_line",
+                id=sub.id,
+                author=author_name(t, sub),
+                caption=caption,
+                state=t(f"consent.state.{entry.state.value}"),
+            )
+            button = Button(
+                t("button.consent_withdraw"),
+                "consent.withdraw",
+                str(entry.consent_id),
+                ButtonStyle.DANGER,
+            )
+        if sub.media_keys:
+            blocks.append(
+                Image(sub.media_keys[0], t("card.photo_alt", n=1, author=author_name(t, sub)))
+            )
+        blocks.append(Paragraph(line))
+        if entry.state is not ConsentState.WITHDRAWN and not (
+            entry.consent_id is None and sub.consent_withdrawn
+        ):
+            blocks.append(Actions((button,)))
+    return Message(text=t("consent.list_title"), blocks=tuple(blocks))

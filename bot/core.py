@@ -16,6 +16,7 @@ from bot.links import LibraryLinks, link_secret
 from bot.media import MediaIntake, PhotoBudget
 from bot.services.campaigns import Campaigns
 from bot.services.config import Config
+from bot.services.consent import Consents
 from bot.services.onboarding import Onboarding
 from bot.services.privacy import Forgetting, PersonalData
 from bot.services.relay import Relay
@@ -63,6 +64,7 @@ class Core:
         self._job_listeners: list[Callable[[], None]] = []
         self.onboarding = Onboarding(self)
         self.submissions = Submissions(self)
+        self.consents = Consents(self)
         self.review = Review(self)
         self.config = Config(self)
         self.rounds = Rounds(self)

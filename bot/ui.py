@@ -247,8 +247,21 @@ class DateInput:
     required: bool = False
 
 
-FormInput = TextInput | Select | Checkbox | FileInput | DateInput
+@dataclass(frozen=True)
+class PeopleInput:
+    """People of the workspace (Slack's multi-user select, Teams' people picker, names
+    typed in the console). Values are platform user ids: a list, or a comma-separated
+    string (Teams); the console sends the names typed. ``initial``: platform ids."""
+
+    name: str
+    label: str
+    initial: tuple[str, ...] = ()
+    required: bool = False
+
+
+FormInput = TextInput | Select | Checkbox | FileInput | DateInput | PeopleInput
 _INPUT_TYPES: dict[str, type[Any]] = {
+    "people": PeopleInput,
     "text": TextInput,
     "select": Select,
     "checkbox": Checkbox,
@@ -284,6 +297,8 @@ class Form:
             kind = _INPUT_TYPES[raw.pop("type")]
             if kind is Select:
                 raw["options"] = tuple(Option(**o) for o in raw["options"])
+            elif kind is PeopleInput:
+                raw["initial"] = tuple(str(i) for i in raw["initial"])
             inputs.append(kind(**raw))
         return cls(
             action=data["action"],

@@ -165,6 +165,57 @@ class MemberView:
         return Role.ADMIN in self.roles or any(r in self.roles for r in roles)
 
 
+class Appears(enum.StrEnum):
+    """Who appears in a submission's photos, as its author declared on the form."""
+
+    NOBODY = "nobody"
+    # Colleagues named on the form: each is asked (a ``consents`` row per person).
+    COLLEAGUES = "colleagues"
+    # People outside the company: the author declares holding their written agreement.
+    OUTSIDE = "outside"
+
+
+class ConsentState(enum.StrEnum):
+    """The answer of one person named in a photo."""
+
+    PENDING = "pending"
+    AGREED = "agreed"
+    DECLINED = "declined"
+    # Agreed, then taken back (``/relais consent``), or the person was forgotten.
+    WITHDRAWN = "withdrawn"
+
+
+def external_use_allowed(
+    appears: Appears | None,
+    *,
+    people_consented: bool,
+    internal_only: bool,
+    withdrawn: bool,
+    everyone_agreed: bool,
+) -> bool:
+    """The one rule for using a photo outside the company (cards, the export, the
+    content library): who appears was declared (people outside the company: with the
+    author's declaration of their written agreement), everyone named agreed, it was not
+    approved for internal use only, and nobody withdrew."""
+    if appears is None or internal_only or withdrawn:
+        return False
+    if appears is Appears.OUTSIDE and not people_consented:
+        return False
+    return everyone_agreed
+
+
+@dataclass(frozen=True)
+class ConsentLine:
+    """One person named in a submission's photos and their answer."""
+
+    id: int
+    member_id: int
+    name: str
+    state: ConsentState
+    # The person's platform id (a people picker's value).
+    external_id: str = ""
+
+
 @dataclass(frozen=True)
 class SubmissionView:
     """A submission with what a card or a DM needs to show."""
@@ -186,6 +237,43 @@ class SubmissionView:
     revision: int
     site_id: int | None = None
     campaign_id: int | None = None
+    # Who appears (None: sent before the form asked, see migration 0015).
+    appears: Appears | None = None
+    # Approved for use inside the company only (the consent was not complete).
+    internal_only: bool = False
+    consents: tuple[ConsentLine, ...] = ()
+    # Someone named (or the author) took their consent back: out of future digests,
+    # the content library and the export's external use.
+    consent_withdrawn: bool = False
+
+    @property
+    def consent_complete(self) -> bool:
+        """Everyone named agreed (true when nobody was named)."""
+        return all(c.state is ConsentState.AGREED for c in self.consents)
+
+    @property
+    def external_use_ok(self) -> bool:
+        """May this photo be used outside the company: who appears was declared (outside
+        people: with their written agreement), everyone named agreed, it was not approved
+        for internal use only, and nobody withdrew. The content library and the export
+        follow this rule."""
+        return external_use_allowed(
+            self.appears,
+            people_consented=self.people_consented,
+            internal_only=self.internal_only,
+            withdrawn=self.consent_withdrawn,
+            everyone_agreed=self.consent_complete,
+        )
+
+
+@dataclass(frozen=True)
+class ConsentEntry:
+    """One line of ``/relais consent``: a photo and where the person stands."""
+
+    # None: the person's own photo (the author withdraws its external use).
+    consent_id: int | None
+    submission: SubmissionView
+    state: ConsentState | None
 
 
 @dataclass(frozen=True)

@@ -250,6 +250,41 @@ class Submission(Base):
     # Outbox rows of the review cards currently showing this submission (one in the review
     # channel, or one per CM when no channel is set), so a decision can update them all.
     card_outbox_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    # Who appears in the photos (domain.Appears): nobody, colleagues (each asked, see
+    # ``consents``) or people outside the company (``people_consented``: the author
+    # declared holding their written agreement). NULL: sent before the form asked
+    # (migration 0015 set "outside" where the old consent box was ticked).
+    appears: Mapped[str | None] = mapped_column(String(16))
+    # Approved for use inside the company only (consent incomplete at approval).
+    internal_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # When someone named (or the author) withdrew consent: the photo leaves future
+    # digests, the content library and the export's external use.
+    consent_withdrawn_at: Mapped[datetime | None]
+
+
+class Consent(Base):
+    """One person named in a submission's photos, and their answer."""
+
+    __tablename__ = "consents"
+    __table_args__ = (
+        UniqueConstraint("submission_id", "member_id"),
+        # ``/relais consent``: the photos a person appears in.
+        Index(None, "member_id"),
+        # The reminder round: pending requests, oldest first.
+        Index(None, "state", "asked_at"),
+        # An id is never reused (SQLite would reuse a deleted one): the request's message
+        # is queued once per id (its outbox dedupe key).
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    # domain.ConsentState: pending, agreed, declined, withdrawn.
+    state: Mapped[str] = mapped_column(String(16))
+    asked_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
 
 
 class Media(Base):

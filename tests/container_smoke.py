@@ -211,7 +211,9 @@ async def submit_and_approve(rig: RemoteRig, fake: FakeSlack) -> None:
     check((await rig.command(AMBASSADOR, "/submit", CAPTION)).status_code == 200, "/submit")
     form = await rig.opened_view(opened + 2)
     photo = fake.add_file("F1", jpeg_bytes((30, 120, 200)), user=AMBASSADOR)
-    sent = (await rig.submit(AMBASSADOR, form, {"photos": [photo]}, view_id="V1")).json()
+    sent = (
+        await rig.submit(AMBASSADOR, form, {"appears": "nobody", "photos": [photo]}, view_id="V1")
+    ).json()
     check(sent.get("response_action") == "update", f"submitting: {sent}")
 
     def cards() -> list[Any]:

@@ -162,7 +162,8 @@ class SlackRig:
         view_id: str | None = None,
     ) -> ClientResponse:
         """A ``view_submission`` for a modal we opened, with ``values`` filled in by name
-        (text, select value, True/False for a checkbox, a list of Slack files)."""
+        (text, select value, True/False for a checkbox, a list of Slack files, a list of
+        user ids for a people picker)."""
         state = fill_state(view, values or {})
         submitted = {
             **view,
@@ -293,6 +294,9 @@ def fill_state(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
             entry = {"type": kind, "selected_date": chosen}
         elif kind == "file_input":
             entry = {"type": kind, "files": list(given or [])}
+        elif kind == "multi_users_select":
+            chosen = given if given is not None else element.get("initial_users", [])
+            entry = {"type": kind, "selected_users": list(chosen)}
         else:
             continue
         state[block["block_id"]] = {name: entry}

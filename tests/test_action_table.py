@@ -18,7 +18,7 @@ from bot.actions import TABLE, ActionName, handle_action, handle_command
 from bot.actions.table import Author, Target
 from bot.core import Core
 from bot.i18n import translator
-from domain import MemberView, Platform, Role, Status, SubmissionView
+from domain import Appears, ConsentState, MemberView, Platform, Role, Status, SubmissionView
 from tests.support import ambassador, member, photo, site_named, stored, text_of
 
 t = translator("en")
@@ -41,6 +41,8 @@ OPEN_TO_EVERYONE = {
     ActionName.FORGET_CONFIRM,
     ActionName.CHARTER_ACCEPT,
     ActionName.RELAIS_COMMAND,
+    # ``consent``: the caller's own consent requests and photos (it takes no argument).
+    ActionName.CONSENT,
     # Everyone reads the charter; who accepted it is shown to CMs only (the service's
     # rule), and ``charter publish`` runs charter.publish (CMs).
     ActionName.CHARTER,
@@ -49,9 +51,14 @@ OPEN_TO_EVERYONE = {
 SOME_VALUES: dict[str, Any] = {"reason": "because", "caption": "mine now", "site": ""}
 
 
-async def submit(core: Core, who: MemberView, color: int = 1) -> SubmissionView:
+async def submit(
+    core: Core, who: MemberView, color: int = 1, people: tuple[str, ...] = ()
+) -> SubmissionView:
     pic = await photo(core, (color * 40 % 256, 90, 150))
-    return await core.submissions.create(who, photos=[pic], caption=f"secret caption {color}")
+    appears = Appears.COLLEAGUES if people else Appears.NOBODY
+    return await core.submissions.create(
+        who, photos=[pic], caption=f"secret caption {color}", appears=appears, people=people
+    )
 
 
 async def outsider(core: Core, user: str) -> MemberView:
@@ -65,6 +72,8 @@ async def outsider(core: Core, user: str) -> MemberView:
 def value_for(name: ActionName, sub: SubmissionView) -> str:
     if TABLE[name].permission.target is Target.SUBMISSION:
         return f"{sub.id}:{sub.revision}"
+    if TABLE[name].permission.target is Target.CONSENT:
+        return str(sub.consents[0].id) if sub.consents else "1"
     return "1:" if name is ActionName.CHARTER_ACCEPT else ""
 
 
@@ -90,7 +99,9 @@ async def test_every_entry_refuses_who_it_must(core: Core, name: ActionName) -> 
     ana = await ambassador(core, "amb", "Ana")
     olga = await ambassador(core, "olga", "Olga")
     newcomer = await member(core, "newbie", "Nina")
-    sub = await submit(core, ana)
+    # Pia appears in Ana's photo: the consent request is hers to answer.
+    await member(core, "pia", "Pia")
+    sub = await submit(core, ana, people=("pia",))
     value = value_for(name, sub)
 
     if permission.roles:
@@ -108,6 +119,23 @@ async def test_every_entry_refuses_who_it_must(core: Core, name: ActionName) -> 
             reply = await handle_action(core, stranger, name, value, values)
             assert_refused(reply)
             assert text_of(reply.message).count(t("error.submission_not_found", id=sub.id))
+
+    if permission.target is Target.CONSENT:
+        # Only Pia, named in the photo, answers: not its author, another ambassador, a
+        # newcomer, a CM, nor anyone of another workspace.
+        cm = await member(core, "cm1", "Carla")
+        stranger = await outsider(core, "cm9")
+        for who in (ana, olga, newcomer, cm, stranger):
+            for values in (None, SOME_VALUES):
+                reply = await handle_action(core, who, name, value, values)
+                assert_refused(reply)
+        reply = await handle_action(core, olga, name, value)
+        assert t("error.not_named") in text_of(reply.message)
+        reply = await handle_action(core, stranger, name, value)
+        assert t("error.consent_not_found") in text_of(reply.message)
+        after = await stored(core, sub.id)
+        assert [c.state for c in after.consents] == [ConsentState.PENDING]
+        assert not after.consent_withdrawn
 
     if permission.author is Author.OWN:
         # Another ambassador (a CM too: roles do not make someone the author).
@@ -212,6 +240,7 @@ def test_referents_may_only_approve_request_changes_and_see_the_card() -> None:
     assert {n for n, e in TABLE.items() if e.permission.site_referents} == {
         ActionName.REVIEW_SHOW,
         ActionName.REVIEW_APPROVE,
+        ActionName.REVIEW_APPROVE_INTERNAL,
         ActionName.REVIEW_CHANGES,
     }
 
@@ -249,7 +278,7 @@ async def test_a_crafted_number_no_database_holds_is_refused_cleanly(core: Core)
         ana,
         "submission.create",
         "",
-        {"caption": "x", "site": huge, "campaign": huge},
+        {"caption": "x", "site": huge, "campaign": huge, "appears": "nobody"},
         [await photo(core)],
     )
     assert not reply.failed, reply

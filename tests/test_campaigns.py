@@ -89,7 +89,7 @@ async def test_cm_creates_lists_shows_and_closes_a_campaign(
         ana,
         "submission.create",
         "",
-        {"caption": "late", "campaign": str(campaign_id)},
+        {"caption": "late", "campaign": str(campaign_id), "appears": "nobody"},
         [await photo(core, (7, 7, 7))],
     )
     assert late.failed and "Campaign Summer is over" in late.errors["campaign"]

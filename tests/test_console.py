@@ -57,9 +57,11 @@ async def test_join_submit_approve_notify(core: Core, tmp_path: Path) -> None:
             f"'{picture}'",
             "",
             "",
-            "y",
+            "3",  # who appears: people outside the company
+            "",  # no colleague named
+            "y",  # their written agreement
             "n",
-            "y",  # photos, caption kept, site, consent, sensitive
+            "y",  # photos, caption kept, site, who appears, people, agreement, sensitive
             "/as cm1",
             "1",  # Approve on the review card
             "1",  # pressing it again: already decided
@@ -116,6 +118,8 @@ async def test_a_field_in_error_is_asked_again_and_the_photos_are_kept(
             str(picture),
             "x" * 2001,  # too long: the core refuses the caption
             "",
+            "3",
+            "",
             "y",
             "n",
             "y",
@@ -128,7 +132,7 @@ async def test_a_field_in_error_is_asked_again_and_the_photos_are_kept(
     assert "! Caption: Your caption is 2001 characters long" in out
     assert "Your other answers are kept. Answer again:\nCaption [xxx" in out
     assert out.count("Photos (file paths, up to 10): ") == 1, "photos are not asked again"
-    assert out.count("agreed to appear [y/N]: ") == 1, "nor is consent"
+    assert out.count("I hold their written agreement [y/N]: ") == 1, "nor is consent"
     assert "Thanks! Submission #1 is sent for review." in out
     sub = await stored(core, 1)
     assert (sub.caption, sub.people_consented, len(sub.media_keys)) == (
@@ -142,7 +146,8 @@ async def test_a_photo_already_submitted_asks_for_other_photos(core: Core, tmp_p
     first, other = tmp_path / "first.jpg", tmp_path / "other.jpg"
     first.write_bytes(jpeg_bytes())
     other.write_bytes(jpeg_bytes(color=(10, 200, 30)))
-    answers = ["", "", "y", "n", "y"]  # caption kept, site, consent, sensitive, confirm
+    # caption kept, site, who appears (nobody), people, agreement, sensitive, confirm
+    answers = ["", "", "1", "", "n", "n", "y"]
     term = Terminal(
         [
             *("/as cm1", "/relais site add Lyon", "/as alice"),
@@ -172,7 +177,8 @@ async def test_end_of_input_in_a_form_cancels_it(core: Core, tmp_path: Path) -> 
     async with core.db.transaction() as r:
         assert await r.submissions.count_awaiting_review(1) == 0
     # The same at the last question ("Send? [Y/n]"), where an empty answer means yes.
-    term = Terminal(["/submit Hello", str(picture), "", "y", "n"])  # no site yet
+    # No site yet: caption, who appears, people, agreement, sensitive; then input ends.
+    term = Terminal(["/submit Hello", str(picture), "", "1", "", "n", "n"])
     await ConsoleApp(console_core(core), term.ask, term.say).run()
     assert "Send? [Y/n]: Cancelled: nothing was sent." in term.text
     async with core.db.transaction() as r:
@@ -197,6 +203,8 @@ async def test_french_console(core: Core, tmp_path: Path) -> None:
             str(picture),
             "",
             "",
+            "3",
+            "",
             "o",
             "n",
             "o",
@@ -212,7 +220,7 @@ async def test_french_console(core: Core, tmp_path: Path) -> None:
     assert "Console Relais : tout le parcours" in out
     assert "Photos (chemins des fichiers, 10 au plus) : " in out
     assert (
-        "Toutes les personnes reconnaissables sur ces photos ont accepté d’y figurer [o/N] : "
+        "Des personnes extérieures à l’entreprise apparaissent : j’ai leur accord écrit [o/N] : "
         in out
     )
     assert "Envoyer ? [O/n] : " in out

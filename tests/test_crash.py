@@ -106,7 +106,11 @@ async def test_kill_9_mid_dispatch_loses_nothing_and_sends_nothing_twice(
             assert (await rig.command(user, "/submit", f"caption {n}")).status_code == 200
             form = await rig.opened_view(opened + 2)
             photo = fake.add_file(f"F{n}", jpeg_bytes((40 * n, 90, 150)), user=user)
-            sent = (await rig.submit(user, form, {"photos": [photo]}, view_id=f"V{n}")).json()
+            sent = (
+                await rig.submit(
+                    user, form, {"appears": "nobody", "photos": [photo]}, view_id=f"V{n}"
+                )
+            ).json()
             assert sent["response_action"] == "update", sent
 
         # Approve the first cards as they arrive, while the others are on their way.
@@ -210,7 +214,9 @@ async def test_kill_9_mid_download_gives_one_submission_one_upload_one_card_one_
         form = await rig.opened_view(opened + 2)
         photo = fake.add_file("FKILL", jpeg_bytes((10, 120, 200), (640, 480)), user=user)
         gate = fake.stall_downloads()
-        sent = (await rig.submit(user, form, {"photos": [photo]}, view_id="VKILL")).json()
+        sent = (
+            await rig.submit(user, form, {"appears": "nobody", "photos": [photo]}, view_id="VKILL")
+        ).json()
         assert sent["response_action"] == "update", sent
         await fake.wait_for(lambda: fake.stalled_downloads == ["FKILL"], timeout=15)
 

@@ -128,7 +128,9 @@ async def submit_refused_photo(rig: SlackRig) -> None:
     form = await rig.opened_view(opened + 1)
     gif = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;"
     photo = rig.fake.add_file("FGIF", gif, name="x.jpg", user="UAMB")
-    answer = await (await rig.submit("UAMB", form, {"photos": [photo]}, view_id="VGIF")).json()
+    answer = await (
+        await rig.submit("UAMB", form, {"appears": "nobody", "photos": [photo]}, view_id="VGIF")
+    ).json()
     assert answer["response_action"] == "update", answer
     # "x.jpg was refused" (after the receipt, the decision and the badge, in any order)
     await rig.fake.wait_for(lambda: any("x.jpg" in json.dumps(p) for p in rig.posts_to("UAMB")))
@@ -143,7 +145,7 @@ async def test_send_failures_and_dead_letters_are_counted_by_reason(rig: SlackRi
     assert (await rig.command("UAMB", "/submit", "caption")).status == 200
     form = await rig.opened_view(opened + 1)
     photo = rig.fake.add_file("F9", jpeg_bytes((1, 2, 3)), user="UAMB")
-    await rig.submit("UAMB", form, {"photos": [photo]}, view_id="V9")
+    await rig.submit("UAMB", form, {"appears": "nobody", "photos": [photo]}, view_id="V9")
 
     async def card_dead() -> bool:
         rig.clock.advance(seconds=5)  # past the 429's Retry-After, whichever row it hit

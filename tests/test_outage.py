@@ -143,7 +143,9 @@ async def test_slack_acks_in_time_through_a_stopped_then_frozen_database(
         await join(rig, "UFR")
         form = await open_form(rig, "UAMB")
         photo = fake.add_file("F1", jpeg_bytes(), name="one.jpg", user="UAMB")
-        answer = await (await rig.submit("UAMB", form, {"photos": [photo]}, view_id="V1")).json()
+        answer = await (
+            await rig.submit("UAMB", form, {"appears": "nobody", "photos": [photo]}, view_id="V1")
+        ).json()
         assert answer["response_action"] == "update"
         await fake.wait_for(lambda: rig.posts_to(REVIEW), timeout=10)
         card = rig.posts_to(REVIEW)[0]
@@ -156,7 +158,12 @@ async def test_slack_acks_in_time_through_a_stopped_then_frozen_database(
         view_ids = {"UAMB": "V-ana", "UFR": "V-luc"}
 
         def send_form(user: str) -> Awaitable[ClientResponse]:
-            return rig.submit(user, forms[user], {"photos": [photos[user]]}, view_id=view_ids[user])
+            return rig.submit(
+                user,
+                forms[user],
+                {"appears": "nobody", "photos": [photos[user]]},
+                view_id=view_ids[user],
+            )
 
         # A message and a photo job queued before the outage, due while it lasts.
         fake.add_file("F9", jpeg_bytes((7, 8, 9)), name="nine.jpg", user="UFR")
@@ -169,7 +176,7 @@ async def test_slack_acks_in_time_through_a_stopped_then_frozen_database(
                     "team": "T1",
                     "user": "UFR",
                     "files": [{"id": "F9", "name": "nine.jpg", "mimetype": "image/jpeg"}],
-                    "values": {"caption": "queued before the outage"},
+                    "values": {"caption": "queued before the outage", "appears": "nobody"},
                     "action": "submission.create",
                     "value": "",
                     "client_key": "test:queued-job",

@@ -608,7 +608,7 @@ async def test_teams_badge_dm_and_consented_post_arrive(teams_rig: TeamsRig) -> 
     form = await send_photo(rig, "Morning delivery", "imgb1")
     submit = executes(form)["submission.create"]
     invoke = rig.bf.invoke_adaptive_card_action(
-        "submission.create", {**submit["data"], "caption": "Morning delivery"}
+        "submission.create", {**submit["data"], "caption": "Morning delivery", "appears": "nobody"}
     )
     assert (await rig.send(invoke)).status == 200
     card = await rig.review_card()
@@ -646,9 +646,12 @@ async def test_the_console_shows_the_badge_and_the_profile_lists_it(
             f"'{picture}'",
             "",
             "",
-            "y",
+            "1",
+            "",
+            "",
             "n",
-            "y",  # photos, caption kept, site, consent, sensitive
+            "y",  # photos, caption kept, site, who appears (nobody), colleagues, outside
+            # agreement, sensitive, send
             "/as cm1",
             "1",  # Approve on the review card
             "/as alice",

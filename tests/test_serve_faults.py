@@ -75,7 +75,9 @@ async def test_a_fifth_of_slack_calls_failing_loses_nothing_and_doubles_nothing(
         fake.fail_share(0.2, statuses=(429, 500), seed=11, retry_after=1)
         for n, (user, form) in enumerate(zip(AMBASSADORS, forms, strict=True)):
             photo = fake.add_file(f"F{n}", jpeg_bytes((30 * n, 80, 160)), user=user)
-            sent = await rig.submit(user, form, {"photos": [photo]}, view_id=f"V{n}")
+            sent = await rig.submit(
+                user, form, {"appears": "nobody", "photos": [photo]}, view_id=f"V{n}"
+            )
             assert sent.status_code == 200
             assert sent.json()["response_action"] == "update", sent.json()
 

@@ -129,7 +129,9 @@ async def test_a_real_serve_process_acks_through_a_stopped_then_frozen_database(
         await join(rig, "UFR")
         form = await open_form(rig, "UAMB")
         first = fake.add_file("F1", jpeg_bytes(), name="one.jpg", user="UAMB")
-        sent = (await rig.submit("UAMB", form, {"photos": [first]}, view_id="V1")).json()
+        sent = (
+            await rig.submit("UAMB", form, {"appears": "nobody", "photos": [first]}, view_id="V1")
+        ).json()
         assert sent["response_action"] == "update", sent
         await fake.wait_for(lambda: rig.posts_to(REVIEW), timeout=15)
         card = rig.posts_to(REVIEW)[0]
@@ -144,7 +146,12 @@ async def test_a_real_serve_process_acks_through_a_stopped_then_frozen_database(
         view_ids = {"UAMB": "V-ana", "UFR": "V-luc"}
 
         def send_form(user: str) -> Awaitable[httpx.Response]:
-            return rig.submit(user, forms[user], {"photos": [photos[user]]}, view_id=view_ids[user])
+            return rig.submit(
+                user,
+                forms[user],
+                {"appears": "nobody", "photos": [photos[user]]},
+                view_id=view_ids[user],
+            )
 
         # A DM queued before the outage and due while it lasts.
         async with db.transaction() as r:

@@ -95,7 +95,9 @@ async def submit_photo(
     assert form["callback_id"] == "submission.create"
     colour = tuple(b for b in file_id.encode()[-3:].rjust(3, b"0"))
     photo = rig.fake.add_file(file_id, jpeg_bytes(colour), name=f"{file_id}.jpg", user=user)
-    response = await rig.submit(user, form, {"photos": [photo], **flags}, view_id=f"V{file_id}")
+    response = await rig.submit(
+        user, form, {"appears": "nobody", "photos": [photo], **flags}, view_id=f"V{file_id}"
+    )
     answer = await response.json()
     assert answer["response_action"] == "update", answer
     await rig.fake.wait_for(lambda: len(rig.posts_to(REVIEW)) > before)
@@ -180,7 +182,9 @@ async def test_join_submit_review_approve_full_path(rig: SlackRig, fake: FakeSla
     assert photos["element"]["type"] == "file_input"
 
     photo = fake.add_file("F1", jpeg_bytes(), name="breakfast.jpg", user="UAMB")
-    received = await (await rig.submit("UAMB", form, {"photos": [photo]}, view_id="V1")).json()
+    received = await (
+        await rig.submit("UAMB", form, {"appears": "nobody", "photos": [photo]}, view_id="V1")
+    ).json()
     assert received["response_action"] == "update"
 
     # After the ack: the photo is fetched with the bot token, cleaned, re-uploaded, and
@@ -220,7 +224,7 @@ async def test_an_approver_who_never_wrote_gets_the_escalation_by_dm(
     charter = await rig.opened_view()
     form = (await (await rig.submit("UAMB", charter, {"site": "Lyon"})).json())["view"]
     photo = fake.add_file("F9", jpeg_bytes(), name="ceo.jpg", user="UAMB")
-    await rig.submit("UAMB", form, {"photos": [photo]}, view_id="V9")
+    await rig.submit("UAMB", form, {"appears": "nobody", "photos": [photo]}, view_id="V9")
     await fake.wait_for(lambda: rig.posts_to(REVIEW))
     async with rig.core.db.read() as r:
         ws = await r.workspaces.find(Platform.SLACK, fake.team_id)
@@ -305,13 +309,14 @@ async def test_form_errors_come_back_on_the_field_at_once(rig: SlackRig, db: Dat
     await join(rig, "UAMB")
     await rig.command("UAMB", "/submit", "")
     form = await rig.opened_view(2)
-    no_photo = await (await rig.submit("UAMB", form, {"photos": []})).json()
+    no_photo = await (await rig.submit("UAMB", form, {"appears": "nobody", "photos": []})).json()
     assert no_photo["response_action"] == "errors"
     assert "photo" in no_photo["errors"]["photos"].lower()
     long = await (await rig.submit("UAMB", form, {"caption": "x" * 2001})).json()
-    assert set(long["errors"]) == {"photos", "caption"}
+    # Who appears was not answered either: every field in error at once.
+    assert set(long["errors"]) == {"photos", "caption", "appears"}
     pdf = rig.fake.add_file("FPDF", b"%PDF-1.4", name="plan.pdf", mimetype="application/pdf")
-    wrong = await (await rig.submit("UAMB", form, {"photos": [pdf]})).json()
+    wrong = await (await rig.submit("UAMB", form, {"appears": "nobody", "photos": [pdf]})).json()
     assert "JPEG, PNG, WebP" in wrong["errors"]["photos"]
     assert await count_rows(db, Job) == 0
     assert await count_rows(db, Submission) == 0
@@ -334,7 +339,9 @@ async def test_unusable_file_gets_a_clear_dm_and_no_submission(
             "FLOGIN", jpeg_bytes(), name="photo.jpg", serve_as="login", user="UAMB"
         )
         expected = "files:read"
-    answer = await (await rig.submit("UAMB", form, {"photos": [file]}, view_id="VBAD")).json()
+    answer = await (
+        await rig.submit("UAMB", form, {"appears": "nobody", "photos": [file]}, view_id="VBAD")
+    ).json()
     assert answer["response_action"] == "update"
     await rig.fake.wait_for(lambda: rig.posts_to("UAMB"))
     dm = texts(rig.posts_to("UAMB")[-1]["blocks"])
@@ -353,7 +360,9 @@ async def test_someone_elses_file_is_never_downloaded_or_recorded(
     theirs = rig.fake.add_file("FTHEIRS", jpeg_bytes((9, 9, 9)), name="hr.jpg", user="UOTHER")
     await rig.command("UAMB", "/submit", "mine")
     form = await rig.opened_view(2)
-    answer = await (await rig.submit("UAMB", form, {"photos": [theirs]}, view_id="VX")).json()
+    answer = await (
+        await rig.submit("UAMB", form, {"appears": "nobody", "photos": [theirs]}, view_id="VX")
+    ).json()
     assert answer["response_action"] == "update"
     await rig.fake.wait_for(lambda: rig.posts_to("UAMB"))
     assert "someone else shared this file" in texts(rig.posts_to("UAMB")[-1]["blocks"])
@@ -361,7 +370,7 @@ async def test_someone_elses_file_is_never_downloaded_or_recorded(
     crafted = {"action_id": "slack.submit_dropped", "value": "FTHEIRS", "text": "Submit"}
     await rig.click("UAMB", crafted, channel="DUAMB")
     dropped = await rig.opened_view(3)
-    await rig.submit("UAMB", dropped, {"caption": "mine too"}, view_id="VY")
+    await rig.submit("UAMB", dropped, {"caption": "mine too", "appears": "nobody"}, view_id="VY")
     await rig.fake.wait_for(lambda: len(rig.posts_to("UAMB")) >= 2)
     await _jobs_done(rig)
     assert ("FTHEIRS", rig.fake.token) not in rig.fake.file_downloads
@@ -475,7 +484,8 @@ async def test_photo_dropped_in_dm_offers_one_click_submit_once(
     form = await rig.opened_view(2)
     assert not any(b.get("block_id") == "photos" for b in form["blocks"])
     assert "1 photo" in texts(form["blocks"])
-    answer = await (await rig.submit("UAMB", form, {"caption": "From the shop"})).json()
+    values = {"caption": "From the shop", "appears": "nobody"}
+    answer = await (await rig.submit("UAMB", form, values)).json()
     assert answer["response_action"] == "update"
     await rig.fake.wait_for(lambda: rig.posts_to(REVIEW))
     assert ("FDM", rig.fake.token) in rig.fake.file_downloads
@@ -561,7 +571,9 @@ async def test_429_and_500_delay_messages_but_lose_none(rig: SlackRig, clock: Fa
     assert (await rig.command("UAMB", "/submit", "Rainy day")).status == 200
     form = await rig.opened_view(2)
     photo = rig.fake.add_file("F429", jpeg_bytes(), name="rain.jpg", user="UAMB")
-    response = await rig.submit("UAMB", form, {"photos": [photo]}, view_id="V429")
+    response = await rig.submit(
+        "UAMB", form, {"appears": "nobody", "photos": [photo]}, view_id="V429"
+    )
     assert response.status == 200
     assert time.monotonic() - started < 2  # the acks never waited for Slack
     await rig.fake.wait_for(
@@ -662,7 +674,11 @@ async def test_a_photo_job_interrupted_by_a_crash_resumes_after_restart(
                 "team": "T1",
                 "user": "UAMB",
                 "files": [photo],
-                "values": {"caption": "Before the crash", "people_consented": True},
+                "values": {
+                    "caption": "Before the crash",
+                    "appears": "outside",
+                    "outside_agreement": True,
+                },
                 "action": "submission.create",
                 "value": "",
                 "client_key": "slack:view:VCRASH",
@@ -699,8 +715,8 @@ async def test_same_modal_submitted_twice_records_one_submission(
     form = await rig.opened_view(2)
     photo = rig.fake.add_file("FTW", jpeg_bytes((9, 9, 9)), name="twice.jpg", user="UAMB")
     first, second = await asyncio.gather(
-        rig.submit("UAMB", form, {"photos": [photo]}, view_id="VTWICE"),
-        rig.submit("UAMB", form, {"photos": [photo]}, view_id="VTWICE"),
+        rig.submit("UAMB", form, {"appears": "nobody", "photos": [photo]}, view_id="VTWICE"),
+        rig.submit("UAMB", form, {"appears": "nobody", "photos": [photo]}, view_id="VTWICE"),
     )
     assert first.status == second.status == 200
     await rig.fake.wait_for(lambda: rig.posts_to(REVIEW))
@@ -718,7 +734,7 @@ async def test_a_file_host_error_is_retried_by_the_job(
     await rig.command("UAMB", "/submit", "Retry me")
     form = await rig.opened_view(2)
     photo = rig.fake.add_file("FRT", jpeg_bytes((7, 7, 7)), name="retry.jpg", user="UAMB")
-    await rig.submit("UAMB", form, {"photos": [photo]}, view_id="VRETRY")
+    await rig.submit("UAMB", form, {"appears": "nobody", "photos": [photo]}, view_id="VRETRY")
     await rig.fake.wait_for(lambda: len(rig.fake.file_downloads) >= 1)
     for _ in range(20):
         if rig.posts_to(REVIEW):

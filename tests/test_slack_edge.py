@@ -313,6 +313,12 @@ async def test_nul_and_lone_surrogates_are_cleaned_before_the_database(
                         }
                     },
                     "photos": {"photos": {"type": "file_input", "files": [photo]}},
+                    "appears": {
+                        "appears": {
+                            "type": "static_select",
+                            "selected_option": {"value": "nobody"},
+                        }
+                    },
                 }
             },
         }
@@ -363,14 +369,18 @@ async def test_image_types_we_refuse_are_refused_in_the_form(
     submission_form = (await rig.fake.wait_calls("views.open", 2))[1].params["view"]
     file = rig.fake.add_file("FGIF", b"GIF89a", name=name, mimetype=mimetype, user="UAMB")
     good = rig.fake.add_file("FJPG", jpeg_bytes(), name="ok.jpg", user="UAMB")
-    response = await rig.submit("UAMB", submission_form, {"photos": [good, file]})
+    response = await rig.submit(
+        "UAMB", submission_form, {"appears": "nobody", "photos": [good, file]}
+    )
     answer = await response.json()
     assert answer["response_action"] == "errors", answer
     assert name in answer["errors"]["photos"]
     assert "JPEG, PNG, WebP" in answer["errors"]["photos"]
     assert "ok.jpg" not in answer["errors"]["photos"]
     # The same form with the JPEG alone goes through.
-    response = await rig.submit("UAMB", submission_form, {"photos": [good]}, view_id="VOK")
+    response = await rig.submit(
+        "UAMB", submission_form, {"appears": "nobody", "photos": [good]}, view_id="VOK"
+    )
     assert (await response.json())["response_action"] == "update"
     await rig.fake.wait_for(lambda: rig.posts_to(REVIEW))
     assert await count_rows(db, Submission) == 1

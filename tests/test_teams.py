@@ -305,7 +305,12 @@ async def test_install_join_photo_review_approve_full_path(rig: TeamsRig, db: Da
     assert submit["data"]["value"].startswith("draft:1:")
     invoke = rig.bf.invoke_adaptive_card_action(
         "submission.create",
-        {**submit["data"], "caption": "Team breakfast in Lyon", "people_consented": "true"},
+        {
+            **submit["data"],
+            "caption": "Team breakfast in Lyon",
+            "appears": "outside",
+            "outside_agreement": "true",
+        },
     )
     answer = await rig.send(invoke)
     assert answer.status == 200, answer.text
@@ -344,7 +349,11 @@ async def test_photo_links_are_signed_and_serve_the_cleaned_photo(
     await join(rig)
     form = await send_photo(rig, "Link", "img-link")
     submit = executes(form)["submission.create"]
-    await rig.send(rig.bf.invoke_adaptive_card_action("submission.create", submit["data"]))
+    await rig.send(
+        rig.bf.invoke_adaptive_card_action(
+            "submission.create", {**submit["data"], "appears": "nobody"}
+        )
+    )
     card = await rig.review_card()
     url = next(e for e in card["body"] if e.get("type") == "Image")["url"]
     path = url.removeprefix("https://relais.example.com")
@@ -391,7 +400,8 @@ async def test_non_cm_click_is_refused_and_nothing_changes(rig: TeamsRig, db: Da
     form = await send_photo(rig, "Refuse", "img-r")
     await rig.send(
         rig.bf.invoke_adaptive_card_action(
-            "submission.create", executes(form)["submission.create"]["data"]
+            "submission.create",
+            {**executes(form)["submission.create"]["data"], "appears": "nobody"},
         )
     )
     card = await rig.review_card()
@@ -415,7 +425,8 @@ async def test_reason_is_collected_in_the_card(rig: TeamsRig, db: Database) -> N
     form = await send_photo(rig, "Blurry", "img-b")
     await rig.send(
         rig.bf.invoke_adaptive_card_action(
-            "submission.create", executes(form)["submission.create"]["data"]
+            "submission.create",
+            {**executes(form)["submission.create"]["data"], "appears": "nobody"},
         )
     )
     card = await rig.review_card()
@@ -544,7 +555,8 @@ async def test_a_double_click_decides_once(rig: TeamsRig, db: Database) -> None:
     form = await send_photo(rig, "Race", "img-race")
     await rig.send(
         rig.bf.invoke_adaptive_card_action(
-            "submission.create", executes(form)["submission.create"]["data"]
+            "submission.create",
+            {**executes(form)["submission.create"]["data"], "appears": "nobody"},
         )
     )
     card = await rig.review_card()
@@ -619,7 +631,12 @@ async def test_emulator_mode_posts_review_cards_in_a_channel(
             submit = executes(form)["submission.create"]
             invoke = bf.invoke_adaptive_card_action(
                 "submission.create",
-                {**submit["data"], "caption": "Emulated breakfast", "people_consented": "true"},
+                {
+                    **submit["data"],
+                    "caption": "Emulated breakfast",
+                    "appears": "outside",
+                    "outside_agreement": "true",
+                },
             )
             assert (await rig.send(invoke)).status == 200
             card = await rig.review_card()

@@ -335,9 +335,18 @@ def test_form_inputs() -> None:
     assert site["choices"] == [{"title": "Lyon", "value": "1"}, {"title": "Paris", "value": "2"}]
     assert site["value"] == "2"
     assert "value" not in campaign
+    appears, people = of_type(card, "Input.ChoiceSet")[2:]
+    # Who appears: a required choice with no answer picked for the person.
+    assert appears["id"] == "appears" and appears["isRequired"] is True
+    assert "value" not in appears
+    assert [c["value"] for c in appears["choices"]] == ["nobody", "colleagues", "outside"]
+    # The colleagues: Teams' people picker over the organisation's directory.
+    assert people["id"] == "people" and people["isMultiSelect"] is True
+    assert people["choices.data"] == {"type": "Data.Query", "dataset": "graph.microsoft.com/users"}
+    assert "isRequired" not in people
     consent, sensitive = of_type(card, "Input.Toggle")
-    assert consent["id"] == "people_consented"
-    assert consent["title"] == t("field.people_consented_question")
+    assert consent["id"] == "outside_agreement"
+    assert consent["title"] == t("field.outside_agreement")
     assert (consent["value"], consent["valueOn"], consent["valueOff"]) == ("false", "true", "false")
     assert sensitive["id"] == "sensitive"
     # No file input on Teams: a line says where the photos go.
@@ -470,7 +479,8 @@ def _answers(card: dict[str, Any], inputs: dict[str, Any]) -> tuple[dict, dict]:
 def test_forms_round_trip_through_both_shapes() -> None:
     card = card_for_form(submission_form(value="key-1"), labels=LABELS)
     inputs = {e["id"]: e.get("value", "") for e in elements(card) if e["type"].startswith("Input.")}
-    inputs["people_consented"] = "true"
+    inputs["appears"] = "colleagues"
+    inputs["people"] = "0d3c1a52-1111-4a4a-9b9b-000000000001,0d3c1a52-1111-4a4a-9b9b-000000000002"
     for answer in _answers(card, inputs):
         action, value, got = read_submission(answer)
         assert (action, value) == ("submission.create", "key-1")
@@ -478,7 +488,9 @@ def test_forms_round_trip_through_both_shapes() -> None:
             "caption": HOSTILE,
             "site": "2",
             "campaign": "",
-            "people_consented": "true",
+            "appears": "colleagues",
+            "people": inputs["people"],
+            "outside_agreement": "false",
             "sensitive": "false",
         }
 

@@ -21,7 +21,18 @@ from bot.i18n import Translator, translator
 from bot.media import CleanImage, MediaRejected
 from bot.outbox import Dispatcher
 from bot.ports import Target
-from bot.ui import DateInput, FileInput, Form, FormInput, Message, Option, Reply, Select, TextInput
+from bot.ui import (
+    DateInput,
+    FileInput,
+    Form,
+    FormInput,
+    Message,
+    Option,
+    PeopleInput,
+    Reply,
+    Select,
+    TextInput,
+)
 from domain import MemberView, Platform, site_key
 
 WORKSPACE = "console"
@@ -216,6 +227,17 @@ class ConsoleApp:
             return await self._ask_several(field, values)
         if isinstance(field, Select):
             return await self._ask_select(field, values)
+        if isinstance(field, PeopleInput):
+            # No picker in a terminal: names (or @names) separated by commas; the core
+            # refuses unknown ones on this field, naming them.
+            current = values.get(field.name, list(field.initial))
+            hint = f" [{plain(', '.join(current))}]" if current else ""
+            answer = await self._prompt(self.t("console.people", label=plain(field.label)) + hint)
+            if answer is None:
+                return False
+            names = [n.strip() for n in answer.split(",") if n.strip()]
+            values[field.name] = names if answer.strip() else current
+            return True
         if isinstance(field, TextInput | DateInput):
             current = values.get(field.name, field.initial)
             hint = f" [{plain(current)}]" if current else ""

@@ -18,6 +18,7 @@ from bot.core import Core
 from bot.i18n import Translator, translator
 from bot.media import ACCEPTED_FORMATS, ACCEPTED_LABEL
 from bot.ports import RetryLater
+from bot.services.consent import declaration_problem
 from bot.ui import Form, Message, Reply
 from domain import CAPTION_MAX, MAX_PHOTOS, MemberView
 
@@ -173,4 +174,8 @@ def submission_errors(
     caption = str(values.get("caption") or "").strip()
     if len(caption) > CAPTION_MAX:
         errors["caption"] = t("error.caption_too_long", length=len(caption), max=CAPTION_MAX)
+    # Who appears: answered at once in the modal rather than by DM after it closed.
+    problem = declaration_problem(values)
+    if problem is not None:
+        errors[problem.field] = t(problem.key, **problem.params)
     return errors

@@ -30,6 +30,7 @@ from bot.ui import (
     Mentions,
     Message,
     Paragraph,
+    PeopleInput,
     Select,
     TextInput,
 )
@@ -280,6 +281,12 @@ def _input(field: FormInput) -> dict[str, Any] | None:
         if field.initial:
             element["initial_date"] = field.initial
         optional = not field.required
+    elif isinstance(field, PeopleInput):
+        # Slack's own people picker: its values are user ids of the workspace.
+        element = {"type": "multi_users_select", "action_id": field.name}
+        if field.initial:
+            element["initial_users"] = list(field.initial)
+        optional = not field.required
     elif isinstance(field, Checkbox):
         option = {"text": plain(field.label, OPTION_TEXT_MAX), "value": "yes"}
         element = {"type": "checkboxes", "action_id": field.name, "options": [option]}
@@ -323,6 +330,9 @@ def form_values(
                 values[name] = ",".join(str(o.get("value") or "") for o in chosen)
             elif kind == "checkboxes":
                 values[name] = bool(element.get("selected_options"))
+            elif kind == "multi_users_select":
+                users = element.get("selected_users") or []
+                values[name] = [str(u) for u in users if isinstance(u, str)]
             elif kind == "datepicker":
                 values[name] = element.get("selected_date") or ""
             elif kind == "file_input":

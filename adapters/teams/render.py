@@ -61,6 +61,7 @@ from bot.ui import (
     Mentions,
     Message,
     Paragraph,
+    PeopleInput,
     Select,
     TextInput,
 )
@@ -466,6 +467,21 @@ def _input(
         element = {"type": "Input.Date", "id": ids(field.name), "label": field.label}
         if field.initial:
             element["value"] = field.initial
+        return _required(element, field.required, field.name, field.label, labels)
+    if isinstance(field, PeopleInput):
+        # Teams' people picker: a ChoiceSet filled from the organisation's directory;
+        # its value is the Entra ID object ids chosen, comma-separated.
+        element = {
+            "type": "Input.ChoiceSet",
+            "id": ids(field.name),
+            "label": field.label,
+            "isMultiSelect": True,
+            "style": "filtered",
+            "choices": [],
+            "choices.data": {"type": "Data.Query", "dataset": "graph.microsoft.com/users"},
+        }
+        if field.initial:
+            element["value"] = ",".join(field.initial)
         return _required(element, field.required, field.name, field.label, labels)
     if isinstance(field, Checkbox):
         return {

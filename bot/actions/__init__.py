@@ -7,12 +7,13 @@
 - ``reviewing.py`` show, approve, reject, request changes, escalate;
 - ``stats.py``     the CM's numbers: stats (with a chart) and the CSV export.
 - ``running.py``   sites and roles (running the programme from chat).
+- ``consent.py``   consent of the people in a photo: answer, list, withdraw.
 
 A new action is one ``@action(...)`` entry in one of these modules (or a new one
 imported below), with its permission declared beside its handler.
 """
 
-from bot.actions import programme, reviewing, running, stats, submitting
+from bot.actions import consent, programme, reviewing, running, stats, submitting
 from bot.actions.common import error_reply, render_error
 from bot.actions.dispatch import changes_member, dispatch, handle_action, handle_command
 from bot.actions.submitting import submit_entry
@@ -23,6 +24,7 @@ __all__ = [
     "ActionName",
     "Permission",
     "changes_member",
+    "consent",
     "dispatch",
     "error_reply",
     "handle_action",

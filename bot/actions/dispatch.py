@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot import cards
-from bot.actions.common import card_ref, error_reply
+from bot.actions.common import card_ref, error_reply, int_or_none
 from bot.actions.table import TABLE, Action, ActionName, Author, Permission, Request, Target
 from bot.core import Core
 from bot.errors import NotAllowed, NotAmbassador, NotFound, RelaisError
@@ -119,6 +119,7 @@ async def authorize(
     permission = entry.permission
     submission: SubmissionView | None = None
     revision: int | None = None
+    consent_id: int | None = None
     fresh = member
     by_role = True
     if permission.roles or permission.target is not Target.NONE:
@@ -131,6 +132,17 @@ async def authorize(
             if permission.target is Target.SUBMISSION:
                 submission_id, revision = card_ref(value)
                 submission = await load_view(r, submission_id)
+            if permission.target is Target.CONSENT:
+                consent_id = int_or_none(value)
+                consent = await r.consents.get(consent_id) if consent_id else None
+                if consent is None:
+                    raise NotFound("error.consent_not_found")
+                submission = await load_view(r, consent.submission_id)
+                if submission.workspace_id != fresh.workspace_id:
+                    raise NotFound("error.consent_not_found")
+                if consent.member_id != fresh.id:
+                    # Only the person in the photo answers for themselves.
+                    raise NotAllowed("error.not_named")
     config = await core.config.recent(fresh.workspace_id)
     if submission is not None:
         if submission.workspace_id != fresh.workspace_id:
@@ -159,6 +171,7 @@ async def authorize(
         photos=photos,
         submission=submission,
         revision=revision,
+        consent_id=consent_id,
     )
 
 

@@ -47,6 +47,14 @@ async def approve(request: Request) -> Reply:
     return _decided(request, await review.approve(member, sid, revision=request.revision))
 
 
+@action(ActionName.REVIEW_APPROVE_INTERNAL, DECIDE_OR_REFERENT)
+async def approve_internal(request: Request) -> Reply:
+    """Approve for use inside the company only: possible whatever the consent answers."""
+    review, member, sid = request.core.review, request.member, request.sub.id
+    sub = await review.approve(member, sid, revision=request.revision, internal_only=True)
+    return _decided(request, sub)
+
+
 @action(ActionName.REVIEW_REJECT, DECIDE, form=_reason_form)
 async def reject(request: Request) -> Reply:
     review, member, sid = request.core.review, request.member, request.sub.id

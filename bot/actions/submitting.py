@@ -7,6 +7,7 @@ from bot.actions.common import flag, int_or_none
 from bot.actions.table import EVERYONE, ActionName, Author, Permission, Request, Target, action
 from bot.core import Core
 from bot.i18n import Translator, translator
+from bot.services.consent import parse_appears, people_tokens
 from bot.ui import Form, Reply
 from domain import Charter, MemberView, Role
 
@@ -60,9 +61,11 @@ async def create(request: Request) -> Reply:
         caption=str(v.get("caption") or ""),
         site_id=int_or_none(v.get("site")),
         campaign_id=int_or_none(v.get("campaign")),
-        people_consented=flag(v.get("people_consented")),
+        people_consented=flag(v.get("outside_agreement")),
         sensitive=flag(v.get("sensitive")),
         client_key=str(v["client_key"]) if v.get("client_key") else None,
+        appears=parse_appears(v.get("appears")),
+        people=people_tokens(v.get("people")),
     )
     return Reply(message=cards.notice(request.t("submission.created", id=sub.id)))
 
@@ -85,7 +88,9 @@ async def _resubmit_form(request: Request) -> Form:
         action=ActionName.SUBMISSION_RESUBMIT,
         value=str(sub.id),
         sensitive=sub.sensitive,
-        consented=sub.people_consented,
+        appears=sub.appears,
+        people=tuple(c.external_id for c in sub.consents),
+        outside_agreement=sub.people_consented,
     )
 
 
@@ -103,9 +108,11 @@ async def resubmit(request: Request) -> Reply:
         request.sub.id,
         caption=str(v.get("caption") or ""),
         photos=request.photos,
-        people_consented=flag(v.get("people_consented")),
+        people_consented=flag(v.get("outside_agreement")),
         sensitive=flag(v.get("sensitive")),
         site_id=int_or_none(v.get("site")),
         campaign_id=int_or_none(v.get("campaign")),
+        appears=parse_appears(v.get("appears")),
+        people=people_tokens(v.get("people")),
     )
     return Reply(message=cards.notice(request.t("submission.resubmitted", id=sub.id)))

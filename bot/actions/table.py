@@ -72,9 +72,19 @@ class ActionName(enum.StrEnum):
     SUBMISSION_RESUBMIT = "submission.resubmit"
     REVIEW_SHOW = "review.show"
     REVIEW_APPROVE = "review.approve"
+    # Approve for use inside the company only (always possible, whatever the consents).
+    REVIEW_APPROVE_INTERNAL = "review.approve_internal"
     REVIEW_REJECT = "review.reject"
     REVIEW_CHANGES = "review.changes"
     REVIEW_ESCALATE = "review.escalate"
+    # ``consent``: the photos the member appears in (and their own), with Withdraw.
+    CONSENT = "consent"
+    # The buttons of a consent request, for the person named only (Target.CONSENT).
+    CONSENT_AGREE = "consent.agree"
+    CONSENT_DECLINE = "consent.decline"
+    CONSENT_WITHDRAW = "consent.withdraw"
+    # The author takes back their own photo's use outside the company.
+    CONSENT_WITHDRAW_OWN = "consent.withdraw_own"
 
 
 class Target(enum.Enum):
@@ -84,6 +94,9 @@ class Target(enum.Enum):
     # ``"<id>"`` or ``"<id>:<revision>"``: a submission, which must be in the member's
     # own workspace (another workspace's is "not found", never shown).
     SUBMISSION = "submission"
+    # ``"<id>"``: a consent request, which must name the member (only the person in the
+    # photo answers or withdraws it); its submission must be in their workspace.
+    CONSENT = "consent"
 
 
 class Author(enum.Enum):
@@ -146,6 +159,8 @@ class Request:
     # The target, loaded and checked (Target.SUBMISSION), and the revision the card showed.
     submission: SubmissionView | None = None
     revision: int | None = None
+    # The checked consent request (Target.CONSENT).
+    consent_id: int | None = None
 
     @property
     def tz(self) -> str:

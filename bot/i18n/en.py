@@ -24,12 +24,98 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "field.author": "Sent by",
     "field.site": "Site",
     "field.campaign": "Campaign",
-    "field.people_consented": "People in photos agreed",
     "field.sensitive": "Sensitive",
     "field.status": "Status",
     "field.photos": "Photos",
     "field.caption": "Caption",
     "field.people_consented_question": "Everyone recognisable in these photos agreed to appear",
+    # consent of the people in a photo (issue 13)
+    "field.appears": "Who appears",
+    "field.appears_question": "Who appears in these photos?",
+    "field.people": "Colleagues in the photos (each will be asked)",
+    "field.outside_agreement": (
+        "People outside the company appear: I hold their written agreement"
+    ),
+    "appears.nobody": "Nobody recognisable",
+    "appears.colleagues": "Colleagues",
+    "appears.outside": "People outside the company",
+    "appears.outside_declared": "People outside the company (written agreement declared)",
+    "appears.unknown": "Not asked",
+    "consent.state.pending": "waiting",
+    "consent.state.agreed": "agreed",
+    "consent.state.declined": "declined",
+    "consent.state.withdrawn": "withdrew",
+    "card.review.consent_hint": (
+        "Not everyone in the photos agreed yet: it can be approved for use inside the company only."
+    ),
+    "card.internal_only": "Approved for use inside the company only.",
+    "card.consent_warning": (
+        "Approved for use outside the company while not everyone in the photos agreed."
+    ),
+    "card.consent_withdrawn": (
+        "Consent withdrawn: no longer in digests, the library or external use."
+    ),
+    "button.approve_internal": "Approve (internal only)",
+    "button.consent_agree": "I agree",
+    "button.consent_decline": "I decline",
+    "button.consent_withdraw": "Withdraw",
+    "digest.internal_only": "internal use only",
+    "consent.request": (
+        "{author} sent a photo you appear in (submission #{id}). Do you agree to it being "
+        "used by the communication team?"
+    ),
+    "consent.request_hint": (
+        "Only you can answer. You can change your mind later with /relais consent."
+    ),
+    "consent.reminder": (
+        "A gentle reminder: {author} sent a photo you appear in and is waiting for your "
+        "answer. No answer means it will not be used outside the company."
+    ),
+    "consent.agreed": "Thank you: you agreed to appear in submission #{id}.",
+    "consent.declined": (
+        "Noted: you declined to appear in submission #{id}. It will not be used outside "
+        "the company."
+    ),
+    "consent.withdrawn": (
+        "Your consent for submission #{id} is withdrawn: it leaves future digests, the "
+        "library and exports. The communication team has been told."
+    ),
+    "consent.list_title": "Photos you appear in",
+    "consent.list_empty": (
+        "You appear in no photo sent to Relais, and have none of your own in use."
+    ),
+    "consent.list_line": "#{id} by {author} — {caption} — your answer: {state}",
+    "consent.list_own": "#{id} (your photo, cleared for use outside the company) — {caption}",
+    "consent.no_caption": "no caption",
+    "consent.cms_withdrawn": (
+        "{name} withdrew their consent for submission #{id} by {author}: it is out of "
+        "future digests, the library and exports."
+    ),
+    "consent.cms_withdrawn_author": (
+        "{author} withdrew their photo #{id} from use outside the company: it is out of "
+        "future digests, the library and exports."
+    ),
+    "console.people": "{label} (names separated by commas; Enter for none)",
+    "help.consent": "/relais consent — the photos you appear in, with your answer and Withdraw",
+    "error.appears_required": (
+        "Say who appears in the photos: nobody, colleagues, or people outside the company."
+    ),
+    "error.people_required": "Pick the colleagues who appear in the photos (other than you).",
+    "error.too_many_people": "At most {max} colleagues per submission.",
+    "error.unknown_people": "Not found in this workspace: {names}.",
+    "error.outside_agreement_required": (
+        "Tick the box to confirm you hold the written agreement of the people outside the "
+        "company, or choose another answer."
+    ),
+    "error.consent_not_found": "This consent request no longer exists.",
+    "error.not_named": "Only the person named in this request can answer it.",
+    "error.consent_withdrawn_already": (
+        "You already withdrew your consent for this photo; it stays withdrawn."
+    ),
+    "error.consent_incomplete": (
+        "Not approved: {names} did not agree to appear. Approve it for use inside the "
+        "company only, or wait for their answer."
+    ),
     "field.sensitive_question": "Sensitive content: an approver must check it",
     "field.reason": "Reason (the author will read it)",
     "field.changes": "What should be changed? (the author will read it)",
@@ -392,9 +478,9 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     ),
     "teams.help_words": (
         "In this chat, type: help, join, me, stats, snooze 2w, snooze off, leave, or submit "
-        "(or just send photos); config me for your preferences, mydata for a copy of your "
-        "data, forget to have it deleted. Community managers also: digest, config, export, "
-        "library, charter, site, role, campaign."
+        "(or just send photos); consent for the photos you appear in, config me for your "
+        "preferences, mydata for a copy of your data, forget to have it deleted. Community "
+        "managers also: digest, config, export, library, charter, site, role, campaign."
     ),
     "teams.html_copy": "the formatted (HTML) copy of your message",
     "digest.title": "This week in the ambassador programme ({start} to {end})",

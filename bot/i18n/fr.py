@@ -25,13 +25,105 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "field.author": "Envoyée par",
     "field.site": "Site",
     "field.campaign": "Campagne",
-    "field.people_consented": "Accord des personnes photographiées",
     "field.sensitive": "Sensible",
     "field.status": "Statut",
     "field.photos": "Photos",
     "field.caption": "Légende",
     "field.people_consented_question": (
         "Toutes les personnes reconnaissables sur ces photos ont accepté d’y figurer"
+    ),
+    # consentement des personnes sur une photo (ticket 13)
+    "field.appears": "Qui apparaît",
+    "field.appears_question": "Qui apparaît sur ces photos ?",
+    "field.people": "Collègues sur les photos (leur accord sera demandé)",
+    "field.outside_agreement": (
+        "Des personnes extérieures à l’entreprise apparaissent : j’ai leur accord écrit"
+    ),
+    "appears.nobody": "Personne de reconnaissable",
+    "appears.colleagues": "Des collègues",
+    "appears.outside": "Des personnes extérieures à l’entreprise",
+    "appears.outside_declared": "Des personnes extérieures (accord écrit déclaré)",
+    "appears.unknown": "Non demandé",
+    "consent.state.pending": "en attente",
+    "consent.state.agreed": "d’accord",
+    "consent.state.declined": "refus",
+    "consent.state.withdrawn": "accord retiré",
+    "card.review.consent_hint": (
+        "Tout le monde n’a pas encore donné son accord : la contribution peut être "
+        "approuvée pour un usage interne uniquement."
+    ),
+    "card.internal_only": "Approuvée pour un usage interne uniquement.",
+    "card.consent_warning": (
+        "Approuvée pour un usage externe alors que tout le monde n’a pas donné son accord."
+    ),
+    "card.consent_withdrawn": (
+        "Accord retiré : plus dans les récaps, la bibliothèque ni l’usage externe."
+    ),
+    "button.approve_internal": "Approuver (interne)",
+    "button.consent_agree": "J’accepte",
+    "button.consent_decline": "Je refuse",
+    "button.consent_withdraw": "Retirer",
+    "digest.internal_only": "usage interne uniquement",
+    "consent.request": (
+        "{author} a envoyé une photo sur laquelle vous apparaissez (contribution n° {id}). "
+        "Acceptez-vous qu’elle soit utilisée par l’équipe communication ?"
+    ),
+    "consent.request_hint": (
+        "Vous seul pouvez répondre. Vous pourrez changer d’avis avec /relais consent."
+    ),
+    "consent.reminder": (
+        "Petit rappel : {author} a envoyé une photo sur laquelle vous apparaissez et attend "
+        "votre réponse. Sans réponse, elle ne sera pas utilisée hors de l’entreprise."
+    ),
+    "consent.agreed": "Merci : vous acceptez d’apparaître dans la contribution n° {id}.",
+    "consent.declined": (
+        "C’est noté : vous refusez d’apparaître dans la contribution n° {id}. Elle ne sera "
+        "pas utilisée hors de l’entreprise."
+    ),
+    "consent.withdrawn": (
+        "Votre accord pour la contribution n° {id} est retiré : elle sort des prochains "
+        "récaps, de la bibliothèque et des exports. L’équipe communication est prévenue."
+    ),
+    "consent.list_title": "Les photos où vous apparaissez",
+    "consent.list_empty": (
+        "Vous n’apparaissez sur aucune photo envoyée à Relais, et aucune des vôtres n’est utilisée."
+    ),
+    "consent.list_line": "N° {id} de {author} — {caption} — votre réponse : {state}",
+    "consent.list_own": "N° {id} (votre photo, autorisée hors de l’entreprise) — {caption}",
+    "consent.no_caption": "sans légende",
+    "consent.cms_withdrawn": (
+        "{name} a retiré son accord pour la contribution n° {id} de {author} : elle sort "
+        "des prochains récaps, de la bibliothèque et des exports."
+    ),
+    "consent.cms_withdrawn_author": (
+        "{author} a retiré sa photo n° {id} de tout usage hors de l’entreprise : elle sort "
+        "des prochains récaps, de la bibliothèque et des exports."
+    ),
+    "console.people": "{label} (noms séparés par des virgules ; Entrée : aucun)",
+    "help.consent": (
+        "/relais consent — les photos où vous apparaissez, votre réponse et « Retirer »"
+    ),
+    "error.appears_required": (
+        "Indiquez qui apparaît sur les photos : personne, des collègues, ou des personnes "
+        "extérieures à l’entreprise."
+    ),
+    "error.people_required": (
+        "Choisissez les collègues qui apparaissent sur les photos (hors vous)."
+    ),
+    "error.too_many_people": "{max} collègues au plus par contribution.",
+    "error.unknown_people": "Introuvable dans cet espace : {names}.",
+    "error.outside_agreement_required": (
+        "Cochez la case pour confirmer que vous avez l’accord écrit des personnes "
+        "extérieures, ou choisissez une autre réponse."
+    ),
+    "error.consent_not_found": "Cette demande d’accord n’existe plus.",
+    "error.not_named": "Seule la personne concernée peut répondre à cette demande.",
+    "error.consent_withdrawn_already": (
+        "Vous avez déjà retiré votre accord pour cette photo ; il reste retiré."
+    ),
+    "error.consent_incomplete": (
+        "Non approuvée : {names} n’a pas donné son accord. Approuvez-la pour un usage "
+        "interne uniquement, ou attendez la réponse."
     ),
     "field.sensitive_question": "Contenu sensible : à faire vérifier par un approbateur",
     "field.reason": "Motif (transmis à la personne concernée)",
@@ -455,7 +547,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     ),
     "teams.help_words": (
         "Dans cette conversation, tapez : help, join, me, stats, snooze 2w, snooze off, leave "
-        "ou submit (ou envoyez simplement des photos) ; config me pour vos préférences, "
+        "ou submit (ou envoyez simplement des photos) ; consent pour les photos où vous "
+        "apparaissez, config me pour vos préférences, "
         "mydata pour une copie de vos données, forget pour les faire effacer. Community "
         "managers : aussi digest, config, export, library, charter, site, role, campaign."
     ),

@@ -41,10 +41,19 @@ KEYS: dict[str, tuple[str, int, int]] = {
     "points_first": ("int", 0, 1000),
     "points_campaign": ("int", 0, 1000),
     "points_referent": ("int", 0, 1000),
+    # Approval for use outside the company while someone named in a photo declined or
+    # has not answered: refused (block), or allowed with a warning on the card (warn).
+    "consent_rule": ("choice", 0, 0),
+    # Hours before one reminder goes to someone who has not answered a consent request.
+    "consent_reminder_hours": ("int", 1, 720),
 }
 #: Seconds a workspace's settings are reused on the request path (``Config.recent``).
 RECENT_TTL = 5.0
-CHOICES = {"digest_when_empty": ("send", "skip"), "forget_approved": ("anonymise", "delete")}
+CHOICES = {
+    "digest_when_empty": ("send", "skip"),
+    "forget_approved": ("anonymise", "delete"),
+    "consent_rule": ("block", "warn"),
+}
 # Words for on and off, in English and French, compared without accents; stored as on/off.
 ON_WORDS = frozenset(
     "on yes y true 1 enable enabled oui o vrai actif active activee activer".split()
@@ -93,6 +102,10 @@ class WorkspaceConfig:
     points_first: int = 20
     points_campaign: int = 5
     points_referent: int = 2
+    # ``block``: no approval for use outside the company while consent is incomplete
+    # ("internal use only" stays possible); ``warn``: allowed, the card says so.
+    consent_rule: str = "block"
+    consent_reminder_hours: int = 48
 
     def shown(self) -> list[tuple[str, str]]:
         """(key, value) pairs as people read them."""
@@ -113,6 +126,8 @@ class WorkspaceConfig:
             ("points_first", str(self.points_first)),
             ("points_campaign", str(self.points_campaign)),
             ("points_referent", str(self.points_referent)),
+            ("consent_rule", self.consent_rule),
+            ("consent_reminder_hours", str(self.consent_reminder_hours)),
         ]
 
 
@@ -147,6 +162,8 @@ class Config:
             points_first=int(stored.get("points_first", env.relais_points_first)),
             points_campaign=int(stored.get("points_campaign", env.relais_points_campaign)),
             points_referent=int(stored.get("points_referent", env.relais_points_referent)),
+            consent_rule=stored.get("consent_rule", "block"),
+            consent_reminder_hours=int(stored.get("consent_reminder_hours", 48)),
         )
 
     async def get(self, workspace_id: int) -> WorkspaceConfig:

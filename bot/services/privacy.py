@@ -59,6 +59,7 @@ class PersonalData:
                 "roles": await mine.roles(member.id),
                 "charter_acceptances": await mine.charter_acceptances(member.id),
                 "submissions": await mine.submissions(member.id),
+                "consents_given": await mine.consents(member.id),
                 "points": await mine.points(member.id),
                 "badges": await mine.badges(member.id),
                 "messages_to_you": await mine.messages_to(member.workspace_id, member.external_id),
@@ -145,6 +146,10 @@ class Forgetting:
                         if await r.outbox.get(post_id) is not None:
                             card = cards.removed_card(t, submission_id)
                             await notify.replace(r, post_id, card, now=now)
+            # Their answers about photos they appear in become withdrawals (the row stays,
+            # as the pseudonym: a decline keeps refusing); the requests they made go with
+            # their submissions.
+            appears_in = await self.core.consents.forget(r, member.id, now)
             keys = await r.personal.forget(
                 member.id,
                 delete_submissions=deleted,
@@ -161,7 +166,7 @@ class Forgetting:
                 detail={"by": by, "deleted": len(deleted), "kept": len(kept)},
                 now=now,
             )
-            for submission_id in kept:
+            for submission_id in kept + [i for i in appears_in if i not in deleted]:
                 await self.core.submissions.update_cards(r, await load_view(r, submission_id))
             unreferenced = await r.personal.unreferenced(keys)
         self.core.outbox_changed()

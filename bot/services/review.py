@@ -12,6 +12,7 @@ from bot.services.submissions import load_view, raise_already_decided
 from domain import (
     REASON_MAX,
     TRANSITIONS,
+    ConsentState,
     MemberView,
     Mover,
     Role,
@@ -79,6 +80,16 @@ def may_decide(
     return actor.has(*REVIEWER_ROLES)
 
 
+def consent_missing(sub: SubmissionView) -> list[str]:
+    """Why ``sub`` cannot be cleared for use outside the company on consent grounds: the
+    names of those named who did not agree (or "the author" when they withdrew); [] when
+    consent is complete."""
+    missing = [c.name for c in sub.consents if c.state is not ConsentState.AGREED]
+    if sub.consent_withdrawn and not missing:
+        missing = [sub.author.display_name]
+    return missing
+
+
 class Review:
     """The reviewers' side of a submission's life."""
 
@@ -86,13 +97,24 @@ class Review:
         self.core = core
 
     async def approve(
-        self, actor: MemberView, submission_id: int, *, revision: int | None = None
+        self,
+        actor: MemberView,
+        submission_id: int,
+        *,
+        revision: int | None = None,
+        internal_only: bool = False,
     ) -> SubmissionView:
         """Approve; the author is told and credited with points (and badges).
 
         ``revision`` is the version the reviewer saw (from the card); a newer one is refused.
+        ``internal_only``: for use inside the company only, always possible; otherwise,
+        while someone named in the photo declined, has not answered or withdrew, the
+        workspace's ``consent_rule`` refuses it (``block``) or lets it through with a
+        warning on the card (``warn``).
         """
-        return await self._decide(actor, submission_id, Status.APPROVED, None, revision)
+        return await self._decide(
+            actor, submission_id, Status.APPROVED, None, revision, internal_only=internal_only
+        )
 
     async def reject(
         self, actor: MemberView, submission_id: int, reason: str, *, revision: int | None = None
@@ -143,6 +165,8 @@ class Review:
         new: Status,
         reason: str | None,
         revision: int | None = None,
+        *,
+        internal_only: bool = False,
     ) -> SubmissionView:
         now = self.core.clock()
         async with self.core.db.transaction() as r:
@@ -175,6 +199,10 @@ class Review:
                 raise NotAllowed("error.no_approver")
             if revision is not None and revision != before.revision:
                 raise StaleCard(id=submission_id, revision=before.revision)
+            if new is Status.APPROVED and not internal_only and config.consent_rule == "block":
+                missing = consent_missing(before)
+                if missing:
+                    raise NotAllowed("error.consent_incomplete", names=", ".join(missing))
             if not await r.submissions.transition(
                 submission_id,
                 expected=before.status,
@@ -185,6 +213,8 @@ class Review:
                 reason=reason,
             ):
                 await raise_already_decided(r, submission_id)
+            if new is Status.APPROVED:
+                await r.submissions.set_internal_only(submission_id, internal_only)
             await r.reviews.add(
                 submission_id,
                 actor_id=actor.id,

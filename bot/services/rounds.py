@@ -28,6 +28,7 @@ from bot.schedule import (
 )
 from bot.services.config import WorkspaceConfig
 from bot.services.digest import Digests
+from bot.services.submissions import load_view
 from bot.ui import Message
 from domain import Digest, MemberView, Role
 from storage.models import Campaign
@@ -71,6 +72,8 @@ class Rounds:
                     sent += _counted("nudge", nudges)
                     referents = await self._referents(workspace_id, config, now)
                     sent += _counted("referent", referents)
+                    consents = await self._consent_reminders(workspace_id, config, now)
+                    sent += _counted("consent_reminder", consents)
             except Exception:
                 log.exception("scheduled rounds failed for workspace %s", workspace_id)
         try:
@@ -407,6 +410,42 @@ class Rounds:
             kind, _, key = period.partition(":")
             total += await self._once(person, kind, key, message, now)
         return total
+
+    async def _consent_reminders(
+        self, workspace_id: int, config: WorkspaceConfig, now: datetime
+    ) -> int:
+        """Consent requests unanswered for ``consent_reminder_hours``: one reminder each,
+        ever, in the person's working hours, at most one a day per person (their oldest
+        request first; the next one the following day)."""
+        before = now - timedelta(hours=config.consent_reminder_hours)
+        async with self.core.db.read() as r:
+            due = await r.consents.due_reminders(workspace_id, before)
+            people = await r.members.views(list({m for _, m, _ in due}))
+        sent = 0
+        seen: set[int] = set()
+        for consent_id, member_id, submission_id in due:
+            person = people[member_id]
+            if member_id in seen or person.forgotten:
+                continue
+            seen.add(member_id)
+            tz = person.timezone or config.timezone
+            if not working_hours(now, tz):
+                continue
+            day = local_day(now, tz).isoformat()
+            async with self.core.db.transaction() as r:
+                # The day's cap per person, then the one reminder per request: both
+                # conditional writes, so replicas and restarts send it once.
+                if not await r.rounds.claim(
+                    workspace_id, "consent_reminder", day, person.external_id, now=now
+                ):
+                    continue
+                if not await r.consents.mark_reminded(consent_id, now=now):
+                    continue
+                view = await load_view(r, submission_id)
+                message = cards.consent_reminder(translator(person.locale), view, consent_id)
+                await notify.dm(r, person, message, now=now)
+            sent += 1
+        return sent
 
     async def _once(
         self, person: MemberView, kind: str, period: str, message: Message, now: datetime

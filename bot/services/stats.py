@@ -32,6 +32,7 @@ from bot import cards
 from bot.chart import render_weeks
 from bot.i18n import Translator, translator
 from domain import (
+    Appears,
     CampaignFigures,
     Durations,
     MemberView,
@@ -40,9 +41,10 @@ from domain import (
     StatsView,
     Status,
     WeekCount,
+    external_use_allowed,
     quantile,
 )
-from storage.repositories.stats import Scope
+from storage.repositories.stats import ExportRow, Scope
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -230,6 +232,7 @@ class StatsService:
                         row.status,
                         hours,
                         safe_cell(row.decided_by or "") if row.status in FINAL else "",
+                        *consent_cells(row),
                     ]
                 )
         return out.getvalue()
@@ -243,7 +246,37 @@ SUBMISSION_COLUMNS = (
     "status",
     "decision_hours",
     "decided_by",
+    # Consent of the people in the photos: who appears (empty: sent before the form
+    # asked), how many colleagues were named and agreed, internal-only approval,
+    # withdrawal, and the rule's answer: may it be used outside the company.
+    "appears",
+    "people_named",
+    "people_agreed",
+    "internal_only",
+    "consent_withdrawn",
+    "external_use",
 )
+
+
+def consent_cells(row: ExportRow) -> list[str]:
+    """The export's consent columns for one submission (yes/no as in the rule of
+    ``domain.external_use_allowed``; approved or not)."""
+    appears = Appears(row.appears) if row.appears else None
+    external = external_use_allowed(
+        appears,
+        people_consented=row.people_consented,
+        internal_only=row.internal_only,
+        withdrawn=row.consent_withdrawn_at is not None,
+        everyone_agreed=row.people_agreed == row.people_named,
+    )
+    return [
+        row.appears or "",
+        str(row.people_named),
+        str(row.people_agreed),
+        "yes" if row.internal_only else "no",
+        "yes" if row.consent_withdrawn_at is not None else "no",
+        "yes" if external and row.status == Status.APPROVED.value else "no",
+    ]
 
 
 def safe_cell(text: str) -> str:

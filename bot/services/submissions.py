@@ -22,6 +22,7 @@ from bot.schedule import local_day
 from domain import (
     CAPTION_MAX,
     MAX_PHOTOS,
+    Appears,
     MemberView,
     ReviewAction,
     Role,
@@ -62,6 +63,10 @@ async def load_view(r: Repos, submission_id: int) -> SubmissionView:
         decided_at=row.decided_at,
         decision_reason=row.decision_reason,
         revision=row.revision,
+        appears=Appears(row.appears) if row.appears else None,
+        internal_only=row.internal_only,
+        consents=await r.consents.lines(row.id),
+        consent_withdrawn=row.consent_withdrawn_at is not None,
     )
 
 
@@ -119,8 +124,14 @@ class Submissions:
         people_consented: bool = False,
         sensitive: bool = False,
         client_key: str | None = None,
+        appears: Appears | None = None,
+        people: Sequence[str] = (),
     ) -> SubmissionView:
-        """Record a pending submission, queue its review card(s) and the author's receipt.
+        """Record a pending submission, queue its review card(s), the author's receipt
+        and a consent request to each colleague named in ``people`` (``appears``
+        colleagues; ``people_consented``: with ``appears`` outside, the author declares
+        holding their written agreement). ``appears`` None: not stated (callers other
+        than the form; never cleared for use outside the company).
 
         Idempotent on ``client_key``: a retried platform request returns the first result.
         """
@@ -145,13 +156,15 @@ class Submissions:
                         return await load_view(r, existing.id)
                 raise DuplicatePhoto(id=dup)
             site_id, campaign_id = await self._check_refs(r, fresh, site_id, campaign_id)
+            declared = await self.core.consents.declare(r, fresh, appears, people, people_consented)
             row, created = await r.submissions.create(
                 workspace_id=fresh.workspace_id,
                 author_id=fresh.id,
                 caption=caption,
                 site_id=site_id,
                 campaign_id=campaign_id,
-                people_consented=people_consented,
+                people_consented=declared.outside_agreement,
+                appears=declared.appears.value if declared.appears else None,
                 sensitive=sensitive,
                 client_key=client_key,
                 now=now,
@@ -159,6 +172,7 @@ class Submissions:
             if not created:  # a concurrent retry of the same request won: answer like it
                 return await load_view(r, row.id)
             await r.submissions.attach_media(row.id, await self._record_media(r, fresh, photos))
+            await self.core.consents.ask(r, row.id, declared, now)
             await r.reviews.add(
                 row.id,
                 actor_id=fresh.id,
@@ -171,6 +185,7 @@ class Submissions:
             view = await load_view(r, row.id)
             await self.post_cards(r, view)
             await notify.dm(r, fresh, cards.receipt_dm(translator(fresh.locale), view), now=now)
+            await self.core.consents.send_requests(r, view, now)
         self.core.outbox_changed()
         return view
 
@@ -212,8 +227,12 @@ class Submissions:
         sensitive: bool = False,
         site_id: int | None = None,
         campaign_id: int | None = None,
+        appears: Appears | None = None,
+        people: Sequence[str] = (),
     ) -> SubmissionView:
-        """Send a submission back to review after "changes requested" (new photos optional)."""
+        """Send a submission back to review after "changes requested" (new photos
+        optional). Who appears is asked again: people still named keep their answers,
+        new ones are asked, those no longer named are dropped."""
         caption = check_caption(caption)
         photos = unique_photos(photos)
         if photos:
@@ -228,6 +247,7 @@ class Submissions:
             fresh = await r.members.view(author.id)
             await self._check_can_submit(r, fresh)
             site_id, campaign_id = await self._check_refs(r, fresh, site_id, campaign_id)
+            declared = await self.core.consents.declare(r, fresh, appears, people, people_consented)
             if not await r.submissions.transition(
                 submission_id, expected=Status.CHANGES_REQUESTED, new=Status.PENDING, now=now
             ):
@@ -235,11 +255,13 @@ class Submissions:
             await r.submissions.update_content(
                 submission_id,
                 caption=caption,
-                people_consented=people_consented,
+                people_consented=declared.outside_agreement,
+                appears=declared.appears.value if declared.appears else None,
                 sensitive=sensitive,
                 site_id=site_id,
                 campaign_id=campaign_id,
             )
+            await self.core.consents.ask(r, submission_id, declared, now)
             if photos:
                 dup = await r.submissions.find_duplicate(
                     fresh.id, [p.source_sha256 for p in photos], exclude_id=submission_id
@@ -262,6 +284,7 @@ class Submissions:
             await self.update_cards(r, view, superseded=True)
             await self.post_cards(r, view)
             await notify.dm(r, fresh, cards.receipt_dm(translator(fresh.locale), view), now=now)
+            await self.core.consents.send_requests(r, view, now)
         self.core.outbox_changed()
         return view
 

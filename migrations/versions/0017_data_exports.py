@@ -6,7 +6,7 @@ rewrites their name out of what reviewers wrote: ``review_events`` stays append-
 except for ``reason``, the one column that may change (every other column unchanged).
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0015
 Create Date: 2026-11-30 19:00:00.000000
 """
 
@@ -17,7 +17,7 @@ import storage.models
 
 
 revision = '0017'
-down_revision = '0014'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.repositories.consents import ConsentRepository
 from storage.repositories.jobs import JobRepository
 from storage.repositories.library import LibraryRepository
 from storage.repositories.members import (
@@ -58,6 +59,7 @@ class Repos:
         self.drafts = DraftRepository(session)
         self.personal = PersonalDataRepository(session)
         self.library = LibraryRepository(session)
+        self.consents = ConsentRepository(session)
 
 
 __all__ = ["Repos"]

@@ -21,6 +21,7 @@ from storage.models import (
     Campaign,
     CharterAcceptance,
     CharterVersion,
+    Consent,
     ConversationRef,
     DataExport,
     Draft,
@@ -81,6 +82,15 @@ class Scrubber:
         if isinstance(value, dict):
             return any(Scrubber.mentions(v, needle) for v in value.values())
         return False
+
+
+def _consent(row: Consent) -> dict[str, Any]:
+    return {
+        "state": row.state,
+        "asked_at": _iso(row.asked_at),
+        "answered_at": _iso(row.answered_at),
+        "reminded_at": _iso(row.reminded_at),
+    }
 
 
 def _to_person(target: dict[str, Any] | None, external_id: str) -> bool:
@@ -154,6 +164,7 @@ class PersonalDataRepository:
         ids = [sub.id for sub, _, _ in rows]
         history: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
         photos: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+        consents_asked: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
         if ids:
             events = await self.s.execute(
                 select(ReviewEvent)
@@ -169,6 +180,12 @@ class PersonalDataRepository:
                         "at": _iso(event.at),
                     }
                 )
+            asked = await self.s.execute(
+                select(Consent).where(Consent.submission_id.in_(ids)).order_by(Consent.id)
+            )
+            for consent in asked.scalars():
+                # Who was asked is not named (their answer is theirs): what, and when.
+                consents_asked[consent.submission_id].append(_consent(consent))
             media = await self.s.execute(
                 select(SubmissionMedia.submission_id, SubmissionMedia.position, Media)
                 .join(Media, Media.id == SubmissionMedia.media_id)
@@ -195,6 +212,10 @@ class PersonalDataRepository:
                 "campaign": campaign,
                 "status": sub.status,
                 "people_in_photos_agreed": sub.people_consented,
+                "who_appears": sub.appears,
+                "consents_asked": consents_asked[sub.id],
+                "internal_use_only": sub.internal_only,
+                "consent_withdrawn_at": _iso(sub.consent_withdrawn_at),
                 "sensitive": sub.sensitive,
                 "decided_at": _iso(sub.decided_at),
                 "decision_reason": sub.decision_reason,
@@ -203,6 +224,14 @@ class PersonalDataRepository:
             }
             for sub, site, campaign in rows
         ]
+
+    async def consents(self, member_id: int) -> list[dict[str, Any]]:
+        """The consent requests made to the person (photos they appear in, which are
+        other people's: only the submission's id) and their answers."""
+        rows = await self.s.scalars(
+            select(Consent).where(Consent.member_id == member_id).order_by(Consent.id)
+        )
+        return [{"submission_id": c.submission_id, **_consent(c)} for c in rows]
 
     async def points(self, member_id: int) -> list[dict[str, Any]]:
         rows = await self.s.execute(

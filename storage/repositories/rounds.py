@@ -112,10 +112,15 @@ class RoundRepository:
     async def approved_ids(
         self, workspace_id: int, start: datetime, end: datetime, *, limit: int
     ) -> list[int]:
-        """The first ``limit`` submissions approved in [start, end), by decision time."""
+        """The first ``limit`` submissions approved in [start, end), by decision time,
+        without those whose consent was withdrawn (their photos are not shown again)."""
         rows = await self.s.scalars(
             select(Submission.id)
-            .where(self._approved_in(workspace_id, start, end))
+            .where(
+                self._approved_in(workspace_id, start, end),
+                # A photo whose consent was withdrawn is never shown again.
+                Submission.consent_withdrawn_at.is_(None),
+            )
             .order_by(Submission.decided_at, Submission.id)
             .limit(limit)
         )

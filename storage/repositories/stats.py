@@ -23,10 +23,11 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
 
-from domain import Role, Status, quantile
+from domain import ConsentState, Role, Status, quantile
 from storage.models import (
     Campaign,
     CampaignSite,
+    Consent,
     Member,
     MemberRole,
     ReviewEvent,
@@ -88,6 +89,12 @@ class ExportRow:
     status: str
     decided_at: datetime | None
     decided_by: str | None
+    appears: str | None = None
+    people_consented: bool = False
+    internal_only: bool = False
+    consent_withdrawn_at: datetime | None = None
+    people_named: int = 0
+    people_agreed: int = 0
 
 
 FINAL = (Status.APPROVED.value, Status.REJECTED.value)
@@ -304,8 +311,16 @@ class StatsRepository:
         return [CampaignCount(r[0] or 0, r[1], r[2], r[3]) for r in rows]
 
     async def export(self, workspace_id: int) -> AsyncIterator[ExportRow]:
-        """Every submission of the workspace, oldest first, for the CSV export."""
+        """Every submission of the workspace, oldest first, for the CSV export (with who
+        appears and how many of the people named agreed)."""
         decider = aliased(Member)
+        per_submission = Consent.submission_id == Submission.id
+        named = select(func.count(Consent.id)).where(per_submission).scalar_subquery()
+        agreed = (
+            select(func.count(Consent.id))
+            .where(per_submission, Consent.state == ConsentState.AGREED.value)
+            .scalar_subquery()
+        )
         stmt = (
             select(
                 Submission.id,
@@ -315,6 +330,12 @@ class StatsRepository:
                 Submission.status,
                 Submission.decided_at,
                 decider.display_name,
+                Submission.appears,
+                Submission.people_consented,
+                Submission.internal_only,
+                Submission.consent_withdrawn_at,
+                named,
+                agreed,
             )
             .outerjoin(Site, Site.id == Submission.site_id)
             .outerjoin(Campaign, Campaign.id == Submission.campaign_id)

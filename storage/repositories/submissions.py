@@ -42,6 +42,7 @@ class SubmissionRepository:
         sensitive: bool,
         client_key: str | None,
         now: datetime,
+        appears: str | None = None,
     ) -> tuple[Submission, bool]:
         """Insert a pending submission; (row, True), or (the existing row, False) when a
         concurrent request with the same ``client_key`` inserted it first."""
@@ -53,6 +54,7 @@ class SubmissionRepository:
             campaign_id=campaign_id,
             status=Status.PENDING.value,
             people_consented=people_consented,
+            appears=appears,
             sensitive=sensitive,
             client_key=client_key,
             revision=1,
@@ -143,6 +145,7 @@ class SubmissionRepository:
         sensitive: bool,
         site_id: int | None,
         campaign_id: int | None,
+        appears: str | None = None,
     ) -> None:
         """Replace what the author can change when resubmitting."""
         await self.s.execute(
@@ -151,12 +154,42 @@ class SubmissionRepository:
             .values(
                 caption=caption,
                 people_consented=people_consented,
+                appears=appears,
                 sensitive=sensitive,
                 site_id=site_id,
                 campaign_id=campaign_id,
             )
             .execution_options(synchronize_session=False)
         )
+
+    async def approved_ids_of(self, author_id: int) -> list[int]:
+        """The ids of ``author_id``'s approved submissions, newest first."""
+        rows = await self.s.scalars(
+            select(Submission.id)
+            .where(Submission.author_id == author_id, Submission.status == Status.APPROVED.value)
+            .order_by(Submission.id.desc())
+        )
+        return list(rows)
+
+    async def set_internal_only(self, submission_id: int, internal_only: bool) -> None:
+        """Record whether the approval was for use inside the company only."""
+        await self.s.execute(
+            update(Submission)
+            .where(Submission.id == submission_id)
+            .values(internal_only=internal_only)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def withdraw_consent(self, submission_id: int, *, now: datetime) -> bool:
+        """Mark the submission's consent withdrawn (out of future digests, the library
+        and the export's external use); False when it already was."""
+        result = await self.s.execute(
+            update(Submission)
+            .where(Submission.id == submission_id, Submission.consent_withdrawn_at.is_(None))
+            .values(consent_withdrawn_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(result) == 1
 
     async def set_cards(self, submission_id: int, outbox_ids: Sequence[int]) -> None:
         """Remember which outbox rows posted the submission's current review cards."""
