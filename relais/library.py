@@ -41,6 +41,7 @@ _STYLE = (
     "img{width:100%;height:auto;border-radius:4px;background:#eee}"
     "figcaption p{margin:.3em 0}.meta{font-size:.85em;color:#555}a{color:#0b57d0}"
     "nav.pages{display:flex;justify-content:space-between;margin:1.5em 0}"
+    ".use{font-size:.85em;font-weight:600}.ext{color:#1b6e2a}.int{color:#a33}"
 )
 HEADERS = {
     "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
@@ -158,8 +159,10 @@ def _photo(core: Core) -> Handler:
 class _Chosen:
     """The filters the page was asked for (unknown values are ignored: "All")."""
 
-    def __init__(self, site: int | None, campaign: int | None, week: str, f: LibraryFilter):
-        self.site, self.campaign, self.week, self.filter = site, campaign, week, f
+    def __init__(
+        self, site: int | None, campaign: int | None, week: str, use: str, f: LibraryFilter
+    ):
+        self.site, self.campaign, self.week, self.use, self.filter = site, campaign, week, use, f
 
 
 def _filter(
@@ -181,7 +184,10 @@ def _filter(
         end = local_midnight(offered[week] + timedelta(days=7), tz)
     else:
         week = ""
-    return _Chosen(site, campaign, week, LibraryFilter(site, campaign, start, end))
+    use = request.query.get("use", "")
+    external = {"external": True, "internal": False}.get(use)
+    use = use if external is not None else ""
+    return _Chosen(site, campaign, week, use, LibraryFilter(site, campaign, start, end, external))
 
 
 def _filters(
@@ -215,6 +221,15 @@ def _filters(
             str(chosen.campaign),
         )
         + select("week", t("library.page.week"), weeks, chosen.week)
+        + select(
+            "use",
+            t("library.page.use"),
+            [
+                ("external", t("library.page.use_external")),
+                ("internal", t("library.page.use_internal")),
+            ],
+            chosen.use,
+        )
         + f'<button type="submit">{e(t("library.page.filter"))}</button></form>'
     )
 
@@ -237,12 +252,13 @@ def _figure(t: Translator, item: LibraryItem, base: str, tz: str) -> str:
     if item.campaign:
         meta.append(item.campaign)
     meta.append(t("library.page.approved_on", day=format_day(item.decided_at, t, tz)))
-    consent = "library.page.consent_yes" if item.people_consented else "library.page.consent_no"
+    use = "library.page.use_external" if item.external_ok else "library.page.use_internal"
     parts.append("<figcaption>")
     if item.caption:
         parts.append(f"<p>{e(item.caption)}</p>")
     parts.append(f"<p class=meta>#{item.submission_id} · {' · '.join(e(m) for m in meta)}</p>")
-    parts.append(f"<p class=meta>{e(t(consent))}</p>")
+    parts.append(f"<p class=meta>{e(_consent_line(t, item))}</p>")
+    parts.append(f'<p class="use {"ext" if item.external_ok else "int"}">{e(t(use))}</p>')
     downloads = [
         f'<a href="{e(base)}/photo/{p.media_id}?download=1">{e(t("library.page.download"))}'
         f"{f' {i + 1}' if len(item.photos) > 1 else ''}</a>"
@@ -251,6 +267,17 @@ def _figure(t: Translator, item: LibraryItem, base: str, tz: str) -> str:
     parts.append(f"<p>{' · '.join(downloads)}</p>")
     parts.append("</figcaption></figure>")
     return "".join(parts)
+
+
+def _consent_line(t: Translator, item: LibraryItem) -> str:
+    """Who appears, and where their consents stand."""
+    if item.appears == "nobody":
+        return t("library.page.appears_nobody")
+    if item.appears == "colleagues":
+        return t("library.page.appears_colleagues", agreed=item.agreed, count=item.named)
+    if item.appears == "outside":
+        return t("library.page.appears_outside")
+    return t("library.page.appears_unknown")
 
 
 def _pager(t: Translator, request: web.Request, number: int, pages: int) -> str:

@@ -23,7 +23,7 @@ from bot.core import Core
 from bot.links import LibraryLinks
 from bot.settings import Settings
 from bot.ui import LINK, Actions
-from domain import MemberView
+from domain import Appears, MemberView
 from relais.server import build_app
 from storage.db import Database
 from storage.models import Media
@@ -230,3 +230,51 @@ def test_console_library_prints_the_link(tmp_path: Path) -> None:
         check=True,
     )
     assert re.search(r"Open the library: http://127\.0\.0\.1:3000/library/\S+", done.stdout)
+
+
+async def test_the_library_shows_consent_and_use_and_leaves_withdrawn_photos_out(
+    core: Core, client: TestClient[web.Request, web.Application]
+) -> None:
+    """Each photo says who appears and whether it may be used outside the company (the
+    one rule, ``domain.external_use_allowed``); the Use filter follows it; a photo whose
+    consent was withdrawn is not in the library at all."""
+    carla = await member(core, "cm1", "Carla")
+    ana = await ambassador(core, "UANA", "Ana")
+    await ambassador(core, "UBO", "Bo")  # the colleague named in "With Bo"
+
+    async def sent(caption: str, colour: tuple[int, int, int], **form: object) -> int:
+        sub = await core.submissions.create(
+            ana,
+            photos=[await photo(core, colour)],
+            caption=caption,
+            **form,  # type: ignore[arg-type]
+        )
+        return sub.id
+
+    nobody = await sent("Empty hall", (10, 10, 10), appears=Appears.NOBODY)
+    waiting = await sent("With Bo", (20, 20, 20), appears=Appears.COLLEAGUES, people=["UBO"])
+    outside = await sent("Customers", (30, 30, 30), appears=Appears.OUTSIDE, people_consented=True)
+    await core.review.approve(carla, nobody)
+    await core.review.approve(carla, waiting, internal_only=True)
+    await core.review.approve(carla, outside)
+    path = await _library_path(core, carla)
+
+    text = " ".join(_Page(await (await client.get(path)).text()).text)
+    assert "3 approved submissions" in text
+    assert "Nobody recognisable in the photo" in text
+    assert "0 of 1 colleague named agreed" in text
+    assert "People outside the company: written agreement held" in text
+    assert text.count("Cleared for use outside the company") == 2 + 1  # two, and the filter
+    outside_only = " ".join(
+        _Page(await (await client.get(path, params={"use": "external"})).text()).text
+    )
+    assert "2 approved submissions" in outside_only and "With Bo" not in outside_only
+    internal = " ".join(
+        _Page(await (await client.get(path, params={"use": "internal"})).text()).text
+    )
+    assert "1 approved submission" in internal and "With Bo" in internal
+
+    # The author takes back the use of "Customers": it leaves the library.
+    await core.consents.withdraw_as_author(ana, outside)
+    after = " ".join(_Page(await (await client.get(path)).text()).text)
+    assert "2 approved submissions" in after and "Customers" not in after

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Integer, and_, exists, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import Status
-from storage.models import Campaign, Media, Member, Site, Submission, SubmissionMedia
+from domain import Appears, ConsentState, Status
+from storage.models import Campaign, Consent, Media, Member, Site, Submission, SubmissionMedia
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,13 @@ class LibraryItem:
     author_forgotten: bool
     site: str | None
     campaign: str | None
-    people_consented: bool
+    # Who appears (None: sent before the form asked) and the consents of those named.
+    appears: str | None
+    named: int
+    agreed: int
+    internal_only: bool
+    # ``domain.external_use_allowed``: may it be used outside the company.
+    external_ok: bool
     photos: tuple[LibraryPhoto, ...]
 
 
@@ -46,6 +52,26 @@ class LibraryFilter:
     # [start, end) in UTC: a local week (Monday 00:00 to Monday 00:00).
     start: datetime | None = None
     end: datetime | None = None
+    # True: only photos cleared for use outside the company; False: only the others.
+    external: bool | None = None
+
+
+def _external_ok() -> ColumnElement[bool]:
+    """``domain.external_use_allowed`` as SQL: who appears declared (outside people with
+    the written agreement), not internal only, not withdrawn, nobody named short of
+    "agreed"."""
+    return and_(
+        Submission.appears.is_not(None),
+        Submission.internal_only.is_(False),
+        Submission.consent_withdrawn_at.is_(None),
+        or_(Submission.appears != Appears.OUTSIDE.value, Submission.people_consented.is_(True)),
+        not_(
+            exists().where(
+                Consent.submission_id == Submission.id,
+                Consent.state != ConsentState.AGREED.value,
+            )
+        ),
+    )
 
 
 class LibraryRepository:
@@ -56,6 +82,8 @@ class LibraryRepository:
         clauses: list[ColumnElement[bool]] = [
             Submission.workspace_id == workspace_id,
             Submission.status == Status.APPROVED.value,
+            # Someone named (or the author) took their consent back: out of the library.
+            Submission.consent_withdrawn_at.is_(None),
         ]
         if f.site_id is not None:
             clauses.append(Submission.site_id == f.site_id)
@@ -65,6 +93,10 @@ class LibraryRepository:
             clauses.append(Submission.decided_at >= f.start)
         if f.end is not None:
             clauses.append(Submission.decided_at < f.end)
+        if f.external is True:
+            clauses.append(_external_ok())
+        elif f.external is False:
+            clauses.append(not_(_external_ok()))
         return clauses
 
     async def count(self, workspace_id: int, f: LibraryFilter) -> int:
@@ -79,7 +111,7 @@ class LibraryRepository:
         """Newest decisions first; photos the retention round deleted are left out."""
         rows = (
             await self.s.execute(
-                select(Submission, Member, Site.name, Campaign.title)
+                select(Submission, Member, Site.name, Campaign.title, _external_ok())
                 .join(Member, Member.id == Submission.author_id)
                 .outerjoin(Site, Site.id == Submission.site_id)
                 .outerjoin(Campaign, Campaign.id == Submission.campaign_id)
@@ -89,8 +121,17 @@ class LibraryRepository:
                 .offset(offset)
             )
         ).all()
-        ids = [sub.id for sub, _, _, _ in rows]
+        ids = [sub.id for sub, _, _, _, _ in rows]
         photos: dict[int, list[LibraryPhoto]] = {i: [] for i in ids}
+        consents: dict[int, tuple[int, int]] = {}
+        if ids:
+            agreed = func.sum(func.cast(Consent.state == ConsentState.AGREED.value, Integer))
+            for submission_id, named, yes in await self.s.execute(
+                select(Consent.submission_id, func.count(), agreed)
+                .where(Consent.submission_id.in_(ids))
+                .group_by(Consent.submission_id)
+            ):
+                consents[submission_id] = (int(named), int(yes or 0))
         if ids:
             found = await self.s.execute(
                 select(SubmissionMedia.submission_id, Media)
@@ -111,10 +152,14 @@ class LibraryRepository:
                 author_forgotten=author.forgotten_at is not None,
                 site=site,
                 campaign=campaign,
-                people_consented=sub.people_consented,
+                appears=sub.appears,
+                named=consents.get(sub.id, (0, 0))[0],
+                agreed=consents.get(sub.id, (0, 0))[1],
+                internal_only=sub.internal_only,
+                external_ok=bool(external_ok),
                 photos=tuple(photos[sub.id]),
             )
-            for sub, author, site, campaign in rows
+            for sub, author, site, campaign, external_ok in rows
         ]
 
     async def photo(self, workspace_id: int, media_id: int) -> tuple[int, int, LibraryPhoto] | None:
