@@ -18,6 +18,7 @@ from bot.services.campaigns import Campaigns
 from bot.services.config import Config
 from bot.services.consent import Consents
 from bot.services.onboarding import Onboarding
+from bot.services.outside import OutsideCopies
 from bot.services.privacy import Forgetting, PersonalData
 from bot.services.relay import Relay
 from bot.services.retention import Retention
@@ -76,6 +77,7 @@ class Core:
         self.campaigns = Campaigns(self)
         self.privacy = PersonalData(self)
         self.forgetting = Forgetting(self)
+        self.outside = OutsideCopies(self)
 
     def review_channel_default(self, platform: Platform | str) -> str:
         """Where review cards go on ``platform`` unless a CM chose a channel from chat

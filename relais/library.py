@@ -93,7 +93,8 @@ def _page(core: Core) -> Handler:
         async with core.db.read() as r:
             if await r.workspaces.get_or_none(granted.workspace_id) is None:
                 return _refusal(request, "invalid")
-            tz = (await core.config.load(r, granted.workspace_id)).timezone
+            config = await core.config.load(r, granted.workspace_id)
+            tz = config.timezone
             sites, campaigns = await r.library.choices(granted.workspace_id)
             chosen = _filter(request, sites, campaigns, tz, core.clock())
             total = await r.library.count(granted.workspace_id, chosen.filter)
@@ -113,7 +114,7 @@ def _page(core: Core) -> Handler:
         if not items:
             parts.append(f"<p>{html.escape(t('library.page.empty'))}</p>")
         parts.append('<div class="grid">')
-        parts += [_figure(t, item, base, tz) for item in items]
+        parts += [_figure(t, item, base, tz, face_blur=config.face_blur) for item in items]
         parts.append("</div>")
         parts.append(_pager(t, request, number, _pages(total)))
         until = datetime.fromtimestamp(granted.expires, UTC)
@@ -139,17 +140,29 @@ def _photo(core: Core) -> Handler:
             )
         if found is None:
             raise web.HTTPNotFound(text="No such photo in this library.")
-        submission_id, position, picture = found
-        path = await asyncio.to_thread(core.store.path, picture.storage_key)
+        picture = found.photo
+        key, mime, suffix = picture.storage_key, picture.mime, ""
+        if request.query.get("copy") == "outside":
+            # Only a photo cleared for use outside has a copy for it.
+            if not found.external_ok:
+                raise web.HTTPNotFound(text="This photo is for use inside the company only.")
+            config = await core.config.get(granted.workspace_id)
+            made = await core.outside.copy(
+                key, mime, agreed=found.agreed, face_blur=config.face_blur
+            )
+            key, mime = made.media_key, made.mime
+            suffix = "-blurred" if made.blurred else ""
+        path = await asyncio.to_thread(core.store.path, key)
         if not await asyncio.to_thread(path.is_file):
             raise web.HTTPNotFound(text="This photo is no longer stored.")
         headers = {
-            "Content-Type": picture.mime,
+            "Content-Type": mime,
             "Cache-Control": "private, max-age=3600",
             "X-Content-Type-Options": "nosniff",
         }
         if request.query.get("download"):
-            name = f"relais-{submission_id}-{position + 1}.{_EXT.get(picture.mime, 'jpg')}"
+            number = f"{found.submission_id}-{found.position + 1}{suffix}"
+            name = f"relais-{number}.{_EXT.get(mime, 'jpg')}"
             headers["Content-Disposition"] = f'attachment; filename="{name}"'
         return web.FileResponse(path, headers=headers)
 
@@ -234,7 +247,7 @@ def _filters(
     )
 
 
-def _figure(t: Translator, item: LibraryItem, base: str, tz: str) -> str:
+def _figure(t: Translator, item: LibraryItem, base: str, tz: str, *, face_blur: bool) -> str:
     e = html.escape
     author = item.author
     if item.author_forgotten:
@@ -259,12 +272,24 @@ def _figure(t: Translator, item: LibraryItem, base: str, tz: str) -> str:
     parts.append(f"<p class=meta>#{item.submission_id} · {' · '.join(e(m) for m in meta)}</p>")
     parts.append(f"<p class=meta>{e(_consent_line(t, item))}</p>")
     parts.append(f'<p class="use {"ext" if item.external_ok else "int"}">{e(t(use))}</p>')
-    downloads = [
-        f'<a href="{e(base)}/photo/{p.media_id}?download=1">{e(t("library.page.download"))}'
-        f"{f' {i + 1}' if len(item.photos) > 1 else ''}</a>"
-        for i, p in enumerate(item.photos)
-    ]
-    parts.append(f"<p>{' · '.join(downloads)}</p>")
+    many = len(item.photos) > 1
+    for i, p in enumerate(item.photos):
+        number = f" {i + 1}" if many else ""
+        links = [
+            f'<a href="{e(base)}/photo/{p.media_id}?download=1">'
+            f"{e(t('library.page.download'))}{number}</a>"
+        ]
+        if item.external_ok:
+            label = (
+                "library.page.download_outside_blur"
+                if face_blur
+                else "library.page.download_outside"
+            )
+            links.append(
+                f'<a href="{e(base)}/photo/{p.media_id}?download=1&amp;copy=outside">'
+                f"{e(t(label))}{number}</a>"
+            )
+        parts.append(f"<p>{' · '.join(links)}</p>")
     parts.append("</figcaption></figure>")
     return "".join(parts)
 

@@ -5,6 +5,7 @@ the link through the wire on Slack and Teams, and the console."""
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 import sys
@@ -16,10 +17,12 @@ from urllib.parse import urlsplit
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from PIL import Image as PILImage
 from sqlalchemy import select
 
 from bot.actions import handle_command
 from bot.core import Core
+from bot.faces import find_faces
 from bot.links import LibraryLinks
 from bot.settings import Settings
 from bot.ui import LINK, Actions
@@ -35,6 +38,8 @@ from tests.test_teams import TeamsRig, bf, install
 from tests.test_teams import join as teams_join
 
 __all__ = ["bf", "fake", "rig", "teams_rig"]
+
+ASTRONAUT = Path(__file__).parent / "data" / "astronaut.png"
 
 
 @pytest.fixture
@@ -278,3 +283,64 @@ async def test_the_library_shows_consent_and_use_and_leaves_withdrawn_photos_out
     await core.consents.withdraw_as_author(ana, outside)
     after = " ".join(_Page(await (await client.get(path)).text()).text)
     assert "2 approved submissions" in after and "Customers" not in after
+
+
+async def test_face_blur_in_the_copy_for_use_outside(
+    core: Core, client: TestClient[web.Request, web.Application]
+) -> None:
+    """``face_blur on``: the copy for use outside has the face blurred when more faces are
+    found than people who agreed (nobody was named here), the original is untouched;
+    with a colleague who agreed, one face is theirs to show; off, the copy is the
+    original."""
+    carla = await member(core, "cm1", "Carla")
+    ana = await ambassador(core, "UANA", "Ana")
+    await ambassador(core, "UBO", "Bo")
+    portrait = await core.media.intake_bytes(ASTRONAUT.read_bytes())
+    sub = await core.submissions.create(
+        ana, photos=[portrait], caption="Visitor", appears=Appears.OUTSIDE, people_consented=True
+    )
+    await core.review.approve(carla, sub.id)
+    path = await _library_path(core, carla)
+    async with core.db.read() as r:
+        (media_id,) = await r.session.scalars(
+            select(Media.id).where(Media.storage_key == portrait.storage_key)
+        )
+    original = core.store.path(portrait.storage_key).read_bytes()
+    outside = {"download": "1", "copy": "outside"}
+
+    same = await client.get(f"{path}/photo/{media_id}", params=outside)
+    assert await same.read() == original  # face_blur is off
+
+    await handle_command(core, carla, "/relais", "config face_blur on")
+    page = await (await client.get(path)).text()
+    assert "faces blurred if needed" in page
+    blurred = await client.get(f"{path}/photo/{media_id}", params=outside)
+    assert blurred.status == 200 and blurred.content_type == "image/png"
+    assert blurred.headers["Content-Disposition"].endswith(f'-{sub.id}-1-blurred.png"')
+    body = await blurred.read()
+    assert find_faces(body)[1] == () and find_faces(original)[1] != ()
+    # The original is still there for the CMs, unchanged.
+    internal = await client.get(f"{path}/photo/{media_id}", params={"download": "1"})
+    assert await internal.read() == original == core.store.path(portrait.storage_key).read_bytes()
+
+    # A colleague named who agreed: the one face found may be theirs, shown as it is.
+    bo = await member(core, "UBO", "Bo")
+    flipped = io.BytesIO()
+    with PILImage.open(ASTRONAUT) as img:
+        img.transpose(PILImage.Transpose.FLIP_LEFT_RIGHT).save(flipped, "PNG")
+    with_bo = await core.submissions.create(
+        ana,
+        photos=[await core.media.intake_bytes(flipped.getvalue())],
+        caption="With Bo",
+        appears=Appears.COLLEAGUES,
+        people=["UBO"],
+    )
+    async with core.db.read() as r:
+        (line,) = await r.consents.lines(with_bo.id)
+    await core.consents.answer(bo, line.id, agree=True)
+    await core.review.approve(carla, with_bo.id)
+    async with core.db.read() as r:
+        hit_key = with_bo_key = (await r.submissions.media_keys(with_bo.id))[0]
+        (bo_media,) = await r.session.scalars(select(Media.id).where(Media.storage_key == hit_key))
+    shown = await client.get(f"{path}/photo/{bo_media}", params=outside)
+    assert await shown.read() == core.store.path(with_bo_key).read_bytes()

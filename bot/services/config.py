@@ -36,6 +36,8 @@ KEYS: dict[str, tuple[str, int, int]] = {
     "referents_review": ("onoff", 0, 0),
     # What ``/relais forget`` does with the person's approved submissions.
     "forget_approved": ("choice", 0, 0),
+    # Faces blurred in the copy of a photo used outside the company (bot/services/outside.py).
+    "face_blur": ("onoff", 0, 0),
     # Points credited in the ledger (bot/services/recognition.py), one reason each.
     "points_approved": ("int", 0, 1000),
     "points_first": ("int", 0, 1000),
@@ -96,6 +98,8 @@ class WorkspaceConfig:
     # ``/relais forget``: approved submissions kept with the author anonymised
     # ("a colleague from Lyon"), or deleted like the rest.
     forget_approved: str = "anonymise"
+    # Faces of people who did not agree blurred in the copy used outside the company.
+    face_blur: bool = False
     # Points: an approved submission, the bonus for a member's first approved one, the
     # bonus for one sent to a campaign, a referent's decision on their site's submission.
     points_approved: int = 10
@@ -122,6 +126,7 @@ class WorkspaceConfig:
             ("self_review", "on" if self.self_review else "off"),
             ("referents_review", "on" if self.referents_review else "off"),
             ("forget_approved", self.forget_approved),
+            ("face_blur", "on" if self.face_blur else "off"),
             ("points_approved", str(self.points_approved)),
             ("points_first", str(self.points_first)),
             ("points_campaign", str(self.points_campaign)),
@@ -158,6 +163,7 @@ class Config:
             self_review=stored.get("self_review", "off") == "on",
             referents_review=stored.get("referents_review", "off") == "on",
             forget_approved=stored.get("forget_approved", "anonymise"),
+            face_blur=stored.get("face_blur", "off") == "on",
             points_approved=int(stored.get("points_approved", env.relais_points_per_approval)),
             points_first=int(stored.get("points_first", env.relais_points_first)),
             points_campaign=int(stored.get("points_campaign", env.relais_points_campaign)),

@@ -44,6 +44,18 @@ class LibraryItem:
 
 
 @dataclass(frozen=True)
+class LibraryHit:
+    """One photo asked for by the library page: its submission, its place in it, and
+    whether (and by how many people who agreed) it may be used outside."""
+
+    submission_id: int
+    position: int
+    photo: LibraryPhoto
+    external_ok: bool
+    agreed: int
+
+
+@dataclass(frozen=True)
 class LibraryFilter:
     """What the page asks for; None means "any"."""
 
@@ -162,12 +174,13 @@ class LibraryRepository:
             for sub, author, site, campaign, external_ok in rows
         ]
 
-    async def photo(self, workspace_id: int, media_id: int) -> tuple[int, int, LibraryPhoto] | None:
-        """(submission id, position, photo) of a photo of an approved submission of this
-        workspace; None for anything else (another workspace's, a pending one's, purged)."""
+    async def photo(self, workspace_id: int, media_id: int) -> LibraryHit | None:
+        """A photo of an approved submission of this workspace, with what the copy for use
+        outside needs; None for anything else (another workspace's, a pending one's,
+        purged, withdrawn)."""
         row = (
             await self.s.execute(
-                select(Submission.id, SubmissionMedia.position, Media)
+                select(Submission.id, SubmissionMedia.position, Media, _external_ok())
                 .join(SubmissionMedia, SubmissionMedia.submission_id == Submission.id)
                 .join(Media, Media.id == SubmissionMedia.media_id)
                 .where(
@@ -180,9 +193,15 @@ class LibraryRepository:
         ).first()
         if row is None:
             return None
-        submission_id, position, media = row
+        submission_id, position, media, external_ok = row
         photo = LibraryPhoto(media.id, media.storage_key, media.mime, media.width, media.height)
-        return submission_id, position, photo
+        agreed = await self.s.scalar(
+            select(func.count()).where(
+                Consent.submission_id == submission_id,
+                Consent.state == ConsentState.AGREED.value,
+            )
+        )
+        return LibraryHit(submission_id, position, photo, bool(external_ok), int(agreed or 0))
 
     async def choices(
         self, workspace_id: int

@@ -1,0 +1,60 @@
+"""The copy of a photo that leaves the company (the library's download for use outside,
+``relais export --photos``).
+
+With ``/relais config face_blur on``, faces are blurred in that copy unless every face
+found can be someone who agreed: OpenCV cannot tell whose face is whose, so when it
+finds more faces than people named who agreed (a bystander, someone who declined or was
+never asked), every face is blurred (``bot.faces``, in a worker thread). The cleaned
+original is never changed: it stays for the CMs. A blurred copy is stored once (PNG,
+content-addressed) and remembered in this process by the original's key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bot.faces import blur_faces
+
+if TYPE_CHECKING:
+    from bot.core import Core
+
+
+@dataclass(frozen=True)
+class OutsideCopy:
+    """What to hand out: a media key, its type, and whether faces were blurred in it."""
+
+    media_key: str
+    mime: str
+    blurred: bool
+
+
+class OutsideCopies:
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        # (original key, people who agreed) -> the copy decided for it.
+        self._known: dict[tuple[str, int], OutsideCopy] = {}
+
+    async def copy(
+        self, storage_key: str, mime: str, *, agreed: int, face_blur: bool
+    ) -> OutsideCopy:
+        """The copy of the stored photo ``storage_key`` to use outside the company."""
+        original = OutsideCopy(storage_key, mime, blurred=False)
+        if not face_blur:
+            return original
+        known = self._known.get((storage_key, agreed))
+        if known is not None:
+            return known
+        store = self.core.store
+        data = await asyncio.to_thread(lambda: store.path(storage_key).read_bytes())
+        done = await asyncio.to_thread(blur_faces, data)
+        if len(done.faces) <= agreed:
+            chosen = original
+        else:
+            key = await asyncio.to_thread(store.put, done.png, "png")
+            chosen = OutsideCopy(key, "image/png", blurred=True)
+        if len(self._known) > 1024:
+            self._known.clear()
+        self._known[(storage_key, agreed)] = chosen
+        return chosen
