@@ -332,6 +332,62 @@ def stats(
     asyncio.run(main())
 
 
+@app.command()
+def export(
+    workspace: Annotated[
+        str | None,
+        typer.Option(help="Workspace id on its platform (needed when there are several)."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder the files are written to.")] = Path(),
+    photos: Annotated[
+        bool,
+        typer.Option(
+            "--photos",
+            help="Also a zip of the approved photos cleared for use outside the company, "
+            "each with a JSON sidecar (faces blurred where face_blur says so).",
+        ),
+    ] = False,
+) -> None:
+    """What /relais export sends a CM, as files: the figures and every submission (CSV,
+    with the consent columns); with --photos, the photos that may be used outside."""
+    from bot.services.stats import figures_csv
+    from domain import StatsView
+
+    settings = _settings()
+
+    async def main() -> int:
+        core, db = _digest_core(settings)
+        try:
+            found = await _workspaces(core, workspace)
+            if len(found) != 1:
+                if found:
+                    typer.echo("Several workspaces: name one with --workspace.", err=True)
+                return 2
+            ws_id, external, platform, _ = found[0]
+            figures = await core.stats.compute(ws_id, StatsView.WORKSPACE)
+            day = core.clock().date().isoformat()
+            out.mkdir(parents=True, exist_ok=True)
+            written = [
+                (out / f"relais-stats-{day}.csv", figures_csv(figures)),
+                (
+                    out / f"relais-submissions-{day}.csv",
+                    await core.stats.submissions_csv(ws_id, figures.timezone),
+                ),
+            ]
+            for path, text in written:
+                path.write_text(text, encoding="utf-8")
+                typer.echo(f"{platform} {external}: wrote {path}")
+            if photos:
+                target = out / f"relais-photos-{day}.zip"
+                count = await core.outside.photos_zip(ws_id, target)
+                typer.echo(f"{platform} {external}: wrote {target} ({count} photo(s))")
+        finally:
+            await db.dispose()
+        return 0
+
+    raise typer.Exit(asyncio.run(main()))
+
+
 async def _workspaces(core: Core, workspace: str | None) -> list[tuple[int, str, str, str]]:
     async with core.db.read() as r:
         found = []

@@ -5,10 +5,13 @@ the link through the wire on Slack and Teams, and the console."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
 import re
 import subprocess
 import sys
+import zipfile
 from collections.abc import AsyncIterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -27,11 +30,13 @@ from bot.links import LibraryLinks
 from bot.settings import Settings
 from bot.ui import LINK, Actions
 from domain import Appears, MemberView
+from relais.cli import app
 from relais.server import build_app
 from storage.db import Database
 from storage.models import Media
 from tests.slack_support import SlackRig, buttons
 from tests.support import FakeClock, ambassador, member, photo, text_of
+from tests.test_cli import runner
 from tests.test_slack import fake, join, rig, submit_photo
 from tests.test_stats_platforms import _walk, teams_rig
 from tests.test_teams import TeamsRig, bf, install
@@ -344,3 +349,49 @@ async def test_face_blur_in_the_copy_for_use_outside(
         (bo_media,) = await r.session.scalars(select(Media.id).where(Media.storage_key == hit_key))
     shown = await client.get(f"{path}/photo/{bo_media}", params=outside)
     assert await shown.read() == core.store.path(with_bo_key).read_bytes()
+
+
+async def test_relais_export_photos_zips_what_may_be_used_outside(
+    core: Core, settings: Settings, tmp_path: Path
+) -> None:
+    """``relais export --photos``: the CSV files, and a zip of the approved photos cleared
+    for use outside the company (their copy for outside: faces blurred with face_blur on),
+    each with a JSON sidecar; internal-only and withdrawn ones are not in it."""
+    carla = await member(core, "cm1", "Carla")
+    ana = await ambassador(core, "UANA", "Ana")
+    await handle_command(core, carla, "/relais", "config face_blur on")
+    portrait = await core.media.intake_bytes(ASTRONAUT.read_bytes())
+    visitor = await core.submissions.create(
+        ana, photos=[portrait], caption="Visitor", appears=Appears.OUTSIDE, people_consented=True
+    )
+    hall = await core.submissions.create(
+        ana, photos=[await photo(core, (9, 9, 9))], caption="Hall", appears=Appears.NOBODY
+    )
+    inside = await core.submissions.create(
+        ana, photos=[await photo(core, (8, 8, 8))], caption="Inside", appears=Appears.NOBODY
+    )
+    for sub in (visitor, hall):
+        await core.review.approve(carla, sub.id)
+    await core.review.approve(carla, inside.id, internal_only=True)
+
+    env = {"DATABASE_URL": settings.database_url, "MEDIA_DIR": str(settings.media_dir)}
+    args = ["export", "--photos", "--out", str(tmp_path / "out")]
+    done = await asyncio.to_thread(runner.invoke, app, args, env=env)
+    assert done.exit_code == 0, done.output
+    assert "(2 photo(s))" in done.output
+    (zipped,) = (tmp_path / "out").glob("relais-photos-*.zip")
+    assert len(list((tmp_path / "out").glob("relais-*.csv"))) == 2
+    with zipfile.ZipFile(zipped) as zf:
+        names = sorted(zf.namelist())
+        expected = [
+            f"submission-{visitor.id}-1.json",
+            f"submission-{visitor.id}-1.png",
+            f"submission-{hall.id}-1.jpg",
+            f"submission-{hall.id}-1.json",
+        ]
+        assert names == sorted(expected)
+        sidecar = json.loads(zf.read(f"submission-{visitor.id}-1.json"))
+        assert sidecar["faces_blurred"] is True and sidecar["credit"] == "Ana"
+        assert sidecar["who_appears"] == "outside" and sidecar["external_use"] is True
+        assert find_faces(zf.read(f"submission-{visitor.id}-1.png"))[1] == ()
+        assert json.loads(zf.read(f"submission-{hall.id}-1.json"))["faces_blurred"] is False

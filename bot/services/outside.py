@@ -12,10 +12,14 @@ content-addressed) and remembered in this process by the original's key.
 from __future__ import annotations
 
 import asyncio
+import json
+import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.faces import blur_faces
+from storage.repositories.library import LibraryFilter
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -58,3 +62,49 @@ class OutsideCopies:
             self._known.clear()
         self._known[(storage_key, agreed)] = chosen
         return chosen
+
+    async def photos_zip(self, workspace_id: int, target: Path) -> int:
+        """``relais export --photos``: every approved photo cleared for use outside the
+        company, as its copy for use outside (faces blurred where ``face_blur`` says so),
+        each with a JSON sidecar (caption, credit, site, campaign, approval, who appears,
+        consents), zipped to ``target`` one photo at a time; returns how many."""
+        config = await self.core.config.get(workspace_id)
+        count, offset, batch = 0, 0, 200
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as zf:
+            while True:
+                async with self.core.db.read() as r:
+                    items = await r.library.page(
+                        workspace_id, LibraryFilter(external=True), limit=batch, offset=offset
+                    )
+                if not items:
+                    return count
+                offset += batch
+                for item in items:
+                    for photo in item.photos:
+                        made = await self.copy(
+                            photo.storage_key,
+                            photo.mime,
+                            agreed=item.agreed,
+                            face_blur=config.face_blur,
+                        )
+                        ext = {"image/png": "png", "image/webp": "webp"}.get(made.mime, "jpg")
+                        name = f"submission-{item.submission_id}-{photo.position + 1}"
+                        source = self.core.store.path(made.media_key)
+                        await asyncio.to_thread(zf.write, source, f"{name}.{ext}")
+                        sidecar = {
+                            "submission_id": item.submission_id,
+                            "photo": photo.position + 1,
+                            "caption": item.caption,
+                            "credit": None if item.author_forgotten else item.author,
+                            "site": item.site,
+                            "campaign": item.campaign,
+                            "approved_at": item.decided_at.isoformat(),
+                            "who_appears": item.appears,
+                            "people_named": item.named,
+                            "people_agreed": item.agreed,
+                            "external_use": True,
+                            "faces_blurred": made.blurred,
+                        }
+                        text = json.dumps(sidecar, ensure_ascii=False, indent=2)
+                        zf.writestr(f"{name}.json", text)
+                        count += 1

@@ -16,6 +16,7 @@ from storage.models import Campaign, Consent, Media, Member, Site, Submission, S
 @dataclass(frozen=True)
 class LibraryPhoto:
     media_id: int
+    position: int
     storage_key: str
     mime: str
     width: int
@@ -146,14 +147,16 @@ class LibraryRepository:
                 consents[submission_id] = (int(named), int(yes or 0))
         if ids:
             found = await self.s.execute(
-                select(SubmissionMedia.submission_id, Media)
+                select(SubmissionMedia.submission_id, SubmissionMedia.position, Media)
                 .join(Media, Media.id == SubmissionMedia.media_id)
                 .where(SubmissionMedia.submission_id.in_(ids), Media.purged_at.is_(None))
                 .order_by(SubmissionMedia.submission_id, SubmissionMedia.position)
             )
-            for submission_id, media in found:
+            for submission_id, position, media in found:
                 photos[submission_id].append(
-                    LibraryPhoto(media.id, media.storage_key, media.mime, media.width, media.height)
+                    LibraryPhoto(
+                        media.id, position, media.storage_key, media.mime, media.width, media.height
+                    )
                 )
         return [
             LibraryItem(
@@ -194,7 +197,9 @@ class LibraryRepository:
         if row is None:
             return None
         submission_id, position, media, external_ok = row
-        photo = LibraryPhoto(media.id, media.storage_key, media.mime, media.width, media.height)
+        photo = LibraryPhoto(
+            media.id, position, media.storage_key, media.mime, media.width, media.height
+        )
         agreed = await self.s.scalar(
             select(func.count()).where(
                 Consent.submission_id == submission_id,
