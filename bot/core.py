@@ -15,6 +15,7 @@ from bot.media import MediaIntake, PhotoBudget
 from bot.services.campaigns import Campaigns
 from bot.services.config import Config
 from bot.services.onboarding import Onboarding
+from bot.services.recognition import Recognition
 from bot.services.relay import Relay
 from bot.services.review import Review
 from bot.services.roles import Roles
@@ -67,6 +68,7 @@ class Core:
         self.sites = Sites(self)
         self.roles = Roles(self)
         self.campaigns = Campaigns(self)
+        self.recognition = Recognition(self)
 
     def review_channel_default(self, platform: Platform | str) -> str:
         """Where review cards go on ``platform`` unless a CM chose a channel from chat

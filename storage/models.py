@@ -295,6 +295,22 @@ class PointsEntry(Base):
     at: Mapped[datetime]
 
 
+class Thanks(Base):
+    """A CM's personal thank-you for one submission, sent to its author once: the unique
+    key on ``submission_id`` makes two clicks (even at once, on two replicas) one row."""
+
+    __tablename__ = "thanks"
+    __table_args__ = (UniqueConstraint("submission_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    # Kept by name too: the card says who thanked even once that member is forgotten.
+    by_name: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
 class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (

@@ -43,6 +43,7 @@ class ActionName(enum.StrEnum):
     # ``config me [key on|off]``: a member's own preferences (leaderboard, badges).
     CONFIG_ME = "config.me"
     STATS = "stats"
+    LEADERBOARD = "leaderboard"
     EXPORT = "export"
     CHARTER = "charter"
     CAMPAIGN = "campaign"
@@ -67,6 +68,8 @@ class ActionName(enum.StrEnum):
     REVIEW_REJECT = "review.reject"
     REVIEW_CHANGES = "review.changes"
     REVIEW_ESCALATE = "review.escalate"
+    # The Thank button on an approved review card: the author's thank-you, once.
+    REVIEW_THANK = "review.thank"
 
 
 class Target(enum.Enum):

@@ -44,6 +44,8 @@ async def load_view(r: Repos, submission_id: int) -> SubmissionView:
     site = await r.sites.get(row.site_id) if row.site_id else None
     campaign = await r.campaigns.get(row.campaign_id) if row.campaign_id else None
     decider = await r.members.view(row.decided_by_id) if row.decided_by_id else None
+    # Only an approved submission can be thanked: no read for the others.
+    thanks = await r.thanks.get(row.id) if row.status == Status.APPROVED else None
     return SubmissionView(
         id=row.id,
         workspace_id=row.workspace_id,
@@ -61,6 +63,8 @@ async def load_view(r: Repos, submission_id: int) -> SubmissionView:
         decided_at=row.decided_at,
         decision_reason=row.decision_reason,
         revision=row.revision,
+        thanked_by_name=thanks.by_name if thanks else None,
+        thanked_at=thanks.at if thanks else None,
     )
 
 

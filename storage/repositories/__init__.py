@@ -13,6 +13,7 @@ from storage.repositories.members import (
     WorkspaceRepository,
 )
 from storage.repositories.outbox import OutboxRepository
+from storage.repositories.recognition import LeaderboardRepository, ThanksRepository
 from storage.repositories.rounds import RoundRepository
 from storage.repositories.settings import SettingsRepository
 from storage.repositories.slack import SlackUploadRepository
@@ -50,6 +51,8 @@ class Repos:
         self.stats = StatsRepository(session)
         self.conversations = ConversationRefRepository(session)
         self.drafts = DraftRepository(session)
+        self.leaderboard = LeaderboardRepository(session)
+        self.thanks = ThanksRepository(session)
 
 
 __all__ = ["Repos"]
