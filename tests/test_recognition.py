@@ -7,9 +7,11 @@ Every test here runs on SQLite and, with TEST_DATABASE_URL, on PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select, text
 
 from bot.actions import handle_action, handle_command
 from bot.core import Core
@@ -17,6 +19,7 @@ from bot.errors import AlreadyThanked
 from bot.outbox import Dispatcher
 from bot.ui import Message, TextInput
 from domain import LEADERBOARD_TOP, THANKS_NOTE_MAX, MemberView, Platform, Status, SubmissionView
+from storage.db import Database
 from storage.models import OutboxMessage, Thanks
 from tests.support import (
     FakeClock,
@@ -353,3 +356,43 @@ async def test_thanks_in_the_authors_language_and_the_note_is_bounded(
     assert "Son mot" not in text_of(dm)
     after = await stored(core, sub.id)
     assert (after.status, after.thanked_by_name) == (Status.APPROVED, "Carla")
+
+
+# -- the migration -----------------------------------------------------------------------
+
+
+async def _tables(url: str) -> set[str]:
+    database = Database(url)
+    try:
+        async with database.engine.connect() as conn:
+            return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+    finally:
+        await database.dispose()
+
+
+async def test_thanks_migration_goes_down_and_up_again(db: Database, tmp_path: Path) -> None:
+    from alembic import command
+
+    from storage.db import alembic_config, upgrade
+
+    database = f"relais_thanks_{os.getpid()}"
+    if db.engine.dialect.name == "postgresql":
+        admin = db.engine.execution_options(isolation_level="AUTOCOMMIT")
+        async with admin.connect() as conn:
+            await conn.execute(text(f"DROP DATABASE IF EXISTS {database}"))
+            await conn.execute(text(f"CREATE DATABASE {database}"))
+        url = db.engine.url.set(database=database).render_as_string(hide_password=False)
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'thanks.db'}"
+    try:
+        await asyncio.to_thread(upgrade, url, "head")
+        assert "thanks" in await _tables(url)
+        await asyncio.to_thread(command.downgrade, alembic_config(url), "0010")
+        assert "thanks" not in await _tables(url)
+        await asyncio.to_thread(upgrade, url, "head")
+        assert "thanks" in await _tables(url)
+    finally:  # a failing run leaves no database behind
+        if db.engine.dialect.name == "postgresql":
+            admin = db.engine.execution_options(isolation_level="AUTOCOMMIT")
+            async with admin.connect() as conn:
+                await conn.execute(text(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
