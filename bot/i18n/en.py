@@ -442,7 +442,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "Type 'review here' in the channel where review cards should go (mention Relais)."
     ),
     "teams.help_words": (
-        "In this chat, type: help, join, me, stats, snooze 2w, snooze off, leave, or submit "
+        "In this chat, type: help, join, me, stats, leaderboard, snooze 2w, snooze off, leave, "
+        "or submit "
         "(or just send photos). Community managers also: digest, config, export, charter, "
         "site, role, campaign."
     ),

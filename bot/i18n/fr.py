@@ -510,7 +510,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "(en mentionnant Relais)."
     ),
     "teams.help_words": (
-        "Dans cette conversation, tapez : help, join, me, stats, snooze 2w, snooze off, leave "
+        "Dans cette conversation, tapez : help, join, me, stats, classement, snooze 2w, "
+        "snooze off, leave "
         "ou submit (ou envoyez simplement des photos). Community managers : aussi digest, "
         "config, export, charter, site, role, campaign."
     ),
