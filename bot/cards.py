@@ -218,7 +218,7 @@ def thanks_dm(t: Translator, sub: SubmissionView, by: str, note: str) -> Message
     if sub.caption:
         blocks.append(Context(t("dm.outcome.caption", caption=_short(sub.caption))))
     if note:
-        blocks.append(Paragraph(t("thanks.dm_note", by=by, note=note)))
+        blocks.append(Paragraph(t("thanks.dm_note", note=note)))
     return Message(text=text, blocks=tuple(blocks))
 
 
