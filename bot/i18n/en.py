@@ -443,9 +443,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     ),
     "teams.help_words": (
         "In this chat, type: help, join, me, stats, leaderboard, snooze 2w, snooze off, leave, "
-        "or submit "
-        "(or just send photos). Community managers also: digest, config, export, charter, "
-        "site, role, campaign."
+        "or submit (or just send photos); config me for your preferences. Community managers "
+        "also: digest, config, export, charter, site, role, campaign."
     ),
     "teams.html_copy": "the formatted (HTML) copy of your message",
     "digest.title": "This week in the ambassador programme ({start} to {end})",

@@ -510,10 +510,10 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "(en mentionnant Relais)."
     ),
     "teams.help_words": (
-        "Dans cette conversation, tapez : help, join, me, stats, classement, snooze 2w, "
-        "snooze off, leave "
-        "ou submit (ou envoyez simplement des photos). Community managers : aussi digest, "
-        "config, export, charter, site, role, campaign."
+        "Dans cette conversation, tapez : help, join, me, stats, leaderboard, snooze 2w, "
+        "snooze off, leave ou submit (ou envoyez simplement des photos) ; config me pour vos "
+        "préférences. Community managers : aussi digest, config, export, charter, site, role, "
+        "campaign."
     ),
     "teams.html_copy": "la copie mise en forme (HTML) de votre message",
     "digest.title": "Cette semaine dans le programme ambassadeurs (du {start} au {end})",
