@@ -14,8 +14,8 @@ from bot import notify
 from bot.media import MediaIntake, PhotoBudget
 from bot.services.campaigns import Campaigns
 from bot.services.config import Config
+from bot.services.leaderboard import Leaderboards
 from bot.services.onboarding import Onboarding
-from bot.services.recognition import Recognition
 from bot.services.relay import Relay
 from bot.services.review import Review
 from bot.services.roles import Roles
@@ -23,6 +23,7 @@ from bot.services.rounds import Rounds
 from bot.services.sites import Sites
 from bot.services.stats import StatsService
 from bot.services.submissions import Submissions
+from bot.services.thanks import Thanks
 from bot.settings import Settings
 from bot.ui import Message
 from bot.worker import utcnow
@@ -68,7 +69,8 @@ class Core:
         self.sites = Sites(self)
         self.roles = Roles(self)
         self.campaigns = Campaigns(self)
-        self.recognition = Recognition(self)
+        self.leaderboard = Leaderboards(self)
+        self.thanks = Thanks(self)
 
     def review_channel_default(self, platform: Platform | str) -> str:
         """Where review cards go on ``platform`` unless a CM chose a channel from chat

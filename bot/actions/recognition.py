@@ -13,8 +13,8 @@ from bot.actions.table import (
     Target,
     action,
 )
-from bot.services.recognition import thankable
 from bot.services.review import REVIEWER_ROLES
+from bot.services.thanks import thankable
 from bot.ui import Form, Reply
 from domain import LeaderboardPeriod
 
@@ -43,7 +43,7 @@ def parse_leaderboard(text: str) -> tuple[LeaderboardPeriod, str]:
 async def leaderboard(request: Request) -> Reply:
     """The month's (or all-time) leaderboard of the workspace or of one site."""
     period, site = parse_leaderboard(request.value)
-    board = await request.core.recognition.leaderboard(request.member, period, site)
+    board = await request.core.leaderboard.view(request.member, period, site)
     return Reply(message=cards.leaderboard_message(request.t, board))
 
 
@@ -57,6 +57,6 @@ async def _thank_form(request: Request) -> Form:
 async def thank(request: Request) -> Reply:
     """The CM's thank-you, sent to the author once however many clicks."""
     note = str((request.values or {}).get("note") or "")
-    sub = await request.core.recognition.thank(request.member, request.sub.id, note)
+    sub = await request.core.thanks.thank(request.member, request.sub.id, note)
     text = request.t("thanks.sent", author=sub.author.display_name, id=sub.id)
     return Reply(message=cards.notice(text))

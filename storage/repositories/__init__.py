@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.repositories.jobs import JobRepository
+from storage.repositories.leaderboard import LeaderboardRepository
 from storage.repositories.members import (
     AuditRepository,
     CharterRepository,
@@ -13,7 +14,6 @@ from storage.repositories.members import (
     WorkspaceRepository,
 )
 from storage.repositories.outbox import OutboxRepository
-from storage.repositories.recognition import LeaderboardRepository, ThanksRepository
 from storage.repositories.rounds import RoundRepository
 from storage.repositories.settings import SettingsRepository
 from storage.repositories.slack import SlackUploadRepository
@@ -26,6 +26,7 @@ from storage.repositories.submissions import (
     SubmissionRepository,
 )
 from storage.repositories.teams import ConversationRefRepository, DraftRepository
+from storage.repositories.thanks import ThanksRepository
 
 
 class Repos:

@@ -1,4 +1,4 @@
-"""Recognition: the leaderboard's read of the points ledger, and the CMs' thanks.
+"""The leaderboard's read of the points ledger.
 
 The leaderboard sums ``points_ledger`` per member of one workspace (the ledger has no
 workspace column: it is joined through ``members``, so another workspace's rows never
@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import case, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Member, PointsEntry, Thanks
+from storage.models import Member, PointsEntry
 
 
 @dataclass(frozen=True)
@@ -78,36 +77,3 @@ class LeaderboardRepository:
             )
             for row in rows
         ]
-
-
-class ThanksRepository:
-    """Rows of ``thanks``: at most one per submission."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.s = session
-
-    async def get(self, submission_id: int) -> Thanks | None:
-        """The thank-you sent for this submission, if any."""
-        query = select(Thanks).where(Thanks.submission_id == submission_id)
-        return (await self.s.execute(query)).scalar_one_or_none()
-
-    async def add(
-        self, submission_id: int, *, by_id: int, by_name: str, note: str, now: datetime
-    ) -> bool:
-        """Record the thank-you; False when the submission was thanked already (the unique
-        key: a concurrent click that committed first makes this insert fail in its
-        savepoint, the transaction goes on)."""
-        try:
-            async with self.s.begin_nested():
-                self.s.add(
-                    Thanks(
-                        submission_id=submission_id,
-                        by_id=by_id,
-                        by_name=by_name,
-                        note=note,
-                        at=now,
-                    )
-                )
-        except IntegrityError:
-            return False
-        return True
