@@ -304,9 +304,8 @@ class Thanks(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    # Who thanked: named from the member row, so a pseudonymised member shows as such.
     by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
-    # Kept by name too: the card says who thanked even once that member is forgotten.
-    by_name: Mapped[str] = mapped_column(String(200))
     note: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime]
 

@@ -46,6 +46,7 @@ async def load_view(r: Repos, submission_id: int) -> SubmissionView:
     decider = await r.members.view(row.decided_by_id) if row.decided_by_id else None
     # Only an approved submission can be thanked: no read for the others.
     thanks = await r.thanks.get(row.id) if row.status == Status.APPROVED else None
+    thanker = await r.members.view(thanks.by_id) if thanks and thanks.by_id else None
     return SubmissionView(
         id=row.id,
         workspace_id=row.workspace_id,
@@ -63,7 +64,7 @@ async def load_view(r: Repos, submission_id: int) -> SubmissionView:
         decided_at=row.decided_at,
         decision_reason=row.decision_reason,
         revision=row.revision,
-        thanked_by_name=thanks.by_name if thanks else None,
+        thanked_by_name=thanker.display_name if thanker else None,
         thanked_at=thanks.at if thanks else None,
     )
 

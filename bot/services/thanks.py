@@ -54,9 +54,7 @@ class Thanks:
             if sub.author.id == actor.id:
                 raise NotAllowed("error.own_submission")
             thankable(sub)
-            if not await r.thanks.add(
-                submission_id, by_id=actor.id, by_name=actor.display_name, note=note, now=now
-            ):
+            if not await r.thanks.add(submission_id, by_id=actor.id, note=note, now=now):
                 # Another click committed first (its row is visible now).
                 thankable(await load_view(r, submission_id))
                 raise AlreadyThanked(id=submission_id, by="?", at=now)

@@ -26,7 +26,6 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('submission_id', sa.Integer(), nullable=False),
     sa.Column('by_id', sa.Integer(), nullable=True),
-    sa.Column('by_name', sa.String(length=200), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('at', storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['by_id'], ['members.id'], name=op.f('fk_thanks_by_id_members'), ondelete='SET NULL'),

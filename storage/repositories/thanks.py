@@ -22,9 +22,7 @@ class ThanksRepository:
         query = select(Thanks).where(Thanks.submission_id == submission_id)
         return (await self.s.execute(query)).scalar_one_or_none()
 
-    async def add(
-        self, submission_id: int, *, by_id: int, by_name: str, note: str, now: datetime
-    ) -> bool:
+    async def add(self, submission_id: int, *, by_id: int, note: str, now: datetime) -> bool:
         """Record the thank-you; False when the submission was thanked already (the unique
         key: a concurrent click that committed first makes this insert fail in its
         savepoint, the transaction goes on)."""
@@ -34,7 +32,6 @@ class ThanksRepository:
                     Thanks(
                         submission_id=submission_id,
                         by_id=by_id,
-                        by_name=by_name,
                         note=note,
                         at=now,
                     )
