@@ -64,7 +64,8 @@ async def load_view(r: Repos, submission_id: int) -> SubmissionView:
         decided_at=row.decided_at,
         decision_reason=row.decision_reason,
         revision=row.revision,
-        thanked_by_name=thanker.display_name if thanker else None,
+        # A member forgotten since has no name: the card says "?" rather than a blank.
+        thanked_by_name=(thanker.display_name or None) if thanker else None,
         thanked_at=thanks.at if thanks else None,
     )
 
