@@ -41,7 +41,9 @@ from bot.ui import (
 from domain import (
     CAPTION_MAX,
     CHARTER_MAX,
+    LEADERBOARD_MIN_NAMED,
     REASON_MAX,
+    THANKS_NOTE_MAX,
     Appears,
     BadgeCode,
     CampaignView,
@@ -50,6 +52,9 @@ from domain import (
     ConsentState,
     Digest,
     Durations,
+    Leaderboard,
+    LeaderboardPeriod,
+    LeaderLine,
     MemberView,
     Profile,
     Role,
@@ -186,6 +191,14 @@ def review_card(t: Translator, sub: SubmissionView, tz: str) -> Message:
         )
     else:
         blocks.append(Paragraph(decision_line(t, sub, tz)))
+        if sub.status is Status.APPROVED:
+            # Once thanked, the card says so; until then a reviewer may thank the author.
+            if sub.thanked_at is not None:
+                by = sub.thanked_by_name or "?"
+                blocks.append(Context(t("card.thanked", by=by, at=when(sub.thanked_at, tz, t))))
+            else:
+                thank = Button(t("button.thank"), "review.thank", str(sub.id))
+                blocks.append(Actions((thank,)))
     return Message(
         text=t("card.review.text", id=sub.id, author=author_name(t, sub)), blocks=tuple(blocks)
     )
@@ -277,6 +290,36 @@ def badge_post(t: Translator, member: MemberView, code: BadgeCode) -> Message:
         blocks=(
             Mentions(t("badge.post", badge=badge), ((member.external_id, member.display_name),)),
         ),
+    )
+
+
+def thanks_dm(t: Translator, sub: SubmissionView, by: str, note: str) -> Message:
+    """The author's thank-you from a CM, with the CM's own words (plain text)."""
+    text = t("thanks.dm", by=by, id=sub.id)
+    blocks: list[Block] = [Paragraph(text)]
+    if sub.caption:
+        blocks.append(Context(t("dm.outcome.caption", caption=_short(sub.caption))))
+    if note:
+        blocks.append(Paragraph(t("thanks.dm_note", note=note)))
+    return Message(text=text, blocks=tuple(blocks))
+
+
+def thank_form(t: Translator, sub: SubmissionView) -> Form:
+    """The CM's thank-you: a line ready to send, theirs to change."""
+    note = TextInput(
+        "note",
+        t("field.thanks_note"),
+        initial=t("thanks.default_note"),
+        multiline=True,
+        required=False,
+        max_length=THANKS_NOTE_MAX,
+    )
+    return Form(
+        action="review.thank",
+        title=t("form.review.thank.title", id=sub.id),
+        submit_label=t("button.send"),
+        value=str(sub.id),
+        inputs=(note,),
     )
 
 
@@ -599,6 +642,7 @@ def help_message(t: Translator, roles: frozenset[Role]) -> Message:
         t("help.mydata"),
         t("help.forget"),
         t("help.consent"),
+        t("help.leaderboard"),
         t("help.leave"),
         t("help.help"),
     ]
@@ -1035,6 +1079,54 @@ def stats_message(t: Translator, s: Stats, site: str = "") -> Message:
                 )
             )
         )
+    return Message(text=title, blocks=tuple(blocks))
+
+
+def _leader_line(t: Translator, line: LeaderLine, *, you: bool) -> str:
+    key = "leaderboard.line_you" if you else "leaderboard.line"
+    return t(key, rank=line.rank, name=line.name, count=line.points)
+
+
+def leaderboard_message(t: Translator, b: Leaderboard) -> Message:
+    """``/relais leaderboard``: the people named (never one who hid their name), the
+    others counted, the reader's own line; a site with too few names, totals only."""
+    when_ = (
+        format_day_month(b.month, t)
+        if b.period is LeaderboardPeriod.MONTH and b.month
+        else t("leaderboard.all_time")
+    )
+    title = (
+        t("leaderboard.title_site", site=b.site_name, period=when_)
+        if b.site_name
+        else t("leaderboard.title", period=when_)
+    )
+    blocks: list[Block] = [Heading(title)]
+    if not b.contributors:
+        blocks.append(Paragraph(t("leaderboard.empty")))
+    elif b.counts_only:
+        blocks.append(
+            Paragraph(
+                t("leaderboard.totals", count=b.contributors, points=b.points, photos=b.photos)
+            )
+        )
+        blocks.append(Context(t("leaderboard.counts_only", min=LEADERBOARD_MIN_NAMED)))
+    else:
+        text = "\n".join(
+            _leader_line(t, line, you=line.member_id == b.reader_id) for line in b.lines
+        )
+        if text:
+            blocks.append(Paragraph(text))
+        if b.others:
+            blocks.append(Context(t("leaderboard.others", count=b.others, points=b.others_points)))
+    if b.own is not None:
+        if b.counts_only:
+            own = t("leaderboard.own_points", count=b.own.points)
+        else:
+            own = _leader_line(t, b.own, you=True)
+        if b.own.hidden:
+            own += " " + t("leaderboard.only_you")
+        blocks.append(Context(own))
+    blocks.append(Context(t("leaderboard.usage")))
     return Message(text=title, blocks=tuple(blocks))
 
 

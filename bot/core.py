@@ -17,6 +17,7 @@ from bot.media import MediaIntake, PhotoBudget
 from bot.services.campaigns import Campaigns
 from bot.services.config import Config
 from bot.services.consent import Consents
+from bot.services.leaderboard import Leaderboards
 from bot.services.onboarding import Onboarding
 from bot.services.outside import OutsideCopies
 from bot.services.privacy import Forgetting, PersonalData
@@ -28,6 +29,7 @@ from bot.services.rounds import Rounds
 from bot.services.sites import Sites
 from bot.services.stats import StatsService
 from bot.services.submissions import Submissions
+from bot.services.thanks import Thanks
 from bot.settings import Settings
 from bot.ui import Message
 from bot.worker import utcnow
@@ -78,6 +80,8 @@ class Core:
         self.privacy = PersonalData(self)
         self.forgetting = Forgetting(self)
         self.outside = OutsideCopies(self)
+        self.leaderboard = Leaderboards(self)
+        self.thanks = Thanks(self)
 
     def review_channel_default(self, platform: Platform | str) -> str:
         """Where review cards go on ``platform`` unless a CM chose a channel from chat

@@ -82,3 +82,9 @@ class DuplicatePhoto(InvalidInput):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(self.key, field="photos", **params)
+
+
+class AlreadyThanked(RelaisError):
+    """The submission's author was thanked already; says by whom and when."""
+
+    key = "error.already_thanked"

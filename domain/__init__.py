@@ -237,6 +237,9 @@ class SubmissionView:
     revision: int
     site_id: int | None = None
     campaign_id: int | None = None
+    # The CM's thank-you (approved submissions): who sent it, when; None before.
+    thanked_by_name: str | None = None
+    thanked_at: datetime | None = None
     # Who appears (None: sent before the form asked, see migration 0015).
     appears: Appears | None = None
     # Approved for use inside the company only (the consent was not complete).
@@ -274,6 +277,9 @@ class ConsentEntry:
     consent_id: int | None
     submission: SubmissionView
     state: ConsentState | None
+    # The CM's thank-you (approved submissions): who sent it, when; None before.
+    thanked_by_name: str | None = None
+    thanked_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -472,6 +478,60 @@ class Stats:
     def silent_sites(self) -> tuple[str, ...]:
         """Sites with no submission this month."""
         return tuple(site.name for site in self.sites if site.silent)
+
+
+class LeaderboardPeriod(enum.StrEnum):
+    """What a leaderboard sums: this calendar month (workspace timezone) or everything."""
+
+    MONTH = "month"
+    ALL = "all"
+
+
+@dataclass(frozen=True)
+class LeaderLine:
+    """One contributor's total over a leaderboard's period; ``rank`` counts the people
+    shown by name (a hidden member's own line says where they would stand)."""
+
+    rank: int
+    member_id: int
+    name: str
+    points: int
+    photos: int
+    hidden: bool
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    """``/relais leaderboard`` as one reader may see it.
+
+    ``lines``: the top of the people shown by name (none when ``counts_only``: a site
+    where fewer than ``LEADERBOARD_MIN_NAMED`` people would be named). ``others`` and
+    ``others_points``: the contributors not in ``lines`` (hidden, beyond the top, or all
+    of them when counts only). ``own``: the reader's own line when it is not among
+    ``lines`` (outside the top, or hidden: then only they see it); its rank is 0 when
+    counts only (no ranking is shown there).
+    """
+
+    period: LeaderboardPeriod
+    month: date | None
+    site_name: str
+    counts_only: bool
+    lines: tuple[LeaderLine, ...]
+    others: int
+    others_points: int
+    contributors: int
+    points: int
+    photos: int
+    reader_id: int
+    own: LeaderLine | None
+
+
+#: How many people a leaderboard names, at most.
+LEADERBOARD_TOP = 10
+#: A site's leaderboard names people only when at least this many would be named.
+LEADERBOARD_MIN_NAMED = 3
+#: Longest personal note a CM's thank-you may carry (characters).
+THANKS_NOTE_MAX = 500
 
 
 #: Longest caption a submission may carry (characters).

@@ -372,6 +372,21 @@ class Badge(Base):
     )
 
 
+class Thanks(Base):
+    """A CM's personal thank-you for one submission, sent to its author once: the unique
+    key on ``submission_id`` makes two clicks (even at once, on two replicas) one row."""
+
+    __tablename__ = "thanks"
+    __table_args__ = (UniqueConstraint("submission_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    # Who thanked: named from the member row, so a pseudonymised member shows as such.
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    note: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
 class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
@@ -414,6 +429,17 @@ class DataExport(Base):
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     media_key: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime]
+
+
+class ForgetMark(Base):
+    """Inserted and deleted inside the transaction that forgets a person, never committed:
+    while it exists there, ``review_events.reason`` may be rewritten (the trigger of
+    migration 0017 checks for it); everywhere else that table stays append-only."""
+
+    __tablename__ = "forget_marks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
 
 
 class Job(Base):

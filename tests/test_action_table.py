@@ -46,6 +46,8 @@ OPEN_TO_EVERYONE = {
     # Everyone reads the charter; who accepted it is shown to CMs only (the service's
     # rule), and ``charter publish`` runs charter.publish (CMs).
     ActionName.CHARTER,
+    # Everyone reads the leaderboard; who is named there is the service's privacy rule.
+    ActionName.LEADERBOARD,
 }
 # What a refused form submission carries: whatever the action's form would ask.
 SOME_VALUES: dict[str, Any] = {"reason": "because", "caption": "mine now", "site": ""}

@@ -9,7 +9,7 @@ import asyncio
 import json
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot import cards
@@ -24,6 +24,7 @@ from storage.models import (
     Badge,
     Base,
     CharterAcceptance,
+    ForgetMark,
     Media,
     Member,
     MemberRole,
@@ -136,9 +137,17 @@ async def test_the_audit_trail_accepts_only_pseudonymisation(core: Core) -> None
         with pytest.raises((DBAPIError, IntegrityError)):
             async with core.db.transaction() as r:
                 await r.session.execute(update(AuditEvent).values(**change))
-    # Review events: only what a reviewer wrote may be rewritten (a forgotten name).
+    # Review events: only what a reviewer wrote may be rewritten (a forgotten name), and
+    # only inside a transaction that forgets someone (it holds a mark, never committed).
+    with pytest.raises((DBAPIError, IntegrityError)):
+        async with core.db.transaction() as r:
+            await r.session.execute(update(ReviewEvent).values(reason="edited"))
     async with core.db.transaction() as r:
+        r.session.add(ForgetMark(at=core.clock()))
+        await r.session.flush()
         await r.session.execute(update(ReviewEvent).values(reason="a colleague"))
+        await r.session.execute(delete(ForgetMark))
+    assert await count_rows(core.db, ForgetMark) == 0
     for review_change in ({"action": "approved"}, {"to_status": "approved"}):
         with pytest.raises((DBAPIError, IntegrityError)):
             async with core.db.transaction() as r:
@@ -232,6 +241,7 @@ async def test_after_forget_no_table_nor_stored_file_holds_their_id_or_name(
     await core.roles.grant(carla, f"<@{USER}>", cards.Role.REFERENT, "Lyon")
     kept = await core.submissions.create(anais, photos=[await photo(core)], caption="Mine")
     await core.review.approve(carla, kept.id)
+    await core.thanks.thank(carla, kept.id, f"Thank you {NAME}!")
     await core.submissions.create(anais, photos=[await photo(core, (3, 3, 3))], caption="Wait")
     about = await core.submissions.create(
         bob, photos=[await photo(core, (5, 5, 5))], caption=f"With {NAME} at the plant"

@@ -67,6 +67,7 @@ async def test_mydata_holds_the_persons_data_and_photos_and_nobody_elses(
     assert len(sub["photos"]) == 2
     assert sum(p["points"] for p in data["points"]) > 0
     assert [b["badge"] for b in data["badges"]] == ["first_approved"]
+    assert data["thanks"] == {"received": [], "given": []}
     # The DMs Relais sent her (the approval) are there, with their text.
     assert any("approved" in m["text"].lower() for m in data["messages_to_you"])
     # Nothing about anyone else: not Bob, not his caption, not who approved.

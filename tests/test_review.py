@@ -91,7 +91,9 @@ async def test_approve_credits_points_and_tells_the_author(
     assert "Points earned: +30" in text_of(dm)
     assert port.dms_to("amb")[-1].text == "New badge: First approved photo"
     [update] = port.updates
-    assert update.ref == port.posts[0].ref and update.message.buttons() == []
+    # The decision buttons are gone; what is left is the Thank button (recognition).
+    assert update.ref == port.posts[0].ref
+    assert [b.action for b in update.message.buttons()] == ["review.thank"]
     assert "Approved by Carla on Nov 20, 2026 at 10:00\u202fAM" in text_of(update.message)
     assert await audit(core, sub.id) == [
         (amb.id, "submitted", None, "pending", None),
@@ -165,7 +167,8 @@ async def test_escalate_then_the_approver_decides(
     )
     assert {u.ref["ts"] for u in new_updates if u.ref} == {channel_ref["ts"], boss_ref["ts"]}
     for u in new_updates:
-        assert u.message.buttons() == [] and "Approved by Bea" in text_of(u.message)
+        assert [b.action for b in u.message.buttons()] == ["review.thank"]
+        assert "Approved by Bea" in text_of(u.message)
     assert outcomes(port, "amb")[-1].text.endswith("was approved by Bea. Thank you!")
 
 

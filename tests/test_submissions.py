@@ -249,7 +249,8 @@ async def test_cards_go_to_each_cm_without_a_review_channel(
     await direct.review.approve(cm1, sub.id)
     await dispatcher.drain()
     assert sorted(u.ref["channel"] for u in port.updates if u.ref) == ["cm1", "cm2"]
-    assert all(u.message.buttons() == [] for u in port.updates)
+    # Approved: only the Thank button is left.
+    assert all([b.action for b in u.message.buttons()] == ["review.thank"] for u in port.updates)
 
 
 async def test_superseded_dm_card_is_in_the_cms_language(

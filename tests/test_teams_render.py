@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -252,15 +254,21 @@ def test_reject_collects_the_reason_in_the_card() -> None:
     assert read_submission(sent) == ("review.changes", "12:2", {"reason": "Crop it"})
 
 
-def test_decided_card_has_no_buttons() -> None:
-    sub = submission(
-        Status.APPROVED,
-        decided_by_name="Carla",
-        decided_at=datetime(2026, 3, 1, 10, 0, tzinfo=UTC),
-    )
-    card = card_for_message(cards.review_card(t, sub, TZ), urls, labels=LABELS)
-    assert "actions" not in card
+def test_decided_card_has_no_decision_buttons() -> None:
+    at = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+    rejected = submission(Status.REJECTED, decided_by_name="Carla", decided_at=at)
+    card = card_for_message(cards.review_card(t, rejected, TZ), urls, labels=LABELS)
+    assert "actions" not in card and "Action.Execute" not in json.dumps(card)
+    assert any("Rejected by Carla" in text for text in texts(card))
+    # Approved: only the Thank button is left, until the author is thanked.
+    approved = submission(Status.APPROVED, decided_by_name="Carla", decided_at=at)
+    card = card_for_message(cards.review_card(t, approved, TZ), urls, labels=LABELS)
     assert any("Approved by Carla" in text for text in texts(card))
+    assert re.findall(r'"verb": "([^"]+)"', json.dumps(card)) == ["review.thank"]
+    thanked = replace(approved, thanked_by_name=HOSTILE, thanked_at=at)
+    card = card_for_message(cards.review_card(t, thanked, TZ), urls, labels=LABELS)
+    assert "Action.Execute" not in json.dumps(card)
+    assert any(f"Thanked by {HOSTILE} on" in text for text in texts(card))
 
 
 def test_images_use_the_given_url_and_are_skipped_without_one() -> None:

@@ -51,6 +51,7 @@ class ActionName(enum.StrEnum):
     # ``library``: a short-lived signed link to the content library page (CMs).
     LIBRARY = "library"
     STATS = "stats"
+    LEADERBOARD = "leaderboard"
     EXPORT = "export"
     CHARTER = "charter"
     CAMPAIGN = "campaign"
@@ -85,6 +86,8 @@ class ActionName(enum.StrEnum):
     CONSENT_WITHDRAW = "consent.withdraw"
     # The author takes back their own photo's use outside the company.
     CONSENT_WITHDRAW_OWN = "consent.withdraw_own"
+    # The Thank button on an approved review card: the author's thank-you, once.
+    REVIEW_THANK = "review.thank"
 
 
 class Target(enum.Enum):

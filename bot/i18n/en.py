@@ -184,6 +184,58 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "Please approve or reject it below."
     ),
     # forms
+    # recognition: /relais leaderboard and the Thank button
+    "help.leaderboard": (
+        "/relais leaderboard [month|all] [site] — who brought the most points this month "
+        "(or ever), for everyone or one site"
+    ),
+    "leaderboard.title": "Leaderboard — {period}",
+    "leaderboard.title_site": "Leaderboard — {site}, {period}",
+    "leaderboard.all_time": "all time",
+    "leaderboard.line": {
+        "one": "{rank}. {name} — {count} point",
+        "other": "{rank}. {name} — {count} points",
+    },
+    "leaderboard.line_you": {
+        "one": "{rank}. {name} (you) — {count} point",
+        "other": "{rank}. {name} (you) — {count} points",
+    },
+    "leaderboard.others": {
+        "one": "…and {count} other person (points: {points})",
+        "other": "…and {count} other people (points: {points})",
+    },
+    "leaderboard.totals": {
+        "one": "{count} person contributed — points: {points}, approved photos: {photos}",
+        "other": "{count} people contributed — points: {points}, approved photos: {photos}",
+    },
+    "leaderboard.counts_only": (
+        "Fewer than {min} people would be named here, so only the totals are shown."
+    ),
+    "leaderboard.own_points": {
+        "one": "You: {count} point",
+        "other": "You: {count} points",
+    },
+    "leaderboard.only_you": (
+        "(only you see this line: your name is hidden from the others; "
+        "/relais config me leaderboard on shows it)"
+    ),
+    "leaderboard.empty": "No points yet for this period.",
+    "leaderboard.usage": (
+        "/relais leaderboard [month|all] [site] · /relais config me leaderboard off "
+        "keeps your name off it (you still count)"
+    ),
+    "button.thank": "Thank",
+    "form.review.thank.title": "Thank the author of #{id}",
+    "field.thanks_note": "Your note (sent to the author once)",
+    "thanks.default_note": "Thank you for this photo!",
+    "thanks.dm": "{by} thanks you for your submission #{id}!",
+    "thanks.dm_note": "Their note: {note}",
+    "thanks.sent": "Your thanks were sent to {author} (#{id}).",
+    "card.thanked": "Thanked by {by} on {at}",
+    "error.already_thanked": (
+        "The author of #{id} was already thanked by {by} on {at}. They get one message only."
+    ),
+    "error.thank_not_approved": "Only an approved submission can be thanked (#{id} is not).",
     "form.join.title": "Ambassador charter",
     "form.join.intro": (
         "Charter version {version}. Please read it: by accepting, you become an ambassador."
@@ -477,10 +529,11 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "Type 'review here' in the channel where review cards should go (mention Relais)."
     ),
     "teams.help_words": (
-        "In this chat, type: help, join, me, stats, snooze 2w, snooze off, leave, or submit "
-        "(or just send photos); consent for the photos you appear in, config me for your "
-        "preferences, mydata for a copy of your data, forget to have it deleted. Community "
-        "managers also: digest, config, export, library, charter, site, role, campaign."
+        "In this chat, type: help, join, me, stats, leaderboard, snooze 2w, snooze off, leave, "
+        "or submit (or just send photos); consent for the photos you appear in, config me "
+        "for your preferences, mydata for a copy of your data, forget to have it deleted. "
+        "Community managers also: digest, config, export, library, charter, site, role, "
+        "campaign."
     ),
     "teams.html_copy": "the formatted (HTML) copy of your message",
     "digest.title": "This week in the ambassador programme ({start} to {end})",

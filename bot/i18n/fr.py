@@ -197,6 +197,63 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "Merci de l’approuver ou de la refuser ci-dessous."
     ),
     # forms
+    # recognition: /relais leaderboard and the Thank button
+    "help.leaderboard": (
+        "/relais classement [mois|tout] [site] — qui a apporté le plus de points ce mois-ci "
+        "(ou depuis le début), pour tous ou pour un site"
+    ),
+    "leaderboard.title": "Classement — {period}",
+    "leaderboard.title_site": "Classement — {site}, {period}",
+    "leaderboard.all_time": "depuis le début",
+    "leaderboard.line": {
+        "one": "{rank}. {name} — {count} point",
+        "other": "{rank}. {name} — {count} points",
+    },
+    "leaderboard.line_you": {
+        "one": "{rank}. {name} (vous) — {count} point",
+        "other": "{rank}. {name} (vous) — {count} points",
+    },
+    "leaderboard.others": {
+        "one": "… et {count} autre personne (points : {points})",
+        "other": "… et {count} autres personnes (points : {points})",
+    },
+    "leaderboard.totals": {
+        "one": "{count} personne a contribué — points : {points}, photos approuvées : {photos}",
+        "other": (
+            "{count} personnes ont contribué — points : {points}, photos approuvées : {photos}"
+        ),
+    },
+    "leaderboard.counts_only": (
+        "Moins de {min} personnes seraient nommées ici : seuls les totaux sont affichés."
+    ),
+    "leaderboard.own_points": {
+        "one": "Vous : {count} point",
+        "other": "Vous : {count} points",
+    },
+    "leaderboard.only_you": (
+        "(vous seul voyez cette ligne : votre nom est masqué pour les autres ; "
+        "/relais config me leaderboard on l’affiche)"
+    ),
+    "leaderboard.empty": "Pas encore de points sur cette période.",
+    "leaderboard.usage": (
+        "/relais classement [mois|tout] [site] · /relais config me leaderboard off "
+        "retire votre nom (vous comptez toujours)"
+    ),
+    "button.thank": "Remercier",
+    "form.review.thank.title": "Remercier l’auteur de la contribution n° {id}",
+    "field.thanks_note": "Votre mot (envoyé une seule fois à l’auteur)",
+    "thanks.default_note": "Merci pour cette photo !",
+    "thanks.dm": "{by} vous remercie pour votre contribution n° {id} !",
+    "thanks.dm_note": "Son mot : {note}",
+    "thanks.sent": "Vos remerciements ont été envoyés à {author} (n° {id}).",
+    "card.thanked": "Remerciement envoyé par {by} le {at}",
+    "error.already_thanked": (
+        "L’auteur de la contribution n° {id} a déjà été remercié par {by} le {at}. "
+        "Il ne reçoit qu’un message."
+    ),
+    "error.thank_not_approved": (
+        "Seule une contribution approuvée peut être remerciée (la n° {id} ne l’est pas)."
+    ),
     "form.join.title": "Charte des ambassadeurs",
     "form.join.intro": (
         "Charte, version {version}. Merci de la lire : en l’acceptant, "
@@ -546,11 +603,11 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "(en mentionnant Relais)."
     ),
     "teams.help_words": (
-        "Dans cette conversation, tapez : help, join, me, stats, snooze 2w, snooze off, leave "
-        "ou submit (ou envoyez simplement des photos) ; consent pour les photos où vous "
-        "apparaissez, config me pour vos préférences, "
-        "mydata pour une copie de vos données, forget pour les faire effacer. Community "
-        "managers : aussi digest, config, export, library, charter, site, role, campaign."
+        "Dans cette conversation, tapez : help, join, me, stats, leaderboard, snooze 2w, "
+        "snooze off, leave ou submit (ou envoyez simplement des photos) ; consent pour les "
+        "photos où vous apparaissez, config me pour vos préférences, mydata pour une copie de "
+        "vos données, forget pour les faire effacer. Community managers : aussi digest, "
+        "config, export, library, charter, site, role, campaign."
     ),
     "teams.html_copy": "la copie mise en forme (HTML) de votre message",
     "digest.title": "Cette semaine dans le programme ambassadeurs (du {start} au {end})",

@@ -62,6 +62,7 @@ class PersonalData:
                 "consents_given": await mine.consents(member.id),
                 "points": await mine.points(member.id),
                 "badges": await mine.badges(member.id),
+                "thanks": await mine.thanks(member.id),
                 "messages_to_you": await mine.messages_to(member.workspace_id, member.external_id),
                 "audit_trail": await mine.audit(member.workspace_id, member.id, member.external_id),
                 "kept_for_delivery": await mine.kept_for_delivery(

@@ -45,6 +45,9 @@ async def load_view(r: Repos, submission_id: int) -> SubmissionView:
     site = await r.sites.get(row.site_id) if row.site_id else None
     campaign = await r.campaigns.get(row.campaign_id) if row.campaign_id else None
     decider = await r.members.view(row.decided_by_id) if row.decided_by_id else None
+    # Only an approved submission can be thanked: no read for the others.
+    thanks = await r.thanks.get(row.id) if row.status == Status.APPROVED else None
+    thanker = await r.members.view(thanks.by_id) if thanks and thanks.by_id else None
     return SubmissionView(
         id=row.id,
         workspace_id=row.workspace_id,
@@ -67,6 +70,9 @@ async def load_view(r: Repos, submission_id: int) -> SubmissionView:
         internal_only=row.internal_only,
         consents=await r.consents.lines(row.id),
         consent_withdrawn=row.consent_withdrawn_at is not None,
+        # A member forgotten since has no name: the card says "?" rather than a blank.
+        thanked_by_name=(thanker.display_name or None) if thanker else None,
+        thanked_at=thanks.at if thanks else None,
     )
 
 

@@ -7,7 +7,7 @@ append-only (0008's trigger); the one change it now accepts is that pseudonymisa
 ``subject`` rewritten to a ``forgotten:`` value with every other column unchanged.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-11-30 18:40:00.000000
 """
 
@@ -18,7 +18,7 @@ import storage.models
 
 
 revision = '0014'
-down_revision = '0012'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

@@ -2,8 +2,10 @@
 
 Forgetting a person deletes the files that hold their name or id (their own mydata
 files, the CSV exports that name them): ``data_exports`` lists those files. And it
-rewrites their name out of what reviewers wrote: ``review_events`` stays append-only
-except for ``reason``, the one column that may change (every other column unchanged).
+rewrites their name out of what reviewers wrote: ``review_events`` stays append-only,
+except that ``reason`` (only) may change inside a transaction that holds a row of
+``forget_marks`` (the forget inserts one and deletes it before committing, so no
+other transaction ever sees it: an UPDATE anywhere else is still refused).
 
 Revision ID: 0017
 Revises: 0015
@@ -25,7 +27,8 @@ depends_on = None
 _PG_REASON_ONLY = (
     "CREATE OR REPLACE FUNCTION relais_review_events_append_only() RETURNS trigger AS $$ "
     "BEGIN "
-    "IF NEW.id = OLD.id AND NEW.submission_id = OLD.submission_id "
+    "IF EXISTS (SELECT 1 FROM forget_marks) "
+    "AND NEW.id = OLD.id AND NEW.submission_id = OLD.submission_id "
     "AND NEW.actor_id IS NOT DISTINCT FROM OLD.actor_id AND NEW.action = OLD.action "
     "AND NEW.from_status IS NOT DISTINCT FROM OLD.from_status "
     "AND NEW.to_status = OLD.to_status AND NEW.at = OLD.at THEN RETURN NEW; END IF; "
@@ -37,7 +40,8 @@ _PG_APPEND_ONLY = (
 )
 _SQLITE_REASON_ONLY = (
     "CREATE TRIGGER review_events_append_only BEFORE UPDATE ON review_events "
-    "WHEN NOT (NEW.id = OLD.id AND NEW.submission_id = OLD.submission_id "
+    "WHEN NOT (EXISTS (SELECT 1 FROM forget_marks) "
+    "AND NEW.id = OLD.id AND NEW.submission_id = OLD.submission_id "
     "AND NEW.actor_id IS OLD.actor_id AND NEW.action = OLD.action "
     "AND NEW.from_status IS OLD.from_status AND NEW.to_status = OLD.to_status "
     "AND NEW.at = OLD.at) "
@@ -58,6 +62,11 @@ def _trigger(postgresql: str, sqlite: str) -> None:
 
 
 def upgrade() -> None:
+    op.create_table('forget_marks',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_forget_marks'))
+    )
     _trigger(_PG_REASON_ONLY, _SQLITE_REASON_ONLY)
     op.create_table('data_exports',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -75,6 +84,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     _trigger(_PG_APPEND_ONLY, _SQLITE_APPEND_ONLY)
+    op.drop_table('forget_marks')
     with op.batch_alter_table('data_exports', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_data_exports_workspace_id_created_at'))
     op.drop_table('data_exports')

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.repositories.consents import ConsentRepository
 from storage.repositories.jobs import JobRepository
+from storage.repositories.leaderboard import LeaderboardRepository
 from storage.repositories.library import LibraryRepository
 from storage.repositories.members import (
     AuditRepository,
@@ -30,6 +31,7 @@ from storage.repositories.submissions import (
     SubmissionRepository,
 )
 from storage.repositories.teams import ConversationRefRepository, DraftRepository
+from storage.repositories.thanks import ThanksRepository
 
 
 class Repos:
@@ -60,6 +62,8 @@ class Repos:
         self.personal = PersonalDataRepository(session)
         self.library = LibraryRepository(session)
         self.consents = ConsentRepository(session)
+        self.leaderboard = LeaderboardRepository(session)
+        self.thanks = ThanksRepository(session)
 
 
 __all__ = ["Repos"]

@@ -9,7 +9,7 @@ other people's submissions never appear.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, or_, select, update
@@ -25,6 +25,7 @@ from storage.models import (
     ConversationRef,
     DataExport,
     Draft,
+    ForgetMark,
     Job,
     Media,
     Member,
@@ -36,6 +37,7 @@ from storage.models import (
     SiteReferent,
     Submission,
     SubmissionMedia,
+    Thanks,
 )
 
 
@@ -249,6 +251,27 @@ class PersonalDataRepository:
             for e in rows.scalars()
         ]
 
+    async def thanks(self, member_id: int) -> dict[str, list[dict[str, Any]]]:
+        """Thank-yous received for their submissions (the note, when; not who sent it) and
+        given by them (the note, when, for which submission)."""
+        received = await self.s.execute(
+            select(Thanks.submission_id, Thanks.note, Thanks.at)
+            .join(Submission, Submission.id == Thanks.submission_id)
+            .where(Submission.author_id == member_id)
+            .order_by(Thanks.at)
+        )
+        given = await self.s.execute(
+            select(Thanks.submission_id, Thanks.note, Thanks.at)
+            .where(Thanks.by_id == member_id)
+            .order_by(Thanks.at)
+        )
+        return {
+            "received": [
+                {"submission_id": i, "note": note, "at": _iso(at)} for i, note, at in received
+            ],
+            "given": [{"submission_id": i, "note": note, "at": _iso(at)} for i, note, at in given],
+        }
+
     async def badges(self, member_id: int) -> list[dict[str, Any]]:
         rows = await self.s.execute(
             select(Badge.badge, Badge.awarded_at, Badge.submission_id)
@@ -372,6 +395,14 @@ class PersonalDataRepository:
         scrub = Scrubber(external_id, row.display_name, pseudonym, label)
         if delete_submissions:
             await self.s.execute(delete(Submission).where(Submission.id.in_(delete_submissions)))
+        # Thank-yous for their kept submissions were written to them (and may name them).
+        await self.s.execute(
+            delete(Thanks).where(
+                Thanks.submission_id.in_(
+                    select(Submission.id).where(Submission.author_id == member_id)
+                )
+            )
+        )
         kept_media = select(SubmissionMedia.media_id).join(
             Submission, Submission.id == SubmissionMedia.submission_id
         )
@@ -472,7 +503,11 @@ class PersonalDataRepository:
                     decision_reason=scrub.text(reason) if reason is not None else None,
                 )
             )
-        # What reviewers wrote (review_events is append-only but for its reason).
+        # What reviewers wrote: review_events is append-only, except for its reason while
+        # this transaction holds a forget mark (never committed: deleted below).
+        mark = ForgetMark(at=datetime.now(UTC))
+        self.s.add(mark)
+        await self.s.flush()
         events = await self.s.execute(
             select(ReviewEvent.id, ReviewEvent.reason)
             .join(Submission, Submission.id == ReviewEvent.submission_id)
@@ -487,6 +522,8 @@ class PersonalDataRepository:
                 .where(ReviewEvent.id == event_id)
                 .values(reason=scrub.text(reason or ""))
             )
+        await self.s.delete(mark)
+        await self.s.flush()
 
     async def _forget_jobs(self, external_id: str) -> None:
         """Jobs (photo downloads, done or not) started by the person."""
