@@ -167,3 +167,22 @@ async def test_submit_while_a_long_write_holds_the_database_is_told_busy(
         opened = len(fake.calls_to("views.open"))
         assert (await rig.command("UNEW", "/submit", "")).status == 200
         await fake.wait_for(lambda: len(fake.calls_to("views.open")) > opened, timeout=5)
+        # The first /submit's work, abandoned at its deadline, ends before the rig closes
+        # the database: closing a connection under it can wait forever (aiosqlite).
+        await _abandoned_work_ended()
+
+
+async def _abandoned_work_ended(within: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    me = asyncio.current_task()
+    while loop.time() < deadline:
+        left = [
+            t
+            for t in asyncio.all_tasks()
+            if t is not me and not t.done() and "_open_submit" in repr(t.get_coro())
+        ]
+        if not left:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"abandoned request work still running: {left}")
