@@ -67,7 +67,7 @@ async def test_a_campaign_for_two_sites_is_offered_to_their_ambassadors_only(
         cleo,
         "submission.create",
         "",
-        {"caption": "not mine", "campaign": str(harbour)},
+        {"caption": "not mine", "campaign": str(harbour), "appears": "nobody"},
         [await photo(core)],
     )
     assert crafted.failed and "Campaign Harbour is over" in crafted.errors["campaign"]
