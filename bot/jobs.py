@@ -106,6 +106,10 @@ class JobRunner(Worker):
         async with self.db.transaction() as repos:
             return await repos.jobs.renew(ids, self.worker_id, until=until)
 
+    async def give_back(self, ids: list[int]) -> int:
+        async with self.db.transaction() as repos:
+            return await repos.jobs.give_back(ids, self.worker_id, now=self.clock())
+
     async def _run(self, job: Job) -> None:
         async with self._limit:
             handler = self.handlers[job.kind]

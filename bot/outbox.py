@@ -304,6 +304,10 @@ class Dispatcher(Worker):
         async with self.db.transaction() as repos:
             return await repos.outbox.renew(ids, self.worker_id, until=until)
 
+    async def give_back(self, ids: list[int]) -> int:
+        async with self.db.transaction() as repos:
+            return await repos.outbox.give_back(ids, self.worker_id, now=self.clock())
+
     async def _load_workspaces(self, ids: set[int]) -> None:
         """Look up the batch's workspaces once, before its sends start (in claim order)."""
         missing = sorted(ids - self._workspaces.keys())

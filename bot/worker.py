@@ -83,6 +83,15 @@ class Worker(ABC):
     async def renew(self, ids: list[int], until: datetime) -> int:
         """Extend this worker's lease on ``ids``; returns how many it still held."""
 
+    @abstractmethod
+    async def give_back(self, ids: list[int]) -> int:
+        """Hand back ``ids``, claimed by this worker and abandoned unfinished (it is
+        stopping): due again at once for any worker. Returns how many were given back."""
+
+    def in_hand(self) -> list[int]:
+        """The rows claimed and not yet finished (what ``give_back`` takes on shutdown)."""
+        return sorted(self._held)
+
     def wake(self) -> None:
         """Look at the table now instead of at the next poll."""
         self._wake.set()

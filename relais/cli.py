@@ -150,6 +150,7 @@ def serve(
             access_log_format=ACCESS_LOG_FORMAT,
             print=lambda msg: logging.getLogger("relais").info(msg),
         )
+        logging.getLogger("relais").info("relais serve stopped")
     except OSError as exc:
         if exc.errno not in _BIND_ERRORS and not isinstance(exc, socket.gaierror):
             raise

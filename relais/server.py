@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import hmac
 import logging
@@ -232,8 +233,9 @@ def _in_background(start: Callable[[], Worker]) -> CleanupCtx:
     """Run a worker loop (outbox dispatcher, job runner) for the life of the app.
 
     On shutdown it is told to stop and given ``DRAIN_TIMEOUT`` seconds to finish what is in
-    flight; work still running then is cancelled, and its lease runs out so that another
-    replica (or the next start) takes it again.
+    flight; work still running then is cancelled and its rows are given back (due again at
+    once, the try not counted), so that the next start or another replica takes them
+    without waiting for their lease to run out.
     """
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
@@ -243,17 +245,32 @@ def _in_background(start: Callable[[], Worker]) -> CleanupCtx:
         yield
         stop.set()
         worker.wake()
+        done, _ = await asyncio.wait({task}, timeout=DRAIN_TIMEOUT)
+        if done:
+            task.result()
+            return
+        unfinished = worker.in_hand()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
         try:
-            await asyncio.wait_for(task, timeout=DRAIN_TIMEOUT)
-        except TimeoutError:
+            given = await asyncio.wait_for(worker.give_back(unfinished), timeout=5)
+        except Exception as exc:
             log.warning(
-                "%s: work still running after %s s was cancelled; it is taken again when "
-                "its lease runs out",
+                "%s: work still running after %s s was cancelled; giving back its %d row(s) "
+                "failed (%s): they are taken again when their lease runs out",
                 worker.name,
                 DRAIN_TIMEOUT,
+                len(unfinished),
+                type(exc).__name__,
             )
-        except asyncio.CancelledError:
-            if not task.cancelled():
-                raise
+            return
+        log.warning(
+            "%s: work still running after %s s was cancelled; %d row(s) given back for the "
+            "next start or another replica",
+            worker.name,
+            DRAIN_TIMEOUT,
+            given,
+        )
 
     return ctx

@@ -18,7 +18,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import MetaData, Table
+from sqlalchemy import MetaData, Table, select
 from typer.testing import CliRunner
 
 from bot.core import Core
@@ -30,7 +30,7 @@ from relais import server
 from relais.cli import app
 from relais.server import build_app
 from storage.db import Database
-from storage.models import Base
+from storage.models import Base, Job, OutboxMessage
 from tests.slack_api import FakeSlack, signed_headers
 from tests.slack_support import command_payload
 
@@ -336,7 +336,8 @@ async def test_shutdown_ends_after_the_grace_when_work_is_stuck(
     core: Core, monkeypatch: pytest.MonkeyPatch, stuck: str
 ) -> None:
     """Both background loops (outbox dispatcher, job runner) stop the same way: they
-    drain for DRAIN_TIMEOUT, then shutdown goes on without an error."""
+    drain for DRAIN_TIMEOUT, then shutdown goes on without an error and gives the
+    cancelled row back."""
     monkeypatch.setattr(server, "DRAIN_TIMEOUT", 0.3)
     hanging = HangingPort()
     entered = hanging.entered
@@ -363,6 +364,19 @@ async def test_shutdown_ends_after_the_grace_when_work_is_stuck(
     started = time.monotonic()
     await test_server.close()
     assert time.monotonic() - started < 5
+    # What was cancelled is given back, due at once for the next start, its try not counted.
+    async with core.db.read() as r:
+        if stuck == "outbox":
+            row: Any = await r.session.scalar(select(OutboxMessage))
+        else:
+            row = await r.session.scalar(select(Job))
+    assert (row.status, row.claimed_by, row.claimed_until, row.attempts) == (
+        "pending",
+        None,
+        None,
+        0,
+    )
+    assert row.next_attempt_at <= core.clock()
 
 
 _LOADED = """

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import JobStatus
 from storage.models import Job
-from storage.repositories.leases import claim_due, finish, renew
+from storage.repositories.leases import claim_due, finish, give_back, renew
 
 
 class JobRepository:
@@ -71,6 +71,18 @@ class JobRepository:
     async def renew(self, ids: list[int], worker: str, *, until: datetime) -> int:
         """Keep ``worker``'s lease on the jobs it is still running (see ``leases.renew``)."""
         return await renew(self.s, Job, ids, worker, JobStatus.RUNNING.value, until=until)
+
+    async def give_back(self, ids: list[int], worker: str, *, now: datetime) -> int:
+        """Hand back jobs ``worker`` is abandoning unfinished (see ``leases.give_back``)."""
+        return await give_back(
+            self.s,
+            Job,
+            ids,
+            worker,
+            running=JobStatus.RUNNING.value,
+            pending=JobStatus.PENDING.value,
+            now=now,
+        )
 
     async def _finish(self, job_id: int, worker: str, **values: Any) -> bool:
         return await finish(self.s, Job, job_id, worker, JobStatus.RUNNING.value, **values)

@@ -102,3 +102,33 @@ async def renew(
         .execution_options(synchronize_session=False)
     )
     return rowcount(result)
+
+
+async def give_back(
+    s: AsyncSession,
+    model: type[Any],
+    ids: list[int],
+    worker: str,
+    *,
+    running: str,
+    pending: str,
+    now: datetime,
+) -> int:
+    """Hand back rows this worker claimed and is abandoning unfinished (it is stopping):
+    due again at once for any worker, and this try does not count. Rows it no longer
+    holds are left alone. Returns how many were given back."""
+    if not ids:
+        return 0
+    result = await s.execute(
+        update(model)
+        .where(model.id.in_(ids), model.claimed_by == worker, model.status == running)
+        .values(
+            status=pending,
+            claimed_by=None,
+            claimed_until=None,
+            next_attempt_at=now,
+            attempts=model.attempts - 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(result)

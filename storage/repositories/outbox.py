@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain import OutboxStatus
 from storage.models import OutboxMessage
 from storage.repositories.dml import rowcount
-from storage.repositories.leases import claim_due, finish, renew
+from storage.repositories.leases import claim_due, finish, give_back, renew
 
 
 class OutboxRepository:
@@ -78,6 +78,18 @@ class OutboxRepository:
         """Keep ``worker``'s lease on the rows it is still sending (see ``leases.renew``)."""
         return await renew(
             self.s, OutboxMessage, ids, worker, OutboxStatus.SENDING.value, until=until
+        )
+
+    async def give_back(self, ids: list[int], worker: str, *, now: datetime) -> int:
+        """Hand back rows ``worker`` is abandoning unsent (see ``leases.give_back``)."""
+        return await give_back(
+            self.s,
+            OutboxMessage,
+            ids,
+            worker,
+            running=OutboxStatus.SENDING.value,
+            pending=OutboxStatus.PENDING.value,
+            now=now,
         )
 
     async def _finish(self, row_id: int, worker: str, **values: Any) -> bool:
