@@ -273,7 +273,9 @@ async def _run(cluster: Replicas, fake: FakeSlack, db: Database, tz: str, starte
             color = (n % 256, (n * 37) % 256, (n * 91) % 256)
             photo = fake.add_file(f"F{n}", jpeg_bytes(color, (24, 16)), user=user)
             answer = await cluster.send(
-                lambda rig: rig.submit(user, form, {"photos": [photo]}, view_id=f"V{n}")
+                lambda rig: rig.submit(
+                    user, form, {"appears": "nobody", "photos": [photo]}, view_id=f"V{n}"
+                )
             )
             assert answer.json()["response_action"] == "update", answer.text
         sent += 1

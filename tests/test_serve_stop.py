@@ -71,7 +71,11 @@ async def test_sigterm_with_jobs_in_flight_exits_0_and_loses_nothing(
             assert (await rig.command(user, "/submit", f"stop {n}")).status_code == 200
             form = await rig.opened_view(opened + 1)
             photo = fake.add_file(f"F{n}", jpeg_bytes((60 * n, 90, 150)), user=user)
-            sent = (await rig.submit(user, form, {"photos": [photo]}, view_id=f"V{n}")).json()
+            sent = (
+                await rig.submit(
+                    user, form, {"appears": "nobody", "photos": [photo]}, view_id=f"V{n}"
+                )
+            ).json()
             assert sent["response_action"] == "update", sent
         await fake.wait_for(lambda: len(fake.stalled_downloads) == len(AMBASSADORS), timeout=15)
 
