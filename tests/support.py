@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import io
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from PIL import Image as PILImage
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.core import Core
 from bot.media import CleanImage
@@ -138,3 +142,27 @@ async def count_rows(db: Database, model: Any, *where: Any) -> int:
     async with db.read() as r:
         query = select(func.count()).select_from(model).where(*where)
         return int(await r.session.scalar(query) or 0)
+
+
+@asynccontextmanager
+async def scratch_database(db: Database, tmp_path: Path, name: str) -> AsyncIterator[str]:
+    """The URL of an empty database of the test's own, beside ``db``: on PostgreSQL a new
+    database on the same server (dropped afterwards, even when the test fails), on SQLite
+    a file in ``tmp_path``. For migration tests that start from an old revision."""
+    database = f"relais_{name}_{os.getpid()}"
+    postgresql = db.engine.dialect.name == "postgresql"
+    if postgresql:
+        admin = db.engine.execution_options(isolation_level="AUTOCOMMIT")
+        async with admin.connect() as conn:
+            await conn.execute(text(f"DROP DATABASE IF EXISTS {database}"))
+            await conn.execute(text(f"CREATE DATABASE {database}"))
+        url = db.engine.url.set(database=database).render_as_string(hide_password=False)
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path / f'{name}.db'}"
+    try:
+        yield url
+    finally:
+        if postgresql:
+            admin = db.engine.execution_options(isolation_level="AUTOCOMMIT")
+            async with admin.connect() as conn:
+                await conn.execute(text(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))

@@ -33,6 +33,7 @@ from tests.support import (
     count_rows,
     member,
     photo,
+    scratch_database,
     stored,
     text_of,
 )
@@ -364,7 +365,6 @@ async def test_the_migration_keeps_the_old_box_as_a_declaration(core: Core, tmp_
     """0015 on a database at 0014: the old ticked box becomes "outside, declared"; the
     others stay unanswered (never cleared for outside use); down and up again works."""
     import asyncio
-    import os
 
     from alembic import command
     from sqlalchemy import text
@@ -372,16 +372,7 @@ async def test_the_migration_keeps_the_old_box_as_a_declaration(core: Core, tmp_
     from storage.db import Database, alembic_config, upgrade
 
     db = core.db
-    database = f"relais_consent_{os.getpid()}"
-    if db.engine.dialect.name == "postgresql":
-        admin = db.engine.execution_options(isolation_level="AUTOCOMMIT")
-        async with admin.connect() as conn:
-            await conn.execute(text(f"DROP DATABASE IF EXISTS {database}"))
-            await conn.execute(text(f"CREATE DATABASE {database}"))
-        url = db.engine.url.set(database=database).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
-    try:
+    async with scratch_database(db, tmp_path, "consent") as url:
         await asyncio.to_thread(upgrade, url, "0014")
         old = Database(url)
         now: object = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
@@ -424,11 +415,6 @@ async def test_the_migration_keeps_the_old_box_as_a_declaration(core: Core, tmp_
 
             views = [await load_view(r, i) for i in (1, 2)]
         await new.dispose()
-    finally:
-        if db.engine.dialect.name == "postgresql":
-            admin = db.engine.execution_options(isolation_level="AUTOCOMMIT")
-            async with admin.connect() as conn:
-                await conn.execute(text(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
     assert [(v.appears, v.internal_only, v.consent_withdrawn) for v in views] == [
         (Appears.OUTSIDE, False, False),
         (None, False, False),

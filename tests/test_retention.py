@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from bot.core import Core
 from bot.services.retention import ORPHAN_AFTER, period_of
@@ -19,7 +19,7 @@ from domain import MemberView, Status, SubmissionView
 from relais.doctor import run_doctor
 from storage.db import Database
 from storage.models import Media, ReviewEvent, ScheduleRun, Submission, SubmissionMedia
-from tests.support import FakeClock, ambassador, count_rows, member, photo, stored
+from tests.support import FakeClock, ambassador, count_rows, member, photo, scratch_database, stored
 
 DAY = timedelta(days=1)
 
@@ -255,16 +255,7 @@ async def test_migration_0012_down_and_up_keeps_every_photo_link(
 
     from storage.db import alembic_config, upgrade
 
-    database = f"relais_retention_{os.getpid()}"
-    if db.engine.dialect.name == "postgresql":
-        admin = db.engine.execution_options(isolation_level="AUTOCOMMIT")
-        async with admin.connect() as conn:
-            await conn.execute(text(f"DROP DATABASE IF EXISTS {database}"))
-            await conn.execute(text(f"CREATE DATABASE {database}"))
-        url = db.engine.url.set(database=database).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path / 'down.db'}"
-    try:
+    async with scratch_database(db, tmp_path, "retention") as url:
         await asyncio.to_thread(upgrade, url, "head")
         settings = Settings(_env_file=None, database_url=url, media_dir=tmp_path / "media")
         fresh = Database(url)
@@ -281,11 +272,6 @@ async def test_migration_0012_down_and_up_keeps_every_photo_link(
             assert await count_rows(again, Media, Media.purged_at.is_(None)) == 1
         finally:
             await again.dispose()
-    finally:
-        if db.engine.dialect.name == "postgresql":
-            admin = db.engine.execution_options(isolation_level="AUTOCOMMIT")
-            async with admin.connect() as conn:
-                await conn.execute(text(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
 
 
 async def test_a_database_that_knows_none_of_the_files_collects_nothing(

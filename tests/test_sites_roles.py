@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from tests.support import (
     count_rows,
     member,
     photo,
+    scratch_database,
     stored,
     text_of,
 )
@@ -371,16 +371,7 @@ async def test_migration_folds_near_duplicate_sites_and_says_so(
     from storage.db import upgrade
 
     # A database of its own, created at revision 0006 with the duplicates typed at join.
-    database = f"relais_fold_{os.getpid()}"
-    if db.engine.dialect.name == "postgresql":
-        admin = db.engine.execution_options(isolation_level="AUTOCOMMIT")
-        async with admin.connect() as conn:
-            await conn.execute(text(f"DROP DATABASE IF EXISTS {database}"))
-            await conn.execute(text(f"CREATE DATABASE {database}"))
-        url = db.engine.url.set(database=database).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
-    try:
+    async with scratch_database(db, tmp_path, "fold") as url:
         await asyncio.to_thread(upgrade, url, "0006")
         old = Database(url)
         # As storage writes them: naive UTC text on SQLite, timestamptz on PostgreSQL.
@@ -453,11 +444,6 @@ async def test_migration_folds_near_duplicate_sites_and_says_so(
             assert dict(rows) == {1: 1, 2: 1, 3: 4}
             assert await r.session.scalar(select(Submission.site_id)) == 1
         await again.dispose()
-    finally:  # a failing run leaves no database behind
-        if db.engine.dialect.name == "postgresql":
-            admin = db.engine.execution_options(isolation_level="AUTOCOMMIT")
-            async with admin.connect() as conn:
-                await conn.execute(text(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
     # "Saint-Étienne" and "saint etienne" differ by more than case, accents and spaces.
     assert sorted(sites) == [
         (1, "Lyon", "lyon"),

@@ -7,10 +7,9 @@ Every test here runs on SQLite and, with TEST_DATABASE_URL, on PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
-from sqlalchemy import inspect, select, text
+from sqlalchemy import inspect, select
 
 from bot.actions import handle_action
 from bot.core import Core
@@ -27,6 +26,7 @@ from tests.support import (
     count_rows,
     member,
     photo,
+    scratch_database,
     stored,
     text_of,
 )
@@ -186,24 +186,10 @@ async def test_thanks_migration_goes_down_and_up_again(db: Database, tmp_path: P
     before = thanks.down_revision
     assert isinstance(before, str)
 
-    database = f"relais_thanks_{os.getpid()}"
-    if db.engine.dialect.name == "postgresql":
-        admin = db.engine.execution_options(isolation_level="AUTOCOMMIT")
-        async with admin.connect() as conn:
-            await conn.execute(text(f"DROP DATABASE IF EXISTS {database}"))
-            await conn.execute(text(f"CREATE DATABASE {database}"))
-        url = db.engine.url.set(database=database).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path / 'thanks.db'}"
-    try:
+    async with scratch_database(db, tmp_path, "thanks") as url:
         await asyncio.to_thread(upgrade, url, "head")
         assert "thanks" in await _tables(url)
         await asyncio.to_thread(command.downgrade, alembic_config(url), before)
         assert "thanks" not in await _tables(url)
         await asyncio.to_thread(upgrade, url, "head")
         assert "thanks" in await _tables(url)
-    finally:  # a failing run leaves no database behind
-        if db.engine.dialect.name == "postgresql":
-            admin = db.engine.execution_options(isolation_level="AUTOCOMMIT")
-            async with admin.connect() as conn:
-                await conn.execute(text(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
