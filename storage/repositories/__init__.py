@@ -15,6 +15,7 @@ from storage.repositories.members import (
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.personal import PersonalDataRepository
 from storage.repositories.rounds import RoundRepository
+from storage.repositories.send_leases import SendLeaseRepository
 from storage.repositories.settings import SettingsRepository
 from storage.repositories.slack import SlackUploadRepository
 from storage.repositories.stats import StatsRepository
@@ -44,6 +45,7 @@ class Repos:
         self.reviews = ReviewEventRepository(session)
         self.points = PointsRepository(session)
         self.outbox = OutboxRepository(session)
+        self.send_leases = SendLeaseRepository(session)
         self.jobs = JobRepository(session)
         self.slack_uploads = SlackUploadRepository(session)
         self.settings = SettingsRepository(session)
