@@ -78,7 +78,7 @@ from tests.slack_api import FakeSlack
 TEAM = "T1"
 
 #: One chat.postMessage call as the fake Slack saw it.
-Seen = tuple[str, bool, bool, bool, float]  # channel, ok, rate limited, injected, at
+Seen = tuple[str, bool, bool, bool, float, str]  # channel, ok, rate limited, injected, at, token
 
 
 def teams(count: int) -> list[str]:
@@ -87,7 +87,7 @@ def teams(count: int) -> list[str]:
 
 
 def serve_slack(
-    conn: Connection, rate: float, fail_share: float, seed: int, workspaces: int
+    conn: Connection, rate: float, fail_share: float, seed: int, workspaces: int, processes: int
 ) -> None:
     """The child process: a rate-limited, failing FakeSlack until told to stop."""
     # The fake keeps every call and message: its garbage collector's pauses would bunch up
@@ -99,14 +99,22 @@ def serve_slack(
         async with FakeSlack(team_id=TEAM) as fake:
             fake.rate_limit("chat.postMessage", rate, scope="team")
             fake.fail_share(fail_share, statuses=(429, 500, 503), seed=seed)
-            tokens = {TEAM: fake.token}
-            for team in teams(workspaces)[1:]:
-                tokens[team] = f"xoxb-bench-{team}"
-                fake.add_token(tokens[team], team)
+            # A token per workspace and replica: the calls tell who sent what.
+            tokens = {team: f"xoxb-bench-{team}" for team in teams(workspaces)}
+            for team, token in tokens.items():
+                for n in range(processes):
+                    fake.add_token(f"{token}-r{n}", team)
             conn.send((fake.api_url, tokens))
             await asyncio.get_running_loop().run_in_executor(None, conn.recv)
             seen: list[Seen] = [
-                (str(c.params.get("channel")), c.ok, c.rate_limited, c.injected, c.at)
+                (
+                    str(c.params.get("channel")),
+                    c.ok,
+                    c.rate_limited,
+                    c.injected,
+                    c.at,
+                    c.token or "",
+                )
                 for c in fake.calls_to("chat.postMessage")
             ]
             conn.send(seen)
@@ -122,7 +130,7 @@ def slack_process(
     parent, child = multiprocessing.Pipe()
     process = multiprocessing.get_context("spawn").Process(
         target=serve_slack,
-        args=(child, args.rate, args.fail_share, args.seed, args.workspaces),
+        args=(child, args.rate, args.fail_share, args.seed, args.workspaces, args.processes),
         daemon=True,
     )
     process.start()
@@ -152,6 +160,10 @@ class Result:
     cpu: float
     workspaces: int = 1
     processes: int = 1
+    # The most replicas that sent one workspace's messages (1: the lease held), and how
+    # many replicas sent anything.
+    senders: int = 1
+    replicas_used: int = 1
 
     @property
     def floor(self) -> float:
@@ -221,8 +233,9 @@ async def unfinished(db: Database) -> tuple[int, int]:
 class Tokens(AsyncInstallationStore):
     """The fake Slack's bot token of each team, as Bolt's installation store gives them."""
 
-    def __init__(self, tokens: dict[str, str]) -> None:
+    def __init__(self, tokens: dict[str, str], replica: int) -> None:
         self.tokens = tokens
+        self.replica = replica
 
     async def async_find_bot(
         self,
@@ -235,7 +248,11 @@ class Tokens(AsyncInstallationStore):
         if token is None:
             return None
         return Bot(
-            team_id=team_id, bot_token=token, bot_id="B1", bot_user_id="UB", installed_at=0.0
+            team_id=team_id,
+            bot_token=f"{token}-r{self.replica}",
+            bot_id="B1",
+            bot_user_id="UB",
+            installed_at=0.0,
         )
 
 
@@ -250,11 +267,16 @@ class Sender:
 
 
 def sender(
-    url: str, args: argparse.Namespace, media: Path, api_url: str, tokens: dict[str, str]
+    url: str,
+    args: argparse.Namespace,
+    media: Path,
+    api_url: str,
+    tokens: dict[str, str],
+    replica: int = 0,
 ) -> Sender:
     settings = Settings(_env_file=None, database_url=url, media_dir=media)
     core = Core(settings, Database(url))
-    clients = SlackClients(api_url, installation_store=Tokens(tokens))
+    clients = SlackClients(api_url, installation_store=Tokens(tokens, replica))
     port = SlackPort(
         clients, core.relay.uploads, core.store, core.clock, workspace_rate=args.budget * args.rate
     )
@@ -292,13 +314,14 @@ def replica(
     media: Path,
     api_url: str,
     tokens: dict[str, str],
+    number: int,
 ) -> None:
     """A dispatcher process (``--processes``): sends until told to stop, then reports its
     workspace holds."""
     logging.basicConfig(level=logging.ERROR)
 
     async def main() -> None:
-        made = sender(url, args, media, api_url, tokens)
+        made = sender(url, args, media, api_url, tokens, number)
         serve_gc()
         stop = asyncio.Event()
         conn.send("ready")
@@ -338,10 +361,12 @@ async def run(
         task = asyncio.create_task(local.dispatcher.run_forever(stop, poll=args.poll))
     else:
         spawn = multiprocessing.get_context("spawn")
-        for _ in range(args.processes):
+        for number in range(args.processes):
             parent, child = spawn.Pipe()
             process = spawn.Process(
-                target=replica, args=(child, url, args, media, api_url, tokens), daemon=True
+                target=replica,
+                args=(child, url, args, media, api_url, tokens, number),
+                daemon=True,
             )
             process.start()
             children.append((process, parent))
@@ -382,10 +407,16 @@ async def run(
 
     conn.send("stop")
     seen: list[Seen] = await loop.run_in_executor(None, conn.recv)
-    delivered = Counter(channel for channel, ok, _, _, _ in seen if ok)
+    delivered = Counter(channel for channel, ok, *_ in seen if ok)
+    # Which replicas sent each workspace's messages (xoxb-bench-<team>-r<replica>).
+    senders: dict[str, set[str]] = {}
+    for _, ok, _, _, _, token in seen:
+        if ok:
+            team, replica_name = token.split("-")[2:4]
+            senders.setdefault(team, set()).add(replica_name)
     users = [f"U{i:06d}" for i in range(args.messages)]
     # CLOCK_MONOTONIC is one clock for the whole machine: the child's times compare.
-    last = max((at for _, ok, _, _, at in seen if ok), default=started) - started
+    last = max((at for _, ok, _, _, at, _ in seen if ok), default=started) - started
     return Result(
         backend=core.db.dialect,
         rate=args.rate,
@@ -402,6 +433,8 @@ async def run(
         cpu=cpu,
         workspaces=args.workspaces,
         processes=args.processes,
+        senders=max((len(r) for r in senders.values()), default=0),
+        replicas_used=len(set().union(*senders.values())) if senders else 0,
     )
 
 
@@ -463,6 +496,8 @@ def main() -> None:
         ("calls", ">5", result.calls),
         ("dead", ">4", result.dead),
         ("ws holds", ">8", result.workspace_holds),
+        ("senders/ws", ">10", result.senders),
+        ("replicas used", ">13", result.replicas_used),
         ("last sent s", ">11", f"{result.last_delivery:.1f}"),
         # The dispatcher process(es), with their database clients, as a share of one core.
         ("CPU", ">4", f"{result.cpu:.0%}"),

@@ -67,7 +67,7 @@ SHORT_WAIT = 0.25
 # they are due when the claim reads the clock.
 WAKE_MARGIN = 0.005
 
-# A workspace whose rows have been due this long while no replica held its send lease is
+# A workspace seen with rows due and no replica holding its send lease for this long is
 # taken by the next claim whatever the claimer already has in hand (seconds; one poll).
 SHARE_AFTER = 1.0
 
@@ -148,6 +148,7 @@ class Dispatcher(Worker):
         )
         self.send_lease = send_lease
         self.share_after = share_after
+        self._free_since: dict[Key, datetime] = {}
         self.db = db
         self.ports = dict(ports)
         self.worker_id = worker_id or f"dispatcher-{uuid.uuid4().hex[:12]}"
@@ -192,8 +193,8 @@ class Dispatcher(Worker):
         """The workspaces to hold for this claim: those already ours with rows due now or
         soon (kept while given-back rows wait for their pace); one more free one (nobody's,
         or its holder's lease lapsed) with rows due when ours fill less than a batch; and
-        every free one whose rows have waited ``share_after`` seconds (no other replica
-        took it). Replicas claiming at the same time so share out the workspaces, and a
+        every free one it has seen waiting for ``share_after`` seconds (no other replica
+        took it meanwhile). Replicas claiming at the same time so share out the workspaces, and a
         workspace with a big fan-out does not keep others waiting on a lone replica."""
         mine = [w for w in waiting if w.holder == self.worker_id]
         free = [
@@ -204,8 +205,11 @@ class Dispatcher(Worker):
             and w.due > 0
         ]
         keys = [w.key for w in mine]
-        overdue = now - timedelta(seconds=self.share_after)
-        late = [w for w in free if w.oldest_due is not None and w.oldest_due <= overdue]
+        # Since when this dispatcher has seen each free workspace with rows due (not the
+        # rows' own age: a round's rows may be older than their commit).
+        seen = {w.key: self._free_since.get(w.key, now) for w in free}
+        self._free_since = seen
+        late = [w for w in free if (now - seen[w.key]).total_seconds() >= self.share_after]
         keys += [w.key for w in late]
         fresh = [w for w in free if w not in late]
         if fresh and sum(w.due for w in mine) < self.batch_size:
