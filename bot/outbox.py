@@ -374,12 +374,14 @@ class Dispatcher(Worker):
         self._timer_at = soonest
 
     async def renew(self, ids: list[int], until: datetime) -> int:
-        """The heartbeat: keep the rows in hand and this dispatcher's send leases."""
+        """The heartbeat: keep the rows in hand and this dispatcher's send leases (in two
+        transactions: a claim locks lease rows then outbox rows, and never waits on a
+        heartbeat holding both)."""
         async with self.db.transaction() as repos:
-            renewed = await repos.outbox.renew(ids, self.worker_id, until=until)
             now = self.clock()
             await repos.send_leases.renew(self.worker_id, now=now, until=now + self.send_lease)
-            return renewed
+        async with self.db.transaction() as repos:
+            return await repos.outbox.renew(ids, self.worker_id, until=until)
 
     async def _load_workspaces(self, ids: set[int]) -> None:
         """Look up the batch's workspaces once, before its sends start (in claim order)."""
