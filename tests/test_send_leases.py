@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -232,3 +232,40 @@ async def test_three_replicas_share_one_slack_budget(core: Core) -> None:
         per_team.setdefault(fake.team_for(call.token), []).append(call.at)
     for times in per_team.values():
         assert max(times) - min(times) >= (people - rate) / rate
+
+
+class SlowPort(RecordingPort):
+    """A port whose sends take ``seconds`` (a platform slow to answer)."""
+
+    seconds: float = 0.6
+
+    async def post(self, workspace: str, target: Target, message: Message) -> dict[str, Any]:
+        await asyncio.sleep(self.seconds)
+        return await super().post(workspace, target, message)
+
+
+async def test_the_heartbeat_keeps_the_lease_through_a_long_send(db: Database) -> None:
+    """A send longer than the send lease: the heartbeat renews it, so no other dispatcher
+    starts sending the workspace meanwhile (real clock, short leases)."""
+    ws = await queue(db, "slack", "T1", 2, utcnow())
+    short = timedelta(seconds=0.2)
+    slow = SlowPort(platform="slack")
+    other = RecordingPort(platform="slack")
+    a = Dispatcher(
+        db,
+        {"slack": slow},
+        worker_id="a",
+        batch_size=1,
+        lease=short,
+        send_lease=short,
+        heartbeat=0.05,
+    )
+    b = Dispatcher(db, {"slack": other}, worker_id="b", lease=short, send_lease=short)
+    batch = await a.claim()
+    work = asyncio.create_task(a.work(batch))
+    for _ in range(5):  # well past the lease while the send runs
+        await asyncio.sleep(0.1)
+        assert await b.claim() == []
+        assert (await leases(db, utcnow()))[("slack", ws)] == "a"
+    await work
+    assert len(slow.posts) == 1 and other.posts == []
