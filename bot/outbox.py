@@ -71,6 +71,9 @@ WAKE_MARGIN = 0.005
 # taken by the next claim whatever the claimer already has in hand (seconds; one poll).
 SHARE_AFTER = 1.0
 
+# How long a stopping dispatcher tries to release its send leases before letting them lapse.
+RELEASE_TIMEOUT = 2.0
+
 # How many of a lane's rows are prepared (photos uploaded) side by side before its sends.
 PREPARE_AHEAD = 8
 
@@ -224,18 +227,19 @@ class Dispatcher(Worker):
         """Let this dispatcher's send leases go, so another replica takes its workspaces
         over at once (a dispatcher that stops; one that dies loses them when they lapse)."""
         try:
-            async with self.db.transaction() as repos:
-                await repos.send_leases.release(self.worker_id, now=self.clock())
-        except Exception as exc:  # the database went away: the leases lapse instead
+            async with asyncio.timeout(RELEASE_TIMEOUT):
+                async with self.db.transaction() as repos:
+                    await repos.send_leases.release(self.worker_id, now=self.clock())
+        except Exception as exc:  # the database is away or slow: the leases lapse instead
             log.warning("outbox: releasing the send leases failed: %s", exc)
         self._count_leases([])
 
     async def run_forever(self, stop: asyncio.Event, *, poll: float = 1.0, rounds: int = 4) -> None:
-        """``Worker.run_forever``, then let the send leases go."""
-        try:
-            await super().run_forever(stop, poll=poll, rounds=rounds)
-        finally:
-            await self.release_leases()
+        """``Worker.run_forever``, then, once stopped, let the send leases go. A task that
+        is cancelled or fails instead lets them lapse (as a process that dies does): it
+        must not wait on the database on its way out."""
+        await super().run_forever(stop, poll=poll, rounds=rounds)
+        await self.release_leases()
 
     async def work(self, batch: list[OutboxMessage]) -> None:
         """Deliver a claimed batch lane by lane, recording each row as soon as its send
