@@ -109,9 +109,16 @@ async def test_a_fifth_of_slack_calls_failing_loses_nothing_and_doubles_nothing(
         assert len(updates) == len(AMBASSADORS) and set(updates.values()) == {1}
         # Each photo uploaded once: a retry does not redo the steps that succeeded.
         assert len(fake.completed_uploads) == len(AMBASSADORS)
-        async with db.read() as r:
-            counts = await r.outbox.counts()
-        assert set(counts) == {"sent"}, counts
+
+        # The last send's row is marked sent just after Slack answered it: wait for that.
+        async def counts() -> dict[str, int]:
+            async with db.read() as r:
+                return await r.outbox.counts()
+
+        async def all_sent() -> bool:
+            return set(await counts()) == {"sent"}
+
+        await fake.wait_for(all_sent, timeout=15)
         assert "Traceback" not in serve.log_text()
     except AssertionError:
         print(serve.output())
