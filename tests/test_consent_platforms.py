@@ -5,23 +5,18 @@ invoke) and the console (names typed, an unknown one refused on its field)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from adapters.console.app import ConsoleApp
 from bot.core import Core
-from bot.settings import Settings
 from domain import ConsentState
-from storage.db import Database
 from tests.slack_api import FakeSlack
 from tests.slack_support import REVIEW, SlackRig, buttons, texts
-from tests.support import FakeClock, jpeg_bytes, stored
-from tests.teams_connector import FakeConnector
+from tests.support import jpeg_bytes, stored
 from tests.test_console import Terminal, console_core
 from tests.test_slack import fake, join, rig
+from tests.test_stats_platforms import teams_rig
 from tests.test_teams import (
     TeamsRig,
     bf,
@@ -29,20 +24,10 @@ from tests.test_teams import (
     install,
     runs,
     send_photo,
-    teams_settings,
 )
 from tests.test_teams import join as teams_join
 
-__all__ = ["bf", "fake", "rig"]
-
-
-@pytest.fixture
-async def teams_rig(
-    settings: Settings, db: Database, clock: FakeClock, bf: FakeConnector
-) -> AsyncIterator[TeamsRig]:
-    core = Core(teams_settings(settings, bf), db, clock=clock)
-    async with TeamsRig(core, bf) as running:
-        yield running
+__all__ = ["bf", "fake", "rig", "teams_rig"]
 
 
 def _dm(rig: SlackRig, user: str) -> list[dict[str, Any]]:

@@ -4,11 +4,9 @@ awarded in the approval's transaction from the facts in the database."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from adapters.console.app import ConsoleApp
@@ -17,7 +15,6 @@ from bot.actions import handle_command
 from bot.core import Core
 from bot.errors import AlreadyDecided
 from bot.outbox import Dispatcher
-from bot.settings import Settings
 from bot.ui import Mentions
 from domain import MemberView, Platform, Role, Status
 from storage.db import Database
@@ -35,10 +32,10 @@ from tests.support import (
     site_named,
     text_of,
 )
-from tests.teams_connector import FakeConnector
 from tests.test_console import Terminal, console_core
 from tests.test_review import two_cores
 from tests.test_slack import card_ref, fake, join, rig, submit_photo
+from tests.test_stats_platforms import teams_rig
 from tests.test_teams import REVIEW as TEAMS_REVIEW
 from tests.test_teams import (
     TEAM,
@@ -48,11 +45,10 @@ from tests.test_teams import (
     install,
     runs,
     send_photo,
-    teams_settings,
 )
 from tests.test_teams import join as teams_join
 
-__all__ = ["bf", "fake", "rig"]
+__all__ = ["bf", "fake", "rig", "teams_rig"]
 
 DIGEST = "C-digest"
 
@@ -513,7 +509,6 @@ async def test_the_same_events_replayed_give_the_same_points_and_badges(
 async def test_the_100th_approved_photo_is_celebrated_once(
     core: Core, db_url: str, clock: FakeClock, port: RecordingPort, dispatcher: Dispatcher
 ) -> None:
-    from storage.db import Database
     from tests.test_rounds import SUMMER_SLOT, WINTER_SLOT, digests, setup_digest
 
     clock.now = SUMMER_SLOT - timedelta(days=10)
@@ -578,15 +573,6 @@ async def test_slack_badge_dm_and_consented_post_arrive(rig: SlackRig, fake: Fak
     assert post["text"] == "Ana Field earned the badge First approved photo"
     me = await (await rig.command("UAMB", "/relais", "me")).json()
     assert "First approved photo" in texts(me["blocks"])
-
-
-@pytest.fixture
-async def teams_rig(
-    settings: Settings, db: Database, clock: FakeClock, bf: FakeConnector
-) -> AsyncIterator[TeamsRig]:
-    core = Core(teams_settings(settings, bf), db, clock=clock)
-    async with TeamsRig(core, bf) as running:
-        yield running
 
 
 async def test_teams_badge_dm_and_consented_post_arrive(teams_rig: TeamsRig) -> None:

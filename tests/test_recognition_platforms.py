@@ -7,23 +7,19 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from adapters.console.app import ConsoleApp
 from bot.core import Core
-from bot.settings import Settings
 from storage.db import Database
 from storage.models import Thanks
 from tests.slack_api import FakeSlack
 from tests.slack_support import SlackRig, buttons, texts
-from tests.support import FakeClock, count_rows, jpeg_bytes
-from tests.teams_connector import FakeConnector
+from tests.support import count_rows, jpeg_bytes
 from tests.test_console import Terminal, console_core
 from tests.test_slack import card_ref, fake, join, rig, submit_photo
+from tests.test_stats_platforms import teams_rig
 from tests.test_teams import (
     REVIEW as TEAMS_REVIEW,
 )
@@ -34,25 +30,12 @@ from tests.test_teams import (
     install,
     runs,
     send_photo,
-    teams_settings,
 )
 from tests.test_teams import join as teams_join
 
-__all__ = ["bf", "fake", "rig"]
+__all__ = ["bf", "fake", "rig", "teams_rig"]
 
 HOSTILE = "<!channel> *great* <@U1> &amp;"
-
-
-@pytest.fixture
-async def teams_rig(
-    settings: Settings,
-    db: Database,
-    clock: FakeClock,
-    bf: FakeConnector,
-) -> AsyncIterator[TeamsRig]:
-    core = Core(teams_settings(settings, bf), db, clock=clock)
-    async with TeamsRig(core, bf) as running:
-        yield running
 
 
 # -- Slack -------------------------------------------------------------------------------
