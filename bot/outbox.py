@@ -47,7 +47,6 @@ from bot.worker import LEASE, Clock, Worker, utcnow
 from domain import Role
 from storage.db import Database
 from storage.models import OutboxMessage
-from storage.repositories.send_leases import Key, Waiting
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +65,6 @@ SHORT_WAIT = 0.25
 # A wake-up set for rows given back comes this much after their next-send time, so that
 # they are due when the claim reads the clock.
 WAKE_MARGIN = 0.005
-
-# A workspace seen with rows due and no replica holding its send lease for this long is
-# taken by the next claim whatever the claimer already has in hand (seconds; one poll).
-SHARE_AFTER = 1.0
-
-# How long a stopping dispatcher tries to release its send leases before letting them lapse.
-RELEASE_TIMEOUT = 2.0
 
 # How many of a lane's rows are prepared (photos uploaded) side by side before its sends.
 PREPARE_AHEAD = 8
@@ -131,8 +123,6 @@ class Dispatcher(Worker):
         keep_trying: timedelta = KEEP_TRYING,
         keep_trying_max_delay: float = KEEP_TRYING_MAX_DELAY,
         lease: timedelta = LEASE,
-        send_lease: timedelta = LEASE,
-        share_after: float = SHARE_AFTER,
         heartbeat: float | None = None,
         batch_size: int = 50,
         concurrency: int = 8,
@@ -143,15 +133,9 @@ class Dispatcher(Worker):
             base_delay=base_delay,
             max_delay=max_delay,
             lease=lease,
-            # The heartbeat renews the rows in hand and the send leases: often enough for both.
-            heartbeat=heartbeat
-            if heartbeat is not None
-            else min(lease, send_lease).total_seconds() / 3,
+            heartbeat=heartbeat,
             rng=rng,
         )
-        self.send_lease = send_lease
-        self.share_after = share_after
-        self._free_since: dict[Key, datetime] = {}
         self.db = db
         self.ports = dict(ports)
         self.worker_id = worker_id or f"dispatcher-{uuid.uuid4().hex[:12]}"
@@ -167,79 +151,18 @@ class Dispatcher(Worker):
         self._wakes: list[datetime] = []
 
     async def claim(self) -> list[OutboxMessage]:
-        """Claim up to ``batch_size`` due rows of the platforms this dispatcher sends to,
-        of the workspaces whose send lease it holds (taking or renewing them first)."""
+        """Claim up to ``batch_size`` due rows of the platforms this dispatcher sends to."""
         async with self.db.transaction() as repos:
-            now = self.clock()
             # Only rows for our platforms: a process without Slack settings leaves Slack rows
             # to a process that has them.
-            platforms = sorted(self.ports)
-            waiting = await repos.send_leases.waiting(
-                platforms, now=now, soon=now + self.send_lease
-            )
-            keys = self._leases_to_take(waiting, now)
-            held = await repos.send_leases.take(
-                keys, self.worker_id, now=now, until=now + self.send_lease
-            )
-            self._count_leases(held)
             return await repos.outbox.claim(
                 self.worker_id,
-                platforms=platforms,
-                now=now,
+                platforms=sorted(self.ports),
+                now=self.clock(),
                 lease=self.lease,
                 limit=self.batch_size,
                 exclude=sorted(self._held),
-                workspaces=held,
             )
-
-    def _leases_to_take(self, waiting: list[Waiting], now: datetime) -> list[Key]:
-        """The workspaces to hold for this claim: those already ours with rows due now or
-        soon (kept while given-back rows wait for their pace); one more free one (nobody's,
-        or its holder's lease lapsed) with rows due when ours fill less than a batch; and
-        every free one it has seen waiting for ``share_after`` seconds (no other replica
-        took it meanwhile). Replicas claiming at the same time so share out the workspaces, and a
-        workspace with a big fan-out does not keep others waiting on a lone replica."""
-        mine = [w for w in waiting if w.holder == self.worker_id]
-        free = [
-            w
-            for w in waiting
-            if w.holder != self.worker_id
-            and (w.holder is None or w.until is None or w.until <= now)
-            and w.due > 0
-        ]
-        keys = [w.key for w in mine]
-        # Since when this dispatcher has seen each free workspace with rows due (not the
-        # rows' own age: a round's rows may be older than their commit).
-        seen = {w.key: self._free_since.get(w.key, now) for w in free}
-        self._free_since = seen
-        late = [w for w in free if (now - seen[w.key]).total_seconds() >= self.share_after]
-        keys += [w.key for w in late]
-        fresh = [w for w in free if w not in late]
-        if fresh and sum(w.due for w in mine) < self.batch_size:
-            keys.append(fresh[0].key)
-        return keys
-
-    def _count_leases(self, held: list[Key]) -> None:
-        for platform in self.ports:
-            metrics.SEND_LEASES.labels(platform).set(sum(1 for p, _ in held if p == platform))
-
-    async def release_leases(self) -> None:
-        """Let this dispatcher's send leases go, so another replica takes its workspaces
-        over at once (a dispatcher that stops; one that dies loses them when they lapse)."""
-        try:
-            async with asyncio.timeout(RELEASE_TIMEOUT):
-                async with self.db.transaction() as repos:
-                    await repos.send_leases.release(self.worker_id, now=self.clock())
-        except Exception as exc:  # the database is away or slow: the leases lapse instead
-            log.warning("outbox: releasing the send leases failed: %s", exc)
-        self._count_leases([])
-
-    async def run_forever(self, stop: asyncio.Event, *, poll: float = 1.0, rounds: int = 4) -> None:
-        """``Worker.run_forever``, then, once stopped, let the send leases go. A task that
-        is cancelled or fails instead lets them lapse (as a process that dies does): it
-        must not wait on the database on its way out."""
-        await super().run_forever(stop, poll=poll, rounds=rounds)
-        await self.release_leases()
 
     async def work(self, batch: list[OutboxMessage]) -> None:
         """Deliver a claimed batch lane by lane, recording each row as soon as its send
@@ -378,12 +301,6 @@ class Dispatcher(Worker):
         self._timer_at = soonest
 
     async def renew(self, ids: list[int], until: datetime) -> int:
-        """The heartbeat: keep the rows in hand and this dispatcher's send leases (in two
-        transactions: a claim locks lease rows then outbox rows, and never waits on a
-        heartbeat holding both)."""
-        async with self.db.transaction() as repos:
-            now = self.clock()
-            await repos.send_leases.renew(self.worker_id, now=now, until=now + self.send_lease)
         async with self.db.transaction() as repos:
             return await repos.outbox.renew(ids, self.worker_id, until=until)
 

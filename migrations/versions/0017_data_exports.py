@@ -8,7 +8,7 @@ except that ``reason`` (only) may change inside a transaction that holds a row o
 other transaction ever sees it: an UPDATE anywhere else is still refused).
 
 Revision ID: 0017
-Revises: 0016
+Revises: 0015
 Create Date: 2026-11-30 19:00:00.000000
 """
 
@@ -19,7 +19,7 @@ import storage.models
 
 
 revision = '0017'
-down_revision = '0016'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
