@@ -53,6 +53,7 @@ __all__ = [
     "Unavailable",
     "describe",
     "unreachable",
+    "work_after_answers_ended",
 ]
 
 T = TypeVar("T")
@@ -160,11 +161,13 @@ class Attempt:
                 ) from error
             raise error
         if self.watch.started:
+            _outlives_answer(task)
             raise Unavailable("still committing at the deadline", uncertain=True, late=task)
         # Nothing of the action was committed, and now nothing will be.
         self.watch.abandon()
         task.cancel()
         task.add_done_callback(_collect)
+        _outlives_answer(task)
         busy = self._busy()
         reason = "busy: other work came first" if busy else "no answer from the database in time"
         raise Unavailable(reason, uncertain=False, busy=busy)
@@ -179,6 +182,31 @@ class Attempt:
         self.watch.deadline = min(now + self._budget, self._last_call)
         log.debug("request work still waiting on a busy database; its deadline moves on")
         return True
+
+
+#: Request work still running after its request was answered: cancelled at its deadline
+#: (a cancel it may take a moment to honour), or still committing (its outcome is told
+#: when it ends). ``relais serve`` waits for it on shutdown before the loops and the
+#: adapters close (``work_after_answers_ended``).
+_AFTER_ANSWER: set[asyncio.Future[Any]] = set()
+
+
+def _outlives_answer(task: asyncio.Future[Any]) -> None:
+    _AFTER_ANSWER.add(task)
+    task.add_done_callback(_AFTER_ANSWER.discard)
+
+
+async def work_after_answers_ended(within: float) -> int:
+    """Wait up to ``within`` seconds for this loop's request work that outlived its
+    answer; what is still running then is cancelled. Returns how many were cancelled."""
+    loop = asyncio.get_running_loop()
+    running = {t for t in _AFTER_ANSWER if not t.done() and t.get_loop() is loop}
+    if not running:
+        return 0
+    _, pending = await asyncio.wait(running, timeout=max(0.0, within))
+    for task in pending:
+        task.cancel()
+    return len(pending)
 
 
 def _collect(task: asyncio.Future[Any]) -> None:

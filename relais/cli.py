@@ -109,7 +109,7 @@ def serve(
 
     from bot.core import Core
     from relais.logs import ACCESS_LOG_FORMAT, configure
-    from relais.server import build_server
+    from relais.server import REQUEST_GRACE, build_server
     from storage.db import Database
 
     configure()
@@ -148,6 +148,7 @@ def serve(
             host=host,
             port=port,
             access_log_format=ACCESS_LOG_FORMAT,
+            shutdown_timeout=REQUEST_GRACE,
             print=lambda msg: logging.getLogger("relais").info(msg),
         )
         logging.getLogger("relais").info("relais serve stopped")

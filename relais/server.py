@@ -8,11 +8,13 @@ import gc
 import hmac
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from adapters.base import Adapter
+from adapters.deadline import work_after_answers_ended
 from bot import metrics
 from bot.core import Core
 from bot.jobs import JobHandler, JobRunner
@@ -26,8 +28,26 @@ log = logging.getLogger(__name__)
 # Fewer young-generation collections under load (the default is 700 allocations).
 GC_THRESHOLDS = (10_000, 20, 20)
 CORE_KEY = web.AppKey("core", Core)
-# How long a background loop may take to finish its work in flight on shutdown.
-DRAIN_TIMEOUT = 10.0
+# SIGTERM to exit within STOP_WITHIN seconds: requests in flight get REQUEST_GRACE (Slack
+# wants its ack within 3 s anyway); request work left running after its answer, the job
+# runner and the dispatcher finish what is in flight until DRAIN_TIMEOUT after the signal,
+# one deadline for all of them; a loop told to stop later still gets MIN_DRAIN for its
+# current sends; rows still held are then given back within GIVE_BACK_TIMEOUT.
+STOP_WITHIN = 10.0
+REQUEST_GRACE = 3.0
+DRAIN_TIMEOUT = 5.0
+MIN_DRAIN = 1.5
+GIVE_BACK_TIMEOUT = 1.0
+
+
+@dataclass
+class _Stop:
+    """When the drain ends (the loop's clock), once shutdown has begun."""
+
+    deadline: float | None = None
+
+
+STOP_KEY = web.AppKey("stop", _Stop)
 CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
 
 
@@ -107,6 +127,7 @@ def build_app(
     background tasks."""
     app = web.Application(client_max_size=1024 * 1024)
     app[CORE_KEY] = core
+    app[STOP_KEY] = _Stop()
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_route)
@@ -121,7 +142,31 @@ def build_app(
         app.cleanup_ctx.append(_running_jobs(core, dict(job_handlers)))
     if ports:
         app.cleanup_ctx.append(_scheduling(core))
+    app.on_shutdown.append(_stop_clock)
+    # Last in, so first out on shutdown: before the loops and the adapters close.
+    app.cleanup_ctx.append(_request_work_ends)
     return app
+
+
+async def _stop_clock(app: web.Application) -> None:
+    """Shutdown begins (aiohttp calls this as it stops listening): the drain's deadline."""
+    app[STOP_KEY].deadline = asyncio.get_running_loop().time() + DRAIN_TIMEOUT
+
+
+def _drain_deadline(app: web.Application) -> float:
+    deadline = app[STOP_KEY].deadline
+    return deadline if deadline is not None else asyncio.get_running_loop().time() + DRAIN_TIMEOUT
+
+
+async def _request_work_ends(app: web.Application) -> AsyncIterator[None]:
+    """On shutdown, request work that outlived its answer (``adapters.deadline``: work
+    abandoned at its deadline, or a commit whose outcome the person is told when it ends)
+    finishes before the loops and the adapters close, within the drain's deadline."""
+    yield
+    left = _drain_deadline(app) - asyncio.get_running_loop().time()
+    running = await work_after_answers_ended(max(0.0, left))
+    if running:
+        log.warning("%d request task(s) still running at the drain deadline are cancelled", running)
 
 
 def _scheduling(core: Core) -> CleanupCtx:
@@ -232,10 +277,11 @@ def _dispatching(core: Core, ports: dict[str, PlatformPort]) -> CleanupCtx:
 def _in_background(start: Callable[[], Worker]) -> CleanupCtx:
     """Run a worker loop (outbox dispatcher, job runner) for the life of the app.
 
-    On shutdown it is told to stop and given ``DRAIN_TIMEOUT`` seconds to finish what is in
-    flight; work still running then is cancelled and its rows are given back (due again at
-    once, the try not counted), so that the next start or another replica takes them
-    without waiting for their lease to run out.
+    On shutdown it is told to stop and finishes what is in flight until the drain's
+    deadline (``DRAIN_TIMEOUT`` after the signal, shared with the other loops, and at least
+    ``MIN_DRAIN`` from its own stop); work still running then is cancelled and its rows
+    are given back (due again at once, the try not counted), so that the next start or
+    another replica takes them without waiting for their lease to run out.
     """
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
@@ -245,7 +291,9 @@ def _in_background(start: Callable[[], Worker]) -> CleanupCtx:
         yield
         stop.set()
         worker.wake()
-        done, _ = await asyncio.wait({task}, timeout=DRAIN_TIMEOUT)
+        loop = asyncio.get_running_loop()
+        left = max(MIN_DRAIN, _drain_deadline(app) - loop.time())
+        done, _ = await asyncio.wait({task}, timeout=left)
         if done:
             task.result()
             return
@@ -254,7 +302,7 @@ def _in_background(start: Callable[[], Worker]) -> CleanupCtx:
         with contextlib.suppress(asyncio.CancelledError):
             await task
         try:
-            given = await asyncio.wait_for(worker.give_back(unfinished), timeout=5)
+            given = await asyncio.wait_for(worker.give_back(unfinished), GIVE_BACK_TIMEOUT)
         except Exception as exc:
             log.warning(
                 "%s: work still running after %s s was cancelled; giving back its %d row(s) "

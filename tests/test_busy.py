@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from adapters.deadline import Attempt, Unavailable
+from adapters.deadline import Attempt, Unavailable, work_after_answers_ended
 from adapters.slack.listeners import WORK_LIMIT
 from bot.core import Core
 from bot.settings import Settings
@@ -169,20 +169,4 @@ async def test_submit_while_a_long_write_holds_the_database_is_told_busy(
         await fake.wait_for(lambda: len(fake.calls_to("views.open")) > opened, timeout=5)
         # The first /submit's work, abandoned at its deadline, ends before the rig closes
         # the database: closing a connection under it can wait forever (aiosqlite).
-        await _abandoned_work_ended()
-
-
-async def _abandoned_work_ended(within: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    me = asyncio.current_task()
-    while loop.time() < deadline:
-        left = [
-            t
-            for t in asyncio.all_tasks()
-            if t is not me and not t.done() and "_open_submit" in repr(t.get_coro())
-        ]
-        if not left:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"abandoned request work still running: {left}")
+        assert await work_after_answers_ended(10.0) == 0, "abandoned request work still running"

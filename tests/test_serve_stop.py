@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from relais.server import DRAIN_TIMEOUT
+from relais.server import DRAIN_TIMEOUT, STOP_WITHIN
 from storage.db import Database
 from storage.models import Job, Submission
 from tests.serve_support import CMS, RemoteRig, Serve
@@ -30,9 +30,6 @@ from tests.support import jpeg_bytes
 pytestmark = pytest.mark.timeout_sensitive
 
 AMBASSADORS = ["UAMB0", "UAMB1", "UAMB2"]
-#: SIGTERM to exit: the drain (the stalled jobs are given up on after DRAIN_TIMEOUT) and
-#: a margin for a loaded CI machine.
-STOP_WITHIN = DRAIN_TIMEOUT + 5
 
 
 @pytest.fixture
