@@ -18,6 +18,11 @@ DAYS = {
 }  # fmt: skip
 _SLOT = re.compile(r"^\s*([a-z]{3})[a-z]*\.?\s+(\d{1,2})[:h](\d{2})\s*$")
 WORK_START, WORK_END = time(9, 0), time(18, 0)
+#: The working week by default: Monday to Friday (``RELAIS_WORKING_DAYS``, ``/relais config
+#: working_days``: Sunday to Thursday in much of the Middle East, six days in some shops).
+WEEKDAYS: frozenset[int] = frozenset(range(5))
+_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_WORD = re.compile(r"^([a-z]{3})[a-z]*\.?$")
 
 
 @dataclass(frozen=True)
@@ -78,10 +83,52 @@ def week_key(occurrence: datetime, tz: str) -> str:
     return f"{year}-W{week:02d}"
 
 
-def working_hours(now: datetime, tz: str) -> bool:
-    """True on a weekday between 9:00 and 18:00 in ``tz`` (never at night or weekends)."""
+def _day(word: str) -> int | None:
+    match = _DAY_WORD.match(word.strip())
+    return DAYS.get(match.group(1)) if match else None
+
+
+def parse_days(text: str) -> frozenset[int] | None:
+    """The working days of ``mon-fri``, ``sun-thu``, ``lun-ven``, ``mon,tue,thu`` or
+    ``lundi-samedi`` (a range wraps around the week: ``sun-thu``); None when unreadable
+    or empty."""
+    days: set[int] = set()
+    for part in text.lower().replace(" ", "").split(","):
+        ends = part.split("-")
+        if len(ends) == 1:
+            day = _day(ends[0])
+            if day is None:
+                return None
+            days.add(day)
+        elif len(ends) == 2:
+            first, last = _day(ends[0]), _day(ends[1])
+            if first is None or last is None:
+                return None
+            days.update((first + k) % 7 for k in range((last - first) % 7 + 1))
+        else:
+            return None
+    return frozenset(days) or None
+
+
+def format_days(days: frozenset[int]) -> str:
+    """``mon-fri``, ``sun-thu``, ``mon,wed,fri``: the shortest way ``parse_days`` reads."""
+    if len(days) == 7:
+        return "mon-sun"
+    # A run of consecutive days (around the week) is written as a range.
+    for start in sorted(days):
+        if (start - 1) % 7 not in days:
+            run = [(start + k) % 7 for k in range(len(days))]
+            if set(run) == days:
+                return f"{_NAMES[run[0]]}-{_NAMES[run[-1]]}" if len(run) > 1 else _NAMES[start]
+            break
+    return ",".join(_NAMES[d] for d in sorted(days))
+
+
+def working_hours(now: datetime, tz: str, days: frozenset[int] = WEEKDAYS) -> bool:
+    """True on a working day (``days``, Monday to Friday by default) between 9:00 and
+    18:00 in ``tz`` (never at night or on days off)."""
     local = now.astimezone(ZoneInfo(tz))
-    return local.weekday() < 5 and WORK_START <= local.time() < WORK_END
+    return local.weekday() in days and WORK_START <= local.time() < WORK_END
 
 
 def local_day(now: datetime, tz: str) -> date:
@@ -89,8 +136,11 @@ def local_day(now: datetime, tz: str) -> date:
     return now.astimezone(ZoneInfo(tz)).date()
 
 
-def working_hours_between(start: datetime, end: datetime, tz: str) -> float:
-    """Working hours (weekdays 9:00-18:00 in ``tz``) elapsed from ``start`` to ``end``."""
+def working_hours_between(
+    start: datetime, end: datetime, tz: str, days: frozenset[int] = WEEKDAYS
+) -> float:
+    """Working hours (9:00-18:00 on working ``days`` in ``tz``) elapsed from ``start`` to
+    ``end``."""
     if end <= start:
         return 0.0
     zone = ZoneInfo(tz)
@@ -98,7 +148,7 @@ def working_hours_between(start: datetime, end: datetime, tz: str) -> float:
     day = start.astimezone(zone).date()
     last = end.astimezone(zone).date()
     while day <= last:
-        if day.weekday() < 5:
+        if day.weekday() in days:
             open_at = datetime.combine(day, WORK_START, tzinfo=zone)
             close_at = datetime.combine(day, WORK_END, tzinfo=zone)
             lo, hi = max(open_at, start), min(close_at, end)

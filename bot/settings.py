@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.schedule import format_days, parse_days
+
 
 def default_database_url() -> str:
     """SQLite file in the working directory: the embedded default."""
@@ -73,6 +75,13 @@ class Settings(BaseSettings):
         default="Europe/Paris",
         description="Timezone of the digest schedule and of dates on cards (CMs can change "
         "it from chat: `/relais config timezone`).",
+    )
+    relais_working_days: str = Field(
+        default="mon-fri",
+        description="Days nudges and reminders may be sent (9:00-18:00 local) and review "
+        "SLA hours counted: a range such as `mon-fri` or `sun-thu`, or days such as "
+        "`mon,tue,thu` (English or French names; CMs can change it from chat: "
+        "`/relais config working_days`).",
     )
     relais_review_channel: str = Field(
         default="",
@@ -218,6 +227,14 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part for part in value.replace(",", " ").split() if part]
         return value
+
+    @field_validator("relais_working_days")
+    @classmethod
+    def _working_days(cls, value: str) -> str:
+        days = parse_days(value)
+        if days is None:
+            raise ValueError("write working days like 'mon-fri', 'sun-thu' or 'mon,tue,thu'")
+        return format_days(days)
 
     @field_validator("database_url")
     @classmethod

@@ -6,6 +6,8 @@ import asyncio
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -13,7 +15,14 @@ from adapters.slack import render as slack_render
 from bot.actions import handle_action, handle_command
 from bot.core import Core
 from bot.outbox import Dispatcher
-from bot.schedule import last_occurrence, parse_slot, working_hours_between
+from bot.schedule import (
+    format_days,
+    last_occurrence,
+    parse_days,
+    parse_slot,
+    working_hours,
+    working_hours_between,
+)
 from bot.ui import Mentions, Message
 from domain import MemberView
 from storage.db import Database
@@ -73,6 +82,38 @@ def test_working_hours_skip_nights_and_weekends() -> None:
     friday_5pm = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)  # 17:00 in Paris
     monday_11am = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # 11:00 in Paris
     assert working_hours_between(friday_5pm, monday_11am, "Europe/Paris") == pytest.approx(3.0)
+
+
+def test_working_days_are_read_in_english_and_french_and_wrap_around_the_week() -> None:
+    assert parse_days("mon-fri") == frozenset(range(5)) == parse_days("lundi-vendredi")
+    assert parse_days("sun-thu") == frozenset({6, 0, 1, 2, 3}) == parse_days("dim-jeu")
+    assert parse_days("mon, tue,thu") == frozenset({0, 1, 3})
+    assert parse_days("mon-sun") == frozenset(range(7))
+    for bad in ("", "someday", "mon-", "mon-tue-wed", "mon,,fri", "xyz-fri"):
+        assert parse_days(bad) is None, bad
+    assert format_days(frozenset({6, 0, 1, 2, 3})) == "sun-thu"
+    assert format_days(frozenset({0, 2, 4})) == "mon,wed,fri"
+    assert format_days(frozenset({5})) == "sat"
+
+
+@given(st.frozensets(st.integers(0, 6), min_size=1))
+def test_working_days_written_back_read_the_same(days: frozenset[int]) -> None:
+    assert parse_days(format_days(days)) == days
+
+
+def test_working_hours_follow_the_working_week() -> None:
+    sun_thu = parse_days("sun-thu")
+    assert sun_thu is not None
+    sunday_10am = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)  # 10:00 in Jerusalem
+    friday_10am = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+    assert working_hours(sunday_10am, "Asia/Jerusalem", sun_thu)
+    assert not working_hours(sunday_10am, "Asia/Jerusalem")
+    assert not working_hours(friday_10am, "Asia/Jerusalem", sun_thu)
+    # Thursday 17:00 to Sunday 11:00: one hour on Thursday, two on Sunday.
+    thursday_5pm = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
+    sunday_11am = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    hours = working_hours_between(thursday_5pm, sunday_11am, "Asia/Jerusalem", sun_thu)
+    assert hours == pytest.approx(3.0)
 
 
 # -- the digest ----------------------------------------------------------------------------
@@ -282,6 +323,11 @@ async def test_config_from_chat_checks_values(core: Core) -> None:
         assert reply.failed, bad
     assert (await handle_command(core, ana, "/relais", "config nudges off")).failed
     assert (await core.config.get(cm.workspace_id)).digest_schedule == parse_slot("mon 09:30")
+    done = await handle_command(core, cm, "/relais", "config working_days dimanche-jeudi")
+    assert "sun-thu" in text_of(done.message)  # type: ignore[arg-type]
+    assert (await core.config.get(cm.workspace_id)).working_days == parse_days("sun-thu")
+    refused = await handle_command(core, cm, "/relais", "config working_days someday")
+    assert refused.failed and "mon-fri" in text_of(refused.message)  # type: ignore[arg-type]
 
 
 # -- nudges --------------------------------------------------------------------------------
@@ -342,6 +388,23 @@ async def test_no_nudge_at_night_or_on_weekends(
         clock.now = moment
         await core.rounds.tick()
     assert await _dms(port, dispatcher, "amb") == []
+
+
+async def test_nudges_keep_to_the_workspaces_working_days(
+    core: Core, clock: FakeClock, dispatcher: Dispatcher, port: RecordingPort
+) -> None:
+    """With ``working_days sun-thu`` an inactive ambassador is nudged on a Sunday morning,
+    and not on the Friday before (a working day by default)."""
+    clock.now = MONDAY_10_PARIS - timedelta(days=40)
+    cm = await member(core, "cm1", "Carla")
+    await ambassador(core, "amb", "Ana")
+    assert not (await handle_command(core, cm, "/relais", "config working_days sun-thu")).failed
+    clock.now = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # Friday 10:00 in Paris
+    await core.rounds.tick()
+    assert await _dms(port, dispatcher, "amb") == []
+    clock.now = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)  # Sunday 10:00 in Paris
+    await core.rounds.tick()
+    assert len(await _dms(port, dispatcher, "amb")) == 1
 
 
 async def test_a_new_ambassador_gets_one_welcome_follow_up(

@@ -614,6 +614,10 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "config.off": "off",
     "config.unknown_key": "Unknown setting '{key}'. Settings: {keys}.",
     "config.bad_value": "'{value}' is not a valid value for {key}.",
+    "config.bad_days": (
+        "'{value}' is not a set of working days. Write it like 'mon-fri', 'sun-thu' or "
+        "'mon,tue,thu'."
+    ),
     "config.bad_slot": "'{value}' is not a weekly time. Write it like 'fri 16:00'.",
     "config.bad_timezone": "'{value}' is not a timezone. Write it like 'Europe/Paris'.",
     "config.bad_number": "{key} must be a whole number from {low} to {high}.",

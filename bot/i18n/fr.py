@@ -700,6 +700,10 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "config.off": "désactivé",
     "config.unknown_key": "Réglage « {key} » inconnu. Réglages : {keys}.",
     "config.bad_value": "« {value} » n’est pas une valeur valide pour {key}.",
+    "config.bad_days": (
+        "« {value} » n’est pas une liste de jours ouvrés. Écrivez-la comme « lun-ven », "
+        "« dim-jeu » ou « lun,mar,jeu »."
+    ),
     "config.bad_slot": (
         "« {value} » n’est pas un horaire hebdomadaire. Écrivez-le comme « fri 16:00 »."
     ),

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import InvalidInput, NotAllowed
-from bot.schedule import WeeklySlot, parse_slot
+from bot.schedule import WEEKDAYS, WeeklySlot, format_days, parse_days, parse_slot
 from domain import MemberView, Role
 from storage.repositories import Repos
 
@@ -28,6 +28,8 @@ KEYS: dict[str, tuple[str, int, int]] = {
     "digest_schedule": ("slot", 0, 0),
     "digest_when_empty": ("choice", 0, 0),
     "timezone": ("timezone", 0, 0),
+    # The days nudges and reminders may be sent on, and SLA hours counted (9:00-18:00).
+    "working_days": ("days", 0, 0),
     "inactive_days": ("int", 3, 365),
     "nudge_every_days": ("int", 1, 365),
     "review_sla_hours": ("int", 1, 720),
@@ -110,6 +112,7 @@ class WorkspaceConfig:
     # ("internal use only" stays possible); ``warn``: allowed, the card says so.
     consent_rule: str = "block"
     consent_reminder_hours: int = 48
+    working_days: frozenset[int] = WEEKDAYS
 
     def shown(self) -> list[tuple[str, str]]:
         """(key, value) pairs as people read them."""
@@ -119,6 +122,7 @@ class WorkspaceConfig:
             ("digest_schedule", str(self.digest_schedule)),
             ("digest_when_empty", self.digest_when_empty),
             ("timezone", self.timezone),
+            ("working_days", format_days(self.working_days)),
             ("inactive_days", str(self.inactive_days)),
             ("nudge_every_days", str(self.nudge_every_days)),
             ("review_sla_hours", str(self.review_sla_hours)),
@@ -170,6 +174,8 @@ class Config:
             points_referent=int(stored.get("points_referent", env.relais_points_referent)),
             consent_rule=stored.get("consent_rule", "block"),
             consent_reminder_hours=int(stored.get("consent_reminder_hours", 48)),
+            working_days=parse_days(stored.get("working_days", env.relais_working_days))
+            or WEEKDAYS,
         )
 
     async def get(self, workspace_id: int) -> WorkspaceConfig:
@@ -222,6 +228,11 @@ class Config:
             except (ZoneInfoNotFoundError, ValueError):
                 raise InvalidInput("config.bad_timezone", field=key, value=value) from None
             return value
+        if kind == "days":
+            days = parse_days(value)
+            if days is None:
+                raise InvalidInput("config.bad_days", field=key, value=value)
+            return format_days(days)
         if kind == "onoff":
             word = parse_onoff(value)
             if word is None:

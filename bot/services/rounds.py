@@ -211,14 +211,14 @@ class Rounds:
         self, workspace_id: int, config: WorkspaceConfig, now: datetime
     ) -> int:
         """Submissions waiting past the SLA: one reminder a day to each CM, oldest first."""
-        if not working_hours(now, config.timezone):
+        if not working_hours(now, config.timezone, config.working_days):
             return 0
         async with self.core.db.read() as r:
             waiting = await r.submissions.awaiting_review(workspace_id, limit=200)
             late = [
                 s
                 for s in waiting
-                if working_hours_between(s.created_at, now, config.timezone)
+                if working_hours_between(s.created_at, now, config.timezone, config.working_days)
                 >= config.review_sla_hours
             ]
             if not late:
@@ -247,7 +247,7 @@ class Rounds:
             ws = await r.workspaces.get(workspace_id)
             running = await r.campaigns.running(workspace_id, today)
         for campaign in running:
-            if config.digest_channel and working_hours(now, config.timezone):
+            if config.digest_channel and working_hours(now, config.timezone, config.working_days):
                 t = translator(ws.locale)
                 text = t(
                     "nudge.campaign_start",
@@ -292,7 +292,7 @@ class Rounds:
                 continue
             if sites and person.site_id not in sites:
                 continue
-            if not working_hours(now, person.timezone or config.timezone):
+            if not working_hours(now, person.timezone or config.timezone, config.working_days):
                 continue
             t = translator(person.locale)
             text = t(
@@ -334,7 +334,7 @@ class Rounds:
         sent = 0
         for kind, person in candidates:
             tz = person.timezone or config.timezone
-            if not working_hours(now, tz):
+            if not working_hours(now, tz, config.working_days):
                 continue
             t = translator(person.locale)
             if kind == "welcome":
@@ -355,7 +355,9 @@ class Rounds:
         waiting past the SLA, in working hours."""
         slot = last_occurrence(config.digest_schedule, config.timezone, now)
         weekly = now - slot <= GRACE
-        remind = config.referents_review and working_hours(now, config.timezone)
+        remind = config.referents_review and working_hours(
+            now, config.timezone, config.working_days
+        )
         if not weekly and not remind:
             return 0
         week, day = week_key(slot, config.timezone), local_day(now, config.timezone).isoformat()
@@ -392,7 +394,9 @@ class Rounds:
                         if s.status == "pending"
                         and not s.sensitive
                         and s.author_id != member_id
-                        and working_hours_between(s.created_at, now, config.timezone)
+                        and working_hours_between(
+                            s.created_at, now, config.timezone, config.working_days
+                        )
                         >= config.review_sla_hours
                     ]
                     if late:
@@ -429,7 +433,7 @@ class Rounds:
                 continue
             seen.add(member_id)
             tz = person.timezone or config.timezone
-            if not working_hours(now, tz):
+            if not working_hours(now, tz, config.working_days):
                 continue
             day = local_day(now, tz).isoformat()
             async with self.core.db.transaction() as r:
