@@ -138,23 +138,19 @@ def check_link(link: str) -> str | None:
 
 def content_problems(title: str, caption: str, link: str, *, news: bool) -> list[InvalidInput]:
     """What is wrong with a submission's title, text (the caption) and link, one error per
-    field; a news item (no photo) needs a title and a text. The service raises the first;
-    Slack's modal shows them all before the ack."""
+    field in the form's order; a news item (no photo) needs a title and a text. The
+    service raises the first; Slack's modal shows them all before the ack."""
     problems: list[InvalidInput] = []
-    checked: dict[str, str | None] = {}
-    for name, check, value in (
-        ("title", check_title, title),
-        ("caption", check_caption, caption),
-        ("link", check_link, link),
+    for name, check, value, required in (
+        ("title", check_title, title, "error.news_title_required"),
+        ("caption", check_caption, caption, "error.news_text_required"),
+        ("link", check_link, link, None),
     ):
         try:
-            checked[name] = check(value)
+            if not check(value) and news and required:
+                problems.append(InvalidInput(required, field=name))
         except InvalidInput as err:
             problems.append(err)
-    if news and "title" in checked and not checked["title"]:
-        problems.append(InvalidInput("error.news_title_required", field="title"))
-    if news and "caption" in checked and not checked["caption"]:
-        problems.append(InvalidInput("error.news_text_required", field="caption"))
     return problems
 
 
