@@ -579,3 +579,28 @@ async def test_migration_0018_adds_title_and_link_and_goes_back_with_the_rows(
         assert await _rows(url, kept) == [(1, "a photo", "approved"), (2, "text", "pending")]
         await asyncio.to_thread(upgrade, url, "head")
         assert await _rows(url, rows) == [(1, "a photo", None, None), (2, "text", None, None)]
+
+
+# -- a person's data -------------------------------------------------------------------------
+
+
+async def test_forgetting_someone_rewrites_their_name_in_a_news_title(core: Core) -> None:
+    ana = await ambassador(core, "UANA", "Anaïs Zorglub")
+    bob = await ambassador(core, "UBOB", "Bob")
+    about = await core.submissions.create(
+        bob,
+        photos=[],
+        title="Anaïs Zorglub retires",
+        caption="Thirty years at the plant",
+        link="https://example.com/retire",
+    )
+    async with core.db.read() as r:
+        (entry,) = await r.personal.submissions(bob.id)
+    assert (entry["title"], entry["link"]) == (
+        "Anaïs Zorglub retires",
+        "https://example.com/retire",
+    )
+    await core.forgetting.forget(ana)
+    after = await stored(core, about.id)
+    assert after.title == "a colleague retires"
+    assert after.caption == "Thirty years at the plant"
