@@ -604,3 +604,45 @@ async def test_forgetting_someone_rewrites_their_name_in_a_news_title(core: Core
     after = await stored(core, about.id)
     assert after.title == "a colleague retires"
     assert after.caption == "Thirty years at the plant"
+
+
+async def test_a_news_item_sent_back_for_changes_stays_news_unless_photos_are_added(
+    core: Core,
+) -> None:
+    cm = await member(core, "cm1", "Carla")
+    amb = await ambassador(core, "amb", "Ana")
+    news = await core.submissions.create(amb, photos=[], title="Draft", caption="Text")
+    await core.review.request_changes(cm, news.id, "Say when")
+    with pytest.raises(InvalidInput) as err:
+        await core.submissions.resubmit(amb, news.id, caption="Text", title="")
+    assert (err.value.field, err.value.key) == ("title", "error.news_title_required")
+    again = await core.submissions.resubmit(
+        amb, news.id, caption="Saturday at 10", title="Open day", link="https://example.com/o"
+    )
+    assert again.is_news and (again.title, again.caption, again.revision) == (
+        "Open day",
+        "Saturday at 10",
+        2,
+    )
+    assert again.appears is Appears.NOBODY and again.link == "https://example.com/o"
+    # Photos added on the next round: a photo now, and who appears is asked as for any.
+    await core.review.request_changes(cm, news.id, "Add a picture")
+    with pytest.raises(InvalidInput) as err:
+        await core.submissions.resubmit(
+            amb,
+            news.id,
+            caption="Saturday",
+            title="Open day",
+            photos=[await photo(core)],
+            appears=Appears.COLLEAGUES,
+        )
+    assert err.value.field == "people"
+    pic = await core.submissions.resubmit(
+        amb,
+        news.id,
+        caption="Saturday",
+        title="Open day",
+        photos=[await photo(core)],
+        appears=Appears.NOBODY,
+    )
+    assert not pic.is_news and len(pic.media_keys) == 1
