@@ -1,4 +1,5 @@
-"""``GET /library/{token}``: the content library, a page of approved photos.
+"""``GET /library/{token}``: the content library, a page of approved photos and
+field news (title, text, link; no photo).
 
 A CM gets the link from ``/relais library`` (``bot.links.LibraryLinks``: workspace, CM,
 language, expiry, signed). The page is plain server-rendered HTML in the CM's language:

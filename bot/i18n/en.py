@@ -1060,7 +1060,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "library.not_public": (
         "PUBLIC_URL is not set: the link only works on the machine running Relais."
     ),
-    "library.page.heading": "Approved photos",
+    "library.page.heading": "Approved photos and news",
     "library.page.count": {
         "one": "{count} approved submission",
         "other": "{count} approved submissions",
@@ -1071,7 +1071,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "library.page.any": "All",
     "library.page.week_of": "Week of {day}",
     "library.page.filter": "Show",
-    "library.page.empty": "No approved photo matches.",
+    "library.page.empty": "No approved photo or news matches.",
     "library.page.credit": "Photo: {author}",
     "library.page.approved_on": "Approved {day}",
     "library.page.download": "Original (internal)",

@@ -1204,7 +1204,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "library.not_public": (
         "PUBLIC_URL n’est pas réglé : le lien ne marche que sur la machine qui fait tourner Relais."
     ),
-    "library.page.heading": "Photos approuvées",
+    "library.page.heading": "Photos et actualités approuvées",
     "library.page.count": {
         "one": "{count} envoi approuvé",
         "other": "{count} envois approuvés",
@@ -1215,7 +1215,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "library.page.any": "Tous",
     "library.page.week_of": "Semaine du {day}",
     "library.page.filter": "Afficher",
-    "library.page.empty": "Aucune photo approuvée ne correspond.",
+    "library.page.empty": "Aucune photo ni actualité approuvée ne correspond.",
     "library.page.credit": "Photo : {author}",
     "library.page.approved_on": "Approuvé le {day}",
     "library.page.download": "Original (interne)",
