@@ -646,3 +646,68 @@ async def test_a_news_item_sent_back_for_changes_stays_news_unless_photos_are_ad
         appears=Appears.NOBODY,
     )
     assert not pic.is_news and len(pic.media_keys) == 1
+
+
+async def test_news_in_the_library_in_a_real_browser(core: Core, db_url: str) -> None:
+    """The library page with a photo and a news item in headless chromium (skipped without
+    it, as tests/test_library_browser.py): the news item shows its title, text and link,
+    the link is a real anchor to its address, and nothing is blocked by the page's CSP."""
+    from tests.test_library_browser import OUTPUT, _browser_or_skip
+
+    chromium = _browser_or_skip()
+    from playwright.async_api import async_playwright
+
+    cm = await member(core, "cm1", "Carla")
+    ana = await ambassador(core, "UANA", "Ana")
+    pic = await core.submissions.create(
+        ana, photos=[await photo(core)], caption="Team day", appears=Appears.NOBODY
+    )
+    news = await core.submissions.create(
+        ana,
+        photos=[],
+        title="Safety award <script>alert(1)</script>",
+        caption="Our plant won it.",
+        link=LINK_TYPED,
+    )
+    for sub in (pic, news):
+        await core.review.approve(cm, sub.id)
+    reply = await handle_command(core, cm, "/relais", "library")
+    assert reply.message is not None
+    (url,) = [
+        b.url
+        for block in reply.message.blocks
+        if isinstance(block, Actions)
+        for b in block.buttons
+        if b.action == LINK
+    ]
+    server = TestServer(build_app(core), host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            try:
+                page = await browser.new_page(viewport={"width": 390, "height": 844})
+                blocked: list[str] = []
+                page.on(
+                    "console",
+                    lambda m: blocked.append(m.text) if "Content Security" in m.text else None,
+                )
+                await page.goto(f"http://127.0.0.1:{server.port}{urlsplit(url).path}")
+                assert await page.inner_text("h1") == "Approved photos and news"
+                assert await page.locator("figure").count() == 2
+                item = page.locator("figure", has_text="Field news")
+                assert await item.locator("h2").inner_text() == (
+                    "Safety award <script>alert(1)</script>"
+                )
+                anchor = item.locator("a[rel~=noopener]")
+                assert await anchor.get_attribute("href") == LINK_STORED
+                assert await anchor.inner_text() == LINK_STORED
+                assert await page.locator("script").count() == 0
+                assert blocked == []
+                backend = "postgresql" if db_url.startswith("postgresql") else "sqlite"
+                await asyncio.to_thread(OUTPUT.mkdir, parents=True, exist_ok=True)
+                await page.screenshot(path=str(OUTPUT / f"library-news-{backend}.png"))
+            finally:
+                await browser.close()
+    finally:
+        await server.close()
