@@ -247,7 +247,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     # help
     "help.title": "Relais: what you can do",
     "help.intro": "Relais brings your photos from the field to the communication team.",
-    "help.submit": "/submit [caption] — send photos from the field",
+    "help.submit": "/submit [caption] — send photos from the field, or news without a photo",
     "help.join": "/relais join — read and accept the charter to become an ambassador",
     "help.me": "/relais me — your profile, points and submissions",
     "help.snooze": (

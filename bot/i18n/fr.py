@@ -268,7 +268,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     # help
     "help.title": "Relais : ce que vous pouvez faire",
     "help.intro": "Relais transmet vos photos du terrain à l’équipe communication.",
-    "help.submit": "/submit [légende] — envoyer des photos du terrain",
+    "help.submit": "/submit [légende] — envoyer des photos du terrain, ou une actualité sans photo",
     "help.join": "/relais join — lire et accepter la charte pour devenir ambassadeur",
     "help.me": "/relais me — votre profil, vos points et vos contributions",
     "help.snooze": (
