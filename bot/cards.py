@@ -42,6 +42,8 @@ from domain import (
     CAPTION_MAX,
     CHARTER_MAX,
     LEADERBOARD_MIN_NAMED,
+    LINK_MAX,
+    NEWS_TITLE_MAX,
     REASON_MAX,
     THANKS_NOTE_MAX,
     Appears,
@@ -101,14 +103,32 @@ def removed_card(t: Translator, submission_id: int) -> Message:
     )
 
 
+def submission_heading(t: Translator, sub: SubmissionView) -> Heading:
+    """ "Submission #12", or "Field news #12" for a news item (no photo)."""
+    return Heading(t("card.news.title" if sub.is_news else "card.review.title", id=sub.id))
+
+
+def link_blocks(t: Translator, sub: SubmissionView) -> list[Block]:
+    """A submission's link: the address as plain text (where it leads, before anyone opens
+    it) and a button that opens it; nothing when there is none. Never drawn as markup."""
+    if not sub.link:
+        return []
+    return [
+        Context(t("card.link", url=sub.link)),
+        Actions((link(t("button.open_link"), sub.link, ButtonStyle.DEFAULT),)),
+    ]
+
+
 def _submission_body(t: Translator, sub: SubmissionView, tz: str) -> list[Block]:
     author = author_name(t, sub)
-    blocks: list[Block] = [
+    blocks: list[Block] = [Heading(sub.title)] if sub.title else []
+    blocks += [
         Image(key, t("card.photo_alt", n=i + 1, author=author))
         for i, key in enumerate(sub.media_keys)
     ]
     if sub.caption:
         blocks.append(Paragraph(sub.caption))
+    blocks += link_blocks(t, sub)
     fields = [
         (t("field.author"), author),
         (t("field.site"), sub.site_name or t("common.none")),
@@ -139,6 +159,8 @@ def _submission_body(t: Translator, sub: SubmissionView, tz: str) -> list[Block]
 def appears_text(t: Translator, sub: SubmissionView) -> str:
     """Who appears, as the card says it ("Colleagues", "People outside the company
     (written agreement declared)", "Not asked" for submissions sent before the form asked)."""
+    if sub.is_news:
+        return t("appears.news")
     if sub.appears is None:
         return t("appears.unknown")
     if sub.appears is Appears.OUTSIDE:
@@ -157,7 +179,7 @@ def _approve_buttons(t: Translator, sub: SubmissionView, value: str) -> tuple[Bu
 
 def review_card(t: Translator, sub: SubmissionView, tz: str) -> Message:
     """The card reviewers act on; once decided it shows who decided what and when."""
-    blocks = [Heading(t("card.review.title", id=sub.id)), *_submission_body(t, sub, tz)]
+    blocks = [submission_heading(t, sub), *_submission_body(t, sub, tz)]
     # The revision travels with the button: a click on an old card cannot decide a newer
     # version that the reviewer never saw.
     value = f"{sub.id}:{sub.revision}"
@@ -242,6 +264,8 @@ def outcome_dm(t: Translator, sub: SubmissionView, tz: str, points: int = 0) -> 
     """The author's notice of a decision, with the reason."""
     key = f"dm.outcome.{sub.status.value}"
     blocks: list[Block] = [Paragraph(t(key, id=sub.id, by=sub.decided_by_name or "?"))]
+    if sub.title:
+        blocks.append(Context(t("dm.outcome.title", title=sub.title)))
     if sub.caption:
         blocks.append(Context(t("dm.outcome.caption", caption=sub.caption)))
     if sub.decision_reason:
@@ -562,23 +586,42 @@ def submission_form(
     appears: Appears | None = None,
     people: Sequence[str] = (),
     outside_agreement: bool = False,
+    title: str = "",
+    link: str = "",
 ) -> Form:
-    """The photo form: photos, caption, site, campaign, who appears (a required choice:
-    nobody, colleagues picked below, people outside the company with the box declaring
-    their written agreement) and sensitivity."""
+    """The one submission form, for photos or field news: photos (none for a news item),
+    a title (required for news, optional with photos), the caption or the news text, a
+    link, site, campaign, who appears in the photos (nobody, colleagues picked below,
+    people outside the company with the box declaring their written agreement: asked
+    whenever photos are sent, ignored for news) and sensitivity. The service says which
+    field is missing: no input is required by the platform, since what is needed
+    depends on whether photos were sent."""
     inputs: list[FormInput] = [
-        # A resubmission may keep the photos already sent.
-        FileInput(
-            "photos", t("field.photos"), max_files=10, required=action == "submission.create"
+        FileInput("photos", t("field.photos"), max_files=10, required=False),
+        TextInput(
+            "title",
+            t("field.title"),
+            initial=title[:NEWS_TITLE_MAX],
+            required=False,
+            max_length=NEWS_TITLE_MAX,
+            placeholder=t("form.submit.title_hint"),
         ),
         TextInput(
             "caption",
-            t("field.caption"),
+            t("field.caption_or_text"),
             initial=caption[:CAPTION_MAX],
             multiline=True,
             required=False,
             max_length=CAPTION_MAX,
             placeholder=t("form.submit.caption_hint"),
+        ),
+        TextInput(
+            "link",
+            t("field.link"),
+            initial=link[:LINK_MAX],
+            required=False,
+            max_length=LINK_MAX,
+            placeholder="https://",
         ),
     ]
     if sites:
@@ -593,7 +636,8 @@ def submission_form(
             t("field.appears_question"),
             tuple(Option(a.value, t(f"appears.{a.value}")) for a in Appears),
             initial=appears.value if appears else None,
-            required=True,
+            # Required with photos only (the service and Slack's modal check it).
+            required=False,
         )
     )
     inputs.append(PeopleInput("people", t("field.people"), initial=tuple(people)))
@@ -605,6 +649,7 @@ def submission_form(
         submit_label=t("button.send"),
         inputs=tuple(inputs),
         value=value,
+        intro=t("form.submit.intro"),
     )
 
 
@@ -757,11 +802,17 @@ def digest_message(t: Translator, d: Digest, tz: str) -> Message:
             else:
                 where = f" · {sub.site_name}" if sub.site_name else ""
                 line = f"{sub.author.display_name}{where}"
+            if sub.is_news:
+                line += " — " + t("digest.news", title=sub.title or "")
             if sub.caption:
                 line += f" — {_short(sub.caption, 120)}"
             if sub.internal_only:
                 line += f" ({t('digest.internal_only')})"
             blocks.append(Context(line))
+            if sub.link:
+                blocks.append(
+                    Actions((link(t("button.open_link"), sub.link, ButtonStyle.DEFAULT),))
+                )
         if d.approved > len(d.highlights):
             blocks.append(Context(t("digest.more", count=d.approved - len(d.highlights))))
         # Nobody forgotten is thanked by name (or mentioned: their platform id is gone).

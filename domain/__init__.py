@@ -248,6 +248,15 @@ class SubmissionView:
     # Someone named (or the author) took their consent back: out of future digests,
     # the content library and the export's external use.
     consent_withdrawn: bool = False
+    # A title and a link (http/https), both optional on a photo; a news item (no
+    # photo) always has a title, and its text is the caption.
+    title: str | None = None
+    link: str | None = None
+
+    @property
+    def is_news(self) -> bool:
+        """Field news: a title and a text, no photo."""
+        return not self.media_keys
 
     @property
     def consent_complete(self) -> bool:
@@ -540,6 +549,11 @@ CAPTION_MAX = 2000
 REASON_MAX = 1000
 #: Most photos in one submission.
 MAX_PHOTOS = 10
+#: Longest title of a submission (field news: a title and a text, no photo). The text
+#: of a news item is its caption, so ``CAPTION_MAX`` bounds it.
+NEWS_TITLE_MAX = 150
+#: Longest link a submission may carry (characters; http or https only).
+LINK_MAX = 1000
 
 
 #: Longest charter text published from chat: Slack's plain-text input holds 3000

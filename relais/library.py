@@ -1,4 +1,5 @@
-"""``GET /library/{token}``: the content library, a page of approved photos.
+"""``GET /library/{token}``: the content library, a page of approved photos and
+field news (title, text, link; no photo).
 
 A CM gets the link from ``/relais library`` (``bot.links.LibraryLinks``: workspace, CM,
 language, expiry, signed). The page is plain server-rendered HTML in the CM's language:
@@ -39,6 +40,8 @@ _STYLE = (
     "padding:.3em}.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(16em,1fr));"
     "gap:1em}figure{margin:0;border:1px solid #ddd;border-radius:6px;padding:.5em}"
     "img{width:100%;height:auto;border-radius:4px;background:#eee}"
+    "h2{font-size:1.1em;margin:.2em 0}"
+    ".news{font-size:.8em;font-weight:600;text-transform:uppercase;color:#555}"
     "figcaption p{margin:.3em 0}.meta{font-size:.85em;color:#555}a{color:#0b57d0}"
     "nav.pages{display:flex;justify-content:space-between;margin:1.5em 0}"
     ".use{font-size:.85em;font-weight:600}.ext{color:#1b6e2a}.int{color:#a33}"
@@ -259,7 +262,12 @@ def _figure(t: Translator, item: LibraryItem, base: str, tz: str, *, face_blur: 
             f'<a href="{e(src)}"><img src="{e(src)}" width="{photo.width}" '
             f'height="{photo.height}" loading="lazy" alt="{e(_short(item.caption) or author)}"></a>'
         )
-    meta = [t("library.page.credit", author=author)]
+    news = not item.photos and item.title is not None
+    if news:
+        parts.append(f"<p class=news>{e(t('library.page.news'))}</p>")
+    if item.title:
+        parts.append(f"<h2>{e(item.title)}</h2>")
+    meta = [t("library.page.credit_news" if news else "library.page.credit", author=author)]
     if item.site:
         meta.append(item.site)
     if item.campaign:
@@ -269,6 +277,12 @@ def _figure(t: Translator, item: LibraryItem, base: str, tz: str, *, face_blur: 
     parts.append("<figcaption>")
     if item.caption:
         parts.append(f"<p>{e(item.caption)}</p>")
+    if item.link:
+        # Stored only as an http(s) URL (bot.services.submissions.check_link), escaped as
+        # an attribute and as text; no referrer leaves with it (Referrer-Policy above).
+        parts.append(
+            f'<p><a href="{e(item.link)}" rel="noopener noreferrer nofollow">{e(item.link)}</a></p>'
+        )
     parts.append(f"<p class=meta>#{item.submission_id} · {' · '.join(e(m) for m in meta)}</p>")
     parts.append(f"<p class=meta>{e(_consent_line(t, item))}</p>")
     parts.append(f'<p class="use {"ext" if item.external_ok else "int"}">{e(t(use))}</p>')
@@ -296,6 +310,8 @@ def _figure(t: Translator, item: LibraryItem, base: str, tz: str, *, face_blur: 
 
 def _consent_line(t: Translator, item: LibraryItem) -> str:
     """Who appears, and where their consents stand."""
+    if not item.photos and item.title is not None:
+        return t("library.page.appears_news")
     if item.appears == "nobody":
         return t("library.page.appears_nobody")
     if item.appears == "colleagues":

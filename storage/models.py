@@ -260,6 +260,10 @@ class Submission(Base):
     # When someone named (or the author) withdrew consent: the photo leaves future
     # digests, the content library and the export's external use.
     consent_withdrawn_at: Mapped[datetime | None]
+    # A title and a link (http/https), optional on a photo; field news (a submission
+    # without a photo) has a title, its text in ``caption`` (migration 0018).
+    title: Mapped[str | None] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(Text)
 
 
 class Consent(Base):

@@ -44,7 +44,8 @@ async def test_slack_people_picker_dm_and_agree_updates_the_card(
     assert blocks["people"]["element"]["type"] == "multi_users_select"
     appears = blocks["appears"]["element"]
     assert appears["type"] == "static_select" and "initial_option" not in appears
-    assert blocks["appears"]["optional"] is False
+    # Optional in the modal (field news has no photo), checked before the ack with photos.
+    assert blocks["appears"]["optional"] is True
     photo = fake.add_file("FLUNCH", jpeg_bytes((9, 80, 200)), name="lunch.jpg", user="UAMB")
     # Colleagues, nobody picked: the modal stays open with the field marked.
     answer = await (
@@ -145,7 +146,9 @@ async def test_console_names_colleagues_and_refuses_unknown_ones(
             "y",
             "/submit Team lunch",
             str(picture),
+            "",  # no title
             "",
+            "",  # no link
             "2",  # colleagues
             "@bob, zed",
             "n",

@@ -55,13 +55,16 @@ async def test_join_submit_approve_notify(core: Core, tmp_path: Path) -> None:
             "Lyon",  # part of a name picks a site
             "y",  # site, accept
             f"'{picture}'",
+            "",  # no title
             "",
+            "",  # no link
             "",
             "3",  # who appears: people outside the company
             "",  # no colleague named
             "y",  # their written agreement
             "n",
-            "y",  # photos, caption kept, site, who appears, people, agreement, sensitive
+            "y",  # photos, title, caption kept, link, site, who appears, people, agreement,
+            # sensitive
             "/as cm1",
             "1",  # Approve on the review card
             "1",  # pressing it again: already decided
@@ -116,7 +119,9 @@ async def test_a_field_in_error_is_asked_again_and_the_photos_are_kept(
             "y",
             "/submit",
             str(picture),
+            "",  # no title
             "x" * 2001,  # too long: the core refuses the caption
+            "",  # no link
             "",
             "3",
             "",
@@ -129,8 +134,10 @@ async def test_a_field_in_error_is_asked_again_and_the_photos_are_kept(
     )
     await ConsoleApp(console_core(core), term.ask, term.say).run()
     out = term.text
-    assert "! Caption: Your caption is 2001 characters long" in out
-    assert "Your other answers are kept. Answer again:\nCaption [xxx" in out
+    assert "! Caption (or the text of your news): Your caption is 2001 characters long" in out
+    assert (
+        "Your other answers are kept. Answer again:\nCaption (or the text of your news) [xxx" in out
+    )
     assert out.count("Photos (file paths, up to 10): ") == 1, "photos are not asked again"
     assert out.count("I hold their written agreement [y/N]: ") == 1, "nor is consent"
     assert "Thanks! Submission #1 is sent for review." in out
@@ -146,8 +153,9 @@ async def test_a_photo_already_submitted_asks_for_other_photos(core: Core, tmp_p
     first, other = tmp_path / "first.jpg", tmp_path / "other.jpg"
     first.write_bytes(jpeg_bytes())
     other.write_bytes(jpeg_bytes(color=(10, 200, 30)))
-    # caption kept, site, who appears (nobody), people, agreement, sensitive, confirm
-    answers = ["", "", "1", "", "n", "n", "y"]
+    # title, caption kept, link, site, who appears (nobody), people, agreement, sensitive,
+    # confirm
+    answers = ["", "", "", "", "1", "", "n", "n", "y"]
     term = Terminal(
         [
             *("/as cm1", "/relais site add Lyon", "/as alice"),
@@ -169,7 +177,7 @@ async def test_end_of_input_in_a_form_cancels_it(core: Core, tmp_path: Path) -> 
     picture = tmp_path / "team.jpg"
     picture.write_bytes(jpeg_bytes())
     # Input ends after the photos: the form must not be sent with what was typed so far.
-    term = Terminal(["/relais join", "y", "/submit Hello", str(picture), "Caption"])
+    term = Terminal(["/relais join", "y", "/submit Hello", str(picture), "", "Caption"])
     await ConsoleApp(console_core(core), term.ask, term.say).run()
     out = term.text
     assert "Cancelled: nothing was sent." in out
@@ -177,8 +185,9 @@ async def test_end_of_input_in_a_form_cancels_it(core: Core, tmp_path: Path) -> 
     async with core.db.transaction() as r:
         assert await r.submissions.count_awaiting_review(1) == 0
     # The same at the last question ("Send? [Y/n]"), where an empty answer means yes.
-    # No site yet: caption, who appears, people, agreement, sensitive; then input ends.
-    term = Terminal(["/submit Hello", str(picture), "", "1", "", "n", "n"])
+    # No site yet: title, caption, link, who appears, people, agreement, sensitive; then
+    # input ends.
+    term = Terminal(["/submit Hello", str(picture), "", "", "", "1", "", "n", "n"])
     await ConsoleApp(console_core(core), term.ask, term.say).run()
     assert "Send? [Y/n]: Cancelled: nothing was sent." in term.text
     async with core.db.transaction() as r:
@@ -201,6 +210,8 @@ async def test_french_console(core: Core, tmp_path: Path) -> None:
             "o",
             "/submit Bonjour",
             str(picture),
+            "",
+            "",
             "",
             "",
             "3",

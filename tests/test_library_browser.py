@@ -87,7 +87,7 @@ async def test_the_library_page_in_a_real_browser(core: Core, db_url: str) -> No
                     ),
                 )
                 await page.goto(page_url)
-                assert await page.inner_text("h1") == "Approved photos"
+                assert await page.inner_text("h1") == "Approved photos and news"
                 assert await page.locator("figure").count() == 2
                 # Every photo loaded (decoded by the browser, not blocked by the CSP).
                 await page.wait_for_function(

@@ -632,12 +632,14 @@ async def test_the_console_shows_the_badge_and_the_profile_lists_it(
             f"'{picture}'",
             "",
             "",
+            "",
+            "",
             "1",
             "",
             "",
             "n",
-            "y",  # photos, caption kept, site, who appears (nobody), colleagues, outside
-            # agreement, sensitive, send
+            "y",  # photos, title, caption kept, link, site, who appears (nobody), colleagues,
+            # outside agreement, sensitive, send
             "/as cm1",
             "1",  # Approve on the review card
             "/as alice",

@@ -225,12 +225,14 @@ async def test_console_thank_and_leaderboard(core: Core, tmp_path: Path) -> None
             f"'{picture}'",
             "",
             "",
+            "",
+            "",
             "1",
             "",
             "",
             "n",
-            "y",  # photos, caption kept, site, who appears (nobody), colleagues, outside
-            # agreement, sensitive, send
+            "y",  # photos, title, caption kept, link, site, who appears (nobody), colleagues,
+            # outside agreement, sensitive, send
             "/as cm1",
             "1",  # Approve
             "6",  # Thank, on the updated card

@@ -74,11 +74,12 @@ async def test_create_with_two_photos(
         )
 
 
-async def test_no_photo_is_refused(core: Core) -> None:
+async def test_no_photo_and_no_title_is_refused(core: Core) -> None:
+    # Without a photo it is field news, which needs a title (tests/test_news.py).
     amb = await ambassador(core, "amb")
     with pytest.raises(InvalidInput) as err:
         await core.submissions.create(amb, photos=[], caption="nothing to see")
-    assert (err.value.field, err.value.key) == ("photos", "error.no_photo")
+    assert (err.value.field, err.value.key) == ("title", "error.news_title_required")
     assert await count_submissions(core, amb) == 0
 
 

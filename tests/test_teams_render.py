@@ -328,11 +328,15 @@ def submission_form(**kwargs: Any) -> Form:
 def test_form_inputs() -> None:
     card = card_for_form(submission_form(value="k1"), labels=LABELS)
     assert card["version"] == "1.5"
-    caption, site, campaign = of_type(card, "Input.Text") + of_type(card, "Input.ChoiceSet")[:2]
+    title, caption, link = of_type(card, "Input.Text")
+    site, campaign = of_type(card, "Input.ChoiceSet")[:2]
+    # Field news: a title and a link beside the text, none required by the card.
+    assert (title["id"], title["maxLength"], "isRequired" in title) == ("title", 150, False)
+    assert (link["id"], link["maxLength"], "isRequired" in link) == ("link", 1000, False)
     assert caption == {
         "type": "Input.Text",
         "id": "caption",
-        "label": t("field.caption"),
+        "label": t("field.caption_or_text"),
         "isMultiline": True,
         "maxLength": 2000,
         "placeholder": t("form.submit.caption_hint"),
@@ -344,8 +348,9 @@ def test_form_inputs() -> None:
     assert site["value"] == "2"
     assert "value" not in campaign
     appears, people = of_type(card, "Input.ChoiceSet")[2:]
-    # Who appears: a required choice with no answer picked for the person.
-    assert appears["id"] == "appears" and appears["isRequired"] is True
+    # Who appears: no answer picked for the person; asked by the service when photos
+    # come with the form (field news has none), so not required by the card.
+    assert appears["id"] == "appears" and "isRequired" not in appears
     assert "value" not in appears
     assert [c["value"] for c in appears["choices"]] == ["nobody", "colleagues", "outside"]
     # The colleagues: Teams' people picker over the organisation's directory.
@@ -493,7 +498,9 @@ def test_forms_round_trip_through_both_shapes() -> None:
         action, value, got = read_submission(answer)
         assert (action, value) == ("submission.create", "key-1")
         assert got == {
+            "title": "",
             "caption": HOSTILE,
+            "link": "",
             "site": "2",
             "campaign": "",
             "appears": "colleagues",

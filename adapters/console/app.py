@@ -326,16 +326,19 @@ class ConsoleApp:
 
     async def _ask_photos(self, field: FileInput, photos: list[CleanImage]) -> bool:
         """Ask for file paths until at least one usable photo is given (when the field is
-        required); they replace the photos of an earlier answer."""
+        required; an optional one may be left empty, but paths none of which could be
+        used are asked again rather than dropped); they replace the photos of an earlier
+        answer."""
         label = self.t("console.photos", label=plain(field.label), max=field.max_files)
         while True:
             answer = await self._prompt(label)
             if answer is None:
                 return False
             taken = await self._intake(answer, field.max_files)
-            if taken or not field.required:
+            if taken or (not field.required and not answer.strip()):
                 photos[:] = taken
                 return True
+            # Paths were typed but none could be used: the reasons were said; ask again.
             self.say("! " + self.t("error.no_photo"))
 
     async def _intake(self, answer: str, max_files: int) -> list[CleanImage]:

@@ -19,8 +19,9 @@ from bot.i18n import Translator, translator
 from bot.media import ACCEPTED_FORMATS, ACCEPTED_LABEL
 from bot.ports import RetryLater
 from bot.services.consent import declaration_problem
+from bot.services.submissions import content_problems
 from bot.ui import Form, Message, Reply
-from domain import CAPTION_MAX, MAX_PHOTOS, MemberView
+from domain import MAX_PHOTOS, MemberView
 
 log = logging.getLogger(__name__)
 
@@ -157,9 +158,7 @@ def submission_errors(
     t: Translator, action: str, values: dict[str, Any], files: list[dict[str, Any]]
 ) -> dict[str, str]:
     errors: dict[str, str] = {}
-    if action == "submission.create" and not files:
-        errors["photos"] = t("error.no_photo")
-    elif len(files) > MAX_PHOTOS:
+    if len(files) > MAX_PHOTOS:
         errors["photos"] = t("error.too_many_photos", max=MAX_PHOTOS)
     else:
         declared = [
@@ -171,11 +170,20 @@ def submission_errors(
             errors["photos"] = t(
                 "photos.not_images", names=", ".join(declared), accepted=ACCEPTED_LABEL
             )
-    caption = str(values.get("caption") or "").strip()
-    if len(caption) > CAPTION_MAX:
-        errors["caption"] = t("error.caption_too_long", length=len(caption), max=CAPTION_MAX)
-    # Who appears: answered at once in the modal rather than by DM after it closed.
-    problem = declaration_problem(values)
+    # No photo on a new submission: field news, which needs a title and a text. (A
+    # resubmission without new photos keeps those it had: the service decides.)
+    news = action == "submission.create" and not files
+    problems = content_problems(
+        str(values.get("title") or ""),
+        str(values.get("caption") or ""),
+        str(values.get("link") or ""),
+        news=news,
+    )
+    # Who appears in the photos: answered at once in the modal rather than by DM after
+    # it closed. A news item has no photo: nobody appears, nothing to ask.
+    problem = None if news else declaration_problem(values)
     if problem is not None:
-        errors[problem.field] = t(problem.key, **problem.params)
+        problems.append(problem)
+    for err in problems:
+        errors.setdefault(err.field, t(err.key, **err.params))
     return errors

@@ -64,8 +64,11 @@ async def create(request: Request) -> Reply:
         people_consented=flag(v.get("outside_agreement")),
         sensitive=flag(v.get("sensitive")),
         client_key=str(v["client_key"]) if v.get("client_key") else None,
-        appears=parse_appears(v.get("appears")),
+        # Who appears is asked about photos; field news (no photo) shows nobody.
+        appears=parse_appears(v.get("appears")) if request.photos else None,
         people=people_tokens(v.get("people")),
+        title=str(v.get("title") or ""),
+        link=str(v.get("link") or ""),
     )
     return Reply(message=cards.notice(request.t("submission.created", id=sub.id)))
 
@@ -91,6 +94,8 @@ async def _resubmit_form(request: Request) -> Form:
         appears=sub.appears,
         people=tuple(c.external_id for c in sub.consents),
         outside_agreement=sub.people_consented,
+        title=sub.title or "",
+        link=sub.link or "",
     )
 
 
@@ -112,7 +117,11 @@ async def resubmit(request: Request) -> Reply:
         sensitive=flag(v.get("sensitive")),
         site_id=int_or_none(v.get("site")),
         campaign_id=int_or_none(v.get("campaign")),
-        appears=parse_appears(v.get("appears")),
+        appears=(
+            parse_appears(v.get("appears")) if request.photos or request.sub.media_keys else None
+        ),
         people=people_tokens(v.get("people")),
+        title=str(v.get("title") or ""),
+        link=str(v.get("link") or ""),
     )
     return Reply(message=cards.notice(request.t("submission.resubmitted", id=sub.id)))

@@ -240,14 +240,14 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "form.join.intro": (
         "Charter version {version}. Please read it: by accepting, you become an ambassador."
     ),
-    "form.submit.title": "Send photos",
+    "form.submit.title": "Send photos or news",
     "form.submit.caption_hint": "What's happening? Who, where, and why it's worth sharing.",
     "form.review.reject.title": "Reject #{id}",
     "form.review.changes.title": "Changes for #{id}",
     # help
     "help.title": "Relais: what you can do",
     "help.intro": "Relais brings your photos from the field to the communication team.",
-    "help.submit": "/submit [caption] — send photos from the field",
+    "help.submit": "/submit [caption] — send photos from the field, or news without a photo",
     "help.join": "/relais join — read and accept the charter to become an ambassador",
     "help.me": "/relais me — your profile, points and submissions",
     "help.snooze": (
@@ -513,7 +513,10 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "Hi! Drop photos here to send them to the communication team, or type /submit. "
         "/relais help lists everything you can do."
     ),
-    "teams.send_photos": "Send your photos to Relais in this chat, then fill in this form.",
+    "teams.send_photos": (
+        "Send your photos to Relais in this chat, then fill in this form. "
+        "For news without a photo, fill in a title and a text and send."
+    ),
     "teams.photos_attached": {
         "one": "{count} photo received.",
         "other": "{count} photos received.",
@@ -1061,7 +1064,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "library.not_public": (
         "PUBLIC_URL is not set: the link only works on the machine running Relais."
     ),
-    "library.page.heading": "Approved photos",
+    "library.page.heading": "Approved photos and news",
     "library.page.count": {
         "one": "{count} approved submission",
         "other": "{count} approved submissions",
@@ -1072,7 +1075,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "library.page.any": "All",
     "library.page.week_of": "Week of {day}",
     "library.page.filter": "Show",
-    "library.page.empty": "No approved photo matches.",
+    "library.page.empty": "No approved photo or news matches.",
     "library.page.credit": "Photo: {author}",
     "library.page.approved_on": "Approved {day}",
     "library.page.download": "Original (internal)",
@@ -1097,4 +1100,31 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "library.page.expired": (
         "This library link has expired. Ask Relais for a new one: /relais library."
     ),
+    # field news (a title and a text, no photo)
+    "appears.news": "Nobody (news without a photo)",
+    "card.news.title": "Field news #{id}",
+    "card.link": "Link: {url}",
+    "button.open_link": "Open the link",
+    "dm.outcome.title": "Title: {title}",
+    "field.title": "Title (required for news without a photo)",
+    "field.caption_or_text": "Caption (or the text of your news)",
+    "field.link": "Link (optional, http or https)",
+    "form.submit.title_hint": "A short headline",
+    "form.submit.intro": (
+        "Send photos, or field news without a photo: a title and a text "
+        "(and a link if you have one)."
+    ),
+    "error.news_title_required": "News without a photo needs a title (or add a photo).",
+    "error.news_text_required": "News without a photo needs a text (or add a photo).",
+    "error.title_too_long": (
+        "Your title is {length} characters long; the limit is {max}. Please shorten it."
+    ),
+    "error.bad_link": (
+        "The link must be a web address starting with http:// or https://, "
+        "{max} characters at most."
+    ),
+    "digest.news": "News: {title}",
+    "library.page.news": "Field news",
+    "library.page.credit_news": "By {author}",
+    "library.page.appears_news": "News without a photo: nobody appears",
 }

@@ -259,7 +259,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "Charte, version {version}. Merci de la lire : en l’acceptant, "
         "vous devenez ambassadeur du programme."
     ),
-    "form.submit.title": "Envoyer des photos",
+    "form.submit.title": "Photos ou actualité",
     "form.submit.caption_hint": (
         "Que se passe-t-il ? Qui, où, et pourquoi cela vaut la peine d’être partagé."
     ),
@@ -268,7 +268,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     # help
     "help.title": "Relais : ce que vous pouvez faire",
     "help.intro": "Relais transmet vos photos du terrain à l’équipe communication.",
-    "help.submit": "/submit [légende] — envoyer des photos du terrain",
+    "help.submit": "/submit [légende] — envoyer des photos du terrain, ou une actualité sans photo",
     "help.join": "/relais join — lire et accepter la charte pour devenir ambassadeur",
     "help.me": "/relais me — votre profil, vos points et vos contributions",
     "help.snooze": (
@@ -584,7 +584,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "/submit. /relais help liste tout ce que vous pouvez faire."
     ),
     "teams.send_photos": (
-        "Envoyez vos photos à Relais dans cette conversation, puis remplissez ce formulaire."
+        "Envoyez vos photos à Relais dans cette conversation, puis remplissez ce formulaire. "
+        "Pour une actualité sans photo, remplissez un titre et un texte, puis envoyez."
     ),
     "teams.photos_attached": {
         "one": "{count} photo reçue.",
@@ -1207,7 +1208,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "library.not_public": (
         "PUBLIC_URL n’est pas réglé : le lien ne marche que sur la machine qui fait tourner Relais."
     ),
-    "library.page.heading": "Photos approuvées",
+    "library.page.heading": "Photos et actualités approuvées",
     "library.page.count": {
         "one": "{count} envoi approuvé",
         "other": "{count} envois approuvés",
@@ -1218,7 +1219,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "library.page.any": "Tous",
     "library.page.week_of": "Semaine du {day}",
     "library.page.filter": "Afficher",
-    "library.page.empty": "Aucune photo approuvée ne correspond.",
+    "library.page.empty": "Aucune photo ni actualité approuvée ne correspond.",
     "library.page.credit": "Photo : {author}",
     "library.page.approved_on": "Approuvé le {day}",
     "library.page.download": "Original (interne)",
@@ -1244,4 +1245,35 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "library.page.expired": (
         "Ce lien de photothèque a expiré. Demandez-en un nouveau à Relais : /relais library."
     ),
+    # field news (a title and a text, no photo)
+    "appears.news": "Personne (actualité sans photo)",
+    "card.news.title": "Actualité terrain n° {id}",
+    "card.link": "Lien : {url}",
+    "button.open_link": "Ouvrir le lien",
+    "dm.outcome.title": "Titre : {title}",
+    "field.title": "Titre (obligatoire pour une actualité sans photo)",
+    "field.caption_or_text": "Légende (ou le texte de votre actualité)",
+    "field.link": "Lien (facultatif, http ou https)",
+    "form.submit.title_hint": "Un titre court",
+    "form.submit.intro": (
+        "Envoyez des photos, ou une actualité du terrain sans photo : un titre et un "
+        "texte (et un lien si vous en avez un)."
+    ),
+    "error.news_title_required": (
+        "Une actualité sans photo a besoin d’un titre (ou ajoutez une photo)."
+    ),
+    "error.news_text_required": (
+        "Une actualité sans photo a besoin d’un texte (ou ajoutez une photo)."
+    ),
+    "error.title_too_long": (
+        "Votre titre compte {length} caractères, pour un maximum de {max}. Merci de le raccourcir."
+    ),
+    "error.bad_link": (
+        "Le lien doit être une adresse web commençant par http:// ou https://, "
+        "de {max} caractères au plus."
+    ),
+    "digest.news": "Actualité : {title}",
+    "library.page.news": "Actualité terrain",
+    "library.page.credit_news": "Par {author}",
+    "library.page.appears_news": "Actualité sans photo : personne n’apparaît",
 }

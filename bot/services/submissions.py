@@ -1,9 +1,13 @@
-"""Submissions: create with photos, withdraw while undecided, resubmit after changes."""
+"""Submissions: create with photos (or as field news: a title and a text, no photo),
+withdraw while undecided, resubmit after changes."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+from pydantic import HttpUrl, TypeAdapter, ValidationError
 
 from bot import cards, notify
 from bot.errors import (
@@ -21,7 +25,9 @@ from bot.media import CleanImage
 from bot.schedule import local_day
 from domain import (
     CAPTION_MAX,
+    LINK_MAX,
     MAX_PHOTOS,
+    NEWS_TITLE_MAX,
     Appears,
     MemberView,
     ReviewAction,
@@ -73,6 +79,8 @@ async def load_view(r: Repos, submission_id: int) -> SubmissionView:
         # A member forgotten since has no name: the card says "?" rather than a blank.
         thanked_by_name=(thanker.display_name or None) if thanker else None,
         thanked_at=thanks.at if thanks else None,
+        title=row.title,
+        link=row.link,
     )
 
 
@@ -95,6 +103,65 @@ def check_caption(caption: str) -> str:
             "error.caption_too_long", field="caption", max=CAPTION_MAX, length=len(caption)
         )
     return caption
+
+
+def check_title(title: str) -> str | None:
+    """The title as stored: one line, trimmed, within the limit; None when empty."""
+    title = " ".join(title.split())
+    if len(title) > NEWS_TITLE_MAX:
+        raise InvalidInput(
+            "error.title_too_long", field="title", max=NEWS_TITLE_MAX, length=len(title)
+        )
+    return title or None
+
+
+_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
+
+
+def check_link(link: str) -> str | None:
+    """The link as stored (pydantic's ``HttpUrl``, normalised: an IDN host in punycode);
+    None when empty. Only http and https with a host; no spaces or control characters,
+    no user name or password before the host (``https://bank.example@elsewhere``)."""
+    link = link.strip()
+    if not link:
+        return None
+    if len(link) > LINK_MAX or any(c.isspace() or unicodedata.category(c) == "Cc" for c in link):
+        raise InvalidInput("error.bad_link", field="link", max=LINK_MAX)
+    try:
+        url = _URL.validate_python(link)
+    except ValidationError:
+        raise InvalidInput("error.bad_link", field="link", max=LINK_MAX) from None
+    if url.username or url.password or len(str(url)) > LINK_MAX:
+        raise InvalidInput("error.bad_link", field="link", max=LINK_MAX)
+    return str(url)
+
+
+def content_problems(title: str, caption: str, link: str, *, news: bool) -> list[InvalidInput]:
+    """What is wrong with a submission's title, text (the caption) and link, one error per
+    field in the form's order; a news item (no photo) needs a title and a text. The
+    service raises the first; Slack's modal shows them all before the ack."""
+    problems: list[InvalidInput] = []
+    for name, check, value, required in (
+        ("title", check_title, title, "error.news_title_required"),
+        ("caption", check_caption, caption, "error.news_text_required"),
+        ("link", check_link, link, None),
+    ):
+        try:
+            if not check(value) and news and required:
+                problems.append(InvalidInput(required, field=name))
+        except InvalidInput as err:
+            problems.append(err)
+    return problems
+
+
+def check_content(
+    title: str, caption: str, link: str, *, news: bool
+) -> tuple[str | None, str, str | None]:
+    """(title, caption, link) as stored, or the first problem raised on its field."""
+    problems = content_problems(title, caption, link, news=news)
+    if problems:
+        raise problems[0]
+    return check_title(title), check_caption(caption), check_link(link)
 
 
 def unique_photos(photos: Sequence[CleanImage]) -> list[CleanImage]:
@@ -132,6 +199,8 @@ class Submissions:
         client_key: str | None = None,
         appears: Appears | None = None,
         people: Sequence[str] = (),
+        title: str = "",
+        link: str = "",
     ) -> SubmissionView:
         """Record a pending submission, queue its review card(s), the author's receipt
         and a consent request to each colleague named in ``people`` (``appears``
@@ -139,11 +208,19 @@ class Submissions:
         holding their written agreement). ``appears`` None: not stated (callers other
         than the form; never cleared for use outside the company).
 
+        Without photos it is field news: ``title`` and a text (``caption``) required,
+        ``link`` optional. Nobody appears in a news item (there is no picture), so no
+        consent is asked: ``appears`` is recorded as nobody whatever was given.
+
         Idempotent on ``client_key``: a retried platform request returns the first result.
         """
-        caption = check_caption(caption)
         photos = unique_photos(photos)
-        check_photos(photos)
+        news = not photos
+        title_, caption, link_ = check_content(title, caption, link, news=news)
+        if news:
+            appears, people, people_consented = Appears.NOBODY, (), False
+        else:
+            check_photos(photos)
         now = self.core.clock()
         async with self.core.db.transaction() as r:
             fresh = await r.members.view(author.id)
@@ -152,7 +229,11 @@ class Submissions:
                 if existing is not None:
                     return await load_view(r, existing.id)
             await self._check_can_submit(r, fresh)
-            dup = await r.submissions.find_duplicate(fresh.id, [p.source_sha256 for p in photos])
+            dup = (
+                await r.submissions.find_duplicate(fresh.id, [p.source_sha256 for p in photos])
+                if photos
+                else None
+            )
             if dup is not None:
                 # A concurrent retry of this very request may have committed between the
                 # client-key check and this one (PostgreSQL, READ COMMITTED): answer like it.
@@ -174,10 +255,13 @@ class Submissions:
                 sensitive=sensitive,
                 client_key=client_key,
                 now=now,
+                title=title_,
+                link=link_,
             )
             if not created:  # a concurrent retry of the same request won: answer like it
                 return await load_view(r, row.id)
-            await r.submissions.attach_media(row.id, await self._record_media(r, fresh, photos))
+            if photos:
+                await r.submissions.attach_media(row.id, await self._record_media(r, fresh, photos))
             await self.core.consents.ask(r, row.id, declared, now)
             await r.reviews.add(
                 row.id,
@@ -235,11 +319,13 @@ class Submissions:
         campaign_id: int | None = None,
         appears: Appears | None = None,
         people: Sequence[str] = (),
+        title: str = "",
+        link: str = "",
     ) -> SubmissionView:
         """Send a submission back to review after "changes requested" (new photos
         optional). Who appears is asked again: people still named keep their answers,
-        new ones are asked, those no longer named are dropped."""
-        caption = check_caption(caption)
+        new ones are asked, those no longer named are dropped. A news item stays news
+        unless photos are added (then who appears is asked like any photo)."""
         photos = unique_photos(photos)
         if photos:
             check_photos(photos)
@@ -248,6 +334,10 @@ class Submissions:
             view = await load_view(r, submission_id)
             if view.author.id != author.id:
                 raise NotAllowed("error.not_author")
+            news = not photos and not view.media_keys
+            title_, caption, link_ = check_content(title, caption, link, news=news)
+            if news:
+                appears, people, people_consented = Appears.NOBODY, (), False
             if transition(view.status, Status.PENDING) is None:
                 raise InvalidTransition(status=view.status)
             fresh = await r.members.view(author.id)
@@ -266,6 +356,8 @@ class Submissions:
                 sensitive=sensitive,
                 site_id=site_id,
                 campaign_id=campaign_id,
+                title=title_,
+                link=link_,
             )
             await self.core.consents.ask(r, submission_id, declared, now)
             if photos:

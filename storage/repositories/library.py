@@ -42,6 +42,9 @@ class LibraryItem:
     # ``domain.external_use_allowed``: may it be used outside the company.
     external_ok: bool
     photos: tuple[LibraryPhoto, ...]
+    # Field news (no photo) has a title; any item may have a link (http or https).
+    title: str | None = None
+    link: str | None = None
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,8 @@ class LibraryRepository:
                 internal_only=sub.internal_only,
                 external_ok=bool(external_ok),
                 photos=tuple(photos[sub.id]),
+                title=sub.title,
+                link=sub.link,
             )
             for sub, author, site, campaign, external_ok in rows
         ]

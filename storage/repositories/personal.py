@@ -210,6 +210,9 @@ class PersonalDataRepository:
                 "id": sub.id,
                 "created_at": _iso(sub.created_at),
                 "caption": sub.caption,
+                # Field news (no photo): its title; any submission may carry a link.
+                "title": sub.title,
+                "link": sub.link,
                 "site": site,
                 "campaign": campaign,
                 "status": sub.status,
@@ -482,24 +485,29 @@ class PersonalDataRepository:
                     )
 
     async def _scrub_submissions(self, workspace_id: int, scrub: Scrubber) -> None:
-        """Their name in the workspace's captions and decision reasons becomes the label."""
+        """Their name in the workspace's captions, news titles and decision reasons becomes
+        the label."""
         if not scrub.name:
             return
         rows = await self.s.execute(
-            select(Submission.id, Submission.caption, Submission.decision_reason).where(
+            select(
+                Submission.id, Submission.caption, Submission.title, Submission.decision_reason
+            ).where(
                 Submission.workspace_id == workspace_id,
                 or_(
                     Submission.caption.contains(scrub.name),
+                    Submission.title.contains(scrub.name),
                     Submission.decision_reason.contains(scrub.name),
                 ),
             )
         )
-        for submission_id, caption, reason in rows.all():
+        for submission_id, caption, title, reason in rows.all():
             await self.s.execute(
                 update(Submission)
                 .where(Submission.id == submission_id)
                 .values(
                     caption=scrub.text(caption),
+                    title=scrub.text(title) if title is not None else None,
                     decision_reason=scrub.text(reason) if reason is not None else None,
                 )
             )

@@ -43,6 +43,8 @@ class SubmissionRepository:
         client_key: str | None,
         now: datetime,
         appears: str | None = None,
+        title: str | None = None,
+        link: str | None = None,
     ) -> tuple[Submission, bool]:
         """Insert a pending submission; (row, True), or (the existing row, False) when a
         concurrent request with the same ``client_key`` inserted it first."""
@@ -57,6 +59,8 @@ class SubmissionRepository:
             appears=appears,
             sensitive=sensitive,
             client_key=client_key,
+            title=title,
+            link=link,
             revision=1,
             created_at=now,
             updated_at=now,
@@ -146,6 +150,8 @@ class SubmissionRepository:
         site_id: int | None,
         campaign_id: int | None,
         appears: str | None = None,
+        title: str | None = None,
+        link: str | None = None,
     ) -> None:
         """Replace what the author can change when resubmitting."""
         await self.s.execute(
@@ -158,6 +164,8 @@ class SubmissionRepository:
                 sensitive=sensitive,
                 site_id=site_id,
                 campaign_id=campaign_id,
+                title=title,
+                link=link,
             )
             .execution_options(synchronize_session=False)
         )
