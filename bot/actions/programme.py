@@ -11,6 +11,7 @@ from bot.actions.dispatch import dispatch, parse_command
 from bot.actions.submitting import charter_form, submit_entry
 from bot.actions.table import EVERYONE, ActionName, Permission, Request, action
 from bot.errors import InvalidInput
+from bot.services.config import parse_onoff
 from bot.ui import Reply
 from domain import Role
 
@@ -132,6 +133,8 @@ async def config(request: Request) -> Reply:
     """``config`` lists the workspace settings; ``config <key> <value>`` changes one."""
     t = request.t
     key, _, value = request.value.strip().partition(" ")
+    if key.lower() == SITE_DIGEST:
+        return await _site_digest(request, value)
     if key and value.strip():
         stored = await request.core.config.set(request.member, key, value)
         return Reply(
@@ -139,7 +142,30 @@ async def config(request: Request) -> Reply:
                 t("config.done", key=key.lower(), value=cards.config_value(t, stored))
             )
         )
-    return Reply(message=cards.config_message(t, request.config.shown()))
+    local = await request.core.config.site_digests(request.member.workspace_id)
+    return Reply(message=cards.config_message(t, request.config.shown(), local))
+
+
+SITE_DIGEST = "site_digest"
+
+
+async def _site_digest(request: Request, value: str) -> Reply:
+    """``config site_digest <site> <channel>|off``: the site name may hold spaces, the
+    channel (a mention, an id, a name) is the last word."""
+    t = request.t
+    site, _, channel = value.strip().rpartition(" ")
+    if not site.strip() or not channel:
+        return Reply(message=cards.notice(t("config.site_digest_usage")), failed=True)
+    stop = parse_onoff(channel) == "off"
+    name, stored, changed = await request.core.config.set_site_digest(
+        request.member, site, None if stop else channel
+    )
+    if stored is None:
+        key = "config.site_digest_off" if changed else "config.site_digest_none"
+        return Reply(message=cards.notice(t(key, site=name)))
+    slot = str(request.config.digest_schedule)
+    text = t("config.site_digest_done", site=name, channel=stored, slot=slot)
+    return Reply(message=cards.notice(text))
 
 
 @action(
