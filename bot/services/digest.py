@@ -28,10 +28,17 @@ class Digests:
     def __init__(self, core: Core) -> None:
         self.core = core
 
-    async def build(self, workspace_id: int, start: datetime, end: datetime) -> Digest:
-        """The digest of [start, end) in its own read."""
+    async def build(
+        self,
+        workspace_id: int,
+        start: datetime,
+        end: datetime,
+        *,
+        site: tuple[int, str] | None = None,
+    ) -> Digest:
+        """The digest of [start, end) in its own read (of one site with ``site``)."""
         async with self.core.db.read() as r:
-            return await self.build_in(r, workspace_id, start, end)
+            return await self.build_in(r, workspace_id, start, end, site=site)
 
     async def build_in(
         self,
