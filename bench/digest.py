@@ -642,6 +642,18 @@ async def run(url: str, args: argparse.Namespace) -> None:
                 print("  params:", params)
                 for line in await explain(db, top, params):
                     print("  " + line)
+            # The site's own digest: the national statements with a site filter; the
+            # EXPLAIN of those that filter submissions by site shows the plan it gets.
+            log.entries.clear()
+            log.on = True
+            await Digests(core).build(layout.ws, START, END, site=(layout.s0, "Site 0"))
+            log.on = False
+            for site_sql, site_params, _ in log.entries:
+                if "submissions.site_id =" in site_sql:
+                    print(f"\nEXPLAIN (ANALYZE, BUFFERS), site digest at {large.history:,}:")
+                    print("  " + short(site_sql))
+                    for line in await explain(db, site_sql, site_params):
+                        print("  " + line)
             for sql, params, _, _ in large.statements:
                 counts_all = "count(submissions.id)" in sql and "GROUP BY" not in sql
                 if counts_all and (sql != top or not (ratio > 1.5 or args.explain)):
