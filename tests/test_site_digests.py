@@ -164,6 +164,26 @@ async def test_in_french_when_the_workspace_speaks_french(
     )
 
 
+async def test_a_cm_previews_a_sites_digest_before_the_slot(
+    core: Core, clock: FakeClock, dispatcher: Dispatcher, port: RecordingPort
+) -> None:
+    clock.now = SUMMER_SLOT - timedelta(days=2)
+    cm = await local_setup(core)
+    ana = await ambassador(core, "ana", "Ana", site="Lyon")
+    bo = await ambassador(core, "bo", "Bo", site="Nantes")
+    await approved(core, cm, ana, 1, "Lyon market")
+    await approved(core, cm, bo, 2, "Nantes docks")
+    shown = await say(core, cm, "digest preview lyon")
+    assert "Preview of the next digest" in shown and "This week at Lyon" in shown
+    assert "Lyon market" in shown and "Nantes docks" not in shown
+    # Nantes has no channel: its preview shows what a digest would hold.
+    assert "Nantes docks" in await say(core, cm, "digest aperçu Nantes")
+    assert "No site called Lille" in await say(core, cm, "digest preview Lille")
+    assert "You don't have the role needed" in await say(core, ana, "digest preview Lyon")
+    await dispatcher.drain()
+    assert posted(port, LYON) == [], "a preview sends nothing"
+
+
 # -- exactly once ----------------------------------------------------------------------------
 
 

@@ -110,11 +110,21 @@ async def forget_confirm(request: Request) -> Reply:
     return Reply(message=cards.notice(request.t(key, count=done.kept)))
 
 
+PREVIEW = ("preview", "aperçu", "apercu")
+
+
 @action(ActionName.DIGEST, CM_ONLY, words=("digest", "recap"))
 async def digest(request: Request) -> Reply:
-    """``digest preview`` shows the next digest to the CM only; ``digest send`` posts it."""
+    """``digest preview`` shows the next digest to the CM only (``digest preview <site>``:
+    that site's own); ``digest send`` posts it."""
     core, t, rest, config = request.core, request.t, request.value.lower(), request.config
-    if rest in ("", "preview", "aperçu", "apercu"):
+    word, _, site = request.value.strip().partition(" ")  # the site as typed
+    if word.lower() in PREVIEW and site.strip():  # a site's own digest
+        content, config = await core.rounds.preview_site(request.member.workspace_id, site)
+        message = cards.digest_message(t, content, config.timezone)
+        heading = cards.notice(t("digest.preview_title"))
+        return Reply(message=cards.joined(heading, message, text=message.text))
+    if rest in ("", *PREVIEW):
         content, config = await core.rounds.preview(request.member.workspace_id)
         message = cards.digest_message(t, content, config.timezone)
         heading = cards.notice(t("digest.preview_title"))

@@ -583,7 +583,10 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "digest.no_channel": (
         "No digest channel is set. A CM can set one with /relais config digest_channel #channel."
     ),
-    "digest.usage": "Usage: /relais digest preview, or /relais digest send (CMs).",
+    "digest.usage": (
+        "Usage: /relais digest preview (or preview <site> for a site's own), or "
+        "/relais digest send (CMs)."
+    ),
     "nudge.inactive": (
         "Hi {name}! It's been a while since your last photo. Anything worth sharing from "
         "your site this week? /submit takes a few seconds."

@@ -664,7 +664,10 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "Aucun canal de récapitulatif n’est défini. Un CM peut le définir avec "
         "/relais config digest_channel #canal."
     ),
-    "digest.usage": "Usage : /relais digest preview, ou /relais digest send (CM).",
+    "digest.usage": (
+        "Usage : /relais digest preview (ou preview <site> pour celui d’un site), ou "
+        "/relais digest send (CM)."
+    ),
     "nudge.inactive": (
         "Bonjour {name} ! Votre dernière photo date un peu. Quelque chose à partager depuis "
         "votre site cette semaine ? /submit prend quelques secondes."

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot import cards, metrics, notify
+from bot.errors import NotFound
 from bot.i18n import translator
 from bot.schedule import (
     last_occurrence,
@@ -31,7 +32,7 @@ from bot.services.config import WorkspaceConfig
 from bot.services.digest import Digests
 from bot.services.submissions import load_view
 from bot.ui import Message
-from domain import Digest, MemberView, Role
+from domain import SITE_NAME_MAX, Digest, MemberView, Role
 from storage.models import Campaign
 from storage.repositories import Repos
 
@@ -252,6 +253,32 @@ class Rounds:
             sent += int(posted)
         return sent
 
+    async def _site_period_start(
+        self, r: Repos, workspace_id: int, config: WorkspaceConfig, site_id: int, end: datetime
+    ) -> datetime:
+        """Where the site's digest ending at ``end`` starts: the week's slot, or the end
+        of the site's last digest when later (a schedule moved within the week)."""
+        start = last_occurrence(config.digest_schedule, config.timezone, end - _INCLUSIVE)
+        target = f"site:{site_id}"
+        covered = await r.rounds.covered_until(workspace_id, SITE_DIGEST, target, end)
+        return covered if covered is not None and covered > start else start
+
+    async def preview_site(self, workspace_id: int, name: str) -> tuple[Digest, WorkspaceConfig]:
+        """The next local digest of the site called ``name`` as it stands now (CM's
+        ``digest preview <site>``), whether or not it has a channel; nothing is sent."""
+        now = self.core.clock()
+        config = await self.core.config.get(workspace_id)
+        end = now + _INCLUSIVE
+        async with self.core.db.read() as r:
+            site = await r.sites.find(workspace_id, name)
+            if site is None:
+                raise NotFound("site.not_found", site=" ".join(name.split())[:SITE_NAME_MAX])
+            start = await self._site_period_start(r, workspace_id, config, site.id, end)
+            content = await self.digests.build_in(
+                r, workspace_id, start, end, site=(site.id, site.name)
+            )
+        return content, config
+
     async def send_site_digest(
         self,
         workspace_id: int,
@@ -269,10 +296,7 @@ class Rounds:
         skip``. False when the round was claimed before (or skipped)."""
         period, target = week_key(end, config.timezone), f"site:{site[0]}"
         async with self.core.db.transaction() as r:
-            start = last_occurrence(config.digest_schedule, config.timezone, end - _INCLUSIVE)
-            covered = await r.rounds.covered_until(workspace_id, SITE_DIGEST, target, end)
-            if covered is not None and covered > start:
-                start = covered
+            start = await self._site_period_start(r, workspace_id, config, site[0], end)
             digest = await self.digests.build_in(r, workspace_id, start, end, site=site)
             skip = digest.empty and config.digest_when_empty == "skip"
             status = "skipped" if skip else "sent"
