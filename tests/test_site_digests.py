@@ -142,7 +142,7 @@ async def test_in_french_when_the_workspace_speaks_french(
 ) -> None:
     french = Core(core.settings.model_copy(update={"relais_locale": "fr"}), core.db, clock=clock)
     clock.now = SUMMER_SLOT - timedelta(days=1)
-    cm = await setup_digest(french)
+    await setup_digest(french)
     cm = await french.onboarding.identify(
         Platform.CONSOLE, "T-test", "cm1", display_name="Carla", locale="fr"
     )
