@@ -17,6 +17,9 @@ week (warm-up, then median and p95 of ``--runs``), then each repository call of
 ``SELECT 1`` as the build sends statements, in one ``db.read()`` session like the build
 (alternately before and after each build), so the report says how far the build is from
 what its number of round trips alone costs; and the machine's busy CPU while timing.
+Each phase also times one site's local digest of the same week (``Digests.build`` with
+``site``: the first site, about a tenth of the week's approvals), the build each site
+with a digest channel costs at the slot.
 Then it adds ``--scale - 1`` times as many older submissions (same members, same two
 years, so the week is unchanged) and measures again. The ratio of the
 two medians says whether the cost follows the week's content or the history.
@@ -455,6 +458,22 @@ async def time_builds(
     return samples, floors, per_build
 
 
+async def time_site_builds(
+    core: Core, layout: Layout, runs: int, warmup: int
+) -> tuple[list[float], int]:
+    """(build times, approvals shown) of the first site's local digest of the week."""
+    digests = Digests(core)
+    site = (layout.s0, "Site 0")
+    for _ in range(warmup):
+        await digests.build(layout.ws, START, END, site=site)
+    samples: list[float] = []
+    for _ in range(runs):
+        begin = time.perf_counter()
+        digest = await digests.build(layout.ws, START, END, site=site)
+        samples.append(time.perf_counter() - begin)
+    return samples, digest.approved
+
+
 async def round_trips(db: Database, count: int) -> float:
     """Seconds for ``count`` trivial statements in one read, as a build sends its own."""
     begin = time.perf_counter()
@@ -545,6 +564,8 @@ class Phase:
         self.total_cold: list[float] = []
         self.statements: list[tuple[str, Any, int, float]] = []
         self.per_build = 0
+        self.site_builds: list[float] = []
+        self.site_week = 0
 
 
 async def measure(
@@ -574,6 +595,7 @@ async def measure(
     )
     phase.busy = (machine_cpu() - cpu) / (time.perf_counter() - wall)
     phase.statements = heaviest(log.entries, runs)
+    phase.site_builds, phase.site_week = await time_site_builds(core, layout, runs, warmup)
     for _ in range(warmup):
         await time_steps(core, layout.ws, Steps())
     for _ in range(runs):
@@ -620,6 +642,18 @@ async def run(url: str, args: argparse.Namespace) -> None:
                 print("  params:", params)
                 for line in await explain(db, top, params):
                     print("  " + line)
+            # The site's own digest: the national statements with a site filter; the
+            # EXPLAIN of those that filter submissions by site shows the plan it gets.
+            log.entries.clear()
+            log.on = True
+            await Digests(core).build(layout.ws, START, END, site=(layout.s0, "Site 0"))
+            log.on = False
+            for site_sql, site_params, _ in log.entries:
+                if "submissions.site_id =" in site_sql:
+                    print(f"\nEXPLAIN (ANALYZE, BUFFERS), site digest at {large.history:,}:")
+                    print("  " + short(site_sql))
+                    for line in await explain(db, site_sql, site_params):
+                        print("  " + line)
             for sql, params, _, _ in large.statements:
                 counts_all = "count(submissions.id)" in sql and "GROUP BY" not in sql
                 if counts_all and (sql != top or not (ratio > 1.5 or args.explain)):
@@ -646,6 +680,15 @@ def report(small: Phase, large: Phase) -> None:
             f" {median_ms(phase.builds) / floor:>8.2f} {phase.busy:>8.2f}"
         )
     print(f"ratio {large.history:,} / {small.history:,}: {ratio:.2f}")
+    print("\nDigests.build of one site's local digest of the same week")
+    print(f"{'history':>10} {'site approved':>14} {'median ms':>10} {'p95 ms':>8}")
+    for phase in (small, large):
+        print(
+            f"{phase.history:>10,} {phase.site_week:>14} {median_ms(phase.site_builds):>10.1f}"
+            f" {p95_ms(phase.site_builds):>8.1f}"
+        )
+    site_ratio = median_ms(large.site_builds) / median_ms(small.site_builds)
+    print(f"ratio {large.history:,} / {small.history:,}: {site_ratio:.2f}")
     print(
         "floor: as many SELECT 1 as the build's statements, one read session, timed"
         " alternately with the builds (median); machine: busy cores while timing"

@@ -787,7 +787,10 @@ def home_message(t: Translator, p: Profile, tz: str, note: str = "") -> Message:
 def digest_message(t: Translator, d: Digest, tz: str) -> Message:
     """The weekly digest, readable on a phone: highlights, thanks, sites, welcome, campaign."""
     start, end = day(d.start, t, tz), day(d.end, t, tz)
-    title = t("digest.title", start=start, end=end)
+    if d.site is not None:  # a site's local digest
+        title = t("digest.site_title", site=d.site, start=start, end=end)
+    else:
+        title = t("digest.title", start=start, end=end)
     blocks: list[Block] = [Heading(title)]
     if d.empty:
         blocks.append(Paragraph(t("digest.empty")))
@@ -874,7 +877,10 @@ def site_list(t: Translator, lines: Sequence[SiteLine]) -> Message:
     for line in lines:
         members = t("site.members", count=line.members)
         referents = ", ".join(line.referents) or t("site.no_referent")
-        rows.append((line.name, f"{members} · {referents}"))
+        shown = f"{members} · {referents}"
+        if line.digest_channel:
+            shown += " · " + t("site.digest_in", channel=line.digest_channel)
+        rows.append((line.name, shown))
     return Message(
         text=t("site.list_title", count=len(lines)),
         blocks=(
@@ -917,13 +923,26 @@ def role_changed_dm(t: Translator, role: Role, *, granted: bool, site: str, by: 
     return Message(text=title, blocks=(Paragraph("\n".join(lines)),))
 
 
-def config_message(t: Translator, shown: Sequence[tuple[str, str]]) -> Message:
+def config_message(
+    t: Translator,
+    shown: Sequence[tuple[str, str]],
+    site_digests: Sequence[tuple[str, str]] = (),
+) -> Message:
     """``/relais config``: the workspace's settings and how to change one (on and off
-    said in the reader's language; the keys are the words typed to change them)."""
+    said in the reader's language; the keys are the words typed to change them), then
+    each site's local digest channel ((site name, channel))."""
     fields = tuple((key, config_value(t, value)) for key, value in shown)
+    local = tuple(
+        (t("config.site_digest_key", site=site), channel) for site, channel in site_digests
+    )
     return Message(
         text=t("config.title"),
-        blocks=(Heading(t("config.title")), Fields(fields), Context(t("config.usage"))),
+        blocks=(
+            Heading(t("config.title")),
+            Fields(fields + local),
+            Context(t("config.usage")),
+            Context(t("config.site_digest_usage")),
+        ),
     )
 
 

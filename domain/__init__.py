@@ -366,6 +366,8 @@ class SiteLine:
     name: str
     members: int
     referents: tuple[str, ...]
+    # The channel of the site's own weekly digest ("" when it has none).
+    digest_channel: str = ""
 
 
 @dataclass(frozen=True)
@@ -382,6 +384,8 @@ class Digest:
     newcomers: tuple[MemberView, ...]
     campaign: CampaignLine | None
     milestones: tuple[int, ...]
+    # A site's local digest: that site's name (None: the workspace's national digest).
+    site: str | None = None
 
     @property
     def empty(self) -> bool:

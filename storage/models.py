@@ -644,3 +644,19 @@ class ScheduleRun(Base):
     target: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime]
+
+
+class SiteDigest(Base):
+    """A site's own weekly digest: the channel it is posted in (``/relais config
+    site_digest <site> #channel``). No row, no local digest; the row goes with its site."""
+
+    __tablename__ = "site_digests"
+    __table_args__ = (Index(None, "workspace_id"),)
+
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(200))
+    set_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    set_at: Mapped[datetime]

@@ -385,6 +385,18 @@ class TeamsAdapter:
                     return Reply(message=cards.notice(t("teams.review_here_channel_only")))
                 await self.core.config.set(member, "review_channel", channel)
                 return Reply(message=cards.notice(t("teams.review_here_done")))
+            parts = rest.split()
+            if (
+                word == "config"
+                and len(parts) >= 3
+                and parts[0].lower() == "site_digest"
+                and parts[-1].lower() in ("here", "ici")
+            ):
+                # The equivalent of "review here" for a site's own digest: this channel.
+                channel = _channel_id(ctx.activity)
+                if channel is None:
+                    return Reply(message=cards.notice(t("teams.site_digest_here_channel_only")))
+                text = " ".join(["config", *parts[:-1], channel])
             if not word:
                 return await handle_command(self.core, member, "/relais", "help")
             reply = await handle_command(self.core, member, "/relais", text.lstrip("/"))

@@ -11,6 +11,7 @@ from bot.actions.dispatch import dispatch, parse_command
 from bot.actions.submitting import charter_form, submit_entry
 from bot.actions.table import EVERYONE, ActionName, Permission, Request, action
 from bot.errors import InvalidInput
+from bot.services.config import parse_onoff
 from bot.ui import Reply
 from domain import Role
 
@@ -109,11 +110,21 @@ async def forget_confirm(request: Request) -> Reply:
     return Reply(message=cards.notice(request.t(key, count=done.kept)))
 
 
+PREVIEW = ("preview", "aperçu", "apercu")
+
+
 @action(ActionName.DIGEST, CM_ONLY, words=("digest", "recap"))
 async def digest(request: Request) -> Reply:
-    """``digest preview`` shows the next digest to the CM only; ``digest send`` posts it."""
+    """``digest preview`` shows the next digest to the CM only (``digest preview <site>``:
+    that site's own); ``digest send`` posts it."""
     core, t, rest, config = request.core, request.t, request.value.lower(), request.config
-    if rest in ("", "preview", "aperçu", "apercu"):
+    word, _, site = request.value.strip().partition(" ")  # the site as typed
+    if word.lower() in PREVIEW and site.strip():  # a site's own digest
+        content, config = await core.rounds.preview_site(request.member.workspace_id, site)
+        message = cards.digest_message(t, content, config.timezone)
+        heading = cards.notice(t("digest.preview_title"))
+        return Reply(message=cards.joined(heading, message, text=message.text))
+    if rest in ("", *PREVIEW):
         content, config = await core.rounds.preview(request.member.workspace_id)
         message = cards.digest_message(t, content, config.timezone)
         heading = cards.notice(t("digest.preview_title"))
@@ -132,6 +143,8 @@ async def config(request: Request) -> Reply:
     """``config`` lists the workspace settings; ``config <key> <value>`` changes one."""
     t = request.t
     key, _, value = request.value.strip().partition(" ")
+    if key.lower() == SITE_DIGEST:
+        return await _site_digest(request, value)
     if key and value.strip():
         stored = await request.core.config.set(request.member, key, value)
         return Reply(
@@ -139,7 +152,30 @@ async def config(request: Request) -> Reply:
                 t("config.done", key=key.lower(), value=cards.config_value(t, stored))
             )
         )
-    return Reply(message=cards.config_message(t, request.config.shown()))
+    local = await request.core.config.site_digests(request.member.workspace_id)
+    return Reply(message=cards.config_message(t, request.config.shown(), local))
+
+
+SITE_DIGEST = "site_digest"
+
+
+async def _site_digest(request: Request, value: str) -> Reply:
+    """``config site_digest <site> <channel>|off``: the site name may hold spaces, the
+    channel (a mention, an id, a name) is the last word."""
+    t = request.t
+    site, _, channel = value.strip().rpartition(" ")
+    if not site.strip() or not channel:
+        return Reply(message=cards.notice(t("config.site_digest_usage")), failed=True)
+    stop = parse_onoff(channel) == "off"
+    name, stored, changed = await request.core.config.set_site_digest(
+        request.member, site, None if stop else channel
+    )
+    if stored is None:
+        key = "config.site_digest_off" if changed else "config.site_digest_none"
+        return Reply(message=cards.notice(t(key, site=name)))
+    slot = str(request.config.digest_schedule)
+    text = t("config.site_digest_done", site=name, channel=stored, slot=slot)
+    return Reply(message=cards.notice(text))
 
 
 @action(

@@ -586,7 +586,10 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "digest.no_channel": (
         "No digest channel is set. A CM can set one with /relais config digest_channel #channel."
     ),
-    "digest.usage": "Usage: /relais digest preview, or /relais digest send (CMs).",
+    "digest.usage": (
+        "Usage: /relais digest preview (or preview <site> for a site's own), or "
+        "/relais digest send (CMs)."
+    ),
     "nudge.inactive": (
         "Hi {name}! It's been a while since your last photo. Anything worth sharing from "
         "your site this week? /submit takes a few seconds."
@@ -624,6 +627,27 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "config.bad_slot": "'{value}' is not a weekly time. Write it like 'fri 16:00'.",
     "config.bad_timezone": "'{value}' is not a timezone. Write it like 'Europe/Paris'.",
     "config.bad_number": "{key} must be a whole number from {low} to {high}.",
+    # Local digests (issue 15): a site's own weekly digest in its own channel.
+    "config.site_digest_usage": (
+        "A site's own weekly digest: /relais config site_digest <site> #channel, or "
+        "/relais config site_digest <site> off to stop it."
+    ),
+    "config.site_digest_done": (
+        "{site} now has its own digest in {channel}, every week at the digest's time ({slot})."
+    ),
+    "config.site_digest_off": "{site} no longer has its own digest.",
+    "config.site_digest_none": "{site} had no digest of its own.",
+    "config.site_digest_unknown_channel": (
+        "Relais does not know the Teams channel '{channel}'. Add Relais to its team, then "
+        "type 'config site_digest {site} here' in that channel (mention Relais)."
+    ),
+    "config.site_digest_key": "site_digest {site}",
+    "teams.site_digest_here_channel_only": (
+        "Type 'config site_digest <site> here' in the channel where the site's digest "
+        "should go (mention Relais)."
+    ),
+    "digest.site_title": "This week at {site} ({start} to {end})",
+    "site.digest_in": "digest in {channel}",
     "snooze.never": "Reminders are off for good. Turn them back on with /relais snooze off.",
     "button.review": "Review",
     # Action table (issue 9).

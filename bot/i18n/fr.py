@@ -665,7 +665,10 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "Aucun canal de récapitulatif n’est défini. Un CM peut le définir avec "
         "/relais config digest_channel #canal."
     ),
-    "digest.usage": "Usage : /relais digest preview, ou /relais digest send (CM).",
+    "digest.usage": (
+        "Usage : /relais digest preview (ou preview <site> pour celui d’un site), ou "
+        "/relais digest send (CM)."
+    ),
     "nudge.inactive": (
         "Bonjour {name} ! Votre dernière photo date un peu. Quelque chose à partager depuis "
         "votre site cette semaine ? /submit prend quelques secondes."
@@ -712,6 +715,28 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "« {value} » n’est pas un fuseau horaire. Écrivez-le comme « Europe/Paris »."
     ),
     "config.bad_number": "{key} doit être un nombre entier de {low} à {high}.",
+    # Récapitulatifs locaux (issue 15) : celui d'un site, dans son propre canal.
+    "config.site_digest_usage": (
+        "Le récapitulatif hebdomadaire d’un site : /relais config site_digest <site> "
+        "#canal, ou /relais config site_digest <site> off pour l’arrêter."
+    ),
+    "config.site_digest_done": (
+        "{site} a maintenant son propre récapitulatif dans {channel}, chaque semaine à "
+        "l’heure du récapitulatif ({slot})."
+    ),
+    "config.site_digest_off": "{site} n’a plus de récapitulatif à lui.",
+    "config.site_digest_none": "{site} n’avait pas de récapitulatif à lui.",
+    "config.site_digest_unknown_channel": (
+        "Relais ne connaît pas le canal Teams « {channel} ». Ajoutez Relais à son équipe, "
+        "puis tapez « config site_digest {site} here » dans ce canal (en mentionnant Relais)."
+    ),
+    "config.site_digest_key": "site_digest {site}",
+    "teams.site_digest_here_channel_only": (
+        "Tapez « config site_digest <site> here » dans le canal où publier le récapitulatif "
+        "du site (en mentionnant Relais)."
+    ),
+    "digest.site_title": "Cette semaine à {site} (du {start} au {end})",
+    "site.digest_in": "récapitulatif dans {channel}",
     "snooze.never": "Les rappels sont coupés. Réactivez-les avec /relais snooze off.",
     "button.review": "Relire",
     # Action table (issue 9).

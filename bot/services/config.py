@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.errors import InvalidInput, NotAllowed
+from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.schedule import WEEKDAYS, WeeklySlot, format_days, parse_days, parse_slot
-from domain import MemberView, Role
+from domain import SITE_NAME_MAX, MemberView, Platform, Role
 from storage.repositories import Repos
 
 if TYPE_CHECKING:
@@ -209,6 +209,43 @@ class Config:
             )
         self._recent.pop(actor.workspace_id, None)
         return stored
+
+    async def set_site_digest(
+        self, actor: MemberView, site_name: str, channel: str | None
+    ) -> tuple[str, str | None, bool]:
+        """Give a site its own weekly digest in ``channel`` (a channel mention or id as
+        typed), or stop it (``channel`` None). Returns (site name, channel as stored or
+        None, whether anything changed). On Teams the channel must be one Relais knows
+        (its team added the app): Relais can only post where it has a conversation."""
+        stored = self._check("digest_channel", channel) if channel is not None else None
+        async with self.core.db.transaction() as r:
+            if not (await r.members.view(actor.id)).has(Role.CM):
+                raise NotAllowed()
+            site = await r.sites.find(actor.workspace_id, site_name)
+            if site is None:
+                shown = " ".join(site_name.split())[:SITE_NAME_MAX]
+                raise NotFound("site.not_found", site=shown)
+            if stored is None:
+                return site.name, None, await r.site_digests.clear(site.id)
+            ws = await r.workspaces.get(actor.workspace_id)
+            if ws.platform == Platform.TEAMS.value and not await r.conversations.get(
+                actor.workspace_id, "channel", stored
+            ):
+                raise InvalidInput(
+                    "config.site_digest_unknown_channel",
+                    field="channel",
+                    channel=stored,
+                    site=site.name,
+                )
+            await r.site_digests.set(
+                actor.workspace_id, site.id, stored, by=actor.id, now=self.core.clock()
+            )
+            return site.name, stored, True
+
+    async def site_digests(self, workspace_id: int) -> list[tuple[str, str]]:
+        """(site name, channel) of every site with its own digest, by name."""
+        async with self.core.db.read() as r:
+            return [(name, ch) for _, name, ch in await r.site_digests.channels(workspace_id)]
 
     def _check(self, key: str, value: str) -> str:
         kind, low, high = KEYS[key]

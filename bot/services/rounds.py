@@ -8,7 +8,8 @@ same transaction that writes its outbox messages: N replicas, restarts and a clo
 jumps send it once. A digest missed while the bot was down is sent on the next tick
 within ``GRACE`` of its slot, and recorded as skipped (and logged) after that. A digest
 covers what was approved since the previous one (an early ``digest send`` included),
-within its week.
+within its week. A site given its own digest channel (``/relais config site_digest``)
+gets a local digest at the same slot, claimed per site (``site_digest``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot import cards, metrics, notify
+from bot.errors import NotFound
 from bot.i18n import translator
 from bot.schedule import (
     last_occurrence,
@@ -30,7 +32,7 @@ from bot.services.config import WorkspaceConfig
 from bot.services.digest import Digests
 from bot.services.submissions import load_view
 from bot.ui import Message
-from domain import Digest, MemberView, Role
+from domain import SITE_NAME_MAX, Digest, MemberView, Role
 from storage.models import Campaign
 from storage.repositories import Repos
 
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 GRACE = timedelta(hours=6)
+# The claim kind of a site's local digest (target ``site:<site id>``).
+SITE_DIGEST = "site_digest"
 WELCOME_AFTER = timedelta(days=7)
 SLA_LIST = 10
 # A period is [start, end): "until now" includes what was decided this very moment.
@@ -63,6 +67,8 @@ class Rounds:
             try:
                 config = await self.core.config.get(workspace_id)
                 sent += _counted("digest", await self._digest_round(workspace_id, config, now))
+                local = await self._site_digest_rounds(workspace_id, config, now)
+                sent += _counted("site_digest", local)
                 if config.nudges:
                     reminders = await self._review_reminders(workspace_id, config, now)
                     sent += _counted("review_reminder", reminders)
@@ -202,6 +208,115 @@ class Rounds:
                 message=message,
                 now=now,
                 dedupe_key=f"digest:{workspace_id}:{period}:{channel}",
+            )
+        return True
+
+    # -- local digests (a site's own, in its own channel) -------------------------------
+
+    async def _site_digest_rounds(
+        self, workspace_id: int, config: WorkspaceConfig, now: datetime
+    ) -> int:
+        """Each site with a digest channel gets its own digest at the workspace digest's
+        slot, claimed per site and week (``site_digest``/<ISO week>/``site:<id>``) like
+        the national one: caught up within ``GRACE``, recorded as skipped after."""
+        async with self.core.db.read() as r:
+            local = await r.site_digests.channels(workspace_id)
+            if not local:
+                return 0
+            slot = last_occurrence(config.digest_schedule, config.timezone, now)
+            period = week_key(slot, config.timezone)
+            done = await r.rounds.claimed_targets(workspace_id, SITE_DIGEST, period)
+        sent = 0
+        for site_id, name, channel in local:
+            target = f"site:{site_id}"
+            if target in done:
+                continue
+            if now - slot > GRACE:
+                async with self.core.db.transaction() as r:
+                    skipped = await r.rounds.claim(
+                        workspace_id, SITE_DIGEST, period, target, now=slot, status="skipped"
+                    )
+                if skipped:
+                    log.warning(
+                        "digest %s of site %s (workspace %s) was due at %s, more than %s "
+                        "ago: skipped",
+                        period,
+                        site_id,
+                        workspace_id,
+                        slot.isoformat(),
+                        GRACE,
+                    )
+                continue
+            posted = await self.send_site_digest(
+                workspace_id, config, (site_id, name), channel, slot, now=now
+            )
+            sent += int(posted)
+        return sent
+
+    async def _site_period_start(
+        self, r: Repos, workspace_id: int, config: WorkspaceConfig, site_id: int, end: datetime
+    ) -> datetime:
+        """Where the site's digest ending at ``end`` starts: the week's slot, or the end
+        of the site's last digest when later (a schedule moved within the week)."""
+        start = last_occurrence(config.digest_schedule, config.timezone, end - _INCLUSIVE)
+        target = f"site:{site_id}"
+        covered = await r.rounds.covered_until(workspace_id, SITE_DIGEST, target, end)
+        return covered if covered is not None and covered > start else start
+
+    async def preview_site(self, workspace_id: int, name: str) -> tuple[Digest, WorkspaceConfig]:
+        """The next local digest of the site called ``name`` as it stands now (CM's
+        ``digest preview <site>``), whether or not it has a channel; nothing is sent."""
+        now = self.core.clock()
+        config = await self.core.config.get(workspace_id)
+        end = now + _INCLUSIVE
+        async with self.core.db.read() as r:
+            site = await r.sites.find(workspace_id, name)
+            if site is None:
+                raise NotFound("site.not_found", site=" ".join(name.split())[:SITE_NAME_MAX])
+            start = await self._site_period_start(r, workspace_id, config, site.id, end)
+            content = await self.digests.build_in(
+                r, workspace_id, start, end, site=(site.id, site.name)
+            )
+        return content, config
+
+    async def send_site_digest(
+        self,
+        workspace_id: int,
+        config: WorkspaceConfig,
+        site: tuple[int, str],
+        channel: str,
+        end: datetime,
+        *,
+        now: datetime,
+    ) -> bool:
+        """Claim and queue the local digest of ``site`` (id, name) for the week ending at
+        the slot ``end``: what that site's submissions had approved since its last digest
+        (within the week), in the workspace's language. An empty week is posted as the
+        national digest's encouragement, or recorded as skipped with ``digest_when_empty
+        skip``. False when the round was claimed before (or skipped)."""
+        period, target = week_key(end, config.timezone), f"site:{site[0]}"
+        async with self.core.db.transaction() as r:
+            start = await self._site_period_start(r, workspace_id, config, site[0], end)
+            digest = await self.digests.build_in(r, workspace_id, start, end, site=site)
+            skip = digest.empty and config.digest_when_empty == "skip"
+            status = "skipped" if skip else "sent"
+            if not await r.rounds.claim(
+                workspace_id, SITE_DIGEST, period, target, now=end, status=status
+            ):
+                return False
+            if skip:
+                log.info("digest %s of site %s: nothing approved, skipped", period, site[0])
+                return False
+            ws = await r.workspaces.get(workspace_id)
+            message = cards.digest_message(translator(ws.locale), digest, config.timezone)
+            await notify.channel_post(
+                r,
+                workspace_id=workspace_id,
+                platform=ws.platform,
+                channel=channel,
+                message=message,
+                now=now,
+                dedupe_key=f"site_digest:{workspace_id}:{period}:{site[0]}",
             )
         return True
 

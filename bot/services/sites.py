@@ -103,9 +103,10 @@ class Sites:
             return before, clean
 
     async def merge(self, actor: MemberView, source: str, into: str) -> tuple[str, str, int, int]:
-        """Fold ``source`` into ``into``: its members, submissions, campaign targets and
-        referents move, ``source`` is deleted, the audit trail keeps what moved. Returns
-        (source name, target name, members moved, submissions moved)."""
+        """Fold ``source`` into ``into``: its members, submissions, campaign targets,
+        referents and local digest channel (when ``into`` has none) move, ``source`` is
+        deleted, the audit trail keeps what moved. Returns (source name, target name,
+        members moved, submissions moved)."""
         now = self.core.clock()
         async with self.core.db.transaction() as r:
             fresh = await self._cm(r, actor)
@@ -114,13 +115,22 @@ class Sites:
             if gone.id == kept.id:
                 raise InvalidInput("site.merge_same", field="name", site=kept.name)
             gone_name, gone_id = gone.name, gone.id
+            # ``into`` keeps its own local digest, or takes ``source``'s (before the
+            # delete of ``source`` would drop it).
+            digest_moved = await r.site_digests.merge(gone_id, kept.id)
             moved = await r.sites.merge(gone_id, kept.id)
             await r.audit.add(
                 fresh.workspace_id,
                 actor_id=fresh.id,
                 action="site.merge",
                 subject=f"{gone_name} -> {kept.name}",
-                detail={"from_id": gone_id, "from": gone_name, "into_id": kept.id, **moved},
+                detail={
+                    "from_id": gone_id,
+                    "from": gone_name,
+                    "into_id": kept.id,
+                    **moved,
+                    "digest_channel": int(digest_moved),
+                },
                 now=now,
             )
             return gone_name, kept.name, moved["members"], moved["submissions"]
@@ -129,6 +139,7 @@ class Sites:
         """Every site with its number of members and its referents, by name."""
         async with self.core.db.read() as r:
             counts = await r.sites.member_counts(workspace_id)
+            channels = {i: ch for i, _, ch in await r.site_digests.channels(workspace_id)}
             result = []
             for site in await r.sites.list(workspace_id):
                 referents = await r.members.referents_of(site.id)
@@ -138,6 +149,7 @@ class Sites:
                         name=site.name,
                         members=counts.get(site.id, 0),
                         referents=tuple(m.display_name for m in referents),
+                        digest_channel=channels.get(site.id, ""),
                     )
                 )
             return result

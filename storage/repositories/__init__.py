@@ -21,6 +21,7 @@ from storage.repositories.recognition import BadgeRepository
 from storage.repositories.retention import RetentionRepository
 from storage.repositories.rounds import RoundRepository
 from storage.repositories.settings import SettingsRepository
+from storage.repositories.site_digests import SiteDigestRepository
 from storage.repositories.slack import SlackUploadRepository
 from storage.repositories.stats import StatsRepository
 from storage.repositories.submissions import (
@@ -64,6 +65,7 @@ class Repos:
         self.consents = ConsentRepository(session)
         self.leaderboard = LeaderboardRepository(session)
         self.thanks = ThanksRepository(session)
+        self.site_digests = SiteDigestRepository(session)
 
 
 __all__ = ["Repos"]

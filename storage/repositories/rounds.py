@@ -77,6 +77,20 @@ class RoundRepository:
             )
         )
 
+    async def covered_until(
+        self, workspace_id: int, kind: str, target: str, until: datetime
+    ) -> datetime | None:
+        """The end of the latest period of ``kind`` for ``target`` at or before ``until``
+        (a site's local digest: where the next one starts); None before the first."""
+        return await self.s.scalar(
+            select(func.max(ScheduleRun.at)).where(
+                ScheduleRun.workspace_id == workspace_id,
+                ScheduleRun.kind == kind,
+                ScheduleRun.target == target,
+                ScheduleRun.at <= until,
+            )
+        )
+
     async def recent_targets(self, workspace_id: int, kind: str, since: datetime) -> set[str]:
         """Targets that received a round of ``kind`` since ``since`` (frequency caps)."""
         rows = await self.s.scalars(
@@ -101,23 +115,34 @@ class RoundRepository:
 
     # -- the digest ---------------------------------------------------------------------
 
-    def _approved_in(self, workspace_id: int, start: datetime, end: datetime) -> Any:
-        return and_(
+    def _approved_in(
+        self, workspace_id: int, start: datetime, end: datetime, site_id: int | None = None
+    ) -> Any:
+        """Approved in [start, end); of one site's submissions when ``site_id`` is given
+        (a local digest: the submission's site, filtered on the same index range)."""
+        approved = and_(
             Submission.workspace_id == workspace_id,
             Submission.status == Status.APPROVED.value,
             Submission.decided_at >= start,
             Submission.decided_at < end,
         )
+        return approved if site_id is None else and_(approved, Submission.site_id == site_id)
 
     async def approved_ids(
-        self, workspace_id: int, start: datetime, end: datetime, *, limit: int
+        self,
+        workspace_id: int,
+        start: datetime,
+        end: datetime,
+        *,
+        limit: int,
+        site_id: int | None = None,
     ) -> list[int]:
         """The first ``limit`` submissions approved in [start, end), by decision time,
         without those whose consent was withdrawn (their photos are not shown again)."""
         rows = await self.s.scalars(
             select(Submission.id)
             .where(
-                self._approved_in(workspace_id, start, end),
+                self._approved_in(workspace_id, start, end, site_id),
                 # A photo whose consent was withdrawn is never shown again.
                 Submission.consent_withdrawn_at.is_(None),
             )
@@ -127,13 +152,13 @@ class RoundRepository:
         return list(rows)
 
     async def approved_by_author(
-        self, workspace_id: int, start: datetime, end: datetime
+        self, workspace_id: int, start: datetime, end: datetime, *, site_id: int | None = None
     ) -> list[tuple[int, int]]:
         """(author id, approvals) in [start, end), most first."""
         count = func.count(Submission.id)
         rows = await self.s.execute(
             select(Submission.author_id, count)
-            .where(self._approved_in(workspace_id, start, end))
+            .where(self._approved_in(workspace_id, start, end, site_id))
             .group_by(Submission.author_id)
             .order_by(count.desc(), Submission.author_id)
         )
@@ -169,9 +194,11 @@ class RoundRepository:
         )
         return int(total or 0) - int(since or 0)
 
-    async def joined(self, workspace_id: int, start: datetime, end: datetime) -> list[int]:
-        """Members who became ambassadors in [start, end)."""
-        rows = await self.s.scalars(
+    async def joined(
+        self, workspace_id: int, start: datetime, end: datetime, *, site_id: int | None = None
+    ) -> list[int]:
+        """Members who became ambassadors in [start, end) (of one site: its members now)."""
+        query = (
             select(Member.id)
             .join(MemberRole, MemberRole.member_id == Member.id)
             .where(
@@ -182,7 +209,9 @@ class RoundRepository:
             )
             .order_by(MemberRole.granted_at, Member.id)
         )
-        return list(rows)
+        if site_id is not None:
+            query = query.where(Member.site_id == site_id)
+        return list(await self.s.scalars(query))
 
     # -- nudges -------------------------------------------------------------------------
 
