@@ -448,9 +448,12 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     # photo intake
     "media.too_large": (
         "This file is larger than {limit_mb} MB. "
-        "Send a smaller photo (most phones can share a reduced size)."
+        "Send a smaller photo or a shorter video (most phones can share a reduced size)."
     ),
-    "media.unsupported_type": "This file is not a photo we can use. Accepted: {accepted}.",
+    "media.unsupported_type": (
+        "This file is not a photo or video we can use. Accepted: {accepted}."
+    ),
+    "media.too_long": ("This video is longer than {limit_s} seconds. Please send a shorter clip."),
     "media.too_many_pixels": (
         "This photo has too many pixels (limit: {limit_mp} megapixels). Send a smaller version."
     ),

@@ -508,11 +508,14 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     ),
     # photo intake
     "media.too_large": (
-        "Ce fichier dépasse {limit_mb} Mo. Envoyez une photo plus légère "
-        "(la plupart des téléphones proposent une taille réduite)."
+        "Ce fichier dépasse {limit_mb} Mo. Envoyez une photo plus légère ou une vidéo plus "
+        "courte (la plupart des téléphones proposent une taille réduite)."
     ),
     "media.unsupported_type": (
-        "Ce fichier n’est pas une photo utilisable. Formats acceptés : {accepted}."
+        "Ce fichier n’est ni une photo ni une vidéo utilisable. Formats acceptés : {accepted}."
+    ),
+    "media.too_long": (
+        "Cette vidéo dure plus de {limit_s} secondes. Merci d’envoyer un extrait plus court."
     ),
     "media.too_many_pixels": (
         "Cette photo a trop de pixels (limite : {limit_mp} mégapixels). "
