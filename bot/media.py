@@ -51,6 +51,7 @@ from storage.media_store import LocalMediaStore
 __all__ = [
     "ACCEPTED_FORMATS",
     "DEFAULT_PHOTO_MEMORY",
+    "VIDEO_MIMETYPES",
     "CleanImage",
     "MediaIntake",
     "MediaRejected",
@@ -89,6 +90,9 @@ DEFAULT_VIDEO_BYTES = 100 * 2**20
 DEFAULT_VIDEO_SECONDS = 120.0
 # Bytes read before the type is known (a video's limit then applies, or a photo's).
 _SNIFF = 16
+#: Video MIME types a platform may declare for what the video intake takes (the content
+#: decides; these only let a form refuse a PDF before it is downloaded).
+VIDEO_MIMETYPES = frozenset({"video/mp4", "video/quicktime", "video/webm"})
 # Pillow names a JPEG "MPO" when an MPF segment lists more images after the first
 # (phones add depth maps, gain maps or previews that way): only the first is kept.
 _JPEG_FORMATS = frozenset(("JPEG", "MPO"))

@@ -248,6 +248,13 @@ class SubmissionView:
     # Someone named (or the author) took their consent back: out of future digests,
     # the content library and the export's external use.
     consent_withdrawn: bool = False
+    # The videos among the media: (poster key, cleaned clip key). A video's poster frame
+    # is in ``media_keys`` where the video stands.
+    videos: tuple[tuple[str, str], ...] = ()
+
+    def video_for(self, media_key: str) -> str:
+        """The cleaned clip whose poster frame is ``media_key`` ("" for a photo)."""
+        return next((clip for poster, clip in self.videos if poster == media_key), "")
 
     @property
     def consent_complete(self) -> bool:

@@ -138,6 +138,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "role.admin": "Admin",
     # review card
     "card.photo_alt": "Photo {n} sent by {author}",
+    "card.video_alt": "Video {n} sent by {author} (poster frame)",
+    "card.video_play": "▶ Play video {n}",
     "card.submitted_at": "Sent on {at} · version {revision}",
     "card.review.title": "Submission #{id}",
     "card.review.text": "Submission #{id} from {author}",
@@ -510,7 +512,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     ),
     "photos.ignored": "Not photos, left aside: {names}. Accepted: {accepted}.",
     "photos.not_images": (
-        "These files are not photos Relais can use: {names}. Accepted: {accepted}."
+        "These files are not photos or videos Relais can use: {names}. Accepted: {accepted}."
     ),
     "slack.dm_hint": (
         "Hi! Drop photos here to send them to the communication team, or type /submit. "

@@ -147,6 +147,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "role.admin": "Administrateur",
     # review card
     "card.photo_alt": "Photo {n} envoyée par {author}",
+    "card.video_alt": "Vidéo {n} envoyée par {author} (image d’aperçu)",
+    "card.video_play": "▶ Lire la vidéo {n}",
     "card.submitted_at": "Envoyée le {at} · version {revision}",
     "card.review.title": "Contribution n° {id}",
     "card.review.text": "Contribution n° {id}, envoyée par {author}",
@@ -579,7 +581,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     ),
     "photos.ignored": "Pas des photos, mis de côté : {names}. Acceptés : {accepted}.",
     "photos.not_images": (
-        "Ces fichiers ne sont pas des photos utilisables par Relais : {names}. "
+        "Ces fichiers ne sont ni des photos ni des vidéos utilisables par Relais : {names}. "
         "Acceptés : {accepted}."
     ),
     "slack.dm_hint": (
