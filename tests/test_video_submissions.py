@@ -5,6 +5,7 @@ Every test here runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,12 +16,14 @@ from bot import cards
 from bot.core import Core
 from bot.i18n import translate, translator
 from bot.outbox import Dispatcher
+from bot.services.retention import ORPHAN_AFTER
 from bot.ui import Image
 from domain import Status
 from storage.db import Database, alembic_config, upgrade
 from storage.models import Media, Submission
 from tests.conftest import REVIEW_CHANNEL
 from tests.support import (
+    FakeClock,
     RecordingPort,
     ambassador,
     count_rows,
@@ -216,3 +219,39 @@ async def test_migration_0019_adds_and_drops_the_poster_key_with_data(
             (1, None),
             (2, None),
         ]
+
+
+async def test_retention_keeps_a_live_videos_poster_and_purges_a_rejected_ones(
+    core: Core, clock: FakeClock
+) -> None:
+    clock.now = datetime.now(UTC)
+    ana = await ambassador(core, "ana", "Ana")
+    cm = await member(core, "cm1", "Carla")
+    kept = await core.media.intake_bytes(clip("mp4", frames=5))
+    approved = await core.submissions.create(ana, photos=[kept], caption="kept")
+    await core.review.approve(cm, approved.id)
+    gone = await core.media.intake_bytes(clip("mov", rotation=90, frames=6))
+    rejected = await core.submissions.create(ana, photos=[gone], caption="gone")
+    await core.review.reject(cm, rejected.id, "off topic")
+    # Every file looks old enough for the orphan collection.
+    for key in (kept.storage_key, kept.poster_key, gone.storage_key, gone.poster_key):
+        old = (clock.now - ORPHAN_AFTER - timedelta(days=1)).timestamp()
+        os.utime(core.store.local_path(key), (old, old))
+    clock.advance(days=91)
+    assert await core.retention.tick() == 2  # files deleted: the clip and its poster
+    # The rejected video goes with its poster frame; the approved one's poster, which no
+    # media row names as its storage key, is not taken for an orphan.
+    assert not core.store.exists(gone.storage_key) and not core.store.exists(gone.poster_key)
+    assert core.store.exists(kept.storage_key) and core.store.exists(kept.poster_key)
+    assert (await stored(core, rejected.id)).media_keys == ()
+    assert (await stored(core, approved.id)).media_keys == (kept.poster_key,)
+
+
+async def test_forgetting_the_author_deletes_the_clip_and_its_poster(core: Core) -> None:
+    ana = await ambassador(core, "ana", "Ana")
+    video = await core.media.intake_bytes(clip("mp4"))
+    await core.submissions.create(ana, photos=[video], caption="mine")
+    await core.forgetting.forget(ana, by="self")
+    assert not core.store.exists(video.storage_key)
+    assert not core.store.exists(video.poster_key)
+    assert await count_rows(core.db, Media) == 0
