@@ -5,20 +5,25 @@ Every test here runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from PIL import Image as PILImage
 from sqlalchemy import select
 
 from adapters.console.app import ConsoleApp
 from bot import cards
+from bot.actions import handle_command
 from bot.core import Core
 from bot.i18n import translate, translator
 from bot.outbox import Dispatcher
 from bot.services.retention import ORPHAN_AFTER
 from bot.ui import Image
-from domain import Status
+from domain import Appears, Status
 from storage.db import Database, alembic_config, upgrade
 from storage.models import Media, Submission
 from tests.conftest import REVIEW_CHANNEL
@@ -35,7 +40,11 @@ from tests.support import (
 )
 from tests.test_campaign_sites import _rows, _run
 from tests.test_console import Terminal, console_core
+from tests.test_library import _library_path, _Page, client
 from tests.video_clips import LATITUDE, clip, location_tags, rotation_of
+
+# The library's test client, shared with its own tests.
+__all__ = ["client"]
 
 
 async def test_a_video_and_a_photo_in_one_submission(
@@ -255,3 +264,40 @@ async def test_forgetting_the_author_deletes_the_clip_and_its_poster(core: Core)
     assert not core.store.exists(video.storage_key)
     assert not core.store.exists(video.poster_key)
     assert await count_rows(core.db, Media) == 0
+
+
+async def test_the_library_shows_a_videos_poster_and_plays_the_cleaned_clip(
+    core: Core, client: TestClient[web.Request, web.Application]
+) -> None:
+    carla = await member(core, "cm1", "Carla")
+    ana = await ambassador(core, "UANA", "Ana")
+    video = await core.media.intake_bytes(clip("mov", rotation=90, apple_keys=True))
+    sub = await core.submissions.create(
+        ana, photos=[video], caption="Plant tour", appears=Appears.NOBODY
+    )
+    await core.review.approve(carla, sub.id)
+    path = await _library_path(core, carla)
+    async with core.db.read() as r:
+        (media_id,) = await r.session.scalars(
+            select(Media.id).where(Media.storage_key == video.storage_key)
+        )
+    page = _Page(await (await client.get(path)).text())
+    assert page.images() == [f"{path}/photo/{media_id}?poster=1"]
+    assert "▶ Video: open it to play" in "".join(page.text)
+    poster = await client.get(f"{path}/photo/{media_id}", params={"poster": "1"})
+    assert poster.status == 200 and poster.content_type == "image/jpeg"
+    with PILImage.open(io.BytesIO(await poster.read())) as picture:
+        assert picture.size == (48, 64)
+    played = await client.get(f"{path}/photo/{media_id}")
+    assert played.status == 200 and played.content_type == "video/mp4"
+    data = await played.read()
+    assert LATITUDE not in data and location_tags(data) == {} and rotation_of(data) == 90
+    download = await client.get(f"{path}/photo/{media_id}", params={"download": "1"})
+    assert download.headers["Content-Disposition"].endswith(f'relais-{sub.id}-1.mp4"')
+    # Faces cannot be blurred in a video: with face_blur on it has no copy for outside.
+    outside = {"download": "1", "copy": "outside"}
+    assert (await client.get(f"{path}/photo/{media_id}", params=outside)).status == 200
+    await handle_command(core, carla, "/relais", "config face_blur on")
+    assert (await client.get(f"{path}/photo/{media_id}", params=outside)).status == 404
+    page = _Page(await (await client.get(path)).text())
+    assert not any("copy=outside" in str(a.get("href")) for _, a in page.tags)

@@ -1076,6 +1076,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "library.page.empty": "No approved photo matches.",
     "library.page.credit": "Photo: {author}",
     "library.page.approved_on": "Approved {day}",
+    "library.page.video": "▶ Video: open it to play",
     "library.page.download": "Original (internal)",
     "library.page.use": "Use",
     "library.page.download_outside": "For use outside",

@@ -1222,6 +1222,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "library.page.empty": "Aucune photo approuvée ne correspond.",
     "library.page.credit": "Photo : {author}",
     "library.page.approved_on": "Approuvé le {day}",
+    "library.page.video": "▶ Vidéo : ouvrez-la pour la lire",
     "library.page.download": "Original (interne)",
     "library.page.use": "Usage",
     "library.page.download_outside": "Pour l’extérieur",
