@@ -427,14 +427,24 @@ class MediaIntake:
             temp.unlink(missing_ok=True)
 
     async def _video(self, temp: Path, demuxer: Demuxer, source_sha256: str) -> CleanImage:
-        """Check, clean and store a video and its poster frame, in a worker thread,
-        holding a share of the budget for the frame decoded as the poster."""
+        """Check a video, take its poster frame and store both without metadata, in
+        worker threads: the decoding (the poster frame, a re-encode) within a share of
+        the photo budget; a stream copy, which holds a few packets, outside it."""
         limits = VideoLimits(self._max_video_seconds, self._max_pixels)
-        parts = await self.budget.run(
-            VIDEO_DECODE_BYTES, clean_video, temp, demuxer, self._store, limits, source_sha256
+        plan = await self.budget.run(
+            VIDEO_DECODE_BYTES, probe_video, temp, demuxer, self._store, limits
         )
-        metrics.VIDEOS.labels("reencoded" if parts.reencoded else "copied").inc()
-        return parts.video
+        args = (temp, demuxer, self._store, limits, plan, source_sha256)
+        try:
+            if plan.reencode:
+                clean = await self.budget.run(VIDEO_DECODE_BYTES, rewrite_video, *args)
+            else:
+                clean = await asyncio.to_thread(rewrite_video, *args)
+        finally:
+            # Cancelled before the thread started: the poster's temp file is still there.
+            plan.poster_temp.unlink(missing_ok=True)
+        metrics.VIDEOS.labels("reencoded" if plan.reencode else "copied").inc()
+        return clean
 
     async def intake_path(self, path: Path) -> CleanImage:
         """Like :meth:`intake`, reading a local file in 64 KiB chunks."""
@@ -800,4 +810,11 @@ async def _read_file(path: Path) -> AsyncIterator[bytes]:
 
 
 # bot.video builds on CleanImage and MediaRejected above.
-from bot.video import VIDEO_DECODE_BYTES, Demuxer, VideoLimits, clean_video, sniff_video  # noqa: E402
+from bot.video import (  # noqa: E402
+    VIDEO_DECODE_BYTES,
+    Demuxer,
+    VideoLimits,
+    probe_video,
+    rewrite_video,
+    sniff_video,
+)

@@ -42,10 +42,11 @@ from storage.media_store import LocalMediaStore
 __all__ = [
     "VIDEO_DECODE_BYTES",
     "VIDEO_MIME",
-    "CleanVideoParts",
     "Demuxer",
     "VideoLimits",
-    "clean_video",
+    "VideoPlan",
+    "probe_video",
+    "rewrite_video",
     "sniff_video",
 ]
 
@@ -91,12 +92,16 @@ class VideoLimits:
 
 
 @dataclass(frozen=True)
-class CleanVideoParts:
-    """What :func:`clean_video` leaves in the store (the clip and its poster)."""
+class VideoPlan:
+    """What :func:`probe_video` learnt from a clip: how to rewrite it, and its poster
+    frame (a JPEG in a temp file of the store until :func:`rewrite_video` commits it)."""
 
-    video: CleanImage
-    rotation: int
-    reencoded: bool
+    width: int  # as displayed (turned by the rotation)
+    height: int
+    rotation: int  # degrees clockwise
+    target: str  # "mp4" or "webm"
+    reencode: bool
+    poster_temp: Path
 
 
 def sniff_video(head: bytes) -> Demuxer | None:
@@ -109,50 +114,64 @@ def sniff_video(head: bytes) -> Demuxer | None:
     return None
 
 
-def clean_video(
-    source: Path,
-    demuxer: Demuxer,
-    store: LocalMediaStore,
-    limits: VideoLimits,
-    source_sha256: str,
-) -> CleanVideoParts:
-    """Check, clean and store the clip at ``source`` and its poster frame (a JPEG).
+def probe_video(
+    source: Path, demuxer: Demuxer, store: LocalMediaStore, limits: VideoLimits
+) -> VideoPlan:
+    """Check the clip's header (before any decoding), then decode its first frame into
+    a poster (a temp file). Runs in a worker thread, within the photo budget.
 
-    Runs in a worker thread. Raises MediaRejected: ``unsupported_type`` when the file
-    is not a video we take, ``too_many_pixels`` or ``too_long`` when its header declares
-    more than the limits (before any decoding), ``corrupt`` when it cannot be read."""
+    Raises MediaRejected: ``unsupported_type`` when the file is not a video we take,
+    ``too_many_pixels`` or ``too_long`` when its header declares more than the limits,
+    ``corrupt`` when it cannot be read."""
     with _open(source, demuxer, limits) as inp:
         video, _ = _check(inp, limits)
         width, height = video.codec_context.width, video.codec_context.height
         codec = video.codec_context.name
     target = "webm" if codec in _COPY_VIDEO["webm"] else "mp4"
-    reencode = codec not in _COPY_VIDEO[target]
-    out = store.new_temp_path()
     poster_temp = store.new_temp_path()
     try:
         rotation = _poster(source, demuxer, limits, poster_temp)
-        _rewrite(source, demuxer, limits, out, target, reencode=reencode)
-        sha256, size = _hash_file(out)
-        mime, ext = VIDEO_MIME[target]
-        key = store.commit(out, sha256, ext)
-        poster_sha, _ = _hash_file(poster_temp)
-        poster_key = store.commit(poster_temp, poster_sha, "jpg")
-    finally:
-        out.unlink(missing_ok=True)
+    except BaseException:
         poster_temp.unlink(missing_ok=True)
+        raise
     if rotation % 180:
         width, height = height, width
-    clean = CleanImage(
+    return VideoPlan(width, height, rotation, target, codec not in _COPY_VIDEO[target], poster_temp)
+
+
+def rewrite_video(
+    source: Path,
+    demuxer: Demuxer,
+    store: LocalMediaStore,
+    limits: VideoLimits,
+    plan: VideoPlan,
+    source_sha256: str,
+) -> CleanImage:
+    """Write the clip again without metadata (packets copied, or re-encoded when
+    ``plan.reencode``), then store it and its poster. Runs in a worker thread: within the
+    photo budget when it re-encodes (frames are decoded), outside it when it copies
+    packets (a few at a time in memory). The poster's temp file is removed either way."""
+    out = store.new_temp_path()
+    try:
+        _rewrite(source, demuxer, limits, out, plan.target, reencode=plan.reencode)
+        sha256, size = _hash_file(out)
+        mime, ext = VIDEO_MIME[plan.target]
+        key = store.commit(out, sha256, ext)
+        poster_sha, _ = _hash_file(plan.poster_temp)
+        poster_key = store.commit(plan.poster_temp, poster_sha, "jpg")
+    finally:
+        out.unlink(missing_ok=True)
+        plan.poster_temp.unlink(missing_ok=True)
+    return CleanImage(
         sha256=sha256,
         source_sha256=source_sha256,
         mime=mime,
         size=size,
-        width=width,
-        height=height,
+        width=plan.width,
+        height=plan.height,
         storage_key=key,
         poster_key=poster_key,
     )
-    return CleanVideoParts(clean, rotation, reencode)
 
 
 def _open(source: Path, demuxer: Demuxer, limits: VideoLimits) -> InputContainer:
