@@ -1,6 +1,7 @@
 """Memory and time of a phone-sized video from intake to review card.
 
-    .venv/bin/python bench/video_memory.py [--runs 1] [--megabytes 90] [--clips DIR]
+    .venv/bin/python bench/video_memory.py [--runs 1] [--megabytes 90] [--reencode]
+        [--clips DIR]
 
 A clip of about ``--megabytes`` MB (60 s of 1280 x 720 noise at 10 frames a second,
 H.264 at the bitrate that fills that size, with a location written into the container)
@@ -12,7 +13,9 @@ poster frame taken, in a worker thread), then ``SlackPort.post`` of the review c
 which uploads the poster frame and shares the cleaned 90 MB clip in the card's thread on
 the local Slack-compatible server (``tests/slack_api.py``, served by this process, so
 the bytes it keeps are not counted). A small clip goes through both first, so imports
-and first-use allocations are not counted.
+and first-use allocations are not counted. With ``--reencode`` the clip is MJPEG noise
+in a QuickTime file (about 30 s at 10 frames a second for 90 MB), which MP4 cannot hold
+as it is: the intake decodes and re-encodes every frame to H.264.
 
 Memory is the growth of the process's peak resident set (``VmHWM``, reset with
 ``/proc/self/clear_refs`` at the start of each phase) over its resident set before the
@@ -168,10 +171,11 @@ def bench(args: argparse.Namespace) -> None:
 
     cache = Path(args.clips)
     cache.mkdir(parents=True, exist_ok=True)
-    clip = cache / f"noise-{args.megabytes}mb.mp4"
+    kind = "mjpeg.mov" if args.reencode else "mp4"
+    clip = cache / f"noise-{args.megabytes}mb.{kind}"
     if not clip.exists():
         started = time.perf_counter()
-        noise_clip(str(clip), megabytes=args.megabytes)
+        noise_clip(str(clip), megabytes=args.megabytes, mjpeg=args.reencode)
         print(f"generated {clip} in {time.perf_counter() - started:.0f} s")
     warmup = cache / "warmup.mov"
     if not warmup.exists():
@@ -193,6 +197,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--megabytes", type=int, default=90)
+    parser.add_argument("--reencode", action="store_true", help="an MJPEG clip (re-encoded)")
     parser.add_argument(
         "--clips",
         default=str(Path(tempfile.gettempdir()) / "relais-bench-clips"),

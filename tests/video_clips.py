@@ -79,26 +79,35 @@ def clip(
     return buf.getvalue()
 
 
-def noise_clip(path: str, *, megabytes: int, seconds: int = 60, size=(1280, 720)) -> None:
-    """A clip of about ``megabytes`` MB written to ``path``: noise frames at a bitrate
-    that fills the size over ``seconds`` (for the memory bench), in MP4."""
+def noise_clip(
+    path: str, *, megabytes: int, seconds: int = 60, size=(1280, 720), mjpeg: bool = False
+) -> None:
+    """A clip of about ``megabytes`` MB written to ``path`` (for the memory bench), with
+    a location in its container: noise frames in H.264/MP4 at the bitrate that fills the
+    size over ``seconds``; with ``mjpeg``, MJPEG in a QuickTime file (which the intake
+    must re-encode), as many frames as fill the size."""
     rate = 10
-    with av.open(path, "w", format="mp4") as out:
+    rng = np.random.default_rng(1)
+    with av.open(path, "w", format="mov" if mjpeg else "mp4") as out:
         out.metadata["location"] = ISO6709
-        stream = out.add_stream("libx264", rate=rate)
+        stream = out.add_stream("mjpeg" if mjpeg else "libx264", rate=rate)
         stream.width, stream.height = size
-        stream.pix_fmt = "yuv420p"
-        bitrate = megabytes * 8 * 2**20 // seconds
-        stream.bit_rate = bitrate
-        stream.options = {
-            "preset": "ultrafast",
-            "x264-params": f"bitrate={bitrate // 1000}:vbv-maxrate={bitrate // 1000}:"
-            f"vbv-bufsize={bitrate // 1000}:nal-hrd=cbr:force-cfr=1",
-        }
-        rng = np.random.default_rng(1)
-        for _ in range(seconds * rate):
+        stream.pix_fmt = "yuvj420p" if mjpeg else "yuv420p"
+        if not mjpeg:
+            bitrate = megabytes * 8 * 2**20 // seconds
+            stream.bit_rate = bitrate
+            stream.options = {
+                "preset": "ultrafast",
+                "x264-params": f"bitrate={bitrate // 1000}:vbv-maxrate={bitrate // 1000}:"
+                f"vbv-bufsize={bitrate // 1000}:nal-hrd=cbr:force-cfr=1",
+            }
+        written, frames = 0, 0
+        while (written < megabytes * 2**20) if mjpeg else (frames < seconds * rate):
             noise = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(noise, format="rgb24")))
+            for packet in stream.encode(av.VideoFrame.from_ndarray(noise, format="rgb24")):
+                written += packet.size
+                out.mux(packet)
+            frames += 1
         out.mux(stream.encode(None))
 
 
