@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 from pathlib import Path
 
 import av
@@ -208,3 +209,40 @@ async def test_audio_only_file_is_not_a_video(intake: MediaIntake, store: LocalM
         await intake.intake_bytes(buf.getvalue())
     assert info.value.code == "unsupported_type"
     assert stored_files(store) == []
+
+
+XMP_UUID = bytes.fromhex("BE7ACFCB97A942E89C71999491E3AFAC")
+XMP_GPS = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/'
+    b'22-rdf-syntax-ns#"><rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" '
+    b'exif:GPSLatitude="48,51.504N" exif:GPSLongitude="2,17.67E"/></rdf:RDF></x:xmpmeta>'
+)
+
+
+def with_xmp_box(data: bytes) -> bytes:
+    """The clip with a top-level ``uuid`` box of XMP holding GPS, as cameras write it."""
+    payload = XMP_UUID + XMP_GPS
+    return data + struct.pack(">I", 8 + len(payload)) + b"uuid" + payload
+
+
+async def test_xmp_gps_box_is_not_kept(intake: MediaIntake, store: LocalMediaStore) -> None:
+    source = with_xmp_box(clip("mp4", rotation=90))
+    assert b"GPSLatitude" in source
+    clean = await intake.intake_bytes(source)
+    stored = store.path(clean.storage_key).read_bytes()
+    assert b"GPSLatitude" not in stored and b"48,51" not in stored and XMP_UUID not in stored
+    assert rotation_of(stored) == 90
+
+
+@pytest.mark.parametrize("rotation", [90, 180, 270])
+async def test_every_quarter_turn_is_kept(
+    intake: MediaIntake, store: LocalMediaStore, rotation: int
+) -> None:
+    clean = await intake.intake_bytes(clip("mov", rotation=rotation, apple_keys=True))
+    stored = store.path(clean.storage_key).read_bytes()
+    # FFmpeg reads a display matrix of 270° counter-clockwise back as -90°.
+    assert rotation_of(stored) % 360 == rotation
+    quarter = rotation % 180 == 90
+    assert (clean.width, clean.height) == ((48, 64) if quarter else (64, 48))
+    with Image.open(store.path(clean.poster_key)) as poster:
+        assert poster.size == (clean.width, clean.height)
