@@ -8,10 +8,16 @@ from __future__ import annotations
 import io
 
 import aiohttp
-from PIL import Image
+import pytest
+from PIL import Image as PILImage
 
+from adapters.slack.port import SlackClients, SlackPort
+from bot.core import Core
+from bot.ports import Target
+from bot.ui import Image, Message, Paragraph
 from storage.db import Database
 from storage.models import Media, Submission
+from tests.slack_api import FakeSlack
 from tests.slack_support import REVIEW, SlackRig, texts
 from tests.support import count_rows
 from tests.test_slack import _jobs_done, card_ref, fake, join, rig
@@ -53,7 +59,7 @@ async def test_slack_form_with_a_video_card_shows_the_poster_and_the_clip_in_its
     # The poster frame, uploaded by the bot, is the card's image, marked as a video.
     image = next(b for b in card["blocks"] if b["type"] == "image")
     assert image["alt_text"] == "Video 1 sent by Ana Field (poster frame)"
-    with Image.open(io.BytesIO(rig.fake.uploads[image["slack_file"]["id"]])) as poster:
+    with PILImage.open(io.BytesIO(rig.fake.uploads[image["slack_file"]["id"]])) as poster:
         assert poster.format == "JPEG" and poster.size == (48, 64)
     assert "▶ Play video 1" in texts(card["blocks"])
     # The cleaned clip is shared in the card's thread, where the CM plays it.
@@ -151,7 +157,7 @@ async def test_teams_video_attachment_review_card_links_the_cleaned_clip(
         poster_path = image["url"].removeprefix("https://relais.example.com")
         async with session.get(teams_rig.url + poster_path) as got:
             assert got.status == 200 and got.content_type == "image/jpeg"
-            with Image.open(io.BytesIO(await got.read())) as poster:
+            with PILImage.open(io.BytesIO(await got.read())) as poster:
                 assert poster.size == (48, 64)
         clip_path = plays[0]["url"].removeprefix("https://relais.example.com")
         async with session.get(teams_rig.url + clip_path) as got:
@@ -162,3 +168,25 @@ async def test_teams_video_attachment_review_card_links_the_cleaned_clip(
         async with session.get(teams_rig.url + clip_path, headers={"Range": "bytes=0-99"}) as part:
             assert part.status == 206 and len(await part.read()) == 100
     assert "Clip from the plant" in runs(card)
+
+
+@pytest.mark.parametrize("status", [429, 500])
+async def test_slack_share_of_the_clip_is_tried_again_after_a_transient_failure(
+    core: Core, fake: FakeSlack, status: int
+) -> None:
+    """The card is already posted when the clip is shared in its thread: a 429 or a 500
+    on the share is tried again in place (the outbox would post the card twice)."""
+    video = await core.media.intake_bytes(clip("mov", rotation=90, apple_keys=True))
+    clients = SlackClients(fake.api_url, bot_token=fake.token)
+    port = SlackPort(clients, core.relay.uploads, core.store, core.clock)
+    try:
+        image = Image(video.poster_key, "Video 1", video.storage_key, "▶ Play video 1")
+        message = Message("Review #1", (Paragraph("Review #1"), image))
+        await port.prepare(fake.team_id, message)  # the poster frame is up
+        fake.fail("files.completeUploadExternal", status, times=1, retry_after=1)
+        ref = await port.post(fake.team_id, Target("channel", "CREVIEW"), message)
+        [shared] = [u for u in fake.completed_uploads if u["thread_ts"] == ref["ts"]]
+        assert_clean_clip(fake.uploads[shared["files"][0]["id"]])
+        assert len([c for c in fake.calls_to("chat.postMessage") if c.ok]) == 1
+    finally:
+        await clients.close()

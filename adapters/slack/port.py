@@ -384,23 +384,37 @@ class SlackPort:
         """Share each video's cleaned clip in the thread of the message just posted (a
         review card, a digest), so the reader plays it in Slack. A file a bot uploads
         without sharing is visible to nobody else, so the clip is shared, once per
-        message. The message is already posted: a failed share is logged, not retried
-        (a retry would post the card twice); the card still shows the poster frame."""
+        message. The message is already posted, so a failure is not handed to the outbox
+        (a retry would post the card twice): a transient one (rate limit, 5xx, the
+        channel's pace) is tried again here, up to ``SHARE_ATTEMPTS`` times; anything
+        else is logged, and the card still shows the poster frame."""
         for block in message.blocks:
             if not isinstance(block, Image) or not block.video_key:
                 continue
-            try:
-                await self._share_file(
-                    client,
-                    workspace,
-                    str(ref["channel"]),
-                    block.video_key,
-                    _upload_name(self.store.path(block.video_key)),
-                    block.play_label or block.alt,
-                    thread_ts=str(ref["ts"]),
-                )
-            except Exception as exc:
-                log.warning("slack: video %s not shared under its card: %r", block.video_key, exc)
+            for attempt in range(1, SHARE_ATTEMPTS + 1):
+                try:
+                    await self._share_file(
+                        client,
+                        workspace,
+                        str(ref["channel"]),
+                        block.video_key,
+                        _upload_name(self.store.path(block.video_key)),
+                        block.play_label or block.alt,
+                        thread_ts=str(ref["ts"]),
+                    )
+                    break
+                except Exception as exc:
+                    failure = classify(exc) if isinstance(exc, SlackApiError) else exc
+                    transient = isinstance(failure, (RetryLater, NotYet))
+                    if not transient or attempt == SHARE_ATTEMPTS:
+                        log.warning(
+                            "slack: video %s not shared under its card: %r",
+                            block.video_key,
+                            failure,
+                        )
+                        break
+                    wait = getattr(failure, "retry_after", None) or 1.0
+                    await asyncio.sleep(min(wait, SHARE_WAIT_MAX))
 
     async def _share_file(
         self,
@@ -663,6 +677,11 @@ class SlackPort:
         finally:
             png.unlink(missing_ok=True)
 
+
+#: Tries at sharing a video's clip under the message just posted, and the longest wait
+#: between two (a Retry-After above it is cut to it).
+SHARE_ATTEMPTS = 3
+SHARE_WAIT_MAX = 10.0
 
 #: Bytes read from disk at a time for an upload (in a thread).
 UPLOAD_CHUNK = 256 * 1024
