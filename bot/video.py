@@ -185,8 +185,6 @@ def _open(source: Path, demuxer: Demuxer, limits: VideoLimits) -> InputContainer
             # QuickTime references to other files are never followed.
             container_options={"enable_drefs": "0"},
         )
-    except av.error.InvalidDataError as exc:
-        raise MediaRejected("corrupt") from exc
     except (av.error.FFmpegError, OSError, ValueError) as exc:
         raise MediaRejected("corrupt") from exc
 

@@ -246,3 +246,31 @@ async def test_every_quarter_turn_is_kept(
     assert (clean.width, clean.height) == ((48, 64) if quarter else (64, 48))
     with Image.open(store.path(clean.poster_key)) as poster:
         assert poster.size == (clean.width, clean.height)
+
+
+async def test_sound_mp4_cannot_hold_is_re_encoded_and_the_picture_copied(
+    intake: MediaIntake, store: LocalMediaStore
+) -> None:
+    """A QuickTime clip with PCM sound (some cameras): the H.264 packets are copied, the
+    sound re-encoded to AAC."""
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mov") as out:
+        out.metadata["location"] = "+48.8584+002.2945/"
+        picture = out.add_stream("libx264", rate=10)
+        picture.width, picture.height, picture.pix_fmt = 64, 48, "yuv420p"
+        sound = out.add_stream("pcm_s16le", rate=48000)
+        for _ in range(10):
+            frame = av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")
+            out.mux(picture.encode(frame))
+        out.mux(picture.encode(None))
+        for i in range(5):
+            piece = av.AudioFrame.from_ndarray(
+                np.zeros((1, 1024), np.int16), format="s16", layout="mono"
+            )
+            piece.sample_rate, piece.pts = 48000, i * 1024
+            out.mux(sound.encode(piece))
+        out.mux(sound.encode(None))
+    clean = await intake.intake_bytes(buf.getvalue())
+    stored = store.path(clean.storage_key).read_bytes()
+    assert streams_of(stored) == [("video", "h264"), ("audio", "aac")]
+    assert LATITUDE not in stored and location_tags(stored) == {}
