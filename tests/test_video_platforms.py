@@ -190,3 +190,15 @@ async def test_slack_share_of_the_clip_is_tried_again_after_a_transient_failure(
         assert len([c for c in fake.calls_to("chat.postMessage") if c.ok]) == 1
     finally:
         await clients.close()
+
+
+async def test_teams_a_file_that_is_neither_says_photos_and_videos_are_accepted(
+    teams_rig: TeamsRig,
+) -> None:
+    await teams_join(teams_rig)
+    pdf = teams_rig.bf.file_attachment("doc1", "plan.pdf")
+    await teams_rig.send(teams_rig.bf.personal_message("", attachments=[pdf]))
+    alice = teams_rig.bf.personal_conversation_id("29:alice")
+    card = await teams_rig.wait_card(alice, 2)
+    assert "plan.pdf" in runs(card)
+    assert "JPEG, PNG, WebP, MP4, MOV, WebM" in runs(card)

@@ -510,7 +510,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "{tries} tries failed (last: {error}). Relais keeps trying for {hours} hours; "
         "'relais doctor' lists every message that is stuck."
     ),
-    "photos.ignored": "Not photos, left aside: {names}. Accepted: {accepted}.",
+    "photos.ignored": "Not photos or videos, left aside: {names}. Accepted: {accepted}.",
     "photos.not_images": (
         "These files are not photos or videos Relais can use: {names}. Accepted: {accepted}."
     ),

@@ -579,7 +579,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "relecteurs : {tries} essais ont échoué (dernier : {error}). Relais réessaie pendant "
         "{hours} heures ; « relais doctor » liste tous les messages bloqués."
     ),
-    "photos.ignored": "Pas des photos, mis de côté : {names}. Acceptés : {accepted}.",
+    "photos.ignored": ("Ni photos ni vidéos, mis de côté : {names}. Acceptés : {accepted}."),
     "photos.not_images": (
         "Ces fichiers ne sont ni des photos ni des vidéos utilisables par Relais : {names}. "
         "Acceptés : {accepted}."
