@@ -119,13 +119,20 @@ def link_blocks(t: Translator, sub: SubmissionView) -> list[Block]:
     ]
 
 
+def media_block(t: Translator, sub: SubmissionView, index: int) -> Image:
+    """The ``index``-th photo of ``sub``, or the poster frame of a video (with its clip,
+    to play), with its alternative text."""
+    key = sub.media_keys[index]
+    clip = sub.video_for(key)
+    alt = "card.video_alt" if clip else "card.photo_alt"
+    play = t("card.video_play", n=index + 1) if clip else ""
+    return Image(key, t(alt, n=index + 1, author=author_name(t, sub)), clip, play)
+
+
 def _submission_body(t: Translator, sub: SubmissionView, tz: str) -> list[Block]:
     author = author_name(t, sub)
     blocks: list[Block] = [Heading(sub.title)] if sub.title else []
-    blocks += [
-        Image(key, t("card.photo_alt", n=i + 1, author=author))
-        for i, key in enumerate(sub.media_keys)
-    ]
+    blocks += [media_block(t, sub, i) for i in range(len(sub.media_keys))]
     if sub.caption:
         blocks.append(Paragraph(sub.caption))
     blocks += link_blocks(t, sub)
@@ -798,8 +805,7 @@ def digest_message(t: Translator, d: Digest, tz: str) -> Message:
         blocks.append(Paragraph(t("digest.approved", count=d.approved)))
         for sub in d.highlights:
             if sub.media_keys:
-                alt = t("card.photo_alt", n=1, author=author_name(t, sub))
-                blocks.append(Image(sub.media_keys[0], alt))
+                blocks.append(media_block(t, sub, 0))
             if sub.author.forgotten:
                 line = author_name(t, sub)
             else:
@@ -1262,10 +1268,7 @@ def consent_request(t: Translator, sub: SubmissionView, consent_id: int) -> Mess
     author = author_name(t, sub)
     text = t("consent.request", author=author, id=sub.id)
     blocks: list[Block] = [Paragraph(text)]
-    blocks += [
-        Image(key, t("card.photo_alt", n=i + 1, author=author))
-        for i, key in enumerate(sub.media_keys)
-    ]
+    blocks += [media_block(t, sub, i) for i in range(len(sub.media_keys))]
     if sub.caption:
         blocks.append(Context(t("dm.outcome.caption", caption=sub.caption)))
     blocks.append(Context(t("consent.request_hint")))
@@ -1322,9 +1325,7 @@ def consent_list(t: Translator, entries: Sequence[ConsentEntry]) -> Message:
                 ButtonStyle.DANGER,
             )
         if sub.media_keys:
-            blocks.append(
-                Image(sub.media_keys[0], t("card.photo_alt", n=1, author=author_name(t, sub)))
-            )
+            blocks.append(media_block(t, sub, 0))
         blocks.append(Paragraph(line))
         if entry.state is not ConsentState.WITHDRAWN and not (
             entry.consent_id is None and sub.consent_withdrawn

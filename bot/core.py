@@ -61,6 +61,8 @@ class Core:
             max_bytes=settings.max_photo_bytes,
             max_pixels=settings.relais_max_photo_pixels,
             budget=self.photo_budget,
+            max_video_bytes=settings.max_video_bytes,
+            max_video_seconds=settings.relais_max_video_seconds,
         )
         self._review_channels = dict(review_channels or {})
         self._outbox_listeners: list[Callable[[], None]] = []

@@ -51,6 +51,7 @@ from storage.media_store import LocalMediaStore
 __all__ = [
     "ACCEPTED_FORMATS",
     "DEFAULT_PHOTO_MEMORY",
+    "VIDEO_MIMETYPES",
     "CleanImage",
     "MediaIntake",
     "MediaRejected",
@@ -65,6 +66,7 @@ RejectCode = Literal[
     "too_large",
     "unsupported_type",
     "too_many_pixels",
+    "too_long",
     "corrupt",
     "empty",
     # Raised by adapters while fetching a photo from the platform:
@@ -81,7 +83,16 @@ ACCEPTED_FORMATS: Mapping[str, tuple[str, str]] = MappingProxyType(
         "WEBP": ("image/webp", "webp"),
     }
 )
-ACCEPTED_LABEL = "JPEG, PNG, WebP"
+#: What a person may send, as the refusal of another file says it.
+ACCEPTED_LABEL = "JPEG, PNG, WebP, MP4, MOV, WebM"
+#: Video defaults (RELAIS_MAX_VIDEO_MB, RELAIS_MAX_VIDEO_SECONDS).
+DEFAULT_VIDEO_BYTES = 100 * 2**20
+DEFAULT_VIDEO_SECONDS = 120.0
+# Bytes read before the type is known (a video's limit then applies, or a photo's).
+_SNIFF = 16
+#: Video MIME types a platform may declare for what the video intake takes (the content
+#: decides; these only let a form refuse a PDF before it is downloaded).
+VIDEO_MIMETYPES = frozenset({"video/mp4", "video/quicktime", "video/webm"})
 # Pillow names a JPEG "MPO" when an MPF segment lists more images after the first
 # (phones add depth maps, gain maps or previews that way): only the first is kept.
 _JPEG_FORMATS = frozenset(("JPEG", "MPO"))
@@ -122,8 +133,9 @@ if "PILLOW_BLOCK_SIZE" not in os.environ:
 
 _LOG_MESSAGES: dict[str, str] = {
     "too_large": "file is larger than the limit",
-    "unsupported_type": "not a JPEG, PNG or WebP image",
+    "unsupported_type": "not a JPEG, PNG or WebP image nor an MP4, MOV or WebM video",
     "too_many_pixels": "image has more pixels than the limit",
+    "too_long": "video is longer than the limit",
     "corrupt": "image data is corrupt or truncated",
     "empty": "file is empty",
     "login_page": "the platform served a login page instead of the file (missing scope)",
@@ -156,6 +168,13 @@ class CleanImage:
     width: int
     height: int
     storage_key: str
+    # A video's poster frame (a JPEG in the store); empty for a photo.
+    poster_key: str = ""
+
+    @property
+    def is_video(self) -> bool:
+        """Whether this is a video (shown by its poster frame)."""
+        return self.mime.startswith("video/")
 
 
 @dataclass(eq=False)
@@ -358,12 +377,18 @@ class MediaIntake:
         max_bytes: int,
         max_pixels: int,
         budget: PhotoBudget | None = None,
+        max_video_bytes: int = DEFAULT_VIDEO_BYTES,
+        max_video_seconds: float = DEFAULT_VIDEO_SECONDS,
     ) -> None:
-        """``max_bytes`` bounds the bytes received, ``max_pixels`` width x height;
-        ``budget`` is shared with the process's other photo work (its own otherwise)."""
+        """``max_bytes`` bounds the bytes of a photo received, ``max_pixels`` width x
+        height (a photo's, and a video frame's); ``max_video_bytes`` and
+        ``max_video_seconds`` bound a video; ``budget`` is shared with the process's
+        other photo work (its own otherwise)."""
         self._store = store
         self._max_bytes = max_bytes
         self._max_pixels = max_pixels
+        self._max_video_bytes = max_video_bytes
+        self._max_video_seconds = max_video_seconds
         self.budget = budget or PhotoBudget()
 
     async def intake(self, chunks: AsyncIterable[bytes]) -> CleanImage:
@@ -374,10 +399,13 @@ class MediaIntake:
         """
         temp = await asyncio.to_thread(self._store.new_temp_path)
         try:
-            source_sha256, size = await self._receive(chunks, temp)
+            source_sha256, size, head = await self._receive(chunks, temp)
             metrics.PHOTO_BYTES.inc(size)
             if size == 0:
                 raise MediaRejected("empty")
+            demuxer = sniff_video(head)
+            if demuxer is not None:
+                return await self._video(temp, demuxer, source_sha256)
             img = await asyncio.to_thread(self._open, temp)
             try:
                 if img.format in _JPEG_FORMATS:
@@ -398,6 +426,26 @@ class MediaIntake:
             # Synchronous on purpose: it must run even while the task is cancelled.
             temp.unlink(missing_ok=True)
 
+    async def _video(self, temp: Path, demuxer: Demuxer, source_sha256: str) -> CleanImage:
+        """Check a video, take its poster frame and store both without metadata, in
+        worker threads: the decoding (the poster frame, a re-encode) within a share of
+        the photo budget; a stream copy, which holds a few packets, outside it."""
+        limits = VideoLimits(self._max_video_seconds, self._max_pixels)
+        plan = await self.budget.run(
+            VIDEO_DECODE_BYTES, probe_video, temp, demuxer, self._store, limits
+        )
+        args = (temp, demuxer, self._store, limits, plan, source_sha256)
+        try:
+            if plan.reencode:
+                clean = await self.budget.run(VIDEO_DECODE_BYTES, rewrite_video, *args)
+            else:
+                clean = await asyncio.to_thread(rewrite_video, *args)
+        finally:
+            # Cancelled before the thread started: the poster's temp file is still there.
+            plan.poster_temp.unlink(missing_ok=True)
+        metrics.VIDEOS.labels("reencoded" if plan.reencode else "copied").inc()
+        return clean
+
     async def intake_path(self, path: Path) -> CleanImage:
         """Like :meth:`intake`, reading a local file in 64 KiB chunks."""
         return await self.intake(_read_file(Path(path)))
@@ -412,18 +460,25 @@ class MediaIntake:
 
         return await self.intake(one_by_one())
 
-    async def _receive(self, chunks: AsyncIterable[bytes], temp: Path) -> tuple[str, int]:
+    async def _receive(self, chunks: AsyncIterable[bytes], temp: Path) -> tuple[str, int, bytes]:
+        """Write the stream to ``temp``; return its hash, its size and its first bytes.
+        The size limit is a video's or a photo's once the first bytes tell which."""
         digest = hashlib.sha256()
         size = 0
         buffer = bytearray()
+        head = b""
+        limit = max(self._max_bytes, self._max_video_bytes)
         fh = await asyncio.to_thread(temp.open, "xb")
         try:
             async for chunk in chunks:
+                if len(head) < _SNIFF:
+                    head += chunk[: _SNIFF - len(head)]
+                    if len(head) >= _SNIFF:
+                        is_video = sniff_video(head) is not None
+                        limit = self._max_video_bytes if is_video else self._max_bytes
                 size += len(chunk)
-                if size > self._max_bytes:
-                    raise MediaRejected(
-                        "too_large", {"limit_mb": _in_units(self._max_bytes, 2**20)}
-                    )
+                if size > limit:
+                    raise MediaRejected("too_large", {"limit_mb": _in_units(limit, 2**20)})
                 digest.update(chunk)
                 buffer += chunk
                 if len(buffer) >= _WRITE_BUFFER:
@@ -438,7 +493,9 @@ class MediaIntake:
             aclose = getattr(chunks, "aclose", None)
             if aclose is not None:
                 await aclose()
-        return digest.hexdigest(), size
+        if size > self._max_bytes and sniff_video(head) is None:
+            raise MediaRejected("too_large", {"limit_mb": _in_units(self._max_bytes, 2**20)})
+        return digest.hexdigest(), size, head
 
     def _clean_jpeg(self, img: Image.Image, source: Path, source_sha256: str) -> CleanImage:
         """Copy a JPEG without its metadata, check that the copy decodes (at 1/8 scale),
@@ -750,3 +807,14 @@ async def _read_file(path: Path) -> AsyncIterator[bytes]:
             yield chunk
     finally:
         await asyncio.to_thread(fh.close)
+
+
+# bot.video builds on CleanImage and MediaRejected above.
+from bot.video import (  # noqa: E402
+    VIDEO_DECODE_BYTES,
+    Demuxer,
+    VideoLimits,
+    probe_video,
+    rewrite_video,
+    sniff_video,
+)

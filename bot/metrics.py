@@ -73,6 +73,12 @@ PHOTO_BYTES = Counter(
     "Bytes of photos read by the intake (what people sent, before cleaning).",
     registry=REGISTRY,
 )
+VIDEOS = Counter(
+    "relais_video_intake",
+    "Videos the intake accepted, by how they were cleaned: stream copy or re-encoded.",
+    ["how"],
+    registry=REGISTRY,
+)
 PHOTO_REJECTIONS = Counter(
     "relais_photo_rejections",
     "Photos the intake refused, by reason.",

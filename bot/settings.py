@@ -116,6 +116,15 @@ class Settings(BaseSettings):
         default=40_000_000,
         description="Largest photo in pixels (decompression bombs are refused).",
     )
+    relais_max_video_mb: float = Field(
+        default=100.0, gt=0, description="Largest video accepted, in MB."
+    )
+    relais_max_video_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="Longest video accepted, in seconds (a longer declared duration is "
+        "refused before anything is decoded).",
+    )
     relais_photo_memory_mb: float = Field(
         default=100.0,
         gt=0,
@@ -280,6 +289,11 @@ class Settings(BaseSettings):
     def max_photo_bytes(self) -> int:
         """The photo size limit in bytes."""
         return int(self.relais_max_photo_mb * 1024 * 1024)
+
+    @property
+    def max_video_bytes(self) -> int:
+        """The video size limit in bytes."""
+        return int(self.relais_max_video_mb * 1024 * 1024)
 
     @property
     def photo_memory_bytes(self) -> int:

@@ -37,10 +37,16 @@ class Paragraph:
 
 @dataclass(frozen=True)
 class Image:
-    """A stored photo, by media storage key; adapters decide how to show it."""
+    """A stored photo, by media storage key; adapters decide how to show it. With
+    ``video_key``, the photo is a video's poster frame and ``video_key`` the cleaned
+    clip: adapters mark it as a video and let the reader play it (Slack: the bot's own
+    upload of the clip; Teams: a signed link; the console: its path)."""
 
     media_key: str
     alt: str
+    video_key: str = ""
+    # What plays the video ("Play video 1"), in the reader's language.
+    play_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -233,7 +239,7 @@ class FileInput:
     name: str
     label: str
     max_files: int = 10
-    accepted: str = "JPEG, PNG, WebP"
+    accepted: str = "JPEG, PNG, WebP, MP4, MOV, WebM"
     required: bool = True
 
 

@@ -258,6 +258,14 @@ class SubmissionView:
         """Field news: a title and a text, no photo."""
         return not self.media_keys
 
+    # The videos among the media: (poster key, cleaned clip key). A video's poster frame
+    # is in ``media_keys`` where the video stands.
+    videos: tuple[tuple[str, str], ...] = ()
+
+    def video_for(self, media_key: str) -> str:
+        """The cleaned clip whose poster frame is ``media_key`` ("" for a photo)."""
+        return next((clip for poster, clip in self.videos if poster == media_key), "")
+
     @property
     def consent_complete(self) -> bool:
         """Everyone named agreed (true when nobody was named)."""

@@ -30,7 +30,13 @@ from storage.repositories.library import LibraryFilter, LibraryItem
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PAGE_SIZE = 24
 WEEKS_OFFERED = 12
-_EXT = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+_EXT = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "video/mp4": "mp4",
+    "video/webm": "webm",
+}
 
 _STYLE = (
     "body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;padding:1em;max-width:72em;"
@@ -145,11 +151,16 @@ def _photo(core: Core) -> Handler:
             raise web.HTTPNotFound(text="No such photo in this library.")
         picture = found.photo
         key, mime, suffix = picture.storage_key, picture.mime, ""
-        if request.query.get("copy") == "outside":
+        if request.query.get("poster") and picture.poster_key:
+            # A video's poster frame: the picture the page shows for it.
+            key, mime = picture.poster_key, "image/jpeg"
+        elif request.query.get("copy") == "outside":
             # Only a photo cleared for use outside has a copy for it.
             if not found.external_ok:
                 raise web.HTTPNotFound(text="This photo is for use inside the company only.")
             config = await core.config.get(granted.workspace_id)
+            if not core.outside.offered(mime, face_blur=config.face_blur):
+                raise web.HTTPNotFound(text="Faces cannot be blurred in a video.")
             made = await core.outside.copy(
                 key, mime, agreed=found.agreed, face_blur=config.face_blur
             )
@@ -258,10 +269,14 @@ def _figure(t: Translator, item: LibraryItem, base: str, tz: str, *, face_blur: 
     parts = ["<figure>"]
     for photo in item.photos:
         src = f"{base}/photo/{photo.media_id}"
+        # A video shows its poster frame, marked, and plays when opened.
+        img = f"{src}?poster=1" if photo.is_video else src
         parts.append(
-            f'<a href="{e(src)}"><img src="{e(src)}" width="{photo.width}" '
+            f'<a href="{e(src)}"><img src="{e(img)}" width="{photo.width}" '
             f'height="{photo.height}" loading="lazy" alt="{e(_short(item.caption) or author)}"></a>'
         )
+        if photo.is_video:
+            parts.append(f"<p class=video>{e(t('library.page.video'))}</p>")
     news = not item.photos and item.title is not None
     if news:
         parts.append(f"<p class=news>{e(t('library.page.news'))}</p>")
@@ -293,7 +308,7 @@ def _figure(t: Translator, item: LibraryItem, base: str, tz: str, *, face_blur: 
             f'<a href="{e(base)}/photo/{p.media_id}?download=1">'
             f"{e(t('library.page.download'))}{number}</a>"
         ]
-        if item.external_ok:
+        if item.external_ok and (not p.is_video or not face_blur):
             label = (
                 "library.page.download_outside_blur"
                 if face_blur

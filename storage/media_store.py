@@ -31,11 +31,13 @@ from urllib.parse import urlparse
 __all__ = ["LocalMediaStore", "S3MediaStore", "media_store"]
 
 # fullmatch, not "^...$": "$" would also accept a trailing newline.
-_KEY_RE = re.compile(r"([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})\.(jpg|png|webp|csv|json|zip)")
+_KEY_RE = re.compile(
+    r"([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})\.(jpg|png|webp|mp4|webm|csv|json|zip)"
+)
 _SHA_RE = re.compile(r"[0-9a-f]{64}")
 # csv: exports a CM asked for (``/relais export``); json and zip: a person's own data
-# (``/relais mydata``); delivered like a photo.
-_EXTENSIONS = frozenset({"jpg", "png", "webp", "csv", "json", "zip"})
+# (``/relais mydata``); delivered like a photo. mp4 and webm: cleaned videos.
+_EXTENSIONS = frozenset({"jpg", "png", "webp", "mp4", "webm", "csv", "json", "zip"})
 
 
 class LocalMediaStore:

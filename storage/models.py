@@ -308,6 +308,8 @@ class Media(Base):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     storage_key: Mapped[str] = mapped_column(String(120))
+    # A video's poster frame (a JPEG in the store); NULL for a photo (migration 0019).
+    poster_key: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime]
     # Set by the retention round (``bot/services/retention.py``) when the photo's file was
     # deleted; the row stays so the submission's history stays whole.

@@ -96,7 +96,10 @@ async def test_rejected_file_is_explained(core: Core, tmp_path: Path) -> None:
     term = Terminal(["/relais join", "", "y", "/submit hi", str(fake), "/cancel", "/relais me"])
     await ConsoleApp(console_core(core), term.ask, term.say).run()
     out = term.text
-    assert "holiday.jpg: This file is not a photo we can use. Accepted: JPEG, PNG, WebP." in out
+    assert (
+        "holiday.jpg: This file is not a photo or video we can use. "
+        "Accepted: JPEG, PNG, WebP, MP4, MOV, WebM."
+    ) in out
     assert "! Please add at least one photo." in out
     assert "Cancelled: nothing was sent." in out
     assert "PROFILE: ALICE" in out, "the line after /cancel is a command again"

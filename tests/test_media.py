@@ -135,7 +135,7 @@ async def test_html_named_jpg_is_unsupported(
     with pytest.raises(MediaRejected) as info:
         await intake.intake_path(fake)
     assert info.value.code == "unsupported_type"
-    assert info.value.detail == {"accepted": "JPEG, PNG, WebP"}
+    assert info.value.detail == {"accepted": "JPEG, PNG, WebP, MP4, MOV, WebM"}
     assert tmp_files(store) == []
 
 

@@ -34,6 +34,8 @@ def render(
                 lines.extend(plain(block.text).splitlines() or [""])
             case Image():
                 lines.append(f"[{plain(block.alt)}: {media_dir / block.media_key}]")
+                if block.video_key:
+                    lines.append(f"[{plain(block.play_label)}: {media_dir / block.video_key}]")
             case File():
                 lines.append(f"[{plain(block.title)}: {media_dir / block.media_key}]")
             case Fields():

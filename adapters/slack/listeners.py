@@ -542,7 +542,7 @@ class Listeners:
         member = await self.identity.member(context, client)
         t = translator(member.locale)
         files = [f for f in event.get("files") or [] if isinstance(f, dict)]
-        images = [f for f in files if str(f.get("mimetype", "")).startswith("image/")]
+        images = [f for f in files if str(f.get("mimetype", "")).startswith(("image/", "video/"))]
         others = [str(f.get("name") or f.get("id")) for f in files if f not in images]
         if images:
             ids = ",".join(str(f["id"]) for f in images[:MAX_PHOTOS])

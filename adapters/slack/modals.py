@@ -16,7 +16,7 @@ from adapters.slack.port import classify
 from bot import cards
 from bot.core import Core
 from bot.i18n import Translator, translator
-from bot.media import ACCEPTED_FORMATS, ACCEPTED_LABEL
+from bot.media import ACCEPTED_FORMATS, ACCEPTED_LABEL, VIDEO_MIMETYPES
 from bot.ports import RetryLater
 from bot.services.consent import declaration_problem
 from bot.services.submissions import content_problems
@@ -30,7 +30,7 @@ SUBMISSION_FORMS = ("submission.create", "submission.resubmit")
 # a declared type we know we refuse (a PDF, but also a GIF, HEIC or SVG) is refused in
 # the form; the content is checked again after download.
 PHOTO_MIMETYPES = frozenset(
-    {mime for mime, _ in ACCEPTED_FORMATS.values()} | {"image/jpg", "image/pjpeg"}
+    {mime for mime, _ in ACCEPTED_FORMATS.values()} | {"image/jpg", "image/pjpeg"} | VIDEO_MIMETYPES
 )
 
 

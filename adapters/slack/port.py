@@ -276,7 +276,9 @@ class SlackPort:
                 unfurl_links=False,
                 unfurl_media=False,
             )
-            return {"channel": response["channel"], "ts": response["ts"]}
+            ref = {"channel": response["channel"], "ts": response["ts"]}
+            await self._share_videos(client, workspace, message, ref)
+            return ref
         except (RetryLater, PermanentFailure, NotYet):
             raise
         except Exception as exc:
@@ -364,13 +366,76 @@ class SlackPort:
         if target.kind == "user":
             opened = await client.conversations_open(users=target.id)
             channel = str(opened["channel"]["id"])
-        if not self.store.exists(block.media_key):
-            raise PermanentFailure(f"file {block.media_key} is missing from MEDIA_DIR")
-        path = await asyncio.to_thread(self.store.path, block.media_key)
-        length = (await asyncio.to_thread(path.stat)).st_size
-        answer = await client.files_getUploadURLExternal(filename=block.filename, length=length)
-        file_id, url = str(answer["file_id"]), str(answer["upload_url"])
         # Streamed from disk on the shared session (a zip of someone's photos can be large).
+        file_id = await self._share_file(
+            client,
+            workspace,
+            channel,
+            block.media_key,
+            block.filename,
+            block.title,
+            comment=render.fallback_text(message),
+        )
+        return {"channel": channel, "file": file_id}
+
+    async def _share_videos(
+        self, client: AsyncWebClient, workspace: str, message: Message, ref: dict[str, Any]
+    ) -> None:
+        """Share each video's cleaned clip in the thread of the message just posted (a
+        review card, a digest), so the reader plays it in Slack. A file a bot uploads
+        without sharing is visible to nobody else, so the clip is shared, once per
+        message. The message is already posted, so a failure is not handed to the outbox
+        (a retry would post the card twice): a transient one (rate limit, 5xx, the
+        channel's pace) is tried again here, up to ``SHARE_ATTEMPTS`` times; anything
+        else is logged, and the card still shows the poster frame."""
+        for block in message.blocks:
+            if not isinstance(block, Image) or not block.video_key:
+                continue
+            for attempt in range(1, SHARE_ATTEMPTS + 1):
+                try:
+                    await self._share_file(
+                        client,
+                        workspace,
+                        str(ref["channel"]),
+                        block.video_key,
+                        _upload_name(self.store.path(block.video_key)),
+                        block.play_label or block.alt,
+                        thread_ts=str(ref["ts"]),
+                    )
+                    break
+                except Exception as exc:
+                    failure = classify(exc) if isinstance(exc, SlackApiError) else exc
+                    transient = isinstance(failure, (RetryLater, NotYet))
+                    if not transient or attempt == SHARE_ATTEMPTS:
+                        log.warning(
+                            "slack: video %s not shared under its card: %r",
+                            block.video_key,
+                            failure,
+                        )
+                        break
+                    wait = getattr(failure, "retry_after", None) or 1.0
+                    await asyncio.sleep(min(wait, SHARE_WAIT_MAX))
+
+    async def _share_file(
+        self,
+        client: AsyncWebClient,
+        workspace: str,
+        channel: str,
+        key: str,
+        filename: str,
+        title: str,
+        *,
+        comment: str | None = None,
+        thread_ts: str | None = None,
+    ) -> str:
+        """Upload a stored file (streamed from disk) and share it in ``channel`` (in a
+        thread with ``thread_ts``); return its Slack file id."""
+        if not self.store.exists(key):
+            raise PermanentFailure(f"file {key} is missing from MEDIA_DIR")
+        path = await asyncio.to_thread(self.store.path, key)
+        length = (await asyncio.to_thread(path.stat)).st_size
+        answer = await client.files_getUploadURLExternal(filename=filename, length=length)
+        file_id, url = str(answer["file_id"]), str(answer["upload_url"])
         headers = {"Content-Type": "application/octet-stream", "Content-Length": str(length)}
         timeout = aiohttp.ClientTimeout(total=300)
         try:
@@ -380,18 +445,23 @@ class SlackPort:
                 status = resp.status
                 await resp.read()
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise RetryLater(f"slack: upload of {block.filename}: {exc!r}") from exc
+            raise RetryLater(f"slack: upload of {filename}: {exc!r}") from exc
         if status != 200:
-            raise RetryLater(f"slack: upload of {block.filename}: HTTP {status}")
+            raise RetryLater(f"slack: upload of {filename}: HTTP {status}")
+        extra: dict[str, Any] = {}
+        if comment is not None:
+            extra["initial_comment"] = comment
+        if thread_ts is not None:
+            extra["thread_ts"] = thread_ts
         await self._paced(
             workspace,
             channel,
             client.files_completeUploadExternal,
-            files=[{"id": file_id, "title": block.title}],
+            files=[{"id": file_id, "title": title}],
             channel_id=channel,
-            initial_comment=render.fallback_text(message),
+            **extra,
         )
-        return {"channel": channel, "file": file_id}
+        return file_id
 
     async def _paced(
         self, team: str, channel: str, call: Callable[..., Awaitable[Any]], /, **kwargs: Any
@@ -607,6 +677,11 @@ class SlackPort:
         finally:
             png.unlink(missing_ok=True)
 
+
+#: Tries at sharing a video's clip under the message just posted, and the longest wait
+#: between two (a Retry-After above it is cut to it).
+SHARE_ATTEMPTS = 3
+SHARE_WAIT_MAX = 10.0
 
 #: Bytes read from disk at a time for an upload (in a thread).
 UPLOAD_CHUNK = 256 * 1024

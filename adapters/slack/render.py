@@ -51,7 +51,7 @@ PLACEHOLDER_MAX = 150
 MESSAGE_BLOCKS_MAX = 50
 VIEW_BLOCKS_MAX = 100
 METADATA_MAX = 3000
-IMAGE_TYPES = ["jpg", "jpeg", "png", "webp"]
+IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "mp4", "mov", "webm"]
 ACTION_SUFFIX = "~"
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 _STYLES = {ButtonStyle.PRIMARY: "primary", ButtonStyle.DANGER: "danger"}
@@ -107,6 +107,11 @@ def message_blocks(
                             "slack_file": {"id": file_id},
                             "alt_text": _cut(block.alt, 2000),
                         }
+                    )
+                if block.video_key:
+                    # The port shares the cleaned clip in the message's thread.
+                    blocks.append(
+                        {"type": "context", "elements": [plain(block.play_label, FIELD_MAX)]}
                     )
             case File():
                 # The port shares the file itself in the conversation (SlackPort.post); a

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 JOB_KIND = "teams.photos"
 FILE_INFO = "application/vnd.microsoft.teams.file.download.info"
-IMAGE_FILE_TYPES = frozenset({"jpg", "jpeg", "png", "webp"})
+IMAGE_FILE_TYPES = frozenset({"jpg", "jpeg", "png", "webp", "mp4", "mov", "webm"})
 # Hosts Teams serves attachments from, besides the activity's service URL.
 TEAMS_HOSTS = ("trafficmanager.net", "teams.microsoft.com", "sharepoint.com", "botframework.com")
 
@@ -74,7 +74,7 @@ def sort_attachments(
     for att in attachments:
         kind = str(att.get("contentType") or att.get("content_type") or "")
         name = str(att.get("name") or "")
-        if kind.startswith("image/"):
+        if kind.startswith(("image/", "video/")):
             url = str(att.get("contentUrl") or att.get("content_url") or "")
             if url and trusted(url, service_url):
                 photos.append({"url": url, "name": name or "image", "token": True})

@@ -27,6 +27,9 @@ _TYPES = {
     ".jpg": "image/jpeg",
     ".png": "image/png",
     ".webp": "image/webp",
+    # Cleaned videos, played in the browser (aiohttp's FileResponse answers Range requests).
+    ".mp4": "video/mp4",
+    ".webm": "video/webm",
     ".csv": "text/csv; charset=utf-8",
     ".json": "application/json",
     ".zip": "application/zip",

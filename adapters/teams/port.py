@@ -232,5 +232,6 @@ def _attached(t: Any, value: str) -> str:
     """A submission form built on photos already received says how many (``draft:N:...``)."""
     if value.startswith("draft:"):
         count = value.split(":")[1]
-        return t("teams.photos_attached", count=count)
+        # A plural entry needs a number (the value carries it as text).
+        return t("teams.photos_attached", count=int(count)) if count.isdigit() else ""
     return ""

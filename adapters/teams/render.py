@@ -281,6 +281,11 @@ def _body(
                     body.append(
                         {"type": "Image", "url": url, "altText": block.alt, "size": "Large"}
                     )
+                clip = image_url(block.video_key) if block.video_key else None
+                if clip:
+                    # The cleaned clip, played from a signed link (GET /media/{token}).
+                    play = {"type": "Action.OpenUrl", "title": block.play_label, "url": clip}
+                    body += _action_sets([play])
             case File():
                 # Bots cannot drop a file into a chat without OneDrive consent: the file is
                 # a signed download link (GET /media/{token}), like a photo.

@@ -138,6 +138,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "role.admin": "Admin",
     # review card
     "card.photo_alt": "Photo {n} sent by {author}",
+    "card.video_alt": "Video {n} sent by {author} (poster frame)",
+    "card.video_play": "▶ Play video {n}",
     "card.submitted_at": "Sent on {at} · version {revision}",
     "card.review.title": "Submission #{id}",
     "card.review.text": "Submission #{id} from {author}",
@@ -448,9 +450,12 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     # photo intake
     "media.too_large": (
         "This file is larger than {limit_mb} MB. "
-        "Send a smaller photo (most phones can share a reduced size)."
+        "Send a smaller photo or a shorter video (most phones can share a reduced size)."
     ),
-    "media.unsupported_type": "This file is not a photo we can use. Accepted: {accepted}.",
+    "media.unsupported_type": (
+        "This file is not a photo or video we can use. Accepted: {accepted}."
+    ),
+    "media.too_long": ("This video is longer than {limit_s} seconds. Please send a shorter clip."),
     "media.too_many_pixels": (
         "This photo has too many pixels (limit: {limit_mp} megapixels). Send a smaller version."
     ),
@@ -505,9 +510,9 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "{tries} tries failed (last: {error}). Relais keeps trying for {hours} hours; "
         "'relais doctor' lists every message that is stuck."
     ),
-    "photos.ignored": "Not photos, left aside: {names}. Accepted: {accepted}.",
+    "photos.ignored": "Not photos or videos, left aside: {names}. Accepted: {accepted}.",
     "photos.not_images": (
-        "These files are not photos Relais can use: {names}. Accepted: {accepted}."
+        "These files are not photos or videos Relais can use: {names}. Accepted: {accepted}."
     ),
     "slack.dm_hint": (
         "Hi! Drop photos here to send them to the communication team, or type /submit. "
@@ -1102,6 +1107,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "library.page.empty": "No approved photo or news matches.",
     "library.page.credit": "Photo: {author}",
     "library.page.approved_on": "Approved {day}",
+    "library.page.video": "▶ Video: open it to play",
     "library.page.download": "Original (internal)",
     "library.page.use": "Use",
     "library.page.download_outside": "For use outside",

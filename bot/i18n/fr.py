@@ -147,6 +147,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "role.admin": "Administrateur",
     # review card
     "card.photo_alt": "Photo {n} envoyée par {author}",
+    "card.video_alt": "Vidéo {n} envoyée par {author} (image d’aperçu)",
+    "card.video_play": "▶ Lire la vidéo {n}",
     "card.submitted_at": "Envoyée le {at} · version {revision}",
     "card.review.title": "Contribution n° {id}",
     "card.review.text": "Contribution n° {id}, envoyée par {author}",
@@ -508,11 +510,14 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     ),
     # photo intake
     "media.too_large": (
-        "Ce fichier dépasse {limit_mb} Mo. Envoyez une photo plus légère "
-        "(la plupart des téléphones proposent une taille réduite)."
+        "Ce fichier dépasse {limit_mb} Mo. Envoyez une photo plus légère ou une vidéo plus "
+        "courte (la plupart des téléphones proposent une taille réduite)."
     ),
     "media.unsupported_type": (
-        "Ce fichier n’est pas une photo utilisable. Formats acceptés : {accepted}."
+        "Ce fichier n’est ni une photo ni une vidéo utilisable. Formats acceptés : {accepted}."
+    ),
+    "media.too_long": (
+        "Cette vidéo dure plus de {limit_s} secondes. Merci d’envoyer un extrait plus court."
     ),
     "media.too_many_pixels": (
         "Cette photo a trop de pixels (limite : {limit_mp} mégapixels). "
@@ -574,9 +579,9 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "relecteurs : {tries} essais ont échoué (dernier : {error}). Relais réessaie pendant "
         "{hours} heures ; « relais doctor » liste tous les messages bloqués."
     ),
-    "photos.ignored": "Pas des photos, mis de côté : {names}. Acceptés : {accepted}.",
+    "photos.ignored": ("Ni photos ni vidéos, mis de côté : {names}. Acceptés : {accepted}."),
     "photos.not_images": (
-        "Ces fichiers ne sont pas des photos utilisables par Relais : {names}. "
+        "Ces fichiers ne sont ni des photos ni des vidéos utilisables par Relais : {names}. "
         "Acceptés : {accepted}."
     ),
     "slack.dm_hint": (
@@ -1247,6 +1252,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "library.page.empty": "Aucune photo ni actualité approuvée ne correspond.",
     "library.page.credit": "Photo : {author}",
     "library.page.approved_on": "Approuvé le {day}",
+    "library.page.video": "▶ Vidéo : ouvrez-la pour la lire",
     "library.page.download": "Original (interne)",
     "library.page.use": "Usage",
     "library.page.download_outside": "Pour l’extérieur",

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from bot.core import Core
 
 
+_EXT = {"image/png": "png", "image/webp": "webp", "video/mp4": "mp4", "video/webm": "webm"}
+
+
 @dataclass(frozen=True)
 class OutsideCopy:
     """What to hand out: a media key, its type, and whether faces were blurred in it."""
@@ -63,6 +66,12 @@ class OutsideCopies:
         self._known[(storage_key, agreed)] = chosen
         return chosen
 
+    @staticmethod
+    def offered(mime: str, *, face_blur: bool) -> bool:
+        """Whether a stored file has a copy for use outside: a video's faces cannot be
+        blurred, so with ``face_blur`` on a video stays inside the company."""
+        return not (face_blur and mime.startswith("video/"))
+
     async def photos_zip(self, workspace_id: int, target: Path) -> int:
         """``relais export --photos``: every approved photo cleared for use outside the
         company, as its copy for use outside (faces blurred where ``face_blur`` says so),
@@ -81,13 +90,15 @@ class OutsideCopies:
                 offset += batch
                 for item in items:
                     for photo in item.photos:
+                        if not self.offered(photo.mime, face_blur=config.face_blur):
+                            continue
                         made = await self.copy(
                             photo.storage_key,
                             photo.mime,
                             agreed=item.agreed,
                             face_blur=config.face_blur,
                         )
-                        ext = {"image/png": "png", "image/webp": "webp"}.get(made.mime, "jpg")
+                        ext = _EXT.get(made.mime, "jpg")
                         name = f"submission-{item.submission_id}-{photo.position + 1}"
                         source = self.core.store.path(made.media_key)
                         await asyncio.to_thread(zf.write, source, f"{name}.{ext}")

@@ -54,6 +54,7 @@ async def load_view(r: Repos, submission_id: int) -> SubmissionView:
     # Only an approved submission can be thanked: no read for the others.
     thanks = await r.thanks.get(row.id) if row.status == Status.APPROVED else None
     thanker = await r.members.view(thanks.by_id) if thanks and thanks.by_id else None
+    media_keys, videos = await r.submissions.media_and_videos(row.id)
     return SubmissionView(
         id=row.id,
         workspace_id=row.workspace_id,
@@ -66,7 +67,8 @@ async def load_view(r: Repos, submission_id: int) -> SubmissionView:
         campaign_id=row.campaign_id,
         people_consented=row.people_consented,
         sensitive=row.sensitive,
-        media_keys=await r.submissions.media_keys(row.id),
+        media_keys=media_keys,
+        videos=videos,
         created_at=row.created_at,
         decided_by_name=decider.display_name if decider else None,
         decided_at=row.decided_at,
@@ -507,6 +509,7 @@ class Submissions:
                 height=p.height,
                 storage_key=p.storage_key,
                 now=now,
+                poster_key=p.poster_key,
             )
             for p in photos
         ]

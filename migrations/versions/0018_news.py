@@ -20,14 +20,15 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('submissions') as batch:
-        batch.add_column(sa.Column('title', sa.Text(), nullable=True))
-        batch.add_column(sa.Column('link', sa.Text(), nullable=True))
+    op.add_column('submissions', sa.Column('title', sa.Text(), nullable=True))
+    op.add_column('submissions', sa.Column('link', sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
     # A news item has no photo: going back to a schema where every submission is a
     # photo keeps the rows (their text is in the caption), without title and link.
-    with op.batch_alter_table('submissions') as batch:
-        batch.drop_column('link')
-        batch.drop_column('title')
+    # Plain ALTER TABLE (SQLite 3.35+), as in 0012: rebuilding ``submissions`` on SQLite
+    # would delete its submission_media, review_events and consents rows through
+    # ON DELETE CASCADE.
+    op.drop_column('submissions', 'link')
+    op.drop_column('submissions', 'title')

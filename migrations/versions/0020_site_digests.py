@@ -5,7 +5,7 @@ people had approved that week), posted by the same claimed rounds as the workspa
 One row per site (its primary key), deleted with the site.
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-11-30 22:30:00.000000
 """
 
@@ -16,7 +16,7 @@ import storage.models
 
 
 revision = '0020'
-down_revision = '0018'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 

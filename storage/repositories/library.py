@@ -21,6 +21,12 @@ class LibraryPhoto:
     mime: str
     width: int
     height: int
+    # A video's poster frame (the picture the page shows); None for a photo.
+    poster_key: str | None = None
+
+    @property
+    def is_video(self) -> bool:
+        return self.mime.startswith("video/")
 
 
 @dataclass(frozen=True)
@@ -158,7 +164,13 @@ class LibraryRepository:
             for submission_id, position, media in found:
                 photos[submission_id].append(
                     LibraryPhoto(
-                        media.id, position, media.storage_key, media.mime, media.width, media.height
+                        media.id,
+                        position,
+                        media.storage_key,
+                        media.mime,
+                        media.width,
+                        media.height,
+                        media.poster_key,
                     )
                 )
         return [
@@ -203,7 +215,13 @@ class LibraryRepository:
             return None
         submission_id, position, media, external_ok = row
         photo = LibraryPhoto(
-            media.id, position, media.storage_key, media.mime, media.width, media.height
+            media.id,
+            position,
+            media.storage_key,
+            media.mime,
+            media.width,
+            media.height,
+            media.poster_key,
         )
         agreed = await self.s.scalar(
             select(func.count()).where(

@@ -411,13 +411,13 @@ class PersonalDataRepository:
         )
         gone = (
             await self.s.execute(
-                select(Media.id, Media.storage_key).where(
+                select(Media.id, Media.storage_key, Media.poster_key).where(
                     Media.owner_id == member_id, Media.id.not_in(kept_media)
                 )
             )
         ).all()
         if gone:
-            await self.s.execute(delete(Media).where(Media.id.in_([i for i, _ in gone])))
+            await self.s.execute(delete(Media).where(Media.id.in_([i for i, _, _ in gone])))
         for model in (MemberRole, SiteReferent, CharterAcceptance, PointsEntry, Badge, Draft):
             await self.s.execute(delete(model).where(model.member_id == member_id))
         await self.s.execute(
@@ -457,7 +457,8 @@ class PersonalDataRepository:
                 forgotten_at=now,
             )
         )
-        return [key for _, key in gone]
+        # A video's poster frame goes with it.
+        return [key for _, clip, poster in gone for key in (clip, poster) if key]
 
     async def _scrub_messages(self, workspace_id: int, scrub: Scrubber) -> None:
         """Rewrite every other outbox message of the workspace that names the person
@@ -581,5 +582,8 @@ class PersonalDataRepository:
             return []
         still = set(
             await self.s.scalars(select(Media.storage_key).where(Media.storage_key.in_(keys)))
+        )
+        still.update(
+            await self.s.scalars(select(Media.poster_key).where(Media.poster_key.in_(keys)))
         )
         return sorted(set(keys) - still)

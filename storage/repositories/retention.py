@@ -98,17 +98,18 @@ class RetentionRepository:
 
     async def purge(self, media_ids: Sequence[int], now: datetime) -> list[str]:
         """Mark these photos purged, unless someone did first; the storage keys of the rows
-        this call marked (the files to delete once committed)."""
+        this call marked (the files to delete once committed), a video's poster frame
+        included."""
         if not media_ids:
             return []
         result = await self.s.execute(
             update(Media)
             .where(Media.id.in_(list(media_ids)), Media.purged_at.is_(None))
             .values(purged_at=now)
-            .returning(Media.storage_key)
+            .returning(Media.storage_key, Media.poster_key)
             .execution_options(synchronize_session=False)
         )
-        return list(result.scalars().all())
+        return [key for row in result.all() for key in row if key]
 
     async def referenced(self, keys: Iterable[str]) -> set[str]:
         """Those of ``keys`` that a photo not purged, or a draft, still uses."""
@@ -122,6 +123,12 @@ class RetentionRepository:
                 .distinct()
             )
             found.update(rows)
+            posters = await self.s.scalars(
+                select(Media.poster_key)
+                .where(Media.poster_key.in_(chunk), Media.purged_at.is_(None))
+                .distinct()
+            )
+            found.update(k for k in posters if k)
         if wanted:
             found.update(await self.draft_keys() & set(wanted))
         return found
@@ -135,12 +142,13 @@ class RetentionRepository:
         keys: set[str] = set()
         for photos in await self.s.scalars(select(Draft.photos)):
             for photo in (photos or {}).get("photos", []):
-                key = _key_of(photo)
-                if key:
-                    keys.add(key)
+                keys.update(_keys_of(photo))
         return keys
 
 
-def _key_of(photo: Any) -> str | None:
-    key = photo.get("storage_key") if isinstance(photo, dict) else None
-    return key if isinstance(key, str) else None
+def _keys_of(photo: Any) -> set[str]:
+    """The stored files a draft's photo names: the photo (or video) and a poster frame."""
+    if not isinstance(photo, dict):
+        return set()
+    keys = (photo.get("storage_key"), photo.get("poster_key"))
+    return {k for k in keys if isinstance(k, str) and k}

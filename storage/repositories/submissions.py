@@ -224,14 +224,27 @@ class SubmissionRepository:
 
     async def media_keys(self, submission_id: int) -> tuple[str, ...]:
         """Storage keys of the submission's photos, in order (not those the retention round
-        deleted)."""
-        rows = await self.s.scalars(
-            select(Media.storage_key)
+        deleted); a video's poster frame stands for the video."""
+        keys, _ = await self.media_and_videos(submission_id)
+        return keys
+
+    async def media_and_videos(
+        self, submission_id: int
+    ) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+        """What :meth:`media_keys` returns, and each video as (poster key, clip key)."""
+        rows = await self.s.execute(
+            select(Media.storage_key, Media.poster_key)
             .join(SubmissionMedia, SubmissionMedia.media_id == Media.id)
             .where(SubmissionMedia.submission_id == submission_id, Media.purged_at.is_(None))
             .order_by(SubmissionMedia.position)
         )
-        return tuple(rows)
+        keys: list[str] = []
+        videos: list[tuple[str, str]] = []
+        for storage_key, poster_key in rows:
+            keys.append(poster_key or storage_key)
+            if poster_key:
+                videos.append((poster_key, storage_key))
+        return tuple(keys), tuple(videos)
 
     async def find_duplicate(
         self, author_id: int, source_hashes: Sequence[str], *, exclude_id: int | None = None
@@ -342,9 +355,11 @@ class MediaRepository:
         height: int,
         storage_key: str,
         now: datetime,
+        poster_key: str | None = None,
     ) -> int:
-        """Record a stored photo and return its id."""
+        """Record a stored photo (or a video and its poster frame) and return its id."""
         row = Media(
+            poster_key=poster_key or None,
             owner_id=owner_id,
             sha256=sha256,
             source_sha256=source_sha256,
