@@ -79,9 +79,9 @@ def test_plural_form_follows_cldr() -> None:
     assert [plural_form("fr", n) for n in (0, 1, 2)] == ["one", "one", "other"]
     assert [plural_form("en", n) for n in (0, 1, 2)] == ["other", "one", "other"]
     assert translate("fr", "slack.dropped.prompt", count=1) == (
-        "Envoyer cette photo à l’équipe communication ?"
+        "Envoyer cette photo ou vidéo à l’équipe communication ?"
     )
-    assert translate("fr", "teams.photos_attached", count=3) == "3 photos reçues."
+    assert translate("fr", "teams.photos_attached", count=3) == "3 photos ou vidéos reçues."
 
 
 @pytest.mark.parametrize(

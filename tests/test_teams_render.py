@@ -399,8 +399,8 @@ def test_a_multiple_select_is_a_multi_select_choice_set_with_its_hint_under_it()
 
 
 def test_attached_photos_replace_the_photo_line() -> None:
-    card = card_for_form(submission_form(), labels=LABELS, attached="2 photos received")
-    assert "2 photos received" in texts(card)
+    card = card_for_form(submission_form(), labels=LABELS, attached="2 photos or videos received")
+    assert "2 photos or videos received" in texts(card)
     assert LABELS["send_photos"] not in texts(card)
 
 

@@ -409,7 +409,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         'Not possible right now: this submission is "{status}". Nothing changed.'
     ),
     "error.duplicate_photo": (
-        "You already sent this photo in submission #{id}. Remove it and try again."
+        "You already sent this photo or video in submission #{id}. Remove it and try again."
     ),
     "error.no_photo": "Please add at least one photo.",
     "error.too_many_photos": (
@@ -493,17 +493,17 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "Nothing was sent to the reviewers. Please try again without them."
     ),
     "slack.photos_not_received": (
-        "Your submission was not recorded: Relais could not fetch your photos from Slack."
+        "Your submission was not recorded: Relais could not fetch your photos or videos from Slack."
     ),
     "slack.form_failed": ("Slack did not open the form in time. Please run the command again."),
     "slack.dropped.prompt": {
-        "one": "Send this photo to the communication team?",
-        "other": "Send these {count} photos to the communication team?",
+        "one": "Send this photo or video to the communication team?",
+        "other": "Send these {count} photos or videos to the communication team?",
     },
     "slack.dropped.button": "Submit this",
     "slack.dropped.attached": {
-        "one": "{count} photo from your message will be sent.",
-        "other": "{count} photos from your message will be sent.",
+        "one": "{count} photo or video from your message will be sent.",
+        "other": "{count} photos or videos from your message will be sent.",
     },
     "outbox.card_stuck": (
         "The review card of submission #{id} has not reached the reviewers yet: "
@@ -523,11 +523,11 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "For news without a photo, fill in a title and a text and send."
     ),
     "teams.photos_attached": {
-        "one": "{count} photo received.",
-        "other": "{count} photos received.",
+        "one": "{count} photo or video received.",
+        "other": "{count} photos or videos received.",
     },
     "teams.photos_not_received": (
-        "Your submission was not recorded: Relais could not fetch your photos from Teams."
+        "Your submission was not recorded: Relais could not fetch your photos or videos from Teams."
     ),
     "teams.draft_missing": (
         "These photos are no longer available. Please send them to Relais again."

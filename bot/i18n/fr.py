@@ -455,7 +455,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "Rien n’a été modifié."
     ),
     "error.duplicate_photo": (
-        "Vous avez déjà envoyé cette photo dans la contribution n° {id}. Retirez-la et réessayez."
+        "Vous avez déjà envoyé cette photo ou vidéo dans la contribution n° {id}. "
+        "Retirez-la et réessayez."
     ),
     "error.no_photo": "Ajoutez au moins une photo.",
     "error.too_many_photos": (
@@ -560,19 +561,19 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     ),
     "slack.photos_not_received": (
         "Votre contribution n’a pas été enregistrée : Relais n’a pas pu récupérer vos photos "
-        "depuis Slack."
+        "ou vidéos depuis Slack."
     ),
     "slack.form_failed": (
         "Slack n’a pas ouvert le formulaire à temps. Relancez la commande, s’il vous plaît."
     ),
     "slack.dropped.prompt": {
-        "one": "Envoyer cette photo à l’équipe communication ?",
-        "other": "Envoyer ces {count} photos à l’équipe communication ?",
+        "one": "Envoyer cette photo ou vidéo à l’équipe communication ?",
+        "other": "Envoyer ces {count} photos ou vidéos à l’équipe communication ?",
     },
     "slack.dropped.button": "Envoyer",
     "slack.dropped.attached": {
-        "one": "{count} photo de votre message sera envoyée.",
-        "other": "{count} photos de votre message seront envoyées.",
+        "one": "{count} photo ou vidéo de votre message sera envoyée.",
+        "other": "{count} photos ou vidéos de votre message seront envoyées.",
     },
     "outbox.card_stuck": (
         "La carte de relecture de la contribution n° {id} n’est pas encore arrivée aux "
@@ -593,12 +594,12 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "Pour une actualité sans photo, remplissez un titre et un texte, puis envoyez."
     ),
     "teams.photos_attached": {
-        "one": "{count} photo reçue.",
-        "other": "{count} photos reçues.",
+        "one": "{count} photo ou vidéo reçue.",
+        "other": "{count} photos ou vidéos reçues.",
     },
     "teams.photos_not_received": (
         "Votre contribution n’a pas été enregistrée : Relais n’a pas pu récupérer vos photos "
-        "depuis Teams."
+        "ou vidéos depuis Teams."
     ),
     "teams.draft_missing": (
         "Ces photos ne sont plus disponibles. Envoyez-les de nouveau à Relais, s’il vous plaît."
