@@ -5,6 +5,7 @@ Every test here runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import csv
 import io
 import os
 from datetime import UTC, datetime, timedelta
@@ -108,6 +109,28 @@ async def test_a_video_alone_is_a_submission(core: Core) -> None:
     video = await core.media.intake_bytes(clip("webm", "libvpx-vp9"))
     sub = await core.submissions.create(amb, photos=[video], caption="")
     assert sub.media_keys == (video.poster_key,) and sub.videos[0][1].endswith(".webm")
+
+
+async def test_the_submissions_csv_says_photos_videos_and_news(core: Core) -> None:
+    cm = await member(core, "cm1", "Carla")
+    amb = await ambassador(core, "amb", "Ana")
+    video = await core.media.intake_bytes(clip("mp4"))
+    both = await core.submissions.create(amb, photos=[await photo(core), video], caption="a")
+    news = await core.submissions.create(
+        amb, photos=[], caption="The new line runs", title="Line 4", appears=Appears.NOBODY
+    )
+    text = await core.stats.submissions_csv(cm.workspace_id, "Europe/Paris")
+    rows = {int(r["id"]): r for r in csv.DictReader(io.StringIO(text))}
+    assert (rows[both.id]["kind"], rows[both.id]["photos"], rows[both.id]["videos"]) == (
+        "photos",
+        "1",
+        "1",
+    )
+    assert (rows[news.id]["kind"], rows[news.id]["photos"], rows[news.id]["videos"]) == (
+        "news",
+        "0",
+        "0",
+    )
 
 
 async def test_a_refused_clip_writes_no_row(core: Core, tmp_path: Path) -> None:

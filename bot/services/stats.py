@@ -233,6 +233,9 @@ class StatsService:
                         hours,
                         safe_cell(row.decided_by or "") if row.status in FINAL else "",
                         *consent_cells(row),
+                        "photos" if row.photos or row.videos else "news",
+                        row.photos,
+                        row.videos,
                     ]
                 )
         return out.getvalue()
@@ -255,6 +258,11 @@ SUBMISSION_COLUMNS = (
     "internal_only",
     "consent_withdrawn",
     "external_use",
+    # What was sent: "photos" (photos and/or videos) or "news" (a text without a photo),
+    # and how many photos and videos.
+    "kind",
+    "photos",
+    "videos",
 )
 
 

@@ -28,11 +28,13 @@ from storage.models import (
     Campaign,
     CampaignSite,
     Consent,
+    Media,
     Member,
     MemberRole,
     ReviewEvent,
     Site,
     Submission,
+    SubmissionMedia,
 )
 
 
@@ -95,6 +97,9 @@ class ExportRow:
     consent_withdrawn_at: datetime | None = None
     people_named: int = 0
     people_agreed: int = 0
+    # What was sent: photos and videos (none: field news).
+    photos: int = 0
+    videos: int = 0
 
 
 FINAL = (Status.APPROVED.value, Status.REJECTED.value)
@@ -321,6 +326,14 @@ class StatsRepository:
             .where(per_submission, Consent.state == ConsentState.AGREED.value)
             .scalar_subquery()
         )
+        media = (
+            select(func.count(SubmissionMedia.id))
+            .join(Media, Media.id == SubmissionMedia.media_id)
+            .where(SubmissionMedia.submission_id == Submission.id)
+        )
+        is_video = Media.mime.like("video/%")
+        photos = media.where(~is_video)
+        videos = media.where(is_video)
         stmt = (
             select(
                 Submission.id,
@@ -336,6 +349,8 @@ class StatsRepository:
                 Submission.consent_withdrawn_at,
                 named,
                 agreed,
+                photos.scalar_subquery(),
+                videos.scalar_subquery(),
             )
             .outerjoin(Site, Site.id == Submission.site_id)
             .outerjoin(Campaign, Campaign.id == Submission.campaign_id)
