@@ -403,7 +403,7 @@ class MediaIntake:
             metrics.PHOTO_BYTES.inc(size)
             if size == 0:
                 raise MediaRejected("empty")
-            demuxer = sniff_video(head)
+            demuxer = video_intake.sniff_video(head)
             if demuxer is not None:
                 return await self._video(temp, demuxer, source_sha256)
             img = await asyncio.to_thread(self._open, temp)
@@ -426,20 +426,29 @@ class MediaIntake:
             # Synchronous on purpose: it must run even while the task is cancelled.
             temp.unlink(missing_ok=True)
 
-    async def _video(self, temp: Path, demuxer: Demuxer, source_sha256: str) -> CleanImage:
+    async def _video(
+        self, temp: Path, demuxer: video_intake.Demuxer, source_sha256: str
+    ) -> CleanImage:
         """Check a video, take its poster frame and store both without metadata, in
         worker threads: the decoding (the poster frame, a re-encode) within a share of
         the photo budget; a stream copy, which holds a few packets, outside it."""
-        limits = VideoLimits(self._max_video_seconds, self._max_pixels)
+        limits = video_intake.VideoLimits(self._max_video_seconds, self._max_pixels)
         plan = await self.budget.run(
-            VIDEO_DECODE_BYTES, probe_video, temp, demuxer, self._store, limits
+            video_intake.VIDEO_DECODE_BYTES,
+            video_intake.probe_video,
+            temp,
+            demuxer,
+            self._store,
+            limits,
         )
         args = (temp, demuxer, self._store, limits, plan, source_sha256)
         try:
             if plan.reencode:
-                clean = await self.budget.run(VIDEO_DECODE_BYTES, rewrite_video, *args)
+                clean = await self.budget.run(
+                    video_intake.VIDEO_DECODE_BYTES, video_intake.rewrite_video, *args
+                )
             else:
-                clean = await asyncio.to_thread(rewrite_video, *args)
+                clean = await asyncio.to_thread(video_intake.rewrite_video, *args)
         finally:
             # Cancelled before the thread started: the poster's temp file is still there.
             plan.poster_temp.unlink(missing_ok=True)
@@ -474,7 +483,7 @@ class MediaIntake:
                 if len(head) < _SNIFF:
                     head += chunk[: _SNIFF - len(head)]
                     if len(head) >= _SNIFF:
-                        is_video = sniff_video(head) is not None
+                        is_video = video_intake.sniff_video(head) is not None
                         limit = self._max_video_bytes if is_video else self._max_bytes
                 size += len(chunk)
                 if size > limit:
@@ -493,7 +502,7 @@ class MediaIntake:
             aclose = getattr(chunks, "aclose", None)
             if aclose is not None:
                 await aclose()
-        if size > self._max_bytes and sniff_video(head) is None:
+        if size > self._max_bytes and video_intake.sniff_video(head) is None:
             raise MediaRejected("too_large", {"limit_mb": _in_units(self._max_bytes, 2**20)})
         return digest.hexdigest(), size, head
 
@@ -809,12 +818,6 @@ async def _read_file(path: Path) -> AsyncIterator[bytes]:
         await asyncio.to_thread(fh.close)
 
 
-# bot.video builds on CleanImage and MediaRejected above.
-from bot.video import (  # noqa: E402
-    VIDEO_DECODE_BYTES,
-    Demuxer,
-    VideoLimits,
-    probe_video,
-    rewrite_video,
-    sniff_video,
-)
+# bot.video builds on CleanImage and MediaRejected above; imported as a module (its names
+# read when used), so either of the two may be imported first.
+from bot import video as video_intake  # noqa: E402
