@@ -62,6 +62,9 @@ DROPPED_SUBMIT = "slack.submit_dropped"
 # this many requests at once, the others wait their turn (instead of timing out on the
 # pool and being lost after Slack was told "ok").
 WORK_LIMIT = 8
+# /submit's own lane: its form is read (from the per-workspace cache, bot/services/forms.py)
+# beside the work above, never behind it, at most this many at once.
+FORM_LIMIT = 64
 # Seconds to post a message to a request's response_url (or a notice on the App Home).
 RESPONSE_URL_TIMEOUT = 5
 # block_id prefix of a notice shown on top of an App Home (replaced by the next one).
@@ -81,6 +84,7 @@ class Listeners:
         self.identity = identity
         self.modals = modals
         self._work = asyncio.Semaphore(WORK_LIMIT)
+        self._forms = asyncio.Semaphore(FORM_LIMIT)
         self._tasks: set[asyncio.Future[Any]] = set()
         api = urlsplit(core.settings.slack_api_url)
         self._api_host = (api.hostname or "", api.port)
@@ -216,16 +220,21 @@ class Listeners:
     ) -> None:
         """``/submit`` after its ack: the form (or the charter first), read within Slack's
         trigger window; a database that does not answer in time is said through the
-        ``response_url`` (only reads happen here: nothing is half done)."""
+        ``response_url`` (only reads happen here: nothing is half done).
+
+        The form comes first: on its own lane (``FORM_LIMIT``, not the buttons' and
+        events' ``WORK_LIMIT``), from choices cached per workspace, and ``views.open``
+        goes out on Bolt's client, whose connection pool the outbox's sends and the
+        photo downloads do not use (``SlackAdapter``)."""
 
         async def prepare() -> tuple[MemberView, Reply]:
             member = await self.identity.member(context, client)
             return member, await handle_command(self.core, member, "/submit", text)
 
         try:
-            # The budget starts with the work: a turn waited for under load (WORK_LIMIT)
+            # The budget starts with the work: a turn waited for under load (FORM_LIMIT)
             # is not the database failing.
-            async with self._work:
+            async with self._forms:
                 member, reply = await Attempt(SLACK_BUDGET, self.core.db).run(prepare())
         except Unavailable as out:
             log.warning("Slack /submit: database unavailable (%s); told to retry", out.reason)

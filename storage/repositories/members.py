@@ -494,6 +494,20 @@ class AuditRepository:
         )
         await self.s.flush()
 
+    async def form_version(self, workspace_id: int) -> tuple[int, int]:
+        """(latest audit row, latest charter version) of a workspace, in one statement:
+        every change of its sites and campaigns writes an audit row in its transaction, so
+        this pair changes whenever what the submission form offers (or the charter a
+        member must have accepted to see it) may have changed."""
+        audit = select(func.max(AuditEvent.id)).where(AuditEvent.workspace_id == workspace_id)
+        charter = select(func.max(CharterVersion.version)).where(
+            CharterVersion.workspace_id == workspace_id
+        )
+        row = (
+            await self.s.execute(select(audit.scalar_subquery(), charter.scalar_subquery()))
+        ).one()
+        return int(row[0] or 0), int(row[1] or 0)
+
     async def recent(self, workspace_id: int, limit: int = 50) -> list[AuditEvent]:
         """The latest changes, newest first."""
         rows = await self.s.scalars(
