@@ -64,7 +64,7 @@ DROPPED_SUBMIT = "slack.submit_dropped"
 WORK_LIMIT = 8
 # /submit's own lane: its form is read (from the per-workspace cache, bot/services/forms.py)
 # beside the work above, never behind it, at most this many at once.
-FORM_LIMIT = 64
+FORM_LIMIT = 16
 # Seconds to post a message to a request's response_url (or a notice on the App Home).
 RESPONSE_URL_TIMEOUT = 5
 # block_id prefix of a notice shown on top of an App Home (replaced by the next one).
