@@ -2,23 +2,25 @@
 
 Slack's ``trigger_id`` expires 3 s after a person types ``/submit``: under a burst the
 form must not wait for three database reads per person. This cache keeps, per
-workspace, the sites and the campaigns running today (per site), and the charter
-version each member was last seen to have accepted, and checks them with one cheap
-read: ``(latest audit row, latest charter version)`` of the workspace
-(``AuditRepository.form_version``). Every change of sites (add, rename, merge, import)
-and campaigns (new, close) writes an audit row in its own transaction, and publishing
-a charter adds a version, so that pair moves on with every change that matters, made
-by this process or by another replica on the same database.
+workspace, the sites, the campaigns running today (per site) and the current charter
+version, and per member the charter version they were last seen to have accepted. It
+is checked with one cheap read: ``(latest audit row, latest charter version row)`` over
+all workspaces (``AuditRepository.form_version``, two primary-key maxima). Every change
+of sites (add, rename, merge, import) and campaigns (new, close) writes an audit row in
+its own transaction, and publishing a charter adds a row, so that pair moves on with
+every change that matters, made by this process or by another replica on the same
+database; a change in any workspace reloads each workspace's entry once (changes are
+a CM's, rare; a reload is one read).
 
 Why a version read rather than a TTL: a TTL short enough for the CM who just added a
 site ("it is not in the form!") would make every burst read the database anyway; the
-version read is one indexed statement, and requests of one workspace arriving together
-share it: a request joins a read that started after it arrived (so it sees every
-change committed before it), else waits for the next one. The read is bounded
-(``VERSION_WAIT``): when the database is slow or away the form opens from what is
-cached (what was offered a moment ago), and the submission itself checks everything
-again when it is recorded. In this process a change also drops the workspace's entry
-at once (``invalidate``), whatever the database answers.
+version read is one statement, and the requests arriving together share it: a request
+joins a read that started after it arrived (so it sees every change committed before
+it), else waits for the next one. The read is bounded (``VERSION_WAIT``): when the
+database is slow or away the form opens from what is cached (what was offered a moment
+ago), and the submission itself checks everything again when it is recorded. In this
+process a change also drops the workspace's entry at once (``invalidate``), whatever the
+database answers.
 
 Only a positive answer about a member is kept (they accepted version N, so they may
 submit while N is current and they are an ambassador); anyone else reads the charter
@@ -54,7 +56,8 @@ Choices = list[tuple[int, str]]
 
 @dataclass
 class _Entry:
-    version: tuple[int, int]
+    version: tuple[int, int]  # the form version it was read at
+    charter: int | None  # the workspace's current charter version
     timezone: str
     sites: Choices
     campaigns: dict[tuple[int | None, date], Choices] = field(default_factory=dict)
@@ -67,8 +70,8 @@ class FormChoices:
         self.core = core
         self.wait = wait
         self._entries: dict[int, _Entry] = {}
-        # workspace -> (loop time the read started, the read)
-        self._reads: dict[int, tuple[float, asyncio.Future[tuple[int, int]]]] = {}
+        # The latest version read: (loop time it started, the read).
+        self._read: tuple[float, asyncio.Future[tuple[int, int]]] | None = None
         self._accepted: OrderedDict[int, int] = OrderedDict()
 
     def invalidate(self, workspace_id: int) -> None:
@@ -86,18 +89,18 @@ class FormChoices:
         finally:
             self.invalidate(workspace_id)
 
-    async def version(self, workspace_id: int) -> tuple[int, int] | None:
-        """The workspace's form version as of now or later; None when the database did not
-        answer within ``wait`` seconds (the read goes on for the requests behind)."""
+    async def version(self) -> tuple[int, int] | None:
+        """The form version as of now or later; None when the database did not answer
+        within ``wait`` seconds (the read goes on for the requests behind)."""
         loop = asyncio.get_running_loop()
         arrived = loop.time()
         deadline = arrived + self.wait
         while True:
-            current = self._reads.get(workspace_id)
+            current = self._read
             if current is None or (current[1].done() and current[0] < arrived):
-                current = (loop.time(), loop.create_task(self._read_version(workspace_id)))
+                current = (loop.time(), loop.create_task(self._read_version()))
                 current[1].add_done_callback(_retrieved)
-                self._reads[workspace_id] = current
+                self._read = current
             started, read = current
             left = deadline - loop.time()
             if left <= 0:
@@ -111,36 +114,45 @@ class FormChoices:
                 return read.result()
             # A read that began before this request: the next one will do.
 
-    async def _read_version(self, workspace_id: int) -> tuple[int, int]:
-        try:
-            async with self.core.db.read() as r:
-                return await r.audit.form_version(workspace_id)
-        except Exception as exc:
-            log.debug("form version of workspace %s not read: %s", workspace_id, exc)
-            raise
+    async def _read_version(self) -> tuple[int, int]:
+        async with self.core.db.read() as r:
+            return await r.audit.form_version()
 
     async def for_submit(self, member: MemberView) -> Charter | tuple[Choices, Choices]:
         """``/submit``: the charter to read first, or the form's (sites, campaigns)."""
-        version = await self.version(member.workspace_id)
-        charter = await self._charter(member, version)
+        entry = await self._entry(member.workspace_id, await self.version())
+        charter = await self._charter(member, entry)
         if charter is not None:
             return charter
-        return await self._choices(member, version)
+        return await self._choices(member, entry)
 
     async def choices(self, member: MemberView) -> tuple[Choices, Choices]:
         """Sites and the campaigns running today for the member's site."""
-        return await self._choices(member, await self.version(member.workspace_id))
+        return await self._choices(
+            member, await self._entry(member.workspace_id, await self.version())
+        )
 
-    async def _charter(self, member: MemberView, version: tuple[int, int] | None) -> Charter | None:
+    async def _entry(self, workspace_id: int, version: tuple[int, int] | None) -> _Entry:
+        """The workspace's entry, read again when the version moved on (or is unknown and
+        nothing is cached)."""
+        entry = self._entries.get(workspace_id)
+        if entry is None or (version is not None and entry.version != version):
+            entry = await self._load(workspace_id, version)
+        if version is not None:
+            # The database answers: the workspace's time zone as settings say (TTL-cached).
+            timezone = (await self.core.config.recent(workspace_id)).timezone
+            if timezone != entry.timezone:
+                entry.timezone, entry.campaigns = timezone, {}
+        return entry
+
+    async def _charter(self, member: MemberView, entry: _Entry) -> Charter | None:
         """None when ``member`` may submit (an ambassador who accepted the current charter),
         else the charter to read first. Read from the cache when the member was seen to
         accept the version that is still current."""
-        entry = self._entries.get(member.workspace_id)
-        current = version[1] if version is not None else (entry.version[1] if entry else None)
         if (
-            current is not None
+            entry.charter is not None
             and Role.AMBASSADOR in member.roles
-            and self._accepted.get(member.id) == current
+            and self._accepted.get(member.id) == entry.charter
         ):
             return None
         charter = await self.core.onboarding.charter(member)
@@ -155,17 +167,8 @@ class FormChoices:
         while len(self._accepted) > MEMBERS_MAX:
             self._accepted.popitem(last=False)
 
-    async def _choices(
-        self, member: MemberView, version: tuple[int, int] | None
-    ) -> tuple[Choices, Choices]:
+    async def _choices(self, member: MemberView, entry: _Entry) -> tuple[Choices, Choices]:
         ws = member.workspace_id
-        entry = self._entries.get(ws)
-        if entry is None or (version is not None and entry.version != version):
-            entry = await self._load(ws, version)
-        if version is not None:
-            timezone = (await self.core.config.recent(ws)).timezone
-            if timezone != entry.timezone:
-                entry.timezone, entry.campaigns = timezone, {}
         today = local_day(self.core.clock(), entry.timezone)
         key = (member.site_id, today)
         campaigns = entry.campaigns.get(key)
@@ -181,10 +184,13 @@ class FormChoices:
     async def _load(self, workspace_id: int, version: tuple[int, int] | None) -> _Entry:
         async with self.core.db.read() as r:
             if version is None:
-                version = await r.audit.form_version(workspace_id)
+                version = await r.audit.form_version()
+            charter = await r.charters.current(workspace_id)
             sites = [(s.id, s.name) for s in await r.sites.list(workspace_id)]
             config = await self.core.config.load(r, workspace_id)
-        entry = _Entry(version, config.timezone, sites)
+        entry = _Entry(
+            version, charter.version if charter is not None else None, config.timezone, sites
+        )
         self._entries[workspace_id] = entry
         return entry
 

@@ -494,15 +494,14 @@ class AuditRepository:
         )
         await self.s.flush()
 
-    async def form_version(self, workspace_id: int) -> tuple[int, int]:
-        """(latest audit row, latest charter version) of a workspace, in one statement:
-        every change of its sites and campaigns writes an audit row in its transaction, so
-        this pair changes whenever what the submission form offers (or the charter a
-        member must have accepted to see it) may have changed."""
-        audit = select(func.max(AuditEvent.id)).where(AuditEvent.workspace_id == workspace_id)
-        charter = select(func.max(CharterVersion.version)).where(
-            CharterVersion.workspace_id == workspace_id
-        )
+    async def form_version(self) -> tuple[int, int]:
+        """(latest audit row, latest charter version row), over every workspace, in one
+        statement on two primary keys: every change of sites and campaigns writes an
+        audit row in its transaction and publishing a charter adds a row, so this pair
+        moves on whenever what a submission form offers (or the charter a member must
+        have accepted to see it) may have changed, in any workspace."""
+        audit = select(func.max(AuditEvent.id))
+        charter = select(func.max(CharterVersion.id))
         row = (
             await self.s.execute(select(audit.scalar_subquery(), charter.scalar_subquery()))
         ).one()
