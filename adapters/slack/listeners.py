@@ -63,8 +63,13 @@ DROPPED_SUBMIT = "slack.submit_dropped"
 # pool and being lost after Slack was told "ok").
 WORK_LIMIT = 8
 # /submit's own lane: its form is read (from the per-workspace cache, bot/services/forms.py)
-# beside the work above, never behind it, at most this many at once.
+# and opened beside the work above, never behind it, at most this many at once. A /submit
+# waits for its turn in the lane before its ack (at most ADMIT_WAIT seconds, then it is
+# acked and waits after): under a burst, requests are not acknowledged faster than their
+# forms can be opened, so the forms of those acked do not fall past Slack's 3 s trigger
+# window behind a backlog of acks.
 FORM_LIMIT = 16
+ADMIT_WAIT = 1.5
 # Seconds to post a message to a request's response_url (or a notice on the App Home).
 RESPONSE_URL_TIMEOUT = 5
 # block_id prefix of a notice shown on top of an App Home (replaced by the next one).
@@ -182,9 +187,19 @@ class Listeners:
             # typed &, < and > as entities (the arrow of ``site rename A -> B``).
             text = slack_unescape(text)
         if name == "/submit":
-            # Its answer is a form (views.open), so it needs nothing in the ack: ack first.
+            # Its answer is a form (views.open), so it needs nothing in the ack: acked as
+            # soon as the form lane has room for it (FORM_LIMIT, ADMIT_WAIT).
+            admitted = await self._admit()
             await ack()
-            await self._open_submit(command, context, client, text)
+            try:
+                if admitted:
+                    await self._open_submit(command, context, client, text)
+                else:
+                    async with self._forms:
+                        await self._open_submit(command, context, client, text)
+            finally:
+                if admitted:
+                    self._forms.release()
             return
         attempt = Attempt(SLACK_BUDGET, self.core.db)
 
@@ -215,6 +230,14 @@ class Listeners:
 
         await self._after_ack(name, translator(member.locale), command.get("response_url"), show)
 
+    async def _admit(self) -> bool:
+        """A turn in the form lane, waited for at most ``ADMIT_WAIT`` seconds."""
+        try:
+            await asyncio.wait_for(self._forms.acquire(), ADMIT_WAIT)
+        except TimeoutError:
+            return False
+        return True
+
     async def _open_submit(
         self, command: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient, text: str
     ) -> None:
@@ -222,20 +245,20 @@ class Listeners:
         trigger window; a database that does not answer in time is said through the
         ``response_url`` (only reads happen here: nothing is half done).
 
-        The form comes first: on its own lane (``FORM_LIMIT``, not the buttons' and
-        events' ``WORK_LIMIT``), from choices cached per workspace, and ``views.open``
-        goes out on Bolt's client, whose connection pool the outbox's sends and the
-        photo downloads do not use (``SlackAdapter``)."""
+        The form comes first: on its own lane (``FORM_LIMIT``, a turn held until
+        ``views.open`` returned; not the buttons' and events' ``WORK_LIMIT``), from choices
+        cached per workspace, and ``views.open`` goes out on Bolt's client, whose
+        connection pool the outbox's sends and the photo downloads do not use
+        (``SlackAdapter``)."""
 
         async def prepare() -> tuple[MemberView, Reply]:
             member = await self.identity.member(context, client)
             return member, await handle_command(self.core, member, "/submit", text)
 
         try:
-            # The budget starts with the work: a turn waited for under load (FORM_LIMIT)
-            # is not the database failing.
-            async with self._forms:
-                member, reply = await Attempt(SLACK_BUDGET, self.core.db).run(prepare())
+            # The caller holds a turn in the form lane (FORM_LIMIT); the budget starts with
+            # the work: a turn waited for under load is not the database failing.
+            member, reply = await Attempt(SLACK_BUDGET, self.core.db).run(prepare())
         except Unavailable as out:
             log.warning("Slack /submit: database unavailable (%s); told to retry", out.reason)
             t = translator(self._locale(context))
