@@ -70,6 +70,8 @@ WORK_LIMIT = 8
 # window behind a backlog of acks.
 FORM_LIMIT = 16
 ADMIT_WAIT = 1.5
+# Seconds /submit waits to read who the person is before it uses their last sight.
+FORM_MEMBER_WAIT = 0.5
 # Seconds to post a message to a request's response_url (or a notice on the App Home).
 RESPONSE_URL_TIMEOUT = 5
 # block_id prefix of a notice shown on top of an App Home (replaced by the next one).
@@ -252,7 +254,8 @@ class Listeners:
         (``SlackAdapter``)."""
 
         async def prepare() -> tuple[MemberView, Reply]:
-            member = await self.identity.member(context, client)
+            # Someone seen before gets their form even when the database is slow or away.
+            member = await self.identity.member_soon(context, client, FORM_MEMBER_WAIT)
             return member, await handle_command(self.core, member, "/submit", text)
 
         try:
