@@ -15,12 +15,13 @@ a CM's, rare; a reload is one read).
 Why a version read rather than a TTL: a TTL short enough for the CM who just added a
 site ("it is not in the form!") would make every burst read the database anyway; the
 version read is one statement, and the requests arriving together share it: a request
-joins a read that started after it arrived (so it sees every change committed before
-it), else waits for the next one. The read is bounded (``VERSION_WAIT``): when the
-database is slow or away the form opens from what is cached (what was offered a moment
-ago), and the submission itself checks everything again when it is recorded. In this
-process a change also drops the workspace's entry at once (``invalidate``), whatever the
-database answers.
+uses a read that started at most ``VERSION_FRESH`` (0.1 s) before it arrived (so it sees
+every change committed that long before it), else waits for the next one; a burst makes
+about ten reads a second, and most of its forms wait for none. The read is bounded
+(``VERSION_WAIT``): when the database is slow or away the form opens from what is cached
+(what was offered a moment ago), and the submission itself checks everything again when
+it is recorded. In this process a change also drops the workspace's entry at once
+(``invalidate``), whatever the database answers.
 
 Only a positive answer about a member is kept (they accepted version N, so they may
 submit while N is current and they are an ambassador); anyone else reads the charter
@@ -48,6 +49,10 @@ log = logging.getLogger(__name__)
 
 #: Seconds a form waits for the version read before it opens from the cache.
 VERSION_WAIT = 0.5
+#: A version read that started at most this many seconds before a request arrived is
+#: recent enough for it: a change made on another replica is offered by the forms asked
+#: for from then on (in this process, at once).
+VERSION_FRESH = 0.1
 #: Members whose accepted charter version is remembered (the oldest are dropped).
 MEMBERS_MAX = 50_000
 
@@ -66,9 +71,12 @@ class _Entry:
 class FormChoices:
     """The submission form's choices and who may see it, per workspace (module doc)."""
 
-    def __init__(self, core: Core, *, wait: float = VERSION_WAIT) -> None:
+    def __init__(
+        self, core: Core, *, wait: float = VERSION_WAIT, fresh: float = VERSION_FRESH
+    ) -> None:
         self.core = core
         self.wait = wait
+        self.fresh = fresh
         self._entries: dict[int, _Entry] = {}
         # The latest version read: (loop time it started, the read).
         self._read: tuple[float, asyncio.Future[tuple[int, int]]] | None = None
@@ -93,8 +101,8 @@ class FormChoices:
         """The form version as of now or later; None when the database did not answer
         within ``wait`` seconds (the read goes on for the requests behind)."""
         loop = asyncio.get_running_loop()
-        arrived = loop.time()
-        deadline = arrived + self.wait
+        arrived = loop.time() - self.fresh
+        deadline = arrived + self.fresh + self.wait
         while True:
             current = self._read
             if current is None or (current[1].done() and current[0] < arrived):
