@@ -63,12 +63,14 @@ DROPPED_SUBMIT = "slack.submit_dropped"
 # pool and being lost after Slack was told "ok").
 WORK_LIMIT = 8
 # /submit's own lane: its form is read (from the per-workspace cache, bot/services/forms.py)
-# and opened beside the work above, never behind it, at most this many at once. A /submit
-# waits for its turn in the lane before its ack (at most ADMIT_WAIT seconds, then it is
-# acked and waits after): under a burst, requests are not acknowledged faster than their
-# forms can be opened, so the forms of those acked do not fall past Slack's 3 s trigger
-# window behind a backlog of acks.
+# and opened beside the work above, never behind it, at most FORM_LIMIT at once. At most
+# ADMIT_LIMIT /submit are acked and still waiting for their form: one more waits before
+# its ack (at most ADMIT_WAIT seconds, then it is acked and waits after), so under a burst
+# requests are not acknowledged much faster than their forms can be opened and the forms
+# of those acked do not fall past Slack's 3 s trigger behind a backlog (150 forms: about
+# 1 s of work on one contended core). Below that, acks wait for nothing.
 FORM_LIMIT = 16
+ADMIT_LIMIT = 150
 ADMIT_WAIT = 1.5
 # Seconds /submit waits to read who the person is before it uses their last sight.
 FORM_MEMBER_WAIT = 0.5
@@ -92,6 +94,7 @@ class Listeners:
         self.modals = modals
         self._work = asyncio.Semaphore(WORK_LIMIT)
         self._forms = asyncio.Semaphore(FORM_LIMIT)
+        self._admitted = asyncio.Semaphore(ADMIT_LIMIT)
         self._tasks: set[asyncio.Future[Any]] = set()
         api = urlsplit(core.settings.slack_api_url)
         self._api_host = (api.hostname or "", api.port)
@@ -194,14 +197,11 @@ class Listeners:
             admitted = await self._admit()
             await ack()
             try:
-                if admitted:
+                async with self._forms:
                     await self._open_submit(command, context, client, text)
-                else:
-                    async with self._forms:
-                        await self._open_submit(command, context, client, text)
             finally:
                 if admitted:
-                    self._forms.release()
+                    self._admitted.release()
             return
         attempt = Attempt(SLACK_BUDGET, self.core.db)
 
@@ -233,9 +233,10 @@ class Listeners:
         await self._after_ack(name, translator(member.locale), command.get("response_url"), show)
 
     async def _admit(self) -> bool:
-        """A turn in the form lane, waited for at most ``ADMIT_WAIT`` seconds."""
+        """A place among the ``ADMIT_LIMIT`` forms pending, waited for at most
+        ``ADMIT_WAIT`` seconds."""
         try:
-            await asyncio.wait_for(self._forms.acquire(), ADMIT_WAIT)
+            await asyncio.wait_for(self._admitted.acquire(), ADMIT_WAIT)
         except TimeoutError:
             return False
         return True
