@@ -173,11 +173,15 @@ class TokenBucket:
             raise ValueError("rate must be positive and finite, burst at least 1")
         self.rate = rate
         self.burst = burst
-        # Refill starts ``margin`` seconds after each event: sends in a steady stream are
-        # ``1 / rate + margin`` apart, so a request the network delays a little more than
-        # the one before it still reaches the server after its token came back there.
+        # An event waits until the bucket holds ``1 + margin * rate`` tokens: each one goes
+        # ``margin`` seconds after its token came back, so a request the network delays a
+        # little more than the one before it still reaches the server after its token came
+        # back there; the refill is continuous, so a steady stream stays ``1 / rate`` apart
+        # (the margin is one offset, not added again at every event: 50 cards in a channel
+        # are not 50 margins late).
         self.margin = margin
-        self.interval = 1.0 / rate + margin
+        self.need = 1.0 + margin * rate
+        self.interval = 1.0 / rate
         self.cool_down = cool_down
         self.clock = clock
         self.sleep = sleep
@@ -202,7 +206,8 @@ class TokenBucket:
         tokens, at = self._tokens.get(key, (float(self.burst), now))
         if held is not None and at < held:
             tokens, at = 1.0, held  # after a hold: one send (what Retry-After allows), then refill
-        return min(float(self.capacity(key)), tokens + max(0.0, now - at) * self.rate)
+        cap = max(float(self.capacity(key)), self.need)
+        return min(cap, tokens + max(0.0, now - at) * self.rate)
 
     def delay(self, key: str) -> float:
         """Seconds until ``key`` has a token (0: now)."""
@@ -211,7 +216,7 @@ class TokenBucket:
         if held is not None and now < held:
             return max(held - now, _MIN_SLEEP)
         level = self._level(key, now)
-        missing = 1.0 - level
+        missing = self.need - level
         # A hair of float error must not make a full token look missing.
         if missing <= 1e-9:
             return 0.0
@@ -223,7 +228,7 @@ class TokenBucket:
         now = self.clock()
         if len(self._tokens) >= _PRUNE_AT and key not in self._tokens:
             self._prune(now)
-        self._tokens[key] = (max(0.0, self._level(key, now) - 1.0), now + self.margin)
+        self._tokens[key] = (max(0.0, self._level(key, now) - 1.0), now)
         held = self._held.get(key)
         if held is not None and held <= now:
             del self._held[key]

@@ -4,6 +4,7 @@
         [--rounds 5] [--teams 20] [--compare REV]
         [--database-url postgresql://postgres@127.0.0.1:5432/relais_slack_bench]
         [--server-gc log|no-full]
+    .venv/bin/python bench/slack_ack.py --burst 1000 --concurrency 50 [--rounds 1]
 
 Everything runs on 127.0.0.1. ``relais serve`` runs in its own process (one core, as in
 production) with its Slack adapter pointed at a fake Slack Web API
@@ -34,6 +35,14 @@ what arrived, how long after the ack, and the approved submissions in the databa
 CPU columns say what each process used during a phase (100% = one core); "other CPU" is
 the rest of the machine and "load" the 1-minute load average at the end of the phase, so
 a run disturbed by something else shows it.
+
+``--burst N`` measures what issue 14 asks of the forms instead: one burst of ``N``
+``/submit`` commands (no clicks) sent to each app in turn, ``--rounds`` times, and for
+each app the share of forms opened inside Slack's 3 s trigger window (``views.open``
+received by the app's fake Slack no later than 3 s after the ack), with p50/p95/p99 of
+ack -> ``views.open`` (and of request sent -> ``views.open``, which is what Slack's
+trigger really counts from). The bare Bolt app of this mode acks and then calls
+``views.open`` with a small static form, against a fake Slack of its own: the floor.
 
 ``--database-url`` takes a PostgreSQL database that the benchmark may reset (its
 ``public`` schema is dropped; with ``--compare`` a second database named ``<name>_compare``
@@ -282,6 +291,7 @@ class Phase:
     load: list[float] = field(default_factory=list)  # 1-min load average at each end
     requests: int = 0
     acked: dict[str, float] = field(default_factory=dict)  # key -> first ack, monotonic
+    sent: dict[str, float] = field(default_factory=dict)  # key -> first send, monotonic
     spans: list[tuple[float, float]] = field(default_factory=list)  # monotonic (start, end)
 
     @property
@@ -311,6 +321,7 @@ class Phase:
         self.load += other.load
         self.requests += other.requests
         self.acked.update(other.acked)
+        self.sent.update(other.sent)
         self.spans += other.spans
 
 
@@ -333,6 +344,7 @@ async def fire(
             headers = signed_headers(SECRET, request.body)
             data = request.body.encode()
             start = time.perf_counter()
+            phase.sent.setdefault(request.key, time.monotonic())
             try:
                 async with session.post(url, data=data, headers=headers) as response:
                     body = await response.read()
@@ -652,6 +664,8 @@ class Work:
     server_cpu: float = 0.0  # CPU seconds the server used meanwhile
     delays: list[float] = field(default_factory=list)  # seconds from ack to the work's call
     told: Counter[str] = field(default_factory=Counter)  # response_url posts, by text
+    sent_delays: list[float] = field(default_factory=list)  # from sending the request
+    within: list[int] = field(default_factory=list)  # per round: work done within 3 s
 
     @property
     def done(self) -> bool:
@@ -663,6 +677,8 @@ class Work:
         self.seconds += other.seconds
         self.server_cpu += other.server_cpu
         self.delays += other.delays
+        self.sent_delays += other.sent_delays
+        self.within += other.within
         self.told += other.told
 
 
@@ -670,9 +686,11 @@ CARD_ID = re.compile(r"Submission #(\d+)")
 WHAT = {"commands": "views.open", "clicks": "card chat.update"}
 
 
-def delays(fake: FakeSlack, phase: Phase, since: int) -> list[float]:
-    """Seconds from each ack to the Web API call that did its work: ``views.open`` with
-    the command's trigger; the ``chat.update`` of the card a click approved."""
+def delays(fake: FakeSlack, phase: Phase, since: int, *, from_send: bool = False) -> list[float]:
+    """Seconds from each ack (``from_send``: from sending the request) to the Web API call
+    that did its work: ``views.open`` with the command's trigger; the ``chat.update`` of
+    the card a click approved."""
+    start = phase.sent if from_send else phase.acked
     out: list[float] = []
     for call in fake.calls[since:]:
         if not call.ok:
@@ -685,7 +703,7 @@ def delays(fake: FakeSlack, phase: Phase, since: int) -> list[float]:
         else:
             continue
         if key in phase.acked:
-            out.append(call.at - phase.acked[key])
+            out.append(call.at - start[key])
     return out
 
 
@@ -741,14 +759,17 @@ class Side:
         cpu = process_cpu(self.server.proc.pid)
         got, took = await wait_counts(self.fake, want, base, args.drain_timeout)
         told = Counter(str(r.get("text"))[:70] for r in self.fake.responses[answered:])
+        done = delays(self.fake, phase, since)
         self.work[name].add(
             Work(
                 Counter(want),
                 Counter(got),
                 took,
                 process_cpu(self.server.proc.pid) - cpu,
-                delays(self.fake, phase, since),
+                done,
                 told,
+                delays(self.fake, phase, since, from_send=True),
+                [sum(d <= TRIGGER_S for d in done)],
             )
         )
 
@@ -833,21 +854,30 @@ async def start_relais(
     return side, ids
 
 
-async def start_bare(tmp: Path, api_url: str, session: aiohttp.ClientSession, plan: Plan) -> Side:
+async def start_bare(
+    tmp: Path,
+    api_url: str,
+    session: aiohttp.ClientSession,
+    plan: Plan,
+    fake: FakeSlack | None = None,
+) -> Side:
+    """The bare Bolt app; with ``fake`` (the burst mode) it calls ``views.open`` there."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(PLATFORM_PREFIXES)}
     argv = [
         sys.executable,
         str(SCRIPT),
         "--api-url",
-        api_url,
+        fake.api_url if fake is not None else api_url,
         "--parent",
         str(os.getpid()),
         "--serve-bare",
     ]
+    if fake is not None:
+        argv.append("--bare-views-open")
     server = Server("bare Bolt", argv, env, tmp)
     await server.ready(session, "/healthz", within=30)
     print(f"bare Bolt: pid {server.proc.pid} at {server.url}", flush=True)
-    return Side("bare Bolt", server, plan)
+    return Side("bare Bolt", server, plan, fake)
 
 
 def worktree(tmp: Path, rev: str) -> Path:
@@ -869,8 +899,26 @@ def drop_worktree(path: Path) -> None:
 # -- the bare Bolt app (child process) ---------------------------------------------------------
 
 
-def serve_bare(host: str, port: int, api_url: str, parent: int) -> None:
-    """A slack-bolt app whose listeners only acknowledge, on aiohttp like Relais."""
+BARE_VIEW = {
+    "type": "modal",
+    "callback_id": "submission.create",
+    "title": {"type": "plain_text", "text": "Submit a photo"},
+    "submit": {"type": "plain_text", "text": "Send"},
+    "blocks": [
+        {
+            "type": "input",
+            "block_id": "caption",
+            "label": {"type": "plain_text", "text": "Caption"},
+            "element": {"type": "plain_text_input", "action_id": "caption", "multiline": True},
+        }
+    ],
+}
+
+
+def serve_bare(host: str, port: int, api_url: str, parent: int, views_open: bool) -> None:
+    """A slack-bolt app whose listeners only acknowledge, on aiohttp like Relais; with
+    ``views_open`` its ``/submit`` then opens a small static form (``views.open``, one
+    shared HTTP session as Relais has): the floor of the burst mode."""
     from aiohttp import web
     from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
     from slack_bolt.async_app import AsyncApp
@@ -885,8 +933,10 @@ def serve_bare(host: str, port: int, api_url: str, parent: int) -> None:
     )
 
     @bolt.command("/submit")
-    async def submit(ack: Any) -> None:
+    async def submit(ack: Any, command: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
+        if views_open:
+            await client.views_open(trigger_id=command["trigger_id"], view=BARE_VIEW)
 
     @bolt.action("review.approve")
     async def approve(ack: Any) -> None:
@@ -908,8 +958,11 @@ def serve_bare(host: str, port: int, api_url: str, parent: int) -> None:
                     return
 
         task = asyncio.create_task(watch())
+        # One connection pool for the Web API calls, as Relais has (adapters/slack/port.py).
+        bolt.client.session = aiohttp.ClientSession()
         yield
         task.cancel()
+        await bolt.client.session.close()
 
     app = web.Application(client_max_size=1024 * 1024)
     app.router.add_post("/slack/events", events)
@@ -1028,6 +1081,57 @@ def print_report(sides: list[Side], rounds: int) -> None:
             print(f"  {side.name} logged {n} x {line}")
 
 
+def print_burst(sides: list[Side], args: argparse.Namespace) -> None:
+    """The burst mode's report: acks, then the forms (ack -> views.open) of each app."""
+    print()
+    print(
+        f"{args.rounds} burst(s) of {args.burst} /submit at {args.concurrency} in flight, "
+        "per app; latencies in ms"
+    )
+    print(
+        f"{'app':<18} {'acked':>11} {'ack p50':>7} {'ack p99':>7} {'req/s':>6} "
+        f"{'forms':>11} {'in 3 s':>7} {'p50':>6} {'p95':>6} {'p99':>6} {'max':>6} "
+        f"{'sent->open p95':>14} {'server CPU':>10} {'load':>5}"
+    )
+    for side in sides:
+        p = side.total("commands")
+        work = side.work["commands"]
+        opened = Phase("open", latencies=work.delays)
+        sent = Phase("sent", latencies=work.sent_delays)
+        within = sum(d <= TRIGGER_S for d in work.delays) / p.requests if p.requests else 0
+        print(
+            f"{side.name:<18} {len(p.latencies):>5}/{p.requests:<5} {p.ms(50):>7.1f} "
+            f"{p.ms(99):>7.1f} {p.rate:>6.0f} {len(work.delays):>5}/{p.requests:<5} "
+            f"{within:>7.1%} {opened.ms(50):>6.0f} {opened.ms(95):>6.0f} {opened.ms(99):>6.0f} "
+            f"{opened.ms(100):>6.0f} {sent.ms(95):>14.0f} {p.share(p.server_cpu):>10.0%} "
+            f"{statistics.fmean(p.load) if p.load else math.nan:>5.2f}"
+        )
+    print()
+    for side in sides:
+        work = side.work["commands"]
+        per_round = work.within
+        print(
+            f"  {side.name}: forms within 3 s per round "
+            + " ".join(str(n) for n in per_round)
+            + f"; {work.seconds / args.rounds:.1f} s from a burst's last ack to its last form"
+        )
+        for text_, n in work.told.most_common(3):
+            print(f"  {side.name}: told through response_url: {n} x {text_!r}")
+        errors = side.total("commands").errors
+        for what, n in errors.most_common(5):
+            print(f"  {side.name} errors: {n} x {what}")
+        logged = Counter(line.split(" ", 2)[-1][:130] for line in side.log_errors)
+        for line, n in logged.most_common(4):
+            print(f"  {side.name} logged {n} x {line}")
+    relais = sides[0].work["commands"]
+    share = sum(d <= TRIGGER_S for d in relais.delays) / max(1, sides[0].total("commands").requests)
+    print()
+    print(
+        f"{sides[0].name}: {share:.1%} of the forms opened within {TRIGGER_S:.0f} s of the ack "
+        f"({'meets' if share >= 0.95 else 'MISSES'} >= 95%)"
+    )
+
+
 # -- main -------------------------------------------------------------------------------------
 
 
@@ -1079,7 +1183,12 @@ async def bench(args: argparse.Namespace) -> None:
                             sides[0].fake.url,
                             fake.url,
                         )
-                sides.append(await start_bare(tmp, sides[0].fake.api_url, session, sides[0].plan))
+                bare_fake = None
+                if args.burst:
+                    bare_fake = await stack.enter_async_context(FakeSlack())
+                sides.append(
+                    await start_bare(tmp, sides[0].fake.api_url, session, sides[0].plan, bare_fake)
+                )
                 for side in sides:
                     base = counts(side.fake) if side.fake else Counter[str]()
                     await fire(
@@ -1093,16 +1202,12 @@ async def bench(args: argparse.Namespace) -> None:
                     if side.fake:
                         warm_commands = sum(r.kind == "command" for r in side.plan.warmup)
                         warm_clicks = len(side.plan.warmup) - warm_commands
-                        await wait_counts(
-                            side.fake,
-                            {
-                                "views.open": warm_commands,
-                                "chat.update": warm_clicks,
-                                "chat.postEphemeral": warm_clicks,
-                            },
-                            base,
-                            args.drain_timeout,
-                        )
+                        want = {"views.open": warm_commands}
+                        if side is not sides[-1]:  # the bare app only acks the clicks
+                            want.update(
+                                {"chat.update": warm_clicks, "chat.postEphemeral": warm_clicks}
+                            )
+                        await wait_counts(side.fake, want, base, args.drain_timeout)
                 for r in range(args.rounds):
                     order = sides[r % len(sides) :] + sides[: r % len(sides)]
                     print(
@@ -1110,10 +1215,10 @@ async def bench(args: argparse.Namespace) -> None:
                         flush=True,
                     )
                     for side in order:
-                        for phase in ("commands", "clicks"):
+                        for phase in ("commands",) if args.burst else ("commands", "clicks"):
                             await side.run(session, args, phase, r)
                 for side in sides:
-                    if side.fake:
+                    if side.database_url:
                         side.approved = await count_approved(side.database_url)
                         side.full_gcs = read_gc_log(side.gc_log) if side.gc_log else None
                     await side.server.stop()
@@ -1123,7 +1228,10 @@ async def bench(args: argparse.Namespace) -> None:
                 kill(side.server.proc)
             for tree in trees:
                 drop_worktree(tree)
-        print_report(sides, args.rounds)
+        if args.burst:
+            print_burst(sides, args)
+        else:
+            print_report(sides, args.rounds)
 
 
 def main() -> None:
@@ -1160,7 +1268,15 @@ def main() -> None:
         help="diagnosis: log the Relais server's full garbage collections (log), or also "
         "disable them (no-full); default: leave the server as it is",
     )
+    parser.add_argument(
+        "--burst",
+        type=int,
+        metavar="N",
+        help="issue 14's form burst: N /submit at once per app and round, no clicks; "
+        "reports the share of forms opened within Slack's 3 s trigger window",
+    )
     parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--bare-views-open", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -1171,13 +1287,19 @@ def main() -> None:
         print(json.dumps(asyncio.run(seed(args.teams, args.seed))))
         return
     if args.serve_bare:
-        serve_bare(args.host, args.port, args.api_url, args.parent)
+        serve_bare(args.host, args.port, args.api_url, args.parent, args.bare_views_open)
         return
     if not 0 <= args.double_clicks < 1 or args.warmup < 2 or args.rounds < 1 or args.teams < 1:
         parser.error(
             "--double-clicks must be in [0, 1), --warmup at least 2, --rounds and "
             "--teams at least 1"
         )
+
+    if args.burst is not None:
+        if args.burst < 1:
+            parser.error("--burst must be at least 1")
+        # One burst per app and round: every command is timed, no clicks.
+        args.commands, args.clicks = args.burst * args.rounds, 0
 
     def stop(signum: int, frame: Any) -> None:
         raise SystemExit(128 + signum)  # run the finally blocks: child processes are stopped

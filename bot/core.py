@@ -17,6 +17,7 @@ from bot.media import MediaIntake, PhotoBudget
 from bot.services.campaigns import Campaigns
 from bot.services.config import Config
 from bot.services.consent import Consents
+from bot.services.forms import FormChoices
 from bot.services.leaderboard import Leaderboards
 from bot.services.onboarding import Onboarding
 from bot.services.outside import OutsideCopies
@@ -79,6 +80,7 @@ class Core:
         self.sites = Sites(self)
         self.roles = Roles(self)
         self.campaigns = Campaigns(self)
+        self.forms = FormChoices(self)
         self.privacy = PersonalData(self)
         self.forgetting = Forgetting(self)
         self.outside = OutsideCopies(self)

@@ -66,8 +66,12 @@ SHORT_WAIT = 0.25
 # they are due when the claim reads the clock.
 WAKE_MARGIN = 0.005
 
-# How many of a lane's rows are prepared (photos uploaded) side by side before its sends.
+# How many of a lane's rows are prepared (photos uploaded) ahead of their sends, and how
+# many of those uploads run side by side: about a channel's burst (Slack: ~5), in the
+# rows' order, so the burst's cards are not slowed by the uploads of the cards paced
+# after it; each row waits for its own upload only.
 PREPARE_AHEAD = 8
+PREPARE_SIDE_BY_SIDE = 5
 
 Lane = tuple[str, int, str, str, str]
 
@@ -180,35 +184,45 @@ class Dispatcher(Worker):
     async def _lane(self, lane: Lane, rows: list[OutboxMessage], sent: _SentRecorder) -> None:
         """Send one recipient's rows in order; give the rest back when its pace is full."""
         prepare = getattr(self.ports[lane[0]], "prepare", None)
+        ready: dict[int, asyncio.Future[None]] = {}
         if prepare is not None and len(rows) > 1:
-            # What the sends need and no pace limits (photo uploads), side by side, so that
-            # one recipient's burst is not spent waiting on one upload after another; only
-            # for the first few (those past a burst wait for their turn anyway).
-            ahead = rows[:PREPARE_AHEAD]
-            await asyncio.gather(*(self._prepare(prepare, row) for row in ahead))
-        for index, row in enumerate(rows):
-            behind = self._behind(lane, row)
-            if behind is not None:
-                await self._give_back(lane, rows[index:], *behind)
-                return
-            while True:
-                try:
-                    await self._deliver(row, sent)
-                except NotYet as exc:
-                    if exc.retry_after <= SHORT_WAIT:
-                        await asyncio.sleep(exc.retry_after)
-                        continue
-                    at = self.clock() + timedelta(seconds=exc.retry_after)
-                    await self._give_back(lane, rows[index:], at, exc.interval)
+            # What the sends need and no pace limits (photo uploads), ahead of the sends and
+            # side by side, so that one recipient's burst is not spent waiting on one upload
+            # after another; only for the first few (those past a burst wait for their turn
+            # anyway). Each row waits for its own: the first card goes once its photo is up.
+            turns = asyncio.Semaphore(PREPARE_SIDE_BY_SIDE)
+            for row in rows[:PREPARE_AHEAD]:
+                ready[row.id] = asyncio.ensure_future(self._prepare(prepare, row, turns))
+        try:
+            for index, row in enumerate(rows):
+                behind = self._behind(lane, row)
+                if behind is not None:
+                    await self._give_back(lane, rows[index:], *behind)
                     return
-                except Exception as exc:
-                    # Recording a failure failed (the database went away): the lease runs
-                    # out and the row is tried again.
-                    log.error("outbox row %s: %s", row.id, exc)
-                break
+                if row.id in ready:
+                    await ready[row.id]
+                while True:
+                    try:
+                        await self._deliver(row, sent)
+                    except NotYet as exc:
+                        if exc.retry_after <= SHORT_WAIT:
+                            await asyncio.sleep(exc.retry_after)
+                            continue
+                        at = self.clock() + timedelta(seconds=exc.retry_after)
+                        await self._give_back(lane, rows[index:], at, exc.interval)
+                        return
+                    except Exception as exc:
+                        # Recording a failure failed (the database went away): the lease
+                        # runs out and the row is tried again.
+                        log.error("outbox row %s: %s", row.id, exc)
+                    break
+        finally:
+            for task in ready.values():  # rows given back: their uploads done are kept
+                task.cancel()
+            await asyncio.gather(*ready.values(), return_exceptions=True)
 
-    async def _prepare(self, prepare: Any, row: OutboxMessage) -> None:
-        async with self._limit:
+    async def _prepare(self, prepare: Any, row: OutboxMessage, turns: asyncio.Semaphore) -> None:
+        async with turns, self._limit:
             try:
                 workspace = await self._workspace_external_id(row.workspace_id)
                 await prepare(workspace, Message.from_json(row.payload))

@@ -113,11 +113,18 @@ class SlackAdapter:
             workspace_rate=settings.relais_slack_rate,
             budget=core.photo_budget,
         )
+        # Bolt's client (views.open, users.info: what a person waits for) has its own
+        # connection pool: the outbox's sends (3 MB uploads) cannot hold its connections.
+        self.interactive = SlackClients(
+            settings.slack_api_url,
+            bot_token="" if self.oauth else settings.slack_bot_token,
+            installation_store=installation_store,
+        )
         self.fetcher = FileFetcher(core, self.clients)
         self.job_handlers: dict[str, JobHandler] = {JOB_KIND: SubmissionJob(core, self.fetcher)}
         self.bolt = AsyncApp(
             signing_secret=settings.slack_signing_secret,
-            client=self.clients.new_client(None if self.oauth else settings.slack_bot_token),
+            client=self.interactive.new_client(None if self.oauth else settings.slack_bot_token),
             oauth_settings=oauth_settings,
             request_verification_enabled=not self.socket_mode,
             process_before_response=False,
@@ -205,9 +212,10 @@ class SlackAdapter:
     async def running(self) -> AsyncIterator[None]:
         """While inside: connected over Socket Mode (when ``SLACK_APP_TOKEN`` is set)."""
         handler: AsyncSocketModeHandler | None = None
-        # One connection pool for every Web API call (Bolt's client and the outbox's),
-        # opened now that the event loop runs.
+        # One connection pool for the outbox's Web API calls and one for Bolt's client
+        # (what a person waits for), opened now that the event loop runs.
         self.clients.session()
+        self.interactive.session()
         if self.socket_mode:
             handler = CheckedSocketMode(
                 self,
@@ -225,6 +233,7 @@ class SlackAdapter:
             self.identity.close()
             await self.fetcher.close()
             await self.clients.close()
+            await self.interactive.close()
 
 
 class CheckedSocketMode(AsyncSocketModeHandler):

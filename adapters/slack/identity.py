@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core import Core
 from bot.i18n import supported_locale
 from domain import MemberView, Platform
+from storage.db import unreachable
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,26 @@ class Identities:
         member = await self._lookup(team, user, client)
         self._members[(team, user)] = (now + MEMBER_TTL, member)
         return member
+
+    async def member_soon(
+        self, context: AsyncBoltContext, client: AsyncWebClient, wait: float
+    ) -> MemberView:
+        """``member()``, or, when it takes longer than ``wait`` seconds or the database
+        cannot be reached, the person as last seen by this process (for a form, which
+        records nothing: what it sends is checked again). The lookup is left to finish
+        and refreshes the cache; without a last sight its outcome is awaited."""
+        lookup = asyncio.ensure_future(self.member(context, client))
+        done, _ = await asyncio.wait({lookup}, timeout=wait)
+        stale = self.cached(context)
+        if lookup in done:
+            error = lookup.exception()
+            if error is None or stale is None or not unreachable(error):
+                return lookup.result()
+            return stale
+        if stale is None:
+            return await lookup
+        lookup.add_done_callback(_collect)
+        return stale
 
     def cached(self, context: AsyncBoltContext) -> MemberView | None:
         """The member behind a request as last seen by this process (even if stale), with
@@ -112,3 +133,9 @@ class Identities:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def _collect(task: asyncio.Future[MemberView]) -> None:
+    """Take the outcome of a lookup no request waited for (a stale sight was used)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("member lookup ended with %s", type(task.exception()).__name__)

@@ -62,6 +62,18 @@ DROPPED_SUBMIT = "slack.submit_dropped"
 # this many requests at once, the others wait their turn (instead of timing out on the
 # pool and being lost after Slack was told "ok").
 WORK_LIMIT = 8
+# /submit's own lane: its form is read (from the per-workspace cache, bot/services/forms.py)
+# and opened beside the work above, never behind it, at most FORM_LIMIT at once. At most
+# ADMIT_LIMIT /submit are acked and still waiting for their form: one more waits before
+# its ack (at most ADMIT_WAIT seconds, then it is acked and waits after), so under a burst
+# requests are not acknowledged much faster than their forms can be opened and the forms
+# of those acked do not fall past Slack's 3 s trigger behind a backlog (150 forms: about
+# 1 s of work on one contended core). Below that, acks wait for nothing.
+FORM_LIMIT = 16
+ADMIT_LIMIT = 150
+ADMIT_WAIT = 1.5
+# Seconds /submit waits to read who the person is before it uses their last sight.
+FORM_MEMBER_WAIT = 0.5
 # Seconds to post a message to a request's response_url (or a notice on the App Home).
 RESPONSE_URL_TIMEOUT = 5
 # block_id prefix of a notice shown on top of an App Home (replaced by the next one).
@@ -81,6 +93,8 @@ class Listeners:
         self.identity = identity
         self.modals = modals
         self._work = asyncio.Semaphore(WORK_LIMIT)
+        self._forms = asyncio.Semaphore(FORM_LIMIT)
+        self._admitted = asyncio.Semaphore(ADMIT_LIMIT)
         self._tasks: set[asyncio.Future[Any]] = set()
         api = urlsplit(core.settings.slack_api_url)
         self._api_host = (api.hostname or "", api.port)
@@ -178,9 +192,16 @@ class Listeners:
             # typed &, < and > as entities (the arrow of ``site rename A -> B``).
             text = slack_unescape(text)
         if name == "/submit":
-            # Its answer is a form (views.open), so it needs nothing in the ack: ack first.
+            # Its answer is a form (views.open), so it needs nothing in the ack: acked as
+            # soon as the form lane has room for it (FORM_LIMIT, ADMIT_WAIT).
+            admitted = await self._admit()
             await ack()
-            await self._open_submit(command, context, client, text)
+            try:
+                async with self._forms:
+                    await self._open_submit(command, context, client, text)
+            finally:
+                if admitted:
+                    self._admitted.release()
             return
         attempt = Attempt(SLACK_BUDGET, self.core.db)
 
@@ -211,22 +232,37 @@ class Listeners:
 
         await self._after_ack(name, translator(member.locale), command.get("response_url"), show)
 
+    async def _admit(self) -> bool:
+        """A place among the ``ADMIT_LIMIT`` forms pending, waited for at most
+        ``ADMIT_WAIT`` seconds."""
+        try:
+            await asyncio.wait_for(self._admitted.acquire(), ADMIT_WAIT)
+        except TimeoutError:
+            return False
+        return True
+
     async def _open_submit(
         self, command: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient, text: str
     ) -> None:
         """``/submit`` after its ack: the form (or the charter first), read within Slack's
         trigger window; a database that does not answer in time is said through the
-        ``response_url`` (only reads happen here: nothing is half done)."""
+        ``response_url`` (only reads happen here: nothing is half done).
+
+        The form comes first: on its own lane (``FORM_LIMIT``, a turn held until
+        ``views.open`` returned; not the buttons' and events' ``WORK_LIMIT``), from choices
+        cached per workspace, and ``views.open`` goes out on Bolt's client, whose
+        connection pool the outbox's sends and the photo downloads do not use
+        (``SlackAdapter``)."""
 
         async def prepare() -> tuple[MemberView, Reply]:
-            member = await self.identity.member(context, client)
+            # Someone seen before gets their form even when the database is slow or away.
+            member = await self.identity.member_soon(context, client, FORM_MEMBER_WAIT)
             return member, await handle_command(self.core, member, "/submit", text)
 
         try:
-            # The budget starts with the work: a turn waited for under load (WORK_LIMIT)
-            # is not the database failing.
-            async with self._work:
-                member, reply = await Attempt(SLACK_BUDGET, self.core.db).run(prepare())
+            # The caller holds a turn in the form lane (FORM_LIMIT); the budget starts with
+            # the work: a turn waited for under load is not the database failing.
+            member, reply = await Attempt(SLACK_BUDGET, self.core.db).run(prepare())
         except Unavailable as out:
             log.warning("Slack /submit: database unavailable (%s); told to retry", out.reason)
             t = translator(self._locale(context))

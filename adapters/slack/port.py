@@ -68,8 +68,9 @@ TRANSIENT_ERRORS = frozenset(
 # "short bursts allowed" (no number published: a handful, and a 429 takes it away).
 PER_CHANNEL = 1.0
 CHANNEL_BURST = 5
-# Extra seconds between two sends to a channel beyond its burst, so that the network's
-# jitter (one request delayed more than the one before it) does not turn into a 429.
+# Seconds a send to a channel beyond its burst waits after its token came back, so that
+# the network's jitter (one request delayed more than the one before it) does not turn
+# into a 429 (an offset: the sends stay 1/PER_CHANNEL apart, see TokenBucket).
 CHANNEL_MARGIN = 0.02
 # Timeout of every Web API call (the shared session's).
 TIMEOUT = 15

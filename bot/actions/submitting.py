@@ -27,8 +27,10 @@ async def charter_form(
 async def submit_entry(core: Core, member: MemberView, caption: str) -> Reply:
     """``/submit``: the form, or the charter first when the member cannot submit yet."""
     t = translator(member.locale)
-    charter = await core.onboarding.charter(member)
-    if Role.AMBASSADOR not in member.roles or not charter.accepted:
+    # From the per-workspace cache (bot/services/forms.py): the form opens at once.
+    ready = await core.forms.for_submit(member)
+    if isinstance(ready, Charter):
+        charter = ready
         key = "join.needed_first" if Role.AMBASSADOR not in member.roles else "join.new_version"
         return Reply(
             message=cards.notice(t(key)),
@@ -37,7 +39,7 @@ async def submit_entry(core: Core, member: MemberView, caption: str) -> Reply:
                 core, member, t, charter, then=f"submit:{caption[:CARRIED_CAPTION_MAX]}"
             ),
         )
-    sites, campaigns = await core.submissions.form_choices(member)
+    sites, campaigns = ready
     return Reply(
         form=cards.submission_form(
             t, caption=caption, sites=sites, site_id=member.site_id, campaigns=campaigns
@@ -81,7 +83,7 @@ async def withdraw(request: Request) -> Reply:
 
 async def _resubmit_form(request: Request) -> Form:
     sub = request.sub
-    sites, campaigns = await request.core.submissions.form_choices(request.member)
+    sites, campaigns = await request.core.forms.choices(request.member)
     return cards.submission_form(
         request.t,
         caption=sub.caption,

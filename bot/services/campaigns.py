@@ -86,7 +86,7 @@ class Campaigns:
         if end < start:
             raise InvalidInput("campaign.end_before_start", field="ends_on")
         now = self.core.clock()
-        async with self.core.db.transaction() as r:
+        async with self.core.forms.changing(actor.workspace_id), self.core.db.transaction() as r:
             fresh = await self._cm(r, actor)
             for site_id in set(site_ids):
                 found = await r.sites.get(site_id)
@@ -184,7 +184,7 @@ class Campaigns:
         """Close a campaign (no more submissions) and post its result in the digest
         channel; returns the campaign and the channel ("" when none is set)."""
         now = self.core.clock()
-        async with self.core.db.transaction() as r:
+        async with self.core.forms.changing(actor.workspace_id), self.core.db.transaction() as r:
             fresh = await self._cm(r, actor)
             row = await self._named(r, fresh.workspace_id, title)
             if row.closed_at is not None or not await r.campaigns.close(row.id, now):

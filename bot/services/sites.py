@@ -62,7 +62,7 @@ class Sites:
         spaces) exists."""
         clean = clean_name(name)
         now = self.core.clock()
-        async with self.core.db.transaction() as r:
+        async with self.core.forms.changing(actor.workspace_id), self.core.db.transaction() as r:
             fresh = await self._cm(r, actor)
             existing = await r.sites.find(fresh.workspace_id, clean)
             row = None if existing else await r.sites.add(fresh.workspace_id, clean, now=now)
@@ -83,7 +83,7 @@ class Sites:
         """Rename a site (its members, submissions and referents stay with it)."""
         clean = clean_name(new)
         now = self.core.clock()
-        async with self.core.db.transaction() as r:
+        async with self.core.forms.changing(actor.workspace_id), self.core.db.transaction() as r:
             fresh = await self._cm(r, actor)
             site = await self._named(r, fresh.workspace_id, old)
             before = site.name
@@ -108,7 +108,7 @@ class Sites:
         deleted, the audit trail keeps what moved. Returns (source name, target name,
         members moved, submissions moved)."""
         now = self.core.clock()
-        async with self.core.db.transaction() as r:
+        async with self.core.forms.changing(actor.workspace_id), self.core.db.transaction() as r:
             fresh = await self._cm(r, actor)
             gone = await self._named(r, fresh.workspace_id, source)
             kept = await self._named(r, fresh.workspace_id, into)
@@ -175,7 +175,7 @@ class Sites:
         refused: list[tuple[int, str]] = []
         existing = 0
         seen: set[str] = set()
-        async with self.core.db.transaction() as r:
+        async with self.core.forms.changing(workspace_id), self.core.db.transaction() as r:
             for line, name in enumerate(names, start=1):
                 clean = " ".join(name.split())
                 if not clean or site_key(clean) in seen:

@@ -391,16 +391,9 @@ class Submissions:
     async def form_choices(
         self, member: MemberView
     ) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
-        """Sites and active campaigns to offer in the submission form."""
-        async with self.core.db.read() as r:
-            sites = [(s.id, s.name) for s in await r.sites.list(member.workspace_id)]
-            config = await self.core.config.load(r, member.workspace_id)
-            today = local_day(self.core.clock(), config.timezone)
-            campaigns = [
-                (c.id, c.title)
-                for c in await r.campaigns.active(member.workspace_id, today, member.site_id)
-            ]
-            return sites, campaigns
+        """Sites and active campaigns to offer in the submission form (cached per
+        workspace: ``bot/services/forms.py``)."""
+        return await self.core.forms.choices(member)
 
     # -- shared with review ---------------------------------------------------------
 

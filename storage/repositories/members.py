@@ -494,6 +494,19 @@ class AuditRepository:
         )
         await self.s.flush()
 
+    async def form_version(self) -> tuple[int, int]:
+        """(latest audit row, latest charter version row), over every workspace, in one
+        statement on two primary keys: every change of sites and campaigns writes an
+        audit row in its transaction and publishing a charter adds a row, so this pair
+        moves on whenever what a submission form offers (or the charter a member must
+        have accepted to see it) may have changed, in any workspace."""
+        audit = select(func.max(AuditEvent.id))
+        charter = select(func.max(CharterVersion.id))
+        row = (
+            await self.s.execute(select(audit.scalar_subquery(), charter.scalar_subquery()))
+        ).one()
+        return int(row[0] or 0), int(row[1] or 0)
+
     async def recent(self, workspace_id: int, limit: int = 50) -> list[AuditEvent]:
         """The latest changes, newest first."""
         rows = await self.s.scalars(
