@@ -30,21 +30,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HERE))
 
-from bench.machine import base_revision, machine_cpu, process_cpu  # noqa: E402
+from bench.machine import base_revision, phase, phase_cells, run_child, slack_core, status_kb  # noqa: E402
 
 TEAM = "T1"
 MB = 2**20
@@ -57,22 +55,6 @@ CASES: dict[str, tuple[int, tuple[int, int], int, bool]] = {
 }
 
 
-# -- measurements shared by both processes ------------------------------------------------
-
-
-def status_kb(field: str) -> int:
-    """A ``kB`` field of /proc/self/status (VmRSS, VmHWM)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise KeyError(field)
-
-
-def reset_peak() -> None:
-    """Make VmHWM the current resident set (Linux: clear_refs 5)."""
-    Path("/proc/self/clear_refs").write_text("5")
-
-
 # -- the measured process -------------------------------------------------------------------
 
 
@@ -80,24 +62,10 @@ async def child(spec: dict[str, Any]) -> dict[str, Any]:
     """Intake then upload ``spec["photos"]`` with the code under ``spec["root"]``."""
     sys.path.insert(0, spec["root"])
     import bot.media
-    from adapters.slack.port import SlackClients, SlackPort
-    from bot.core import Core
     from bot.ports import Target
-    from bot.settings import Settings
     from bot.ui import Image, Message, Paragraph
-    from storage.db import Database, upgrade_async
 
-    work = Path(spec["work"])
-    url = f"sqlite+aiosqlite:///{work / 'relais.db'}"
-    await upgrade_async(url)
-    settings = Settings(_env_file=None, database_url=url, media_dir=work / "media")
-    core = Core(settings, Database(url))
-    port = SlackPort(
-        SlackClients(spec["api_url"], bot_token=spec["token"]),
-        core.relay.uploads,
-        core.store,
-        core.clock,
-    )
+    core, port = await slack_core(spec)
 
     def card(key: str, n: int) -> Message:
         return Message(f"Review #{n}", (Paragraph(f"Review #{n}"), Image(key, "photo")))
@@ -108,31 +76,15 @@ async def child(spec: dict[str, Any]) -> dict[str, Any]:
     parent = os.getppid()
     phases: dict[str, dict[str, float]] = {}
 
-    async def phase(name: str, work: Any) -> Any:
-        gc.collect()
-        rss = status_kb("VmRSS")
-        reset_peak()
-        cpu, fake, machine = time.process_time(), process_cpu(parent), machine_cpu()
-        load = os.getloadavg()[0]
-        start = time.perf_counter()
-        result = await work
-        seconds = time.perf_counter() - start
-        phases[name] = {
-            "rss_mb": rss / 1024,
-            "growth_mb": (status_kb("VmHWM") - rss) / 1024,
-            "seconds": seconds,
-            "cpu": (time.process_time() - cpu) / seconds,
-            "fake_cpu": (process_cpu(parent) - fake) / seconds,
-            "machine_cpu": (machine_cpu() - machine) / seconds,
-            "load_before": load,
-        }
-        return result
-
     base_rss = status_kb("VmRSS")
     images = await phase(
-        "intake", asyncio.gather(*(core.media.intake_path(Path(p)) for p in spec["photos"]))
+        phases,
+        "intake",
+        asyncio.gather(*(core.media.intake_path(Path(p)) for p in spec["photos"])),
+        parent,
     )
     await phase(
+        phases,
         "upload",
         asyncio.gather(
             *(
@@ -140,6 +92,7 @@ async def child(spec: dict[str, Any]) -> dict[str, Any]:
                 for n, image in enumerate(images, 1)
             )
         ),
+        parent,
     )
     await core.db.dispose()
     return {
@@ -189,32 +142,9 @@ def photos_for(cache: Path, case: str) -> list[Path]:
 SCRIPT = str(Path(__file__).resolve())
 
 
-async def run_child(spec: dict[str, Any]) -> dict[str, Any]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        SCRIPT,
-        "--child",
-        json.dumps(spec),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await proc.communicate()
-    if proc.returncode != 0:
-        raise RuntimeError(f"child failed ({proc.returncode}):\n{err.decode()[-3000:]}")
-    return dict(json.loads(out.decode().strip().splitlines()[-1]))
-
-
 def line(side: str, case: str, result: dict[str, Any]) -> str:
-    cells = [f"{side:<6} {case:<16} peak +{result['peak_growth_mb']:6.1f} MB"]
-    for name, p in result["phases"].items():
-        cells.append(
-            f"{name} +{p['growth_mb']:6.1f} MB {p['seconds']:5.2f} s"
-            f" (machine {p['machine_cpu'] * 100:4.0f} %, this {p['cpu'] * 100:4.0f} %,"
-            f" fake {p['fake_cpu'] * 100:3.0f} %,"
-            f" other {(p['machine_cpu'] - p['cpu'] - p['fake_cpu']) * 100:4.0f} %,"
-            f" load {p['load_before']:.1f})"
-        )
-    return " | ".join(cells)
+    peak = f"{side:<6} {case:<16} peak +{result['peak_growth_mb']:6.1f} MB"
+    return " | ".join([peak, *phase_cells(result["phases"])])
 
 
 Results = dict[tuple[str, str], list[dict[str, Any]]]
@@ -240,7 +170,7 @@ async def measure(
                         "api_url": fake.api_url,
                         "token": fake.token,
                     }
-                    result = await run_child(spec)
+                    result = await run_child(SCRIPT, spec)
                     assert result["media_module"].startswith(str(roots[side])), result
                     results.setdefault((side, case), []).append(result)
                     print(line(side, case, result), flush=True)
@@ -263,7 +193,7 @@ def bench(args: argparse.Namespace) -> None:
     cache.mkdir(parents=True, exist_ok=True)
     warmup = cache / "warmup.jpg"
     if not warmup.exists():
-        make_photo(warmup, (640, 480), 1, seed=99)
+        make_photo(warmup, (640, 480), 1, seed=99, progressive=False)
     photos = {case: photos_for(cache, case) for case in cases}
     for case, paths in photos.items():
         sizes = ", ".join(f"{p.stat().st_size / MB:.1f}" for p in paths[:3])

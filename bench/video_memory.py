@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import os
 import statistics
@@ -40,8 +39,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HERE))
 
-from bench.machine import machine_cpu, process_cpu  # noqa: E402
-from bench.photo_memory import reset_peak, status_kb  # noqa: E402
+from bench.machine import phase, phase_cells, run_child, slack_core, status_kb  # noqa: E402
 
 TEAM = "T1"
 MB = 2**20
@@ -50,24 +48,10 @@ SCRIPT = str(Path(__file__).resolve())
 
 async def child(spec: dict[str, Any]) -> dict[str, Any]:
     """Intake ``spec["clip"]`` then post its review card, measuring each phase."""
-    from adapters.slack.port import SlackClients, SlackPort
-    from bot.core import Core
     from bot.ports import Target
-    from bot.settings import Settings
     from bot.ui import Image, Message, Paragraph
-    from storage.db import Database, upgrade_async
 
-    work = Path(spec["work"])
-    url = f"sqlite+aiosqlite:///{work / 'relais.db'}"
-    await upgrade_async(url)
-    settings = Settings(_env_file=None, database_url=url, media_dir=work / "media")
-    core = Core(settings, Database(url))
-    port = SlackPort(
-        SlackClients(spec["api_url"], bot_token=spec["token"]),
-        core.relay.uploads,
-        core.store,
-        core.clock,
-    )
+    core, port = await slack_core(spec)
 
     def card(poster: str, clip: str, n: int) -> Message:
         image = Image(poster, "Video 1 (poster frame)", clip, "▶ Play video 1")
@@ -79,31 +63,13 @@ async def child(spec: dict[str, Any]) -> dict[str, Any]:
     parent = os.getppid()
     phases: dict[str, dict[str, float]] = {}
 
-    async def phase(name: str, work: Any) -> Any:
-        gc.collect()
-        rss = status_kb("VmRSS")
-        reset_peak()
-        cpu, fake, machine = time.process_time(), process_cpu(parent), machine_cpu()
-        load = os.getloadavg()[0]
-        start = time.perf_counter()
-        result = await work
-        seconds = time.perf_counter() - start
-        phases[name] = {
-            "rss_mb": rss / 1024,
-            "growth_mb": (status_kb("VmHWM") - rss) / 1024,
-            "seconds": seconds,
-            "cpu": (time.process_time() - cpu) / seconds,
-            "fake_cpu": (process_cpu(parent) - fake) / seconds,
-            "machine_cpu": (machine_cpu() - machine) / seconds,
-            "load_before": load,
-        }
-        return result
-
     base_rss = status_kb("VmRSS")
-    clean = await phase("intake", core.media.intake_path(Path(spec["clip"])))
+    clean = await phase(phases, "intake", core.media.intake_path(Path(spec["clip"])), parent)
     await phase(
+        phases,
         "card",
         port.post(TEAM, Target("channel", "CREV"), card(clean.poster_key, clean.storage_key, 1)),
+        parent,
     )
     await core.db.dispose()
     return {
@@ -116,32 +82,9 @@ async def child(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def run_child(spec: dict[str, Any]) -> dict[str, Any]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        SCRIPT,
-        "--child",
-        json.dumps(spec),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await proc.communicate()
-    if proc.returncode != 0:
-        raise RuntimeError(f"child failed ({proc.returncode}):\n{err.decode()[-3000:]}")
-    return dict(json.loads(out.decode().strip().splitlines()[-1]))
-
-
 def line(result: dict[str, Any]) -> str:
-    cells = [f"peak +{result['peak_growth_mb']:6.1f} MB"]
-    for name, p in result["phases"].items():
-        cells.append(
-            f"{name} +{p['growth_mb']:6.1f} MB {p['seconds']:5.2f} s"
-            f" (machine {p['machine_cpu'] * 100:4.0f} %, this {p['cpu'] * 100:4.0f} %,"
-            f" fake {p['fake_cpu'] * 100:3.0f} %,"
-            f" other {(p['machine_cpu'] - p['cpu'] - p['fake_cpu']) * 100:4.0f} %,"
-            f" load {p['load_before']:.1f})"
-        )
-    return " | ".join(cells)
+    peak = f"peak +{result['peak_growth_mb']:6.1f} MB"
+    return " | ".join([peak, *phase_cells(result["phases"])])
 
 
 async def measure(clip: Path, warmup: Path, tmp: str, runs: int) -> list[dict[str, Any]]:
@@ -157,7 +100,7 @@ async def measure(clip: Path, warmup: Path, tmp: str, runs: int) -> list[dict[st
                 "api_url": fake.api_url,
                 "token": fake.token,
             }
-            result = await run_child(spec)
+            result = await run_child(SCRIPT, spec)
             results.append(result)
             print(line(result), flush=True)
             # The fake keeps what was uploaded: let it go between runs.

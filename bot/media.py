@@ -93,6 +93,15 @@ _SNIFF = 16
 #: Video MIME types a platform may declare for what the video intake takes (the content
 #: decides; these only let a form refuse a PDF before it is downloaded).
 VIDEO_MIMETYPES = frozenset({"video/mp4", "video/quicktime", "video/webm"})
+#: The file name extension of each type Relais stores (zips and downloads name files so).
+EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "video/mp4": "mp4",
+    "video/quicktime": "mov",
+    "video/webm": "webm",
+}
 # Pillow names a JPEG "MPO" when an MPF segment lists more images after the first
 # (phones add depth maps, gain maps or previews that way): only the first is kept.
 _JPEG_FORMATS = frozenset(("JPEG", "MPO"))
@@ -487,7 +496,7 @@ class MediaIntake:
                         limit = self._max_video_bytes if is_video else self._max_bytes
                 size += len(chunk)
                 if size > limit:
-                    raise MediaRejected("too_large", {"limit_mb": _in_units(limit, 2**20)})
+                    raise MediaRejected("too_large", {"limit_mb": in_units(limit, 2**20)})
                 digest.update(chunk)
                 buffer += chunk
                 if len(buffer) >= _WRITE_BUFFER:
@@ -503,7 +512,7 @@ class MediaIntake:
             if aclose is not None:
                 await aclose()
         if size > self._max_bytes and video_intake.sniff_video(head) is None:
-            raise MediaRejected("too_large", {"limit_mb": _in_units(self._max_bytes, 2**20)})
+            raise MediaRejected("too_large", {"limit_mb": in_units(self._max_bytes, 2**20)})
         return digest.hexdigest(), size, head
 
     def _clean_jpeg(self, img: Image.Image, source: Path, source_sha256: str) -> CleanImage:
@@ -519,7 +528,7 @@ class MediaIntake:
             with source.open("rb") as src, out.open("xb") as dst:
                 strip_jpeg(src, dst, orientation=orientation)
             _check_jpeg(out)
-            sha256, size = _hash_file(out)
+            sha256, size = hash_file(out)
             key = self._store.commit(out, sha256, "jpg")
         finally:
             out.unlink(missing_ok=True)
@@ -559,7 +568,7 @@ class MediaIntake:
             _encode(img, fmt, out)
             width, height = img.size
             img.close()
-            sha256, size = _hash_file(out)
+            sha256, size = hash_file(out)
             key = self._store.commit(out, sha256, ext)
         finally:
             out.unlink(missing_ok=True)
@@ -597,9 +606,7 @@ class MediaIntake:
         return img
 
     def _too_many_pixels(self) -> MediaRejected:
-        return MediaRejected(
-            "too_many_pixels", {"limit_mp": _in_units(self._max_pixels, 1_000_000)}
-        )
+        return MediaRejected("too_many_pixels", {"limit_mp": in_units(self._max_pixels, 1_000_000)})
 
 
 def _encode(img: Image.Image, fmt: str, out: Path) -> None:
@@ -788,7 +795,8 @@ def _check_jpeg(path: Path) -> None:
         raise MediaRejected("corrupt") from exc
 
 
-def _hash_file(path: Path) -> tuple[str, int]:
+def hash_file(path: Path) -> tuple[str, int]:
+    """(SHA-256 hex digest, size in bytes) of a file, read in chunks."""
     digest = hashlib.sha256()
     size = 0
     with path.open("rb") as fh:
@@ -804,7 +812,8 @@ def _looks_like_accepted(path: Path) -> bool:
     return head.startswith(_SIGNATURES) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
 
 
-def _in_units(value: int, unit: int) -> int | float:
+def in_units(value: int, unit: int) -> int | float:
+    """``value`` in ``unit``s, for a message: whole when it is, else to one decimal."""
     amount = value / unit
     return int(amount) if amount.is_integer() else round(amount, 1)
 

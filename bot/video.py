@@ -26,7 +26,6 @@ so memory does not grow with the clip's size.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -36,7 +35,7 @@ import av
 import av.error
 from av.container import InputContainer, OutputContainer
 
-from bot.media import ACCEPTED_LABEL, CleanImage, MediaRejected
+from bot.media import ACCEPTED_LABEL, CleanImage, MediaRejected, hash_file, in_units
 from storage.media_store import LocalMediaStore
 
 __all__ = [
@@ -76,7 +75,6 @@ _MAX_FPS = 480
 #: The poster frame's longest side, in pixels.
 POSTER_SIDE = 1280
 _POSTER_QUALITY = 85
-_CHUNK = 64 * 1024
 _US = 1_000_000  # FFmpeg's AV_TIME_BASE
 #: What decoding the poster frame may hold at once, counted in the photo budget: a few
 #: 4K frames (a decoder keeps reference frames, and the frame turned into a picture).
@@ -154,10 +152,10 @@ def rewrite_video(
     out = store.new_temp_path()
     try:
         _rewrite(source, demuxer, limits, out, plan.target, reencode=plan.reencode)
-        sha256, size = _hash_file(out)
+        sha256, size = hash_file(out)
         mime, ext = VIDEO_MIME[plan.target]
         key = store.commit(out, sha256, ext)
-        poster_sha, _ = _hash_file(plan.poster_temp)
+        poster_sha, _ = hash_file(plan.poster_temp)
         poster_key = store.commit(plan.poster_temp, poster_sha, "jpg")
     finally:
         out.unlink(missing_ok=True)
@@ -366,23 +364,8 @@ def _within(pts: int | None, time_base: Fraction | None, limits: VideoLimits) ->
 
 
 def _too_many_pixels(limits: VideoLimits) -> MediaRejected:
-    return MediaRejected("too_many_pixels", {"limit_mp": _in_units(limits.max_pixels, 1_000_000)})
+    return MediaRejected("too_many_pixels", {"limit_mp": in_units(limits.max_pixels, 1_000_000)})
 
 
 def _too_long(limits: VideoLimits) -> MediaRejected:
-    return MediaRejected("too_long", {"limit_s": _in_units(int(limits.max_seconds), 1)})
-
-
-def _in_units(value: int, unit: int) -> int | float:
-    amount = value / unit
-    return int(amount) if amount.is_integer() else round(amount, 1)
-
-
-def _hash_file(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as fh:
-        while block := fh.read(_CHUNK):
-            digest.update(block)
-            size += len(block)
-    return digest.hexdigest(), size
+    return MediaRejected("too_long", {"limit_s": in_units(int(limits.max_seconds), 1)})

@@ -25,6 +25,7 @@ from tests.test_slack import fake, join, rig, submit_photo
 from tests.test_stats_platforms import _fetch, _walk, teams_rig
 from tests.test_teams import TeamsRig, bf, install, runs
 from tests.test_teams import join as teams_join
+from tests.video_clips import clip
 
 __all__ = ["bf", "fake", "rig", "teams_rig"]
 
@@ -164,3 +165,23 @@ def test_console_mydata_prints_the_files(tmp_path: Path) -> None:
     (line,) = [x for x in done.stdout.splitlines() if x.endswith(".json]")]
     data = json.loads(Path(line.split(": ", 1)[1].rstrip("]")).read_text())
     assert data["profile"]["platform_user_id"] == "alice"
+
+
+async def test_mydata_names_videos_by_their_type_in_the_zip(
+    core: Core, dispatcher: Dispatcher, port: RecordingPort
+) -> None:
+    ana = await ambassador(core, "UANA", "Ana")
+    video = await core.media.intake_bytes(clip("mp4"))
+    webm = await core.media.intake_bytes(clip("webm", "libvpx-vp9"))
+    mine = await core.submissions.create(
+        ana, photos=[await photo(core), video, webm], caption="A clip"
+    )
+    await handle_command(core, ana, "/relais", "mydata")
+    await dispatcher.drain()
+    _, zip_file = _files(port, "UANA")[-2:]
+    with zipfile.ZipFile(core.store.path(zip_file.media_key)) as zf:
+        assert sorted(zf.namelist()) == [
+            f"submission-{mine.id}-1.jpg",
+            f"submission-{mine.id}-2.mp4",
+            f"submission-{mine.id}-3.webm",
+        ]

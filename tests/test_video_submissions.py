@@ -39,7 +39,7 @@ from tests.support import (
     scratch_database,
     stored,
 )
-from tests.test_campaign_sites import _rows, _run
+from tests.test_campaign_sites import _rows, _run, seed_submission, sql_now
 from tests.test_console import Terminal, console_core
 from tests.test_library import _library_path, _Page, client
 from tests.video_clips import LATITUDE, clip, location_tags, rotation_of
@@ -210,24 +210,17 @@ async def test_migration_0019_adds_and_drops_the_poster_key_with_data(
 
     async with scratch_database(db, tmp_path, "video_posters") as url:
         await asyncio.to_thread(upgrade, url, "0017")
-        now: object = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
-        if db.engine.dialect.name == "sqlite":
-            now = "2026-11-01 10:00:00.000000"
-        await _run(
+        now = sql_now(db)
+        await seed_submission(
             url,
-            "INSERT INTO workspaces (id, platform, external_id, name, locale, timezone,"
-            " approved_total, created_at) VALUES (1, 'slack', 'T1', '', 'en', 'UTC', 0, :now)",
-            "INSERT INTO members (id, workspace_id, external_id, display_name,"
-            " nudges_opt_out, created_at) VALUES (1, 1, 'U1', 'Ana', false, :now)",
-            "INSERT INTO submissions (id, workspace_id, author_id, caption, status,"
-            " people_consented, sensitive, revision, created_at, updated_at) VALUES"
-            " (1, 1, 1, 'a', 'pending', false, false, 1, :now, :now)",
+            now,
+            "a",
+            "pending",
             "INSERT INTO media (id, owner_id, sha256, source_sha256, mime, size, width, height,"
             " storage_key, created_at) VALUES (1, 1, 'a', 'b', 'image/jpeg', 1, 1, 1, 'k.jpg',"
             " :now)",
             "INSERT INTO submission_media (id, submission_id, media_id, position)"
             " VALUES (1, 1, 1, 0)",
-            now=now,
         )
         await asyncio.to_thread(upgrade, url, "0019")
         assert await _rows(url, "SELECT id, poster_key FROM media") == [(1, None)]

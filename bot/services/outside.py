@@ -19,13 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.faces import blur_faces
+from bot.media import EXTENSIONS
 from storage.repositories.library import LibraryFilter
 
 if TYPE_CHECKING:
     from bot.core import Core
-
-
-_EXT = {"image/png": "png", "image/webp": "webp", "video/mp4": "mp4", "video/webm": "webm"}
 
 
 @dataclass(frozen=True)
@@ -98,7 +96,7 @@ class OutsideCopies:
                             agreed=item.agreed,
                             face_blur=config.face_blur,
                         )
-                        ext = _EXT.get(made.mime, "jpg")
+                        ext = EXTENSIONS.get(made.mime, "jpg")
                         name = f"submission-{item.submission_id}-{photo.position + 1}"
                         source = self.core.store.path(made.media_key)
                         await asyncio.to_thread(zf.write, source, f"{name}.{ext}")

@@ -6,7 +6,6 @@ workspace configures; the audit trail keeps a pseudonym)."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import secrets
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot import cards, notify
 from bot.i18n import translator
+from bot.media import EXTENSIONS, hash_file
 from bot.services.submissions import load_view
 from domain import MemberView, Status
 
@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 
 #: The version of the JSON layout (a reader can tell which fields to expect).
 FORMAT = 1
-_EXT = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,7 @@ class PersonalData:
         keys = [data_key]
         day = self.core.clock().date().isoformat()
         photos = [
-            (f"submission-{sub['id']}-{p['position'] + 1}.{_EXT.get(p['type'], 'bin')}", p)
+            (f"submission-{sub['id']}-{p['position'] + 1}.{EXTENSIONS.get(p['type'], 'bin')}", p)
             for sub in data["submissions"]
             for p in sub["photos"]
         ]
@@ -221,10 +220,6 @@ def _zip_photos(store: LocalMediaStore, photos: list[tuple[str, str]]) -> str:
             for name, key in photos:
                 if store.exists(key):
                     zf.write(store.path(key), name)
-        digest = hashlib.sha256()
-        with temp.open("rb") as fh:
-            while chunk := fh.read(1 << 20):
-                digest.update(chunk)
-        return store.commit(temp, digest.hexdigest(), "zip")
+        return store.commit(temp, hash_file(temp)[0], "zip")
     finally:
         temp.unlink(missing_ok=True)

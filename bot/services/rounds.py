@@ -198,14 +198,12 @@ class Rounds:
                     "digest %s of workspace %s: nothing approved, skipped", period, workspace_id
                 )
                 return True
-            ws = await r.workspaces.get(workspace_id)
-            message = cards.digest_message(translator(ws.locale), digest, config.timezone)
-            await notify.channel_post(
+            await _queue_digest(
                 r,
-                workspace_id=workspace_id,
-                platform=ws.platform,
-                channel=channel,
-                message=message,
+                workspace_id,
+                config,
+                digest,
+                channel,
                 now=now,
                 dedupe_key=f"digest:{workspace_id}:{period}:{channel}",
             )
@@ -307,14 +305,12 @@ class Rounds:
             if skip:
                 log.info("digest %s of site %s: nothing approved, skipped", period, site[0])
                 return False
-            ws = await r.workspaces.get(workspace_id)
-            message = cards.digest_message(translator(ws.locale), digest, config.timezone)
-            await notify.channel_post(
+            await _queue_digest(
                 r,
-                workspace_id=workspace_id,
-                platform=ws.platform,
-                channel=channel,
-                message=message,
+                workspace_id,
+                config,
+                digest,
+                channel,
                 now=now,
                 dedupe_key=f"site_digest:{workspace_id}:{period}:{site[0]}",
             )
@@ -577,6 +573,31 @@ class Rounds:
                 return 0
             await notify.dm(r, person, message, now=now)
         return 1
+
+
+async def _queue_digest(
+    r: Repos,
+    workspace_id: int,
+    config: WorkspaceConfig,
+    digest: Digest,
+    channel: str,
+    *,
+    now: datetime,
+    dedupe_key: str,
+) -> None:
+    """Compose ``digest`` in the workspace's language and queue its post in ``channel``,
+    in the transaction that claimed its round (the national digest and a site's)."""
+    ws = await r.workspaces.get(workspace_id)
+    message = cards.digest_message(translator(ws.locale), digest, config.timezone)
+    await notify.channel_post(
+        r,
+        workspace_id=workspace_id,
+        platform=ws.platform,
+        channel=channel,
+        message=message,
+        now=now,
+        dedupe_key=dedupe_key,
+    )
 
 
 def _counted(kind: str, sent: int) -> int:

@@ -17,11 +17,19 @@ def rowcount(result: Result[Any]) -> int:
     return result.rowcount
 
 
+def dialect_insert(session: AsyncSession) -> Any:
+    """``insert`` of the session's dialect (PostgreSQL or SQLite): the one with ON CONFLICT."""
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
 async def insert_once(
     session: AsyncSession, model: type[Any], values: dict[str, Any], key: Sequence[str]
 ) -> bool:
     """INSERT a row unless one with the same unique ``key`` exists (``ON CONFLICT DO
     NOTHING`` on SQLite and PostgreSQL, no savepoint, no error); True when inserted."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=list(key))
+    statement = (
+        dialect_insert(session)(model)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=list(key))
+    )
     return rowcount(await session.execute(statement)) == 1

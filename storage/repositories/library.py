@@ -162,17 +162,7 @@ class LibraryRepository:
                 .order_by(SubmissionMedia.submission_id, SubmissionMedia.position)
             )
             for submission_id, position, media in found:
-                photos[submission_id].append(
-                    LibraryPhoto(
-                        media.id,
-                        position,
-                        media.storage_key,
-                        media.mime,
-                        media.width,
-                        media.height,
-                        media.poster_key,
-                    )
-                )
+                photos[submission_id].append(_library_photo(media, position))
         return [
             LibraryItem(
                 submission_id=sub.id,
@@ -214,15 +204,7 @@ class LibraryRepository:
         if row is None:
             return None
         submission_id, position, media, external_ok = row
-        photo = LibraryPhoto(
-            media.id,
-            position,
-            media.storage_key,
-            media.mime,
-            media.width,
-            media.height,
-            media.poster_key,
-        )
+        photo = _library_photo(media, position)
         agreed = await self.s.scalar(
             select(func.count()).where(
                 Consent.submission_id == submission_id,
@@ -247,3 +229,16 @@ class LibraryRepository:
             .order_by(Campaign.title)
         )
         return [(i, n) for i, n in sites], [(i, n) for i, n in campaigns]
+
+
+def _library_photo(media: Media, position: int) -> LibraryPhoto:
+    """The library's view of a stored photo or video at ``position`` in its submission."""
+    return LibraryPhoto(
+        media.id,
+        position,
+        media.storage_key,
+        media.mime,
+        media.width,
+        media.height,
+        media.poster_key,
+    )
