@@ -96,6 +96,12 @@ OUTBOX_OLDEST = Gauge(
     "Age of the oldest outbox row still to send (0 when none): read from the database.",
     registry=REGISTRY,
 )
+SEND_LEASES = Gauge(
+    "relais_send_leases",
+    "Workspaces whose outbox rows this replica sends (holds the send lease of), by platform.",
+    ["platform"],
+    registry=REGISTRY,
+)
 JOBS = Gauge(
     "relais_jobs",
     "Jobs (work after the ack) not done, by status (pending, running, dead).",

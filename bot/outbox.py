@@ -11,12 +11,18 @@ was not yet committed: one message per send in flight.
 Rows go out in lanes, one per recipient (a channel, a person's DMs, a conversation):
 a lane sends its rows one after another in id order (so a review card goes before its
 update), lanes run side by side, and a send slot (``concurrency``) is held only for the
-call itself. When a recipient's pace has no room (the port raises ``NotYet``, e.g. a
+call itself. Batches worked on side by side take turns on a lane they share, in the order
+they were claimed. When a recipient's pace has no room (the port raises ``NotYet``, e.g. a
 channel that used its burst), its lane gives its rows back to the table with a next-send
 time each, one interval apart, instead of waiting on them: the batch ends as soon as the
-other lanes' sends return, and those rows come back (the dispatcher wakes itself then)
-while unrelated messages go out. A row queued later for a lane with rows given back is
-given back behind them, so the order within a lane holds across claims.
+other lanes' sends return, and those rows come back (the dispatcher wakes itself then,
+or at once for a time already past when the batch ends) while unrelated messages go out.
+A row queued later for a lane with rows given back is given back behind them, so the
+order within a lane holds across claims.
+
+Replicas share the rate budgets: one dispatcher at a time sends a (platform, workspace)'s
+rows, the holder of its send lease (``send_leases``), and each running dispatcher takes
+about its share of the workspaces with rows to send (see ``_leases_to_take``).
 
 A transient failure puts a row back with exponential backoff and jitter (never sooner than
 the port's retry-after). What a person is owed (DMs, channel posts such as review cards,
@@ -30,8 +36,10 @@ review card the CMs are told by DM. What cannot be sent becomes a dead letter.
 from __future__ import annotations
 
 import asyncio
+import collections
 import heapq
 import logging
+import math
 import random
 import uuid
 from collections.abc import Mapping
@@ -47,6 +55,7 @@ from bot.worker import LEASE, Clock, Worker, utcnow
 from domain import Role
 from storage.db import Database
 from storage.models import OutboxMessage
+from storage.repositories.send_leases import Key, Waiting
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +74,22 @@ SHORT_WAIT = 0.25
 # A wake-up set for rows given back comes this much after their next-send time, so that
 # they are due when the claim reads the clock.
 WAKE_MARGIN = 0.005
+
+# A workspace seen with rows due and no replica holding its send lease for this long is
+# taken by the next claim whatever the claimer already has in hand (seconds; three polls:
+# a replica counted as running but not claiming, e.g. one that died less than a send
+# lease ago, does not leave it waiting longer).
+SHARE_AFTER = 3.0
+
+# How long a stopping dispatcher tries to release its send leases before letting them lapse.
+RELEASE_TIMEOUT = 2.0
+# A lease released by a stopping dispatcher is free to take this long after (seconds):
+# the next holder's pacers start full, so the one that just stopped must have its budget
+# back by then (a Slack channel's burst refills in 5 s; the workspace's window is 1 s).
+# A lapsed lease needs no such wait: it lapses a whole lease after its last renewal, and
+# its holder's last send was at most a heartbeat (a third of a lease) after that one, so
+# at least ~6.7 s before (a holder still sending keeps its workspace: see ``claim``).
+HANDOVER_QUIET = timedelta(seconds=5)
 
 # How many of a lane's rows are prepared (photos uploaded) ahead of their sends, and how
 # many of those uploads run side by side: about a channel's burst (Slack: ~5), in the
@@ -87,6 +112,33 @@ def lane_of(row: OutboxMessage) -> Lane:
         str(target.get("id", "")),
         str(target.get("user", "")),
     )
+
+
+class _LaneTurns:
+    """Whose turn it is to send each lane's rows: rounds in the order they asked."""
+
+    def __init__(self) -> None:
+        self._queues: dict[Lane, collections.deque[asyncio.Future[None]]] = {}
+
+    def ask(self, lane: Lane) -> asyncio.Future[None]:
+        """A turn for ``lane``: done when every turn asked before it is over."""
+        queue = self._queues.setdefault(lane, collections.deque())
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if not queue:
+            turn.set_result(None)
+        queue.append(turn)
+        return turn
+
+    def done(self, lane: Lane, turn: asyncio.Future[None]) -> None:
+        """``turn`` is over (or given up): the next one starts (twice is harmless)."""
+        queue = self._queues.get(lane)
+        if queue is None or turn not in queue:
+            return
+        queue.remove(turn)
+        if not queue:
+            del self._queues[lane]
+        elif not queue[0].done():
+            queue[0].set_result(None)
 
 
 @dataclass
@@ -127,6 +179,9 @@ class Dispatcher(Worker):
         keep_trying: timedelta = KEEP_TRYING,
         keep_trying_max_delay: float = KEEP_TRYING_MAX_DELAY,
         lease: timedelta = LEASE,
+        send_lease: timedelta = LEASE,
+        share_after: float = SHARE_AFTER,
+        handover_quiet: timedelta = HANDOVER_QUIET,
         heartbeat: float | None = None,
         batch_size: int = 50,
         concurrency: int = 8,
@@ -137,9 +192,20 @@ class Dispatcher(Worker):
             base_delay=base_delay,
             max_delay=max_delay,
             lease=lease,
-            heartbeat=heartbeat,
+            # The heartbeat renews the rows in hand and the send leases: often enough for both.
+            heartbeat=heartbeat
+            if heartbeat is not None
+            else min(lease, send_lease).total_seconds() / 3,
             rng=rng,
         )
+        self.send_lease = send_lease
+        self.share_after = share_after
+        self.handover_quiet = handover_quiet
+        self._free_since: dict[Key, datetime] = {}
+        # Until when this dispatcher is counted among the running ones, and how long
+        # before that its next claim says it is still running.
+        self._present_until: datetime | None = None
+        self._renew_every = send_lease * 2 / 3
         self.db = db
         self.ports = dict(ports)
         self.worker_id = worker_id or f"dispatcher-{uuid.uuid4().hex[:12]}"
@@ -150,23 +216,137 @@ class Dispatcher(Worker):
         self._limit = asyncio.Semaphore(concurrency)
         self._workspaces: dict[int, str] = {}
         self._given_back: dict[Lane, _GivenBack] = {}
+        self._turns = _LaneTurns()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: datetime | None = None
         self._wakes: list[datetime] = []
 
     async def claim(self) -> list[OutboxMessage]:
-        """Claim up to ``batch_size`` due rows of the platforms this dispatcher sends to."""
+        """Claim up to ``batch_size`` due rows of the platforms this dispatcher sends to,
+        of the workspaces whose send lease it holds (taking or renewing them first)."""
+        now = self.clock()
+        # Only rows for our platforms: a process without Slack settings leaves Slack rows
+        # to a process that has them.
+        platforms = sorted(self.ports)
+        present = self._present_until is None or now >= self._present_until - self._renew_every
         async with self.db.transaction() as repos:
-            # Only rows for our platforms: a process without Slack settings leaves Slack rows
-            # to a process that has them.
-            return await repos.outbox.claim(
+            if present:
+                await repos.send_leases.present(
+                    platforms, self.worker_id, now=now, until=now + self.send_lease
+                )
+            running = await repos.send_leases.running(platforms, now=now)
+            waiting = await repos.send_leases.waiting(
+                platforms, now=now, soon=now + self.send_lease, me=self.worker_id
+            )
+            leased = await repos.send_leases.held(now=now)
+            keep, fresh, room = self._leases_to_take(waiting, running, leased, now)
+            until = now + self.send_lease
+            held = await repos.send_leases.take(keep, self.worker_id, now=now, until=until)
+            await repos.send_leases.create([w.key for w in fresh if w.holder is None], now=now)
+            for w in fresh:
+                platform = w.key[0]
+                if room[platform] > 0 and await repos.send_leases.take_free(
+                    w.key, self.worker_id, now=now, until=until
+                ):
+                    held.append(w.key)
+                    room[platform] -= 1
+            self._count_leases(held)
+            batch = await repos.outbox.claim(
                 self.worker_id,
-                platforms=sorted(self.ports),
-                now=self.clock(),
+                platforms=platforms,
+                now=now,
                 lease=self.lease,
                 limit=self.batch_size,
                 exclude=sorted(self._held),
+                workspaces=held,
             )
+        if present:
+            self._present_until = now + self.send_lease
+        return batch
+
+    async def register(self) -> None:
+        """Count this dispatcher among the running ones now (its claims keep it counted),
+        so that replicas started together share the first workspaces out."""
+        now = self.clock()
+        async with self.db.transaction() as repos:
+            await repos.send_leases.present(
+                sorted(self.ports), self.worker_id, now=now, until=now + self.send_lease
+            )
+        self._present_until = now + self.send_lease
+
+    def _leases_to_take(
+        self,
+        waiting: list[Waiting],
+        running: dict[str, int],
+        leased: dict[Key, str],
+        now: datetime,
+    ) -> tuple[list[Key], list[Waiting], dict[str, int]]:
+        """The workspaces to hold for this claim: ``keep``, those already ours with rows
+        due now or soon (kept while given-back rows wait for their pace), and every free
+        one (nobody's, or its holder's lease lapsed) it has seen waiting for
+        ``share_after`` seconds (no other replica took it meanwhile); then ``fresh``, the
+        other free ones with rows due, in random order, of which it takes up to ``room``
+        per platform: what brings it to its fair share (the workspaces with rows to send
+        over the dispatchers running, rounded up). Replicas so share the workspaces out
+        (a replica does not take a second one while another has none to send), a lone
+        replica takes them all at once, and trying them in random order, replicas
+        claiming at the same time rarely want the same one."""
+        mine = [w for w in waiting if w.holder == self.worker_id]
+        free = [
+            w
+            for w in waiting
+            if w.holder != self.worker_id
+            and (w.holder is None or w.until is None or w.until <= now)
+            and w.due > 0
+            # A holder whose lease lapsed while it still sends rows it has in hand (its
+            # heartbeat late on a loaded machine): taking over now would add a second
+            # sender, and a second budget, until those are done.
+            and w.in_others_hands == 0
+        ]
+        keep = [w.key for w in mine]
+        # Since when this dispatcher has seen each free workspace with rows due (not the
+        # rows' own age: a round's rows may be older than their commit).
+        seen = {w.key: self._free_since.get(w.key, now) for w in free}
+        self._free_since = seen
+        late = [w for w in free if (now - seen[w.key]).total_seconds() >= self.share_after]
+        keep += [w.key for w in late]
+        fresh = [w for w in free if w not in late]
+        self._rng.shuffle(fresh)
+        # The workspaces being sent (a lease not lapsed, its rows maybe all in hand) or
+        # with rows to send, and ours of them.
+        wanted = {w.key for w in waiting} | set(leased)
+        ours = set(keep) | {key for key, holder in leased.items() if holder == self.worker_id}
+        room = {}
+        for platform, dispatchers in running.items():
+            share = math.ceil(sum(1 for k in wanted if k[0] == platform) / max(1, dispatchers))
+            room[platform] = max(0, share - sum(1 for k in ours if k[0] == platform))
+        return keep, fresh, room
+
+    def _count_leases(self, held: list[Key]) -> None:
+        for platform in self.ports:
+            metrics.SEND_LEASES.labels(platform).set(sum(1 for p, _ in held if p == platform))
+
+    async def release_leases(self) -> None:
+        """Let this dispatcher's send leases go, so another replica takes its workspaces
+        over ``handover_quiet`` later rather than when they lapse (a dispatcher that
+        stops; one that dies loses them when they lapse)."""
+        try:
+            async with asyncio.timeout(RELEASE_TIMEOUT):
+                async with self.db.transaction() as repos:
+                    now = self.clock()
+                    await repos.send_leases.release(
+                        self.worker_id, now=now, free_at=now + self.handover_quiet
+                    )
+        except Exception as exc:  # the database is away or slow: the leases lapse instead
+            log.warning("outbox: releasing the send leases failed: %s", exc)
+        self._count_leases([])
+
+    async def run_forever(self, stop: asyncio.Event, *, poll: float = 1.0, rounds: int = 4) -> None:
+        """``Worker.run_forever``, then, once stopped, let the send leases go. A task that
+        is cancelled or fails instead lets them lapse (as a process that dies does): it
+        must not wait on the database on its way out."""
+        await super().run_forever(stop, poll=poll, rounds=rounds)
+        await self.release_leases()
 
     async def work(self, batch: list[OutboxMessage]) -> None:
         """Deliver a claimed batch lane by lane, recording each row as soon as its send
@@ -175,14 +355,39 @@ class Dispatcher(Worker):
         lanes: dict[Lane, list[OutboxMessage]] = {}
         for row in sorted(batch, key=lambda r: r.id):
             lanes.setdefault(lane_of(row), []).append(row)
-        async with self.holding(row.id for row in batch):
-            await self._load_workspaces({row.workspace_id for row in batch})
-            await asyncio.gather(*(self._lane(lane, rows, sent) for lane, rows in lanes.items()))
-            await sent.flushed()
+        # One round at a time per lane: rounds run side by side (``run_forever``), and a
+        # later round's rows of a recipient wait for the earlier round's to be sent or
+        # given back (then go behind them), never sent beside them. The turns are asked
+        # for before any await, so in the order the rounds were claimed.
+        turns = {lane: self._turns.ask(lane) for lane in lanes}
+        try:
+            async with self.holding(row.id for row in batch):
+                await self._load_workspaces({row.workspace_id for row in batch})
+                await asyncio.gather(
+                    *(self._lane(lane, rows, sent, turns[lane]) for lane, rows in lanes.items())
+                )
+                await sent.flushed()
+        finally:
+            for lane, turn in turns.items():
+                self._turns.done(lane, turn)
         self._wake_for_given_back()
 
-    async def _lane(self, lane: Lane, rows: list[OutboxMessage], sent: _SentRecorder) -> None:
-        """Send one recipient's rows in order; give the rest back when its pace is full."""
+    async def _lane(
+        self,
+        lane: Lane,
+        rows: list[OutboxMessage],
+        sent: _SentRecorder,
+        turn: asyncio.Future[None],
+    ) -> None:
+        """Send one recipient's rows in order, once its turn comes; give the rest back
+        when its pace is full."""
+        try:
+            await turn
+            await self._lane_rows(lane, rows, sent)
+        finally:
+            self._turns.done(lane, turn)
+
+    async def _lane_rows(self, lane: Lane, rows: list[OutboxMessage], sent: _SentRecorder) -> None:
         prepare = getattr(self.ports[lane[0]], "prepare", None)
         ready: dict[int, asyncio.Future[None]] = {}
         if prepare is not None and len(rows) > 1:
@@ -274,13 +479,18 @@ class Dispatcher(Worker):
 
     def _wake_for_given_back(self) -> None:
         """Wake up when the next row given back is due (rows of a lane come back one
-        interval apart, each in a claim of its own)."""
+        interval apart, each in a claim of its own); at once when one is due already (the
+        round outlasted its time: the other lanes' sends took longer)."""
         now = self.clock()
-        upcoming = [
-            at for given in self._given_back.values() for at in given.due.values() if at > now
+        # A row not back a lease after its time went elsewhere (``_behind``): no wake-up.
+        times = [
+            at
+            for given in self._given_back.values()
+            for at in given.due.values()
+            if at >= now - self.lease
         ]
-        if upcoming:
-            self._wake_at(min(upcoming))
+        if times:
+            self._wake_at(min(times))
 
     def _wake_at(self, at: datetime) -> None:
         """Wake the loop when ``at`` comes (rather than at its next poll)."""
@@ -292,8 +502,12 @@ class Dispatcher(Worker):
     def _arm(self) -> None:
         """Set the timer for the soonest wake-up still to come."""
         now = self.clock()
+        past = False
         while self._wakes and self._wakes[0] <= now:
             heapq.heappop(self._wakes)
+            past = True
+        if past:  # its time came before a timer could be set for it: now
+            self.wake()
         if not self._wakes:
             return
         soonest = self._wakes[0]
@@ -315,6 +529,17 @@ class Dispatcher(Worker):
         self._timer_at = soonest
 
     async def renew(self, ids: list[int], until: datetime) -> int:
+        """The heartbeat: keep the rows in hand, this dispatcher's send leases and its
+        place among the running dispatchers (in two transactions, each locking in a
+        claim's order: running dispatchers, then lease rows, then outbox rows; a claim
+        never waits on a heartbeat holding both)."""
+        async with self.db.transaction() as repos:
+            now = self.clock()
+            await repos.send_leases.present(
+                sorted(self.ports), self.worker_id, now=now, until=now + self.send_lease
+            )
+            await repos.send_leases.renew(self.worker_id, now=now, until=now + self.send_lease)
+        self._present_until = now + self.send_lease
         async with self.db.transaction() as repos:
             return await repos.outbox.renew(ids, self.worker_id, until=until)
 
@@ -398,6 +623,7 @@ class Dispatcher(Worker):
                     count_attempt=False,
                 )
                 self.release(row.id)
+                self._wake_at(at)
                 return None
             return dict(original.result)
 

@@ -448,6 +448,36 @@ class ForgetMark(Base):
     at: Mapped[datetime]
 
 
+class SendLease(Base):
+    """Which replica sends a workspace's outbox rows on one platform, and until when.
+
+    Platform rate limits are per workspace (Slack) or tenant (Teams): one sender per
+    workspace at a time keeps every replica's pacing within one budget. The holder renews
+    its lease while it has rows of the workspace to send; another dispatcher takes the
+    workspace over once ``until`` has passed (see ``bot.outbox``).
+    """
+
+    __tablename__ = "send_leases"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    holder: Mapped[str] = mapped_column(String(64))
+    until: Mapped[datetime]
+
+
+class SendDispatcher(Base):
+    """A dispatcher that is running, per platform it sends to, until when (renewed by its
+    claims): how many replicas share the workspaces' send leases (see ``bot.outbox``)."""
+
+    __tablename__ = "send_dispatchers"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64), primary_key=True)
+    until: Mapped[datetime]
+
+
 class Job(Base):
     """Heavy work done after the ack (downloading and cleaning photos), resumed after a crash."""
 

@@ -10,7 +10,7 @@ import asyncio
 import io
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -28,7 +28,9 @@ from storage.db import Database, alembic_config, head_revision
 from tests.slack_api import FakeSlack
 from tests.slack_support import REVIEW, SECRET, SlackRig, buttons, command_payload, slack_settings
 from tests.support import FakeClock, jpeg_bytes, member
-from tests.test_slack import PEOPLE, join, submit_photo
+from tests.test_slack import fake, join, rig, submit_photo
+
+__all__ = ["fake", "rig"]
 from tests.test_slack_edge import socket_cases
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -52,23 +54,6 @@ async def scrape(http: TestClient, token: str | None = None) -> Samples:
     assert response.status == 200, await response.text()
     assert response.headers["Content-Type"].startswith("text/plain")
     return parse(await response.text())
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as slack:
-        for user, (name, real, locale) in PEOPLE.items():
-            slack.add_user(user, name=name, real_name=real, display_name=real, locale=locale)
-        yield slack
-
-
-@pytest.fixture
-async def rig(
-    settings: Settings, db: Database, clock: FakeClock, fake: FakeSlack
-) -> AsyncIterator[SlackRig]:
-    core = Core(slack_settings(settings, fake), db, clock=clock)
-    async with SlackRig(core, fake, clock) as running:
-        yield running
 
 
 @pytest.fixture
@@ -204,8 +189,11 @@ async def test_metrics_are_open_without_a_token(core: Core) -> None:
 
 
 async def test_log_lines_are_json_with_ids_and_never_a_token_or_caption(
-    rig: SlackRig, log_lines: io.StringIO
+    log_lines: io.StringIO, rig: SlackRig
 ) -> None:
+    # log_lines before rig: aiohttp decides when a connection opens whether it writes
+    # access lines, and the rig's client opens its kept-alive connection as the rig starts
+    # (test_slack's rig adds the CM's site).
     caption = "Caption-Marker-7f3a private words"
     reason = "Reason-Marker-91bc not on brand"
     await join(rig, "UAMB")

@@ -1,4 +1,5 @@
-"""Two dispatcher processes on one database never send a row twice."""
+"""Two dispatcher processes on one database never send a row twice, and each workspace's
+rows go out through the one process that holds its send lease."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bot.outbox import utcnow
 from bot.ports import Target
 from bot.ui import Message
 from domain import Platform
@@ -25,19 +27,25 @@ class FilePort:
         self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     async def post(self, workspace, target, message):
         await asyncio.sleep(0.005)
-        os.write(self.fd, f"{message.text} {sys.argv[3]}\\n".encode())
+        os.write(self.fd, f"{message.text} {sys.argv[3]} {workspace}\\n".encode())
         return {"ok": True}
     async def update(self, workspace, ref, message):
         raise AssertionError("no updates here")
 
 async def main():
-    # Start together: each announces itself and waits for the other, so both take part.
+    db = Database(sys.argv[1])
+    # share_after: a process busy with one workspace leaves the other to the other process.
+    d = Dispatcher(
+        db, {"console": FilePort(sys.argv[2])}, worker_id=sys.argv[3], batch_size=5,
+        share_after=60,
+    )
+    # Start together: each counts itself among the running dispatchers, announces itself
+    # and waits for the other, so both take part (each takes its share: one workspace).
+    await d.register()
     ready = sys.argv[2] + "." + sys.argv[3]
     open(ready, "w").close()
     while len([p for p in os.listdir(os.path.dirname(ready)) if ".proc" in p]) < 2:
         await asyncio.sleep(0.01)
-    db = Database(sys.argv[1])
-    d = Dispatcher(db, {"console": FilePort(sys.argv[2])}, worker_id=sys.argv[3], batch_size=5)
     idle = 0
     while idle < 3:
         idle = idle + 1 if await d.run_once() == 0 else 0
@@ -50,18 +58,23 @@ asyncio.run(main())
 async def test_two_processes_share_the_outbox(
     db: Database, clock: FakeClock, tmp_path: Path
 ) -> None:
+    # The processes run on the real clock: the rows are due now on it.
+    now = utcnow()
     async with db.transaction() as r:
-        ws = await r.workspaces.get_or_create(
-            Platform.CONSOLE, "T", locale="en", timezone="UTC", now=clock()
-        )
+        spaces = [
+            await r.workspaces.get_or_create(
+                Platform.CONSOLE, team, locale="en", timezone="UTC", now=now
+            )
+            for team in ("T1", "T2")
+        ]
         for i in range(200):
             await r.outbox.add(
-                workspace_id=ws.id,
+                workspace_id=spaces[i % 2].id,
                 platform="console",
                 kind="post",
                 target=Target("user", "U").to_json(),
                 payload=Message(f"m{i}").to_json(),
-                now=clock(),
+                now=now,
             )
     sent = tmp_path / "sent.txt"
     root = ROOT
@@ -86,5 +99,7 @@ async def test_two_processes_share_the_outbox(
     assert sorted(messages) == sorted(f"m{i}" for i in range(200)), "each row exactly once"
     workers = {line.split()[1] for line in lines}
     assert workers == {"proc0", "proc1"}, "both processes took part"
+    senders = {(line.split()[2], line.split()[1]) for line in lines}
+    assert len(senders) == 2, f"one sender per workspace (its send lease): {sorted(senders)}"
     async with db.transaction() as r:
         assert await r.outbox.counts() == {"sent": 200}

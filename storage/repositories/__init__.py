@@ -20,6 +20,7 @@ from storage.repositories.personal import PersonalDataRepository
 from storage.repositories.recognition import BadgeRepository
 from storage.repositories.retention import RetentionRepository
 from storage.repositories.rounds import RoundRepository
+from storage.repositories.send_leases import SendLeaseRepository
 from storage.repositories.settings import SettingsRepository
 from storage.repositories.site_digests import SiteDigestRepository
 from storage.repositories.slack import SlackUploadRepository
@@ -52,6 +53,7 @@ class Repos:
         self.points = PointsRepository(session)
         self.badges = BadgeRepository(session)
         self.outbox = OutboxRepository(session)
+        self.send_leases = SendLeaseRepository(session)
         self.jobs = JobRepository(session)
         self.slack_uploads = SlackUploadRepository(session)
         self.settings = SettingsRepository(session)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import OutboxStatus
@@ -59,8 +59,25 @@ class OutboxRepository:
         lease: timedelta,
         limit: int,
         exclude: list[int] | None = None,
+        workspaces: list[tuple[str, int]] | None = None,
     ) -> list[OutboxMessage]:
-        """Take up to ``limit`` due rows of ``platforms`` for ``worker`` (see ``claim_due``)."""
+        """Take up to ``limit`` due rows of ``platforms`` for ``worker`` (see ``claim_due``);
+        with ``workspaces`` ((platform, workspace id) pairs), only rows of those."""
+        where: list[ColumnElement[bool]] = [OutboxMessage.platform.in_(platforms)]
+        if workspaces is not None:
+            if not workspaces:
+                return []
+            by_platform: dict[str, list[int]] = {}
+            for platform, workspace_id in workspaces:
+                by_platform.setdefault(platform, []).append(workspace_id)
+            where.append(
+                or_(
+                    *(
+                        (OutboxMessage.platform == platform) & OutboxMessage.workspace_id.in_(ids)
+                        for platform, ids in sorted(by_platform.items())
+                    )
+                )
+            )
         return await claim_due(
             self.s,
             OutboxMessage,
@@ -71,7 +88,7 @@ class OutboxRepository:
             exclude=exclude,
             pending=OutboxStatus.PENDING.value,
             running=OutboxStatus.SENDING.value,
-            where=(OutboxMessage.platform.in_(platforms),),
+            where=tuple(where),
         )
 
     async def renew(self, ids: list[int], worker: str, *, until: datetime) -> int:
