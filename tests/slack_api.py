@@ -28,7 +28,7 @@ import mimetypes
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from http import HTTPStatus
@@ -38,6 +38,8 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import BodyPartReader, WSCloseCode, WSMsgType, web
+from slack_sdk.oauth.installation_store import Bot
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.signature import SignatureVerifier
 
 from tests.waiting import poll
@@ -1386,3 +1388,32 @@ def _reason(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
+
+
+class ReplicaInstallations(AsyncInstallationStore):
+    """Bolt's installation store of one of several replicas in a test or a bench: the bot
+    token of each workspace of ``tokens`` (team id -> token) with ``-<replica>`` after it,
+    so that a ``FakeSlack`` given each of those (``add_token``) tells which replica made
+    each call. A workspace not in ``tokens`` has no installation."""
+
+    def __init__(self, tokens: Mapping[str, str], replica: str) -> None:
+        self.tokens = tokens
+        self.replica = replica
+
+    async def async_find_bot(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        is_enterprise_install: bool | None = False,
+    ) -> Bot | None:
+        token = self.tokens.get(team_id or "")
+        if token is None:
+            return None
+        return Bot(
+            team_id=team_id,
+            bot_token=f"{token}-{self.replica}",
+            bot_id="B1",
+            bot_user_id="UBOT",
+            installed_at=0.0,
+        )

@@ -112,15 +112,16 @@ class SlackRig:
         channel: str | None = REVIEW,
         message_ts: str = "1700000000.000100",
         view: dict[str, Any] | None = None,
+        team: str = TEAM,
     ) -> ClientResponse:
         """A ``block_actions`` payload for a button taken from a rendered message."""
         payload: dict[str, Any] = {
             "type": "block_actions",
-            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team},
             "api_app_id": "A1",
             "token": "legacy",
             "trigger_id": self.trigger(),
-            "team": {"id": TEAM, "domain": "test"},
+            "team": {"id": team, "domain": "test"},
             "enterprise": None,
             "is_enterprise_install": False,
             "actions": [
@@ -150,7 +151,7 @@ class SlackRig:
                 "ts": message_ts,
                 "user": self.fake.bot_user_id,
             }
-            payload["response_url"] = f"{self.fake.url}/actions/{TEAM}/1/x"
+            payload["response_url"] = f"{self.fake.url}/actions/{team}/1/x"
         return await self.interactive(payload)
 
     async def submit(
@@ -160,6 +161,7 @@ class SlackRig:
         values: dict[str, Any] | None = None,
         *,
         view_id: str | None = None,
+        team: str = TEAM,
     ) -> ClientResponse:
         """A ``view_submission`` for a modal we opened, with ``values`` filled in by name
         (text, select value, True/False for a checkbox, a list of Slack files, a list of
@@ -168,14 +170,14 @@ class SlackRig:
         submitted = {
             **view,
             "id": view_id or view.get("id") or "V-submitted",
-            "team_id": TEAM,
+            "team_id": team,
             "state": {"values": state},
             "hash": "h1",
         }
         payload = {
             "type": "view_submission",
-            "team": {"id": TEAM, "domain": "test"},
-            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
+            "team": {"id": team, "domain": "test"},
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team},
             "api_app_id": "A1",
             "token": "legacy",
             "trigger_id": self.trigger(),

@@ -161,6 +161,34 @@ async def _run(url: str, *statements: str, **params: object) -> None:
         await db.dispose()
 
 
+def sql_now(db: Database) -> object:
+    """1 November 2026, 10:00 UTC as storage writes it, for rows inserted in raw SQL on
+    the backend of ``db``: naive UTC text on SQLite, timestamptz on PostgreSQL."""
+    if db.engine.dialect.name == "sqlite":
+        return "2026-11-01 10:00:00.000000"
+    return datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
+
+
+async def seed_submission(url: str, now: object, caption: str, status: str, *more: str) -> None:
+    """Workspace 1 (Slack ``T1``), its member 1 (Ana) and her submission 1 (``caption``,
+    ``status``), then the statements ``more``, in one transaction on the database at
+    ``url`` (at a revision before 0018: no title, link or poster yet), all at ``now``."""
+    await _run(
+        url,
+        "INSERT INTO workspaces (id, platform, external_id, name, locale, timezone,"
+        " approved_total, created_at) VALUES (1, 'slack', 'T1', '', 'en', 'UTC', 0, :now)",
+        "INSERT INTO members (id, workspace_id, external_id, display_name,"
+        " nudges_opt_out, created_at) VALUES (1, 1, 'U1', 'Ana', false, :now)",
+        "INSERT INTO submissions (id, workspace_id, author_id, caption, status,"
+        " people_consented, sensitive, revision, created_at, updated_at) VALUES"
+        " (1, 1, 1, :caption, :status, false, false, 1, :now, :now)",
+        *more,
+        now=now,
+        caption=caption,
+        status=status,
+    )
+
+
 async def test_migration_keeps_each_campaigns_site_and_every_link_both_ways(
     db: Database, tmp_path: Path, capsys: object
 ) -> None:

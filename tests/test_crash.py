@@ -2,11 +2,14 @@
 is lost, nothing is sent twice, and the dead process's work is resumed within seconds.
 
 The process talks to a local Slack (``FakeSlack``). Five ambassadors submit a photo; while
-the review cards go out (one per second in the review channel) two are approved. The
-third card's ``chat.postMessage`` is held open by Slack, and the process is killed while
-every other message of the run has been delivered, some in the same claimed batch as the
-held card. Slack then drops the held call (it never posted it), a new process starts on
-the same database, and the test counts what Slack received.
+the review cards go out (one per second in the review channel) the first two are
+approved, before the last photo is sent. The last card's ``chat.postMessage`` is held open
+by Slack, and the process is killed while every other message of the run has been
+delivered, some in the same claimed batch as the held card (its receipt). The held card is
+the review channel's last message because a channel's messages go out in order
+(``bot/outbox.py``): nothing queued behind it in that channel could be delivered. Slack
+then drops the held call (it never posted it), a new process starts on the same
+database, and the test counts what Slack received.
 
 A second test kills the process while a photo job is half-way through its download.
 
@@ -38,7 +41,7 @@ pytestmark = pytest.mark.timeout_sensitive
 
 AMBASSADORS = [f"UAMB{i}" for i in range(5)]
 CMS = ["UCM1", "UCM2"]
-HELD = 3  # the n-th review card is in flight when the process dies
+HELD = len(AMBASSADORS)  # the n-th review card is in flight when the process dies
 APPROVED = 2
 
 
@@ -97,12 +100,25 @@ async def test_kill_9_mid_dispatch_loses_nothing_and_sends_nothing_twice(
         await serve.start()
         rig = RemoteRig(fake, serve.base_url)
         rigs.append(rig)
+
+        async def approve_the_first_cards() -> None:
+            """Approve the first cards as they arrive, while the others are on their way,
+            and wait for their updates (queued behind the held card, they would wait)."""
+            await fake.wait_for(lambda: len(cards(fake)) >= APPROVED, timeout=20)
+            for call in cards(fake)[:APPROVED]:
+                approve = buttons(call.params["blocks"])["review.approve"]
+                clicked = await rig.click("UCM1", approve, message_ts=call.response["ts"])
+                assert clicked.status_code == 200
+            await fake.wait_for(lambda: len(fake.calls_to("chat.update")) >= APPROVED, timeout=20)
+
         for n, user in enumerate(AMBASSADORS):
             opened = len(fake.calls_to("views.open"))
             assert (await rig.command(user, "/relais", "join")).status_code == 200
             charter = await rig.opened_view(opened + 1)
             joined = (await rig.submit(user, charter, {"site": "Lyon"})).json()
             assert joined["response_action"] == "update", joined
+            if n == HELD - 1:
+                await approve_the_first_cards()
             assert (await rig.command(user, "/submit", f"caption {n}")).status_code == 200
             form = await rig.opened_view(opened + 2)
             photo = fake.add_file(f"F{n}", jpeg_bytes((40 * n, 90, 150)), user=user)
@@ -112,13 +128,6 @@ async def test_kill_9_mid_dispatch_loses_nothing_and_sends_nothing_twice(
                 )
             ).json()
             assert sent["response_action"] == "update", sent
-
-        # Approve the first cards as they arrive, while the others are on their way.
-        await fake.wait_for(lambda: len(cards(fake)) >= APPROVED, timeout=20)
-        for call in cards(fake)[:APPROVED]:
-            approve = buttons(call.params["blocks"])["review.approve"]
-            clicked = await rig.click("UCM1", approve, message_ts=call.response["ts"])
-            assert clicked.status_code == 200
 
         async def only_the_held_card_in_flight() -> bool:
             if not held.arrived.is_set():

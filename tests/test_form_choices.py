@@ -18,25 +18,9 @@ from storage.db import Database
 from tests.slack_api import FakeSlack
 from tests.slack_support import TEAM, SlackRig, slack_settings, texts
 from tests.support import FakeClock
-from tests.test_slack import PEOPLE, join
+from tests.test_slack import fake, join, rig
 
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as slack:
-        for user, (name, real, locale) in PEOPLE.items():
-            slack.add_user(user, name=name, real_name=real, display_name=real, locale=locale)
-        yield slack
-
-
-@pytest.fixture
-async def rig(
-    settings: Settings, db: Database, clock: FakeClock, fake: FakeSlack
-) -> AsyncIterator[SlackRig]:
-    core = Core(slack_settings(settings, fake), db, clock=clock)
-    async with SlackRig(core, fake, clock) as running:
-        assert (await running.command("UCM1", "/relais", "site add Lyon")).status == 200
-        yield running
+__all__ = ["fake", "rig"]
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import html
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,7 +33,7 @@ from storage.db import Database, alembic_config, upgrade
 from tests.slack_api import FakeSlack
 from tests.slack_support import REVIEW, SlackRig, buttons, slack_settings, texts
 from tests.support import FakeClock, ambassador, member, photo, scratch_database, stored, text_of
-from tests.test_campaign_sites import _rows, _run
+from tests.test_campaign_sites import _rows, _run, seed_submission, sql_now
 from tests.test_console import Terminal
 from tests.test_slack import card_ref, fake, join
 from tests.test_teams import REVIEW as TEAMS_REVIEW
@@ -545,20 +544,8 @@ async def test_migration_0018_adds_title_and_link_and_goes_back_with_the_rows(
 
     async with scratch_database(db, tmp_path, "news_0018") as url:
         await asyncio.to_thread(upgrade, url, "0017")
-        now: object = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
-        if db.engine.dialect.name == "sqlite":
-            now = "2026-11-01 10:00:00.000000"
-        await _run(
-            url,
-            "INSERT INTO workspaces (id, platform, external_id, name, locale, timezone,"
-            " approved_total, created_at) VALUES (1, 'slack', 'T1', '', 'en', 'UTC', 0, :now)",
-            "INSERT INTO members (id, workspace_id, external_id, display_name,"
-            " nudges_opt_out, created_at) VALUES (1, 1, 'U1', 'Ana', false, :now)",
-            "INSERT INTO submissions (id, workspace_id, author_id, caption, status,"
-            " people_consented, sensitive, revision, created_at, updated_at) VALUES"
-            " (1, 1, 1, 'a photo', 'approved', false, false, 1, :now, :now)",
-            now=now,
-        )
+        now = sql_now(db)
+        await seed_submission(url, now, "a photo", "approved")
         await asyncio.to_thread(upgrade, url, "head")
         rows = "SELECT id, caption, title, link FROM submissions ORDER BY id"
         assert await _rows(url, rows) == [(1, "a photo", None, None)]
@@ -652,11 +639,9 @@ async def test_news_in_the_library_in_a_real_browser(core: Core, db_url: str) ->
     """The library page with a photo and a news item in headless chromium (skipped without
     it, as tests/test_library_browser.py): the news item shows its title, text and link,
     the link is a real anchor to its address, and nothing is blocked by the page's CSP."""
-    from tests.test_library_browser import OUTPUT, _browser_or_skip
+    from tests.test_library_browser import _browser_or_skip, library_page, screenshot_path
 
     chromium = _browser_or_skip()
-    from playwright.async_api import async_playwright
-
     cm = await member(core, "cm1", "Carla")
     ana = await ambassador(core, "UANA", "Ana")
     pic = await core.submissions.create(
@@ -671,43 +656,16 @@ async def test_news_in_the_library_in_a_real_browser(core: Core, db_url: str) ->
     )
     for sub in (pic, news):
         await core.review.approve(cm, sub.id)
-    reply = await handle_command(core, cm, "/relais", "library")
-    assert reply.message is not None
-    (url,) = [
-        b.url
-        for block in reply.message.blocks
-        if isinstance(block, Actions)
-        for b in block.buttons
-        if b.action == LINK
-    ]
-    server = TestServer(build_app(core), host="127.0.0.1")
-    await server.start_server()
-    try:
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-            try:
-                page = await browser.new_page(viewport={"width": 390, "height": 844})
-                blocked: list[str] = []
-                page.on(
-                    "console",
-                    lambda m: blocked.append(m.text) if "Content Security" in m.text else None,
-                )
-                await page.goto(f"http://127.0.0.1:{server.port}{urlsplit(url).path}")
-                assert await page.inner_text("h1") == "Approved photos and news"
-                assert await page.locator("figure").count() == 2
-                item = page.locator("figure", has_text="Field news")
-                assert await item.locator("h2").inner_text() == (
-                    "Safety award <script>alert(1)</script>"
-                )
-                anchor = item.locator("a[rel~=noopener]")
-                assert await anchor.get_attribute("href") == LINK_STORED
-                assert await anchor.inner_text() == LINK_STORED
-                assert await page.locator("script").count() == 0
-                assert blocked == []
-                backend = "postgresql" if db_url.startswith("postgresql") else "sqlite"
-                await asyncio.to_thread(OUTPUT.mkdir, parents=True, exist_ok=True)
-                await page.screenshot(path=str(OUTPUT / f"library-news-{backend}.png"))
-            finally:
-                await browser.close()
-    finally:
-        await server.close()
+    async with library_page(core, cm, chromium) as opened:
+        page = opened.page
+        assert await page.inner_text("h1") == "Approved photos and news"
+        assert await page.locator("figure").count() == 2
+        item = page.locator("figure", has_text="Field news")
+        assert await item.locator("h2").inner_text() == "Safety award <script>alert(1)</script>"
+        anchor = item.locator("a[rel~=noopener]")
+        assert await anchor.get_attribute("href") == LINK_STORED
+        assert await anchor.inner_text() == LINK_STORED
+        assert await page.locator("script").count() == 0
+        assert opened.blocked == []
+        shot = await screenshot_path(db_url, "library-news")
+        await page.screenshot(path=str(shot))

@@ -68,6 +68,24 @@ async def runs(core: Core, kind: str) -> list[tuple[str, str, str]]:
 # -- the schedule ------------------------------------------------------------------------
 
 
+async def three_replicas_tick_at_the_slot(core: Core, db_url: str, clock: FakeClock) -> None:
+    """Three replicas (their own Core and engine on the database) tick the rounds three
+    times each at once: at ``SUMMER_SLOT``, a minute later (a restart), then with the clock
+    an hour back; the clock is left five minutes past the slot."""
+    replicas = [Database(db_url) for _ in range(3)]
+    try:
+        cores = [Core(core.settings, db, clock=clock) for db in replicas]
+        for step in range(3):  # the slot, then a restart, then a clock that jumps back
+            clock.now = (
+                SUMMER_SLOT + [timedelta(0), timedelta(minutes=1), -timedelta(hours=1)][step]
+            )
+            await asyncio.gather(*(c.rounds.tick() for c in cores for _ in range(3)))
+    finally:
+        for db in replicas:
+            await db.dispose()
+    clock.now = SUMMER_SLOT + timedelta(minutes=5)
+
+
 def test_slots_follow_local_time_across_daylight_saving() -> None:
     slot = parse_slot("fri 16:00")
     assert slot is not None and parse_slot("vendredi 16h00") == slot
@@ -224,18 +242,7 @@ async def test_exactly_once_with_three_replicas(
     cm = await setup_digest(core)
     ana = await ambassador(core, "amb", "Ana")
     await approved(core, cm, ana, 5, "shared")
-    replicas = [Database(db_url) for _ in range(3)]
-    try:
-        cores = [Core(core.settings, db, clock=clock) for db in replicas]
-        for step in range(3):  # the slot, then a restart, then a clock that jumps back
-            clock.now = (
-                SUMMER_SLOT + [timedelta(0), timedelta(minutes=1), -timedelta(hours=1)][step]
-            )
-            await asyncio.gather(*(c.rounds.tick() for c in cores for _ in range(3)))
-    finally:
-        for db in replicas:
-            await db.dispose()
-    clock.now = SUMMER_SLOT + timedelta(minutes=5)
+    await three_replicas_tick_at_the_slot(core, db_url, clock)
     await dispatcher.drain()
     assert len(digests(port)) == 1
     assert [s for _, _, s in await runs(core, "digest")].count("sent") == 1

@@ -32,7 +32,15 @@ from tests.support import (
     text_of,
 )
 from tests.test_console import Terminal, console_core
-from tests.test_rounds import DIGEST, SUMMER_SLOT, WINTER_SLOT, approved, runs, setup_digest
+from tests.test_rounds import (
+    DIGEST,
+    SUMMER_SLOT,
+    WINTER_SLOT,
+    approved,
+    runs,
+    setup_digest,
+    three_replicas_tick_at_the_slot,
+)
 from tests.test_slack import fake, join, rig, submit_photo
 from tests.test_stats_platforms import teams_rig
 from tests.test_teams import TEAM, TeamsRig, bf, install
@@ -194,18 +202,7 @@ async def test_local_digests_exactly_once_with_three_replicas(
     cm = await local_setup(core)
     ana = await ambassador(core, "ana", "Ana", site="Lyon")
     await approved(core, cm, ana, 5, "shared")
-    replicas = [Database(db_url) for _ in range(3)]
-    try:
-        cores = [Core(core.settings, db, clock=clock) for db in replicas]
-        for step in range(3):  # the slot, then a restart, then a clock that jumps back
-            clock.now = (
-                SUMMER_SLOT + [timedelta(0), timedelta(minutes=1), -timedelta(hours=1)][step]
-            )
-            await asyncio.gather(*(c.rounds.tick() for c in cores for _ in range(3)))
-    finally:
-        for db in replicas:
-            await db.dispose()
-    clock.now = SUMMER_SLOT + timedelta(minutes=5)
+    await three_replicas_tick_at_the_slot(core, db_url, clock)
     await dispatcher.drain()
     assert len(posted(port, LYON)) == 1 and len(posted(port, PARIS)) == 1
     assert len(posted(port, DIGEST)) == 1
