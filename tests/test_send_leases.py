@@ -12,6 +12,7 @@ import asyncio
 import random
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -286,6 +287,7 @@ async def test_three_replicas_share_one_slack_budget(core: Core) -> None:
         assert max(times) - min(times) >= (people - rate) / rate
 
 
+@dataclass
 class SlowPort(RecordingPort):
     """A port whose sends take ``seconds`` (a platform slow to answer)."""
 
@@ -297,11 +299,12 @@ class SlowPort(RecordingPort):
 
 
 async def test_the_heartbeat_keeps_the_lease_through_a_long_send(db: Database) -> None:
-    """A send longer than the send lease: the heartbeat renews it, so no other dispatcher
-    starts sending the workspace meanwhile (real clock, short leases)."""
+    """A send three times as long as the send lease: the heartbeat renews it, so no other
+    dispatcher starts sending the workspace meanwhile (real clock, short leases; the
+    heartbeat has ten chances per lease, so a loaded CI machine does not starve it)."""
     ws = await queue(db, "slack", "T1", 2, utcnow())
-    short = timedelta(seconds=0.2)
-    slow = SlowPort(platform="slack")
+    short = timedelta(seconds=1.0)
+    slow = SlowPort(platform="slack", seconds=3.0)
     other = RecordingPort(platform="slack")
     a = Dispatcher(
         db,
@@ -310,13 +313,13 @@ async def test_the_heartbeat_keeps_the_lease_through_a_long_send(db: Database) -
         batch_size=1,
         lease=short,
         send_lease=short,
-        heartbeat=0.05,
+        heartbeat=0.1,
     )
     b = Dispatcher(db, {"slack": other}, worker_id="b", lease=short, send_lease=short)
     batch = await a.claim()
     work = asyncio.create_task(a.work(batch))
-    for _ in range(5):  # well past the lease while the send runs
-        await asyncio.sleep(0.1)
+    for _ in range(10):  # well past the lease while the send runs
+        await asyncio.sleep(0.25)
         assert await b.claim() == []
         assert (await leases(db, utcnow()))[("slack", ws)] == "a"
     await work
