@@ -154,7 +154,7 @@ async def test_in_french_when_the_workspace_speaks_french(
     cm = await french.onboarding.identify(
         Platform.CONSOLE, "T-test", "cm1", display_name="Carla", locale="fr"
     )
-    await french.sites.ensure(cm.workspace_id, ["Lyon"])
+    await french.sites.ensure(cm.workspace_id, ["Lyon", "Nantes"])
     done = await say(french, cm, f"config site_digest Lyon {LYON}")
     assert "Lyon a maintenant son propre récapitulatif dans C-lyon" in done
     listed = await say(french, cm, "config")
@@ -167,6 +167,17 @@ async def test_in_french_when_the_workspace_speaks_french(
     await dispatcher.drain()
     [lyon] = posted(port, LYON)
     assert "Cette semaine à Lyon" in lyon and "Marché de Lyon" in lyon
+    clock.advance(days=1)
+    await approved(french, cm, ana, 4, "Gare de Lyon")
+    assert "Récapitulatif de Lyon publié dans C-lyon." in await say(
+        french, cm, "digest envoyer Lyon"
+    )
+    assert "Le récapitulatif de Lyon a déjà été publié cette semaine" in await say(
+        french, cm, "digest envoyer Lyon"
+    )
+    assert "Nantes n’a pas de canal de récapitulatif" in await say(
+        french, cm, "digest envoyer Nantes"
+    )
     assert "Lyon n’a plus de récapitulatif à lui." in await say(
         french, cm, "config site_digest lyon non"
     )
@@ -190,6 +201,54 @@ async def test_a_cm_previews_a_sites_digest_before_the_slot(
     assert "You don't have the role needed" in await say(core, ana, "digest preview Lyon")
     await dispatcher.drain()
     assert posted(port, LYON) == [], "a preview sends nothing"
+
+
+async def test_a_cm_sends_a_sites_digest_now_and_its_slot_carries_on_from_there(
+    core: Core, clock: FakeClock, dispatcher: Dispatcher, port: RecordingPort
+) -> None:
+    """``digest send <site>`` posts that site's digest in its channel at once, once; the
+    site's scheduled digest then holds only what came after, or is skipped when nothing
+    did; other sites and the national digest are untouched."""
+    clock.now = SUMMER_SLOT - timedelta(days=2)
+    cm = await local_setup(core)
+    ana = await ambassador(core, "ana", "Ana", site="Lyon")
+    bo = await ambassador(core, "bo", "Bo", site="Paris")
+    await approved(core, cm, ana, 1, "Lyon market")
+    await approved(core, cm, bo, 2, "Paris office")
+    assert "You don't have the role needed" in await say(core, ana, "digest send Lyon")
+    assert "Lyon's digest posted in C-lyon." in await say(core, cm, "digest send lyon")
+    assert "already posted this week and nothing was approved there since" in await say(
+        core, cm, "digest envoyer Lyon"
+    )
+    assert "Paris's digest posted in C-paris." in await say(core, cm, "digest send Paris")
+    assert "No site called Lille" in await say(core, cm, "digest send Lille")
+    assert "Nantes has no digest channel" in await say(core, cm, "digest send Nantes")
+    await dispatcher.drain()
+    [early] = posted(port, LYON)
+    assert "This week at Lyon" in early and "Lyon market" in early
+    assert "Paris office" not in early and posted(port, DIGEST) == []
+    clock.advance(days=1)
+    await approved(core, cm, ana, 3, "Lyon station")
+    preview = await say(core, cm, "digest preview Lyon")
+    assert "Lyon station" in preview and "Lyon market" not in preview
+    clock.now = SUMMER_SLOT
+    await core.rounds.tick()
+    await dispatcher.drain()
+    again, scheduled = posted(port, LYON)
+    assert again == early
+    assert "Lyon station" in scheduled and "Lyon market" not in scheduled
+    assert len(posted(port, PARIS)) == 1, "nothing new at Paris since its early digest"
+    [national] = posted(port, DIGEST)
+    assert "Lyon market" in national and "Paris office" in national
+    sites = {name: i for i, name in await core.sites.names(cm.workspace_id)}
+    week = sorted(
+        (target, status)
+        for period, target, status in await runs(core, "site_digest")
+        if period == "2026-W43"
+    )
+    assert week == sorted(
+        [(f"site:{sites['Lyon']}", "sent"), (f"site:{sites['Paris']}", "skipped")]
+    )
 
 
 # -- exactly once ----------------------------------------------------------------------------

@@ -111,12 +111,14 @@ async def forget_confirm(request: Request) -> Reply:
 
 
 PREVIEW = ("preview", "aperçu", "apercu")
+SEND = ("send", "envoyer")
 
 
 @action(ActionName.DIGEST, CM_ONLY, words=("digest", "recap"))
 async def digest(request: Request) -> Reply:
     """``digest preview`` shows the next digest to the CM only (``digest preview <site>``:
-    that site's own); ``digest send`` posts it."""
+    that site's own); ``digest send`` posts it now (``digest send <site>``: the site's, in
+    its channel)."""
     core, t, rest, config = request.core, request.t, request.value.lower(), request.config
     word, _, site = request.value.strip().partition(" ")  # the site as typed
     if word.lower() in PREVIEW and site.strip():  # a site's own digest
@@ -124,12 +126,16 @@ async def digest(request: Request) -> Reply:
         message = cards.digest_message(t, content, config.timezone)
         heading = cards.notice(t("digest.preview_title"))
         return Reply(message=cards.joined(heading, message, text=message.text))
+    if word.lower() in SEND and site.strip():  # a site's own digest, now
+        sent, name, channel = await core.rounds.send_site_now(request.member.workspace_id, site)
+        key = "digest.site_sent" if sent else "digest.site_already_sent"
+        return Reply(message=cards.notice(t(key, site=name, channel=channel)))
     if rest in ("", *PREVIEW):
         content, config = await core.rounds.preview(request.member.workspace_id)
         message = cards.digest_message(t, content, config.timezone)
         heading = cards.notice(t("digest.preview_title"))
         return Reply(message=cards.joined(heading, message, text=message.text))
-    if rest in ("send", "envoyer"):
+    if rest in SEND:
         if not config.digest_channel:
             return Reply(message=cards.notice(t("digest.no_channel")))
         sent = await core.rounds.send_now(request.member.workspace_id)

@@ -593,7 +593,15 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     ),
     "digest.usage": (
         "Usage: /relais digest preview (or preview <site> for a site's own), or "
-        "/relais digest send (CMs)."
+        "/relais digest send (or send <site>) to post it now (CMs)."
+    ),
+    "digest.site_sent": "{site}'s digest posted in {channel}.",
+    "digest.site_already_sent": (
+        "{site}'s digest was already posted this week and nothing was approved there since."
+    ),
+    "digest.site_no_channel": (
+        "{site} has no digest channel. A CM can set one with "
+        "/relais config site_digest {site} #channel."
     ),
     "nudge.inactive": (
         "Hi {name}! It's been a while since your last photo. Anything worth sharing from "

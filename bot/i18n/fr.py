@@ -673,7 +673,16 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     ),
     "digest.usage": (
         "Usage : /relais digest preview (ou preview <site> pour celui d’un site), ou "
-        "/relais digest send (CM)."
+        "/relais digest send (ou send <site>) pour le publier maintenant (CM)."
+    ),
+    "digest.site_sent": "Récapitulatif de {site} publié dans {channel}.",
+    "digest.site_already_sent": (
+        "Le récapitulatif de {site} a déjà été publié cette semaine, et rien n’y a été "
+        "approuvé depuis."
+    ),
+    "digest.site_no_channel": (
+        "{site} n’a pas de canal de récapitulatif. Un CM peut en définir un avec "
+        "/relais config site_digest {site} #canal."
     ),
     "nudge.inactive": (
         "Bonjour {name} ! Votre dernière photo date un peu. Quelque chose à partager depuis "

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot import cards, metrics, notify
-from bot.errors import NotFound
+from bot.errors import InvalidInput, NotFound
 from bot.i18n import translator
 from bot.schedule import (
     last_occurrence,
@@ -253,13 +253,16 @@ class Rounds:
 
     async def _site_period_start(
         self, r: Repos, workspace_id: int, config: WorkspaceConfig, site_id: int, end: datetime
-    ) -> datetime:
-        """Where the site's digest ending at ``end`` starts: the week's slot, or the end
-        of the site's last digest when later (a schedule moved within the week)."""
+    ) -> tuple[datetime, bool]:
+        """Where the site's digest ending at ``end`` starts, and whether one was already
+        posted in its week: the week's slot, or the end of the site's last digest when
+        later (an early ``digest send <site>``, or a schedule moved within the week)."""
         start = last_occurrence(config.digest_schedule, config.timezone, end - _INCLUSIVE)
         target = f"site:{site_id}"
         covered = await r.rounds.covered_until(workspace_id, SITE_DIGEST, target, end)
-        return covered if covered is not None and covered > start else start
+        if covered is not None and covered > start:
+            return covered, True
+        return start, False
 
     async def preview_site(self, workspace_id: int, name: str) -> tuple[Digest, WorkspaceConfig]:
         """The next local digest of the site called ``name`` as it stands now (CM's
@@ -271,11 +274,46 @@ class Rounds:
             site = await r.sites.find(workspace_id, name)
             if site is None:
                 raise NotFound("site.not_found", site=" ".join(name.split())[:SITE_NAME_MAX])
-            start = await self._site_period_start(r, workspace_id, config, site.id, end)
+            start, _ = await self._site_period_start(r, workspace_id, config, site.id, end)
             content = await self.digests.build_in(
                 r, workspace_id, start, end, site=(site.id, site.name)
             )
         return content, config
+
+    async def send_site_now(self, workspace_id: int, name: str) -> tuple[bool, str, str]:
+        """Post the local digest of the site called ``name`` now, in its channel (CM's
+        ``digest send <site>``): what it had approved since its last digest, up to now.
+        Returns (posted, the site's name, its channel); not posted when one went out this
+        week and nothing was approved since. The site's scheduled digest then covers what
+        comes after. Raises ``NotFound`` for an unknown site, ``InvalidInput`` for a site
+        without a channel."""
+        now = self.core.clock()
+        config = await self.core.config.get(workspace_id)
+        async with self.core.db.read() as r:
+            site = await r.sites.find(workspace_id, name)
+            if site is None:
+                raise NotFound("site.not_found", site=" ".join(name.split())[:SITE_NAME_MAX])
+            channels = {
+                site_id: channel
+                for site_id, _, channel in await r.site_digests.channels(workspace_id)
+            }
+        channel = channels.get(site.id)
+        if channel is None:
+            raise InvalidInput("digest.site_no_channel", field="site", site=site.name)
+        # Its own key, to the second: a double click posts once, the week's key stays free.
+        period = f"early:{now.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+        sent = await self.send_site_digest(
+            workspace_id,
+            config,
+            (site.id, site.name),
+            channel,
+            now + _INCLUSIVE,
+            now=now,
+            period=period,
+        )
+        if sent:
+            self.core.outbox_changed()
+        return sent, site.name, channel
 
     async def send_site_digest(
         self,
@@ -286,17 +324,25 @@ class Rounds:
         end: datetime,
         *,
         now: datetime,
+        period: str | None = None,
     ) -> bool:
-        """Claim and queue the local digest of ``site`` (id, name) for the week ending at
-        the slot ``end``: what that site's submissions had approved since its last digest
-        (within the week), in the workspace's language. An empty week is posted as the
-        national digest's encouragement, or recorded as skipped with ``digest_when_empty
-        skip``. False when the round was claimed before (or skipped)."""
-        period, target = week_key(end, config.timezone), f"site:{site[0]}"
+        """Claim and queue the local digest of ``site`` (id, name) for the period ending
+        at ``end`` (the week's slot, or now for an early send with its ``period``): what
+        that site's submissions had approved since its last digest (within the week), in
+        the workspace's language. An empty week is posted as the national digest's
+        encouragement, or recorded as skipped with ``digest_when_empty skip`` or when a
+        digest of the site already went out that week. False when the round was claimed
+        before (or skipped), or for an early send with nothing new since this week's."""
+        early = period is not None
+        period, target = period or week_key(end, config.timezone), f"site:{site[0]}"
         async with self.core.db.transaction() as r:
-            start = await self._site_period_start(r, workspace_id, config, site[0], end)
+            start, posted_this_week = await self._site_period_start(
+                r, workspace_id, config, site[0], end
+            )
             digest = await self.digests.build_in(r, workspace_id, start, end, site=site)
-            skip = digest.empty and config.digest_when_empty == "skip"
+            if digest.empty and posted_this_week and early:
+                return False
+            skip = digest.empty and (posted_this_week or config.digest_when_empty == "skip")
             status = "skipped" if skip else "sent"
             if not await r.rounds.claim(
                 workspace_id, SITE_DIGEST, period, target, now=end, status=status
