@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import heapq
 import logging
 import math
@@ -90,6 +91,12 @@ RELEASE_TIMEOUT = 2.0
 # its holder's last send was at most a heartbeat (a third of a lease) after that one, so
 # at least ~6.7 s before (a holder still sending keeps its workspace: see ``claim``).
 HANDOVER_QUIET = timedelta(seconds=5)
+# Seconds ``run_forever`` waits between counting itself among the running dispatchers and
+# its first claim (``relais serve`` passes it): replicas started together (after the one
+# that applied the migrations releases the others) then count each other, and the first
+# to claim takes its share instead of every workspace (``claim``: a lone dispatcher takes
+# them all at once). Tests and benchmarks that start dispatchers one by one keep 0.
+START_SETTLE = 1.0
 
 # How many of a lane's rows are prepared (photos uploaded) ahead of their sends, and how
 # many of those uploads run side by side: about a channel's burst (Slack: ~5), in the
@@ -183,6 +190,7 @@ class Dispatcher(Worker):
         share_after: float = SHARE_AFTER,
         handover_quiet: timedelta = HANDOVER_QUIET,
         heartbeat: float | None = None,
+        settle: float = 0.0,
         batch_size: int = 50,
         concurrency: int = 8,
         rng: random.Random | None = None,
@@ -201,6 +209,7 @@ class Dispatcher(Worker):
         self.send_lease = send_lease
         self.share_after = share_after
         self.handover_quiet = handover_quiet
+        self.settle = settle
         self._free_since: dict[Key, datetime] = {}
         # Until when this dispatcher is counted among the running ones, and how long
         # before that its next claim says it is still running.
@@ -342,9 +351,18 @@ class Dispatcher(Worker):
         self._count_leases([])
 
     async def run_forever(self, stop: asyncio.Event, *, poll: float = 1.0, rounds: int = 4) -> None:
-        """``Worker.run_forever``, then, once stopped, let the send leases go. A task that
-        is cancelled or fails instead lets them lapse (as a process that dies does): it
-        must not wait on the database on its way out."""
+        """Count this dispatcher among the running ones, wait ``settle`` seconds (the
+        other replicas started with it do the same), then ``Worker.run_forever``; once
+        stopped, let the send leases go. A task that is cancelled or fails instead lets
+        them lapse (as a process that dies does): it must not wait on the database on its
+        way out."""
+        try:
+            await self.register()
+        except Exception as exc:  # the database is away: its first claim counts it instead
+            log.warning("outbox: counting this dispatcher among the running ones failed: %s", exc)
+        if self.settle > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settle)
         await super().run_forever(stop, poll=poll, rounds=rounds)
         await self.release_leases()
 

@@ -18,7 +18,7 @@ from adapters.deadline import work_after_answers_ended
 from bot import metrics
 from bot.core import Core
 from bot.jobs import JobHandler, JobRunner
-from bot.outbox import Dispatcher, stuck_count
+from bot.outbox import START_SETTLE, Dispatcher, stuck_count
 from bot.ports import PlatformPort
 from bot.worker import Worker
 from relais import legal, library
@@ -266,7 +266,11 @@ def _running_jobs(core: Core, handlers: dict[str, JobHandler]) -> CleanupCtx:
 def _dispatching(core: Core, ports: dict[str, PlatformPort]) -> CleanupCtx:
     def start() -> Worker:
         dispatcher = Dispatcher(
-            core.db, ports, clock=core.clock, max_attempts=core.settings.relais_outbox_max_attempts
+            core.db,
+            ports,
+            clock=core.clock,
+            max_attempts=core.settings.relais_outbox_max_attempts,
+            settle=START_SETTLE,
         )
         core.on_outbox(dispatcher.wake)
         return dispatcher

@@ -23,7 +23,7 @@ from sqlalchemy import inspect, text
 from adapters.slack.port import SlackClients, SlackPort
 from bot import notify
 from bot.core import Core
-from bot.outbox import Dispatcher, utcnow
+from bot.outbox import START_SETTLE, Dispatcher, utcnow
 from bot.ports import Target
 from bot.ui import Message, Paragraph
 from domain import Platform
@@ -160,6 +160,43 @@ async def test_replicas_share_the_workspaces_out(db: Database, clock: FakeClock)
         ours = {ws for (_, ws), holder in held.items() if holder == name[0]}
         assert {row.workspace_id for row in rows} <= ours
         assert rows or name == "a again"
+
+
+async def test_replicas_started_a_moment_apart_share_the_workspaces_out(db: Database) -> None:
+    """As ``relais serve`` runs them (``settle``): each counts itself among the running
+    dispatchers, then waits before its first claim, so a replica started 0.3 s after
+    another (both released by the migration lock) still gets a workspace. Without the
+    wait, the first would claim alone and take both (a lone dispatcher takes them all)."""
+    now = utcnow()
+    spaces = {await queue(db, "slack", team, 10, now) for team in ("T1", "T2")}
+    ports = {name: RecordingPort(platform="slack") for name in "ab"}
+    engines = {name: Database(db.url) for name in ports}
+    stop = asyncio.Event()
+    tasks = []
+    try:
+        for name in "ab":
+            d = Dispatcher(
+                engines[name],
+                {"slack": ports[name]},
+                worker_id=name,
+                settle=START_SETTLE,
+                rng=random.Random(name),
+            )
+            tasks.append(asyncio.create_task(d.run_forever(stop, poll=0.1)))
+            await asyncio.sleep(0.3)
+        deadline = time.monotonic() + 20
+        while sum(len(p.posts) for p in ports.values()) < 20:
+            assert time.monotonic() < deadline, {n: len(p.posts) for n, p in ports.items()}
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+        for engine in engines.values():
+            await engine.dispose()
+    senders = {name: {sent.workspace for sent in port.posts} for name, port in ports.items()}
+    assert all(len(teams) == 1 for teams in senders.values()), f"one each: {senders}"
+    assert senders["a"] != senders["b"]
+    assert len(spaces) == 2 and all(len(p.posts) == 10 for p in ports.values())
 
 
 async def test_a_lone_dispatcher_takes_every_workspace_at_once(
