@@ -240,6 +240,16 @@ class Sender:
     dispatcher: Dispatcher
     holds: int = 0
 
+    async def finish(self, stop: asyncio.Event, task: asyncio.Task[None]) -> None:
+        """Stop the dispatcher's ``run_forever`` ``task`` (its sends in hand finished),
+        then close the Slack clients and the engine."""
+        stop.set()
+        self.dispatcher.wake()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, timeout=30)
+        await self.clients.close()
+        await self.core.db.dispose()
+
 
 def sender(
     url: str,
@@ -301,22 +311,24 @@ def replica(
         made = sender(url, args, media, api_url, tokens, number)
         serve_gc()
         stop = asyncio.Event()
-        # Running replicas are counted (each claim renews it): started together, each
-        # takes its share of the workspaces from its first claim.
+        # Counted among the running dispatchers before "ready" (``run_forever`` registers
+        # again, harmlessly): released together, each takes its share from its first claim.
         await made.dispatcher.register()
         conn.send("ready")
         await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # "go"
         task = asyncio.create_task(made.dispatcher.run_forever(stop, poll=args.poll))
         await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # "stop"
-        stop.set()
-        made.dispatcher.wake()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, timeout=30)
-        await made.clients.close()
-        await made.core.db.dispose()
+        await made.finish(stop, task)
         conn.send(made.holds)
 
     asyncio.run(main())
+
+
+def sent_by(token: str) -> tuple[str, str]:
+    """(team, replica) of the token a call was made with (``xoxb-bench-<team>-r<n>``);
+    empty strings for a token of another form."""
+    team, replica_name = [*token.split("-")[2:4], "", ""][:2]
+    return team, replica_name
 
 
 def write_calls(path: Path, seen: list[Seen], started: float) -> None:
@@ -325,7 +337,7 @@ def write_calls(path: Path, seen: list[Seen], started: float) -> None:
     with path.open("w") as out:
         out.write("at\tteam\treplica\tchannel\toutcome\n")
         for channel, ok, limited, injected, at, token in sorted(seen, key=lambda c: c[4]):
-            team, replica_name = [*token.split("-")[2:4], "", ""][:2]
+            team, replica_name = sent_by(token)
             outcome = "ok" if ok else "limit" if limited else "injected" if injected else "error"
             out.write(f"{at - started:.4f}\t{team}\t{replica_name}\t{channel}\t{outcome}\n")
 
@@ -380,12 +392,7 @@ async def run(
     seconds = time.monotonic() - started
     if local is not None and task is not None:
         cpu = (time.process_time() - cpu0) / seconds
-        stop.set()
-        local.dispatcher.wake()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, timeout=30)
-        await local.clients.close()
-        await local.core.db.dispose()
+        await local.finish(stop, task)
         holds = local.holds
     else:
         cpu = (sum(process_cpu(p.pid) for p, _ in children) - cpu0) / seconds
@@ -405,7 +412,7 @@ async def run(
     senders: dict[str, set[str]] = {}
     for _, ok, _, _, _, token in seen:
         if ok:
-            team, replica_name = token.split("-")[2:4]
+            team, replica_name = sent_by(token)
             senders.setdefault(team, set()).add(replica_name)
     users = [f"U{i:06d}" for i in range(args.messages)]
     # CLOCK_MONOTONIC is one clock for the whole machine: the child's times compare.

@@ -56,6 +56,7 @@ from bot.worker import LEASE, Clock, Worker, utcnow
 from domain import Role
 from storage.db import Database
 from storage.models import OutboxMessage
+from storage.repositories import Repos
 from storage.repositories.send_leases import Key, Waiting
 
 log = logging.getLogger(__name__)
@@ -240,9 +241,7 @@ class Dispatcher(Worker):
         present = self._present_until is None or now >= self._present_until - self._renew_every
         async with self.db.transaction() as repos:
             if present:
-                await repos.send_leases.present(
-                    platforms, self.worker_id, now=now, until=now + self.send_lease
-                )
+                await self._say_present(repos, now)
             running = await repos.send_leases.running(platforms, now=now)
             waiting = await repos.send_leases.waiting(
                 platforms, now=now, soon=now + self.send_lease, me=self.worker_id
@@ -278,10 +277,15 @@ class Dispatcher(Worker):
         so that replicas started together share the first workspaces out."""
         now = self.clock()
         async with self.db.transaction() as repos:
-            await repos.send_leases.present(
-                sorted(self.ports), self.worker_id, now=now, until=now + self.send_lease
-            )
+            await self._say_present(repos, now)
         self._present_until = now + self.send_lease
+
+    async def _say_present(self, repos: Repos, now: datetime) -> None:
+        """Count this dispatcher among the running ones of its platforms for a send lease
+        from ``now`` (the caller notes ``_present_until`` once that is committed)."""
+        await repos.send_leases.present(
+            sorted(self.ports), self.worker_id, now=now, until=now + self.send_lease
+        )
 
     def _leases_to_take(
         self,
@@ -553,9 +557,7 @@ class Dispatcher(Worker):
         never waits on a heartbeat holding both)."""
         async with self.db.transaction() as repos:
             now = self.clock()
-            await repos.send_leases.present(
-                sorted(self.ports), self.worker_id, now=now, until=now + self.send_lease
-            )
+            await self._say_present(repos, now)
             await repos.send_leases.renew(self.worker_id, now=now, until=now + self.send_lease)
         self._present_until = now + self.send_lease
         async with self.db.transaction() as repos:

@@ -75,10 +75,9 @@ async def three_replicas_tick_at_the_slot(core: Core, db_url: str, clock: FakeCl
     replicas = [Database(db_url) for _ in range(3)]
     try:
         cores = [Core(core.settings, db, clock=clock) for db in replicas]
-        for step in range(3):  # the slot, then a restart, then a clock that jumps back
-            clock.now = (
-                SUMMER_SLOT + [timedelta(0), timedelta(minutes=1), -timedelta(hours=1)][step]
-            )
+        # The slot, then a restart, then a clock that jumps back.
+        for offset in (timedelta(0), timedelta(minutes=1), -timedelta(hours=1)):
+            clock.now = SUMMER_SLOT + offset
             await asyncio.gather(*(c.rounds.tick() for c in cores for _ in range(3)))
     finally:
         for db in replicas:

@@ -70,6 +70,17 @@ async def local_setup(core: Core, **extra: str) -> MemberView:
     return cm
 
 
+async def lyon_and_paris_approved(core: Core) -> tuple[MemberView, MemberView]:
+    """``local_setup``, then Ana at Lyon and Bo at Paris with a photo approved each
+    ("Lyon market", "Paris office"): the CM and Ana."""
+    cm = await local_setup(core)
+    ana = await ambassador(core, "ana", "Ana", site="Lyon")
+    bo = await ambassador(core, "bo", "Bo", site="Paris")
+    await approved(core, cm, ana, 1, "Lyon market")
+    await approved(core, cm, bo, 2, "Paris office")
+    return cm, ana
+
+
 def posted(port: RecordingPort, channel: str) -> list[str]:
     return [text_of(m) for m in port.in_channel(channel)]
 
@@ -81,11 +92,7 @@ async def test_each_local_digest_holds_its_sites_approvals_the_national_one_all(
     core: Core, clock: FakeClock, dispatcher: Dispatcher, port: RecordingPort
 ) -> None:
     clock.now = SUMMER_SLOT - timedelta(days=2)
-    cm = await local_setup(core)
-    ana = await ambassador(core, "ana", "Ana", site="Lyon")
-    bo = await ambassador(core, "bo", "Bo", site="Paris")
-    await approved(core, cm, ana, 1, "Lyon market")
-    await approved(core, cm, bo, 2, "Paris office")
+    cm, ana = await lyon_and_paris_approved(core)
     # Ana sends one for Paris: it is Paris's (the submission's site), not Lyon's.
     pic = await photo(core, (9, 9, 9))
     visiting = await core.submissions.create(ana, photos=[pic], caption="Visit in Paris")
@@ -210,11 +217,7 @@ async def test_a_cm_sends_a_sites_digest_now_and_its_slot_carries_on_from_there(
     site's scheduled digest then holds only what came after, or is skipped when nothing
     did; other sites and the national digest are untouched."""
     clock.now = SUMMER_SLOT - timedelta(days=2)
-    cm = await local_setup(core)
-    ana = await ambassador(core, "ana", "Ana", site="Lyon")
-    bo = await ambassador(core, "bo", "Bo", site="Paris")
-    await approved(core, cm, ana, 1, "Lyon market")
-    await approved(core, cm, bo, 2, "Paris office")
+    cm, ana = await lyon_and_paris_approved(core)
     assert "You don't have the role needed" in await say(core, ana, "digest send Lyon")
     assert "Lyon's digest posted in C-lyon." in await say(core, cm, "digest send lyon")
     assert "already posted this week and nothing was approved there since" in await say(

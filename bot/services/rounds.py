@@ -293,11 +293,7 @@ class Rounds:
             site = await r.sites.find(workspace_id, name)
             if site is None:
                 raise NotFound("site.not_found", site=" ".join(name.split())[:SITE_NAME_MAX])
-            channels = {
-                site_id: channel
-                for site_id, _, channel in await r.site_digests.channels(workspace_id)
-            }
-        channel = channels.get(site.id)
+            channel = await r.site_digests.channel(site.id)
         if channel is None:
             raise InvalidInput("digest.site_no_channel", field="site", site=site.name)
         # Its own key, to the second: a double click posts once, the week's key stays free.

@@ -4,13 +4,13 @@ are running to share them (see ``bot.outbox``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, or_, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import OutboxStatus
-from storage.models import OutboxMessage, SendDispatcher, SendLease
+from storage.models import OutboxMessage, SendDispatcher, SendLease, UTCDateTime
 from storage.repositories.dml import dialect_insert, insert_once, rowcount
 
 Key = tuple[str, int]  # (platform, workspace id)
@@ -59,7 +59,8 @@ class SendLeaseRepository:
                     o.workspace_id,
                     func.sum(case((due_now, 1), else_=0)),
                     func.sum(case((coming & ~due_now, 1), else_=0)),
-                    func.min(case((due_now, due_at), else_=None)),
+                    # SQLite loses the column's type through MIN over a CASE: made UTC again.
+                    type_coerce(func.min(case((due_now, due_at), else_=None)), UTCDateTime()),
                     func.sum(case((in_hand & (o.claimed_by != me), 1), else_=0)),
                     SendLease.holder,
                     SendLease.until,
@@ -82,7 +83,7 @@ class SendLeaseRepository:
                 key=(platform, int(workspace_id)),
                 due=int(due or 0),
                 coming=int(later or 0),
-                oldest_due=_aware(oldest),
+                oldest_due=oldest,
                 holder=holder,
                 until=until,
                 in_others_hands=int(others or 0),
@@ -215,11 +216,3 @@ class SendLeaseRepository:
             )
         )
         return {(p, int(w)): h for p, w, h in rows.all()}
-
-
-def _aware(value: datetime | str | None) -> datetime | None:
-    """``min()`` over a CASE loses the column type on SQLite (a naive string comes back)."""
-    if value is None or isinstance(value, datetime):
-        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

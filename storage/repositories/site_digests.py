@@ -42,6 +42,11 @@ class SiteDigestRepository:
         result = await self.s.execute(delete(SiteDigest).where(SiteDigest.site_id == site_id))
         return rowcount(result) > 0
 
+    async def channel(self, site_id: int) -> str | None:
+        """The channel of the site's local digest; None when it has none."""
+        row = await self.s.get(SiteDigest, site_id)
+        return row.channel if row is not None else None
+
     async def channels(self, workspace_id: int) -> list[tuple[int, str, str]]:
         """(site id, site name, channel) of every site with a local digest, by name."""
         rows = await self.s.execute(
